@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The file-system operations table.
+ *
+ * A file system is a `const struct fb_fs_ops` table plus a private pointer (`fs`), handed to
+ * fb_server_new(). The server decodes each kernel request, checks it, and calls one operation;
+ * the operation returns 0 (or a count where said) or a negative errno, and fills its
+ * out-parameters. A NULL entry answers ENOSYS. Operations may be called from several threads
+ * at once; a file system does its own locking.
+ *
+ * Borrowed arguments (names, buffers, the context) are valid only during the call.
+ *
+ * Lookup counts: every operation that returns a struct fb_entry with a non-zero ino (lookup,
+ * mknod, mkdir, symlink, link, create, tmpfile, and each entry added with
+ * fb_dirbuf_add_plus()) gives the kernel one reference to that inode. The kernel gives them
+ * back with forget() (nlookup at a time). An inode may be freed only once its count is zero.
+ * The root (FB_ROOT_ID) is never forgotten.
+ *
+ * Inode numbers: the ino the file system puts in an fb_entry is the node id the kernel uses in
+ * later requests. It must be unique among live inodes and must not be 0 or FB_ROOT_ID (1) for
+ * anything but the root. st_ino in the attributes is what stat() shows and can differ.
+ */
+#ifndef FUSE_BACKEND_FS_H
+#define FUSE_BACKEND_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <fuse_backend/buf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A FUSE node id. */
+typedef uint64_t fb_ino_t;
+
+struct fb_server;
+struct statx;	/* <sys/stat.h> with _GNU_SOURCE defines it; only pointers are used here */
+
+/* The node id of the root directory. */
+#define FB_FS_ROOT_INO 1
+
+/*
+ * Who is asking: the caller of the system call behind a request. Borrowed for the call.
+ */
+struct fb_ctx {
+	uint64_t unique;		/* the request's id */
+	uint32_t opcode;		/* FB_* opcode of the request */
+	uint32_t uid;			/* caller's fsuid */
+	uint32_t gid;			/* caller's fsgid */
+	uint32_t pid;			/* caller's thread group id (0 when unknown) */
+	uint32_t umask;			/* caller's umask for create, mkdir, mknod, tmpfile; the
+					 * file system applies it (the server negotiates DONT_MASK) */
+	uint32_t ngroups;		/* supplementary groups sent with the request */
+	const uint32_t *groups;		/* ngroups entries, or NULL; borrowed */
+	const char *secctx_name;	/* security context name (e.g. "security.selinux") or NULL */
+	const void *secctx;		/* its value, secctx_len bytes; borrowed */
+	uint32_t secctx_len;
+	struct fb_server *server;	/* the server handling the request */
+};
+
+/*
+ * True once the kernel has interrupted the request behind @ctx (the caller got a signal).
+ * A long operation may poll this and return -EINTR.
+ */
+int fb_ctx_interrupted(const struct fb_ctx *ctx);
+
+/*
+ * Register @fd as a backing file for FUSE passthrough with the transport of @ctx. Returns the
+ * backing id (> 0) to put in struct fb_file_info, or a negative errno: -EOPNOTSUPP when the
+ * transport or the kernel cannot do it, -EPERM without CAP_SYS_ADMIN.
+ */
+int fb_ctx_backing_open(const struct fb_ctx *ctx, int fd);
+
+/* Release a backing id returned by fb_ctx_backing_open(). Returns 0 or a negative errno. */
+int fb_ctx_backing_close(const struct fb_ctx *ctx, int backing_id);
+
+/*
+ * The connection as negotiated at INIT. init() sees the kernel's offer and may change `want`
+ * and the limits; the server then answers the kernel with the result.
+ */
+struct fb_conn {
+	uint32_t proto_major;		/* kernel's protocol major (7) */
+	uint32_t proto_minor;		/* negotiated minor: min(kernel's, ours) */
+	uint64_t capable;		/* FB_* INIT flags (bits 0-63) the kernel and transport offer */
+	uint64_t want;			/* flags to enable, a subset of capable. The server fills a
+					 * default set before init(); the file system adds or
+					 * removes bits (e.g. FB_WRITEBACK_CACHE, FB_PASSTHROUGH) */
+	uint32_t max_write;		/* largest WRITE payload, bytes */
+	uint32_t max_readahead;		/* kernel's offer; the reply cannot exceed it */
+	uint32_t max_pages;		/* largest request in pages (with FB_MAX_PAGES) */
+	uint16_t max_background;	/* background requests the kernel may queue */
+	uint16_t congestion_threshold;
+	uint32_t time_gran;		/* timestamp granularity in ns, 1 to 1e9 */
+	uint16_t map_alignment;		/* DAX mapping alignment as log2 (virtio-fs) */
+	uint32_t max_stack_depth;	/* FUSE passthrough stacking depth (FB_PASSTHROUGH) */
+	uint16_t request_timeout;	/* seconds (FB_REQUEST_TIMEOUT), 0 for none */
+};
+
+/*
+ * An entry: the answer to lookup and to every operation that creates a name. ino == 0 with
+ * entry_timeout > 0 is a negative entry: the kernel caches that the name does not exist
+ * (only meaningful from lookup).
+ */
+struct fb_entry {
+	fb_ino_t ino;			/* node id, see above */
+	uint64_t generation;		/* inode generation: (ino, generation) is unique forever */
+	struct stat attr;		/* attributes */
+	uint32_t attr_flags;		/* FB_ATTR_SUBMOUNT, FB_ATTR_DAX */
+	double entry_timeout;		/* seconds the kernel may cache the name */
+	double attr_timeout;		/* seconds the kernel may cache the attributes */
+};
+
+/* An open file or directory, filled by open, create, tmpfile and opendir. */
+struct fb_file_info {
+	uint64_t fh;			/* the file system's handle, passed back later */
+	uint32_t open_flags;		/* FB_FOPEN_* bits for the kernel (DIRECT_IO, KEEP_CACHE,
+					 * CACHE_DIR, NONSEEKABLE, PASSTHROUGH, ...) */
+	int32_t backing_id;		/* with FB_FOPEN_PASSTHROUGH: from fb_ctx_backing_open() */
+};
+
+/* A byte-range lock (getlk, setlk). */
+struct fb_lock {
+	uint64_t start;
+	uint64_t end;			/* inclusive; UINT64_MAX (OFFSET_MAX) for "to the end" */
+	uint32_t type;			/* F_RDLCK, F_WRLCK, F_UNLCK */
+	uint32_t pid;
+};
+
+/* One range of a REMOVEMAPPING request (virtio-fs DAX). */
+struct fb_mapping {
+	uint64_t moffset;
+	uint64_t len;
+};
+
+/*
+ * A directory listing being built for readdir/readdirplus. Opaque: fill it with
+ * fb_dirbuf_add() or fb_dirbuf_add_plus().
+ */
+struct fb_dirbuf;
+
+/*
+ * Add one entry to a READDIR reply. @off is the offset of the entry *after* this one: the
+ * kernel passes it back to continue the listing. @type is a DT_* value. Returns 0, or
+ * -ENOSPC when the entry does not fit (nothing was added: stop and return 0 from readdir).
+ */
+int fb_dirbuf_add(struct fb_dirbuf *b, const char *name, size_t namelen, uint64_t ino,
+		  uint32_t type, uint64_t off);
+
+/*
+ * Add one entry to a READDIRPLUS reply, with its attributes. Returns 0 when the entry was
+ * added: the kernel then holds one lookup of e->ino, exactly as after lookup(). Returns
+ * -ENOSPC when it did not fit: no lookup was taken. For "." and ".." pass e->ino == 0 (the
+ * kernel does not link them) and take no lookup.
+ */
+int fb_dirbuf_add_plus(struct fb_dirbuf *b, const char *name, size_t namelen,
+		       const struct fb_entry *e, uint64_t off);
+
+/*
+ * The operations. Every pointer may be NULL (ENOSYS). `fs` is the private pointer given to
+ * fb_server_new(). Errors are negative errnos; the server sends them to the kernel.
+ */
+struct fb_fs_ops {
+	/*
+	 * INIT: the kernel's offer is in @conn; adjust conn->want and the limits. Returns 0, or
+	 * a negative errno to refuse the connection.
+	 */
+	int (*init)(void *fs, struct fb_conn *conn);
+
+	/* DESTROY: the kernel is done with the file system. No reply is affected. */
+	void (*destroy)(void *fs);
+
+	/* Look @name up in @parent; fill @out (one lookup count if out->ino != 0). ENOENT. */
+	int (*lookup)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		      struct fb_entry *out);
+
+	/* The kernel drops @nlookup references to @ino. No reply. Also used for BATCH_FORGET. */
+	void (*forget)(void *fs, fb_ino_t ino, uint64_t nlookup);
+
+	/*
+	 * Attributes of @ino. @fi is the open file when the caller passed one (fstat), else
+	 * NULL. Fill @out and @timeout (seconds the kernel may cache them).
+	 */
+	int (*getattr)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
+		       const struct fb_file_info *fi, struct stat *out, double *timeout);
+
+	/*
+	 * Change the attributes named by @valid (FB_FATTR_* bits) to the values in @in:
+	 * st_mode (MODE), st_uid (UID), st_gid (GID), st_size (SIZE), st_atim (ATIME; with
+	 * FB_FATTR_ATIME_NOW the current time), st_mtim (MTIME, MTIME_NOW), st_ctim (CTIME).
+	 * FB_FATTR_KILL_SUIDGID asks to clear set-uid/set-gid. @fi is the open file with
+	 * FB_FATTR_FH, else NULL. Fill @out with the new attributes.
+	 */
+	int (*setattr)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const struct stat *in,
+		       uint32_t valid, const struct fb_file_info *fi, struct stat *out,
+		       double *timeout);
+
+	/* Copy the target of symlink @ino into @buf (no NUL needed). Returns its length. */
+	int (*readlink)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size);
+
+	/* Create symlink @name in @parent pointing to @target. */
+	int (*symlink)(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
+		       const char *name, struct fb_entry *out);
+
+	/* Create a node (regular, fifo, socket, device): @mode has the type, @rdev the device. */
+	int (*mknod)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev, struct fb_entry *out);
+
+	int (*mkdir)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		     mode_t mode, struct fb_entry *out);
+
+	/* Remove a name; the inode lives on while the kernel holds lookups or handles. */
+	int (*unlink)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name);
+	int (*rmdir)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name);
+
+	/* Rename; @flags is 0 or RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT. */
+	int (*rename)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		      fb_ino_t newparent, const char *newname, uint32_t flags);
+
+	/* Hard link @ino as @newname in @newparent. */
+	int (*link)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, fb_ino_t newparent,
+		    const char *newname, struct fb_entry *out);
+
+	/* Open @ino with open(2) @flags; fill @fi. */
+	int (*open)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		    struct fb_file_info *fi);
+
+	/* Create and open @name (O_CREAT is in @flags). Fill @out and @fi. */
+	int (*create)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		      mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi);
+
+	/*
+	 * Read up to @size bytes at @off into @w (fb_writer_write, or fb_writer_from_fd for
+	 * zero copy). Returns the number of bytes put into @w (short at end of file).
+	 */
+	int (*read)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		    struct fb_writer *w, uint32_t size, uint64_t off, int flags);
+
+	/*
+	 * Write the @size bytes of @r (fb_reader_read, or fb_reader_to_fd for zero copy) at
+	 * @off. @write_flags has FB_WRITE_* bits (CACHE, LOCKOWNER, KILL_SUIDGID); @flags the
+	 * file's open flags. Returns the number of bytes written.
+	 */
+	int (*write)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     struct fb_reader *r, uint32_t size, uint64_t off, uint32_t write_flags,
+		     int flags);
+
+	/* close(2) of one file descriptor: may be called several times per open. */
+	int (*flush)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t lock_owner);
+
+	/* The last reference to the open file is gone. @flags are the open flags. */
+	int (*release)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags,
+		       uint32_t release_flags, uint64_t lock_owner);
+
+	int (*fsync)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync);
+
+	int (*opendir)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		       struct fb_file_info *fi);
+
+	/*
+	 * List directory @ino from @off (0 or an off given with an earlier entry) into @buf
+	 * until it is full. Return 0; an empty listing means the end.
+	 */
+	int (*readdir)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		       uint64_t off, struct fb_dirbuf *buf);
+
+	/* As readdir, with fb_dirbuf_add_plus(); each entry added takes a lookup. */
+	int (*readdirplus)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			   uint64_t off, struct fb_dirbuf *buf);
+
+	int (*releasedir)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			  int flags);
+
+	int (*fsyncdir)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			int datasync);
+
+	int (*statfs)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct statvfs *out);
+
+	/* @flags: XATTR_CREATE / XATTR_REPLACE; @setxattr_flags: FB_SETXATTR_ACL_KILL_SGID. */
+	int (*setxattr)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
+			const void *value, size_t size, int flags, uint32_t setxattr_flags);
+
+	/*
+	 * Copy the value of xattr @name into @buf. With @size == 0 return the value's length
+	 * only; when it does not fit return -ERANGE. Returns the length. ENODATA if absent.
+	 */
+	int (*getxattr)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
+			void *buf, size_t size);
+
+	/* The NUL-separated list of names, with the same size rules as getxattr. */
+	int (*listxattr)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size);
+
+	int (*removexattr)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name);
+
+	/* access(2) with @mask (R_OK, W_OK, X_OK, F_OK). */
+	int (*access)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask);
+
+	/* Test for a conflicting POSIX lock; fill @lk with it, or set lk->type = F_UNLCK. */
+	int (*getlk)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t owner, struct fb_lock *lk);
+
+	/* Take or release a POSIX lock; @sleep: wait for it (SETLKW). */
+	int (*setlk)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t owner, const struct fb_lock *lk, int sleep);
+
+	/* flock(2): @op is LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB when not sleeping. */
+	int (*flock)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t owner, int op);
+
+	/* Map a block of a block-device-backed file (BMAP). Fill @out. */
+	int (*bmap)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t blocksize,
+		    uint64_t block, uint64_t *out);
+
+	/*
+	 * ioctl(2) @cmd on an open file. @in holds @in_size bytes from the caller; up to
+	 * *@out_size bytes may be written to @out, and *@out_size set to what was. Returns the
+	 * ioctl's result (>= 0) or a negative errno. Only restricted (fixed-size) ioctls reach
+	 * the file system; unrestricted ones are refused by the server.
+	 */
+	int (*ioctl)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint32_t flags, uint32_t cmd, const void *in, uint32_t in_size, void *out,
+		     uint32_t *out_size);
+
+	/*
+	 * poll(2): fill @revents with the ready events among @events. With
+	 * FB_POLL_SCHEDULE_NOTIFY in @flags, later call fb_server_notify_poll(@kh) on a change.
+	 */
+	int (*poll)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t kh,
+		    uint32_t flags, uint32_t events, uint32_t *revents);
+
+	/* fallocate(2) @mode over [@off, @off + @len). */
+	int (*fallocate)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int mode,
+			 uint64_t off, uint64_t len);
+
+	/* lseek(2) for SEEK_DATA / SEEK_HOLE (others are done by the kernel). Fill @out. */
+	int (*lseek)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		     int whence, uint64_t *out);
+
+	/* copy_file_range(2). Fill @copied with the bytes copied. */
+	int (*copy_file_range)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in,
+			       uint64_t fh_in, uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out,
+			       uint64_t off_out, uint64_t len, uint64_t flags, uint64_t *copied);
+
+	/* O_TMPFILE: create an unnamed file in @parent and open it. */
+	int (*tmpfile)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode,
+		       int flags, struct fb_entry *out, struct fb_file_info *fi);
+
+	/*
+	 * statx(2). @mask is the STATX_* fields asked for, @sx_flags the AT_STATX_* flags; @fi
+	 * is the open file or NULL. Fill @out (stx_mask says what is valid) and @timeout.
+	 */
+	int (*statx)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const struct fb_file_info *fi,
+		     uint32_t sx_flags, uint32_t mask, struct statx *out, double *timeout);
+
+	/* syncfs(2) on the file system that holds @ino. */
+	int (*syncfs)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino);
+
+	/* virtio-fs DAX: map [@foffset, +@len) of the open file at @moffset of the window. */
+	int (*setupmapping)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			    uint64_t foffset, uint64_t len, uint64_t flags, uint64_t moffset);
+
+	/* virtio-fs DAX: unmap @count ranges. */
+	int (*removemapping)(void *fs, const struct fb_ctx *ctx, const struct fb_mapping *ranges,
+			     uint32_t count);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FUSE_BACKEND_FS_H */

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The request server: decode one FUSE request, check it, dispatch it to a file system, and
+ * encode the reply. Transport-independent: the same call serves /dev/fuse, FUSE over io_uring
+ * and virtio-fs.
+ *
+ * The server owns no threads and no file descriptors. A transport gives it an fb_reader over
+ * one request and an fb_writer over the reply memory, calls fb_server_handle(), and sends the
+ * bytes the return value names. fb_server_handle() may be called from several threads at once.
+ *
+ * Everything in a request is untrusted: every length is checked against the header and the
+ * opcode's minimum size before any file-system operation runs. A malformed request gets an
+ * errno reply, or is dropped with a log line when it cannot be answered.
+ */
+#ifndef FUSE_BACKEND_SERVER_H
+#define FUSE_BACKEND_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <fuse_backend/buf.h>
+#include <fuse_backend/fs.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Settings for fb_server_new(). Zero fields take the defaults given. */
+struct fb_server_config {
+	uint32_t max_write;		/* largest WRITE payload; default 1 MiB, at most 16 MiB */
+	uint32_t max_readahead;		/* default: whatever the kernel offers */
+	uint16_t max_background;	/* default 64 */
+	uint16_t congestion_threshold;	/* default 3/4 of max_background */
+	uint32_t time_gran;		/* ns; default 1 */
+	uint64_t disable;		/* FB_* INIT flags never to enable, whatever is offered */
+	int debug;			/* non-zero: one log line per request and reply */
+};
+
+/*
+ * What the transport below the server can do. All callbacks are optional; the struct is
+ * borrowed for the server's lifetime. `priv` is passed back to each callback.
+ */
+struct fb_transport_ops {
+	/* INIT flags the transport adds to the kernel's offer only if the kernel also offers
+	 * them (e.g. FB_PASSTHROUGH where backing_open works, FB_OVER_IO_URING). */
+	uint64_t caps;
+
+	/* Send a notification: @iov holds a complete message (fb_out_header with unique 0 and
+	 * the notify code in `error`, then its body). Returns 0 or a negative errno. May be
+	 * called from any thread. */
+	int (*send_notify)(void *priv, const struct iovec *iov, int iovcnt);
+
+	/* Register / release a backing file for FUSE passthrough. */
+	int (*backing_open)(void *priv, int fd);
+	int (*backing_close)(void *priv, int backing_id);
+};
+
+/*
+ * Create a server over the operations table @ops (of @ops_size bytes: pass sizeof(*ops); a
+ * table from an older header is shorter and its missing entries count as NULL) with private
+ * pointer @fs, and settings @cfg (may be NULL for the defaults). On success stores the new
+ * server in *@ret and returns 0; returns a negative errno on failure and leaves *@ret alone.
+ */
+int fb_server_new(const struct fb_fs_ops *ops, size_t ops_size, void *fs,
+		  const struct fb_server_config *cfg, struct fb_server **ret);
+
+/* Free a server (NULL-safe). No fb_server_handle() call may be running. */
+void fb_server_free(struct fb_server *s);
+
+/* Attach the transport below the server; @ops and @priv are borrowed. Call before INIT. */
+void fb_server_set_transport(struct fb_server *s, const struct fb_transport_ops *ops, void *priv);
+
+/*
+ * Handle one request read from @r, writing the reply to @w.
+ *
+ * Returns:
+ *   > 0          the reply is the first N bytes written to @w: send them.
+ *   0            no reply is due (FORGET, BATCH_FORGET, INTERRUPT, a malformed request that
+ *                was dropped and logged).
+ *   -ENODEV      DESTROY was handled (the reply, if any, is already counted): the session is
+ *                over; the transport stops reading.
+ *   other < 0    the writer cannot hold even an error reply (-ENOSPC), a bug in the caller.
+ *
+ * The reply to a request is never larger than fb_server_reply_max() bytes.
+ */
+ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_writer *w);
+
+/* The connection as negotiated, or NULL before INIT has been answered. */
+const struct fb_conn *fb_server_conn(const struct fb_server *s);
+
+/*
+ * Buffer sizes a transport needs: the largest request (header + arguments + max_write) and
+ * the largest reply, for the negotiated connection (or for the configured max_write before
+ * INIT). At least FB_MIN_READ_BUFFER.
+ */
+size_t fb_server_request_max(const struct fb_server *s);
+size_t fb_server_reply_max(const struct fb_server *s);
+
+/* True once DESTROY was handled. */
+int fb_server_destroyed(const struct fb_server *s);
+
+/*
+ * Logging. The library logs through one function per process; the default writes
+ * "fuse-backend: <message>" to stderr for levels up to FB_LOG_INFO (FB_LOG_DEBUG too when
+ * a server was created with debug on).
+ */
+enum fb_log_level {
+	FB_LOG_ERR = 3,
+	FB_LOG_WARNING = 4,
+	FB_LOG_INFO = 6,
+	FB_LOG_DEBUG = 7,
+};
+typedef void (*fb_log_fn)(enum fb_log_level level, const char *msg, void *priv);
+/* Replace the log function (NULL restores the default). */
+void fb_log_set(fb_log_fn fn, void *priv);
+/* Show FB_LOG_DEBUG lines with the default log function when @on. */
+void fb_log_set_debug(int on);
+/* Log a printf-style message. */
+void fb_log(enum fb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Notifications from the file system to the kernel, sent through the transport's
+ * send_notify (callable from any thread, also from inside an operation). Each returns 0, a
+ * negative errno from the transport, -ENOTCONN before INIT or without a transport, or
+ * -ENOSYS when the negotiated minor version lacks the notification. Names are @namelen bytes
+ * (no NUL needed), at most 1024.
+ */
+int fb_server_notify_inval_inode(struct fb_server *s, fb_ino_t ino, int64_t off, int64_t len);
+/* @flags: 0 or FB_INVAL_ENTRY_EXPIRE_ONLY. */
+int fb_server_notify_inval_entry(struct fb_server *s, fb_ino_t parent, const char *name,
+				 size_t namelen, uint32_t flags);
+int fb_server_notify_delete(struct fb_server *s, fb_ino_t parent, fb_ino_t child,
+			    const char *name, size_t namelen);
+/* Push @size bytes of @data into the kernel's page cache of @ino at @off. */
+int fb_server_notify_store(struct fb_server *s, fb_ino_t ino, uint64_t off, const void *data,
+			   size_t size);
+/*
+ * Ask the kernel for @size bytes of its cache of @ino at @off. The kernel answers with a
+ * NOTIFY_REPLY request carrying @cookie; the server hands it to the callback set with
+ * fb_server_set_retrieve_cb().
+ */
+int fb_server_notify_retrieve(struct fb_server *s, fb_ino_t ino, uint64_t off, uint32_t size,
+			      uint64_t cookie);
+typedef void (*fb_retrieve_fn)(void *priv, uint64_t cookie, fb_ino_t ino, uint64_t off,
+			       struct fb_reader *data, uint32_t size);
+void fb_server_set_retrieve_cb(struct fb_server *s, fb_retrieve_fn fn, void *priv);
+/* Wake up a poll() waiting on the kernel handle @kh. */
+int fb_server_notify_poll(struct fb_server *s, uint64_t kh);
+/* Ask the kernel to resend every request it is still waiting on (7.40+). */
+int fb_server_notify_resend(struct fb_server *s);
+/* Increment the kernel's epoch: cached dentries of earlier epochs are invalid (7.44+). */
+int fb_server_notify_inc_epoch(struct fb_server *s);
+/* Ask the kernel to drop @count inodes from its cache where it can (7.45+). */
+int fb_server_notify_prune(struct fb_server *s, const fb_ino_t *inos, uint32_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FUSE_BACKEND_SERVER_H */
