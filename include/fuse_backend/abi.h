@@ -27,6 +27,9 @@
 extern "C" {
 #endif
 
+/* Tables below are aligned by hand, as in the kernel's uapi headers. */
+/* clang-format off */
+
 /* ---------------------------------------------------------------------------------------------
  * Version
  *
@@ -1128,6 +1131,8 @@ FB__ABI_ASSERT(sizeof(struct fb_in_header) <= FB_URING_IN_OUT_HEADER_SZ);
 
 #undef FB__OFF
 #undef FB__ABI_ASSERT
+
+/* clang-format on */
 
 /* ---------------------------------------------------------------------------------------------
  * Names for logs

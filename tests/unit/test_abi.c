@@ -18,23 +18,22 @@
 #include "harness.h"
 
 /* Same offset and width for a field of ours and the corresponding field of the system's. */
-#define SAME_FIELD(ot, of, st, sf)						\
-	do {									\
-		CHECK_EQ(offsetof(struct ot, of), offsetof(struct st, sf));	\
-		CHECK_EQ(sizeof(((struct ot *)0)->of),				\
-			 sizeof(((struct st *)0)->sf));				\
+#define SAME_FIELD(ot, of, st, sf)                                                                 \
+	do {                                                                                       \
+		CHECK_EQ(offsetof(struct ot, of), offsetof(struct st, sf));                        \
+		CHECK_EQ(sizeof(((struct ot *)0)->of), sizeof(((struct st *)0)->sf));              \
 	} while (0)
 
 /* Same offset only: a field whose width changed across minors, or a flexible array. */
-#define SAME_OFFSET(ot, of, st, sf)	CHECK_EQ(offsetof(struct ot, of), offsetof(struct st, sf))
+#define SAME_OFFSET(ot, of, st, sf) CHECK_EQ(offsetof(struct ot, of), offsetof(struct st, sf))
 
-#define SAME_SIZE(ot, st)		CHECK_EQ(sizeof(struct ot), sizeof(struct st))
+#define SAME_SIZE(ot, st) CHECK_EQ(sizeof(struct ot), sizeof(struct st))
 
 /* Same value; CHECK_EQ compares as long long, the cast to uint64_t catches 1 << 31 sign slips. */
-#define SAME_CONST(o, s)							\
-	do {									\
-		CHECK((uint64_t)(o) == (uint64_t)(s));				\
-		CHECK_EQ((o), (s));						\
+#define SAME_CONST(o, s)                                                                           \
+	do {                                                                                       \
+		CHECK((uint64_t)(o) == (uint64_t)(s));                                             \
+		CHECK_EQ((o), (s));                                                                \
 	} while (0)
 
 TEST(layout_attr)
@@ -790,10 +789,10 @@ TEST(enum_values)
 /* Things the system header has in a form that cannot be compared one to one. */
 TEST(versions_and_helpers)
 {
-	struct fb_dirent d = { .namelen = 5 };
-	struct fuse_dirent sd = { .namelen = 5 };
-	struct fb_direntplus dp = { .dirent = { .namelen = 17 } };
-	struct fuse_direntplus sdp = { .dirent = { .namelen = 17 } };
+	struct fb_dirent d = {.namelen = 5};
+	struct fuse_dirent sd = {.namelen = 5};
+	struct fb_direntplus dp = {.dirent = {.namelen = 17}};
+	struct fuse_direntplus sdp = {.dirent = {.namelen = 17}};
 
 	/* Ours may be newer than the system's, never older. */
 	CHECK(FB_KERNEL_MINOR_VERSION >= FUSE_KERNEL_MINOR_VERSION);
