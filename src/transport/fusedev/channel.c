@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Channels: one cloned /dev/fuse fd and its buffers per thread that serves requests.
+ *
+ * The kernel finds the request a reply answers among those read from the same fd, so a
+ * thread that read a request must write the reply on that fd; cloning gives each thread its
+ * own without a lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <fuse_backend/abi.h>
+
+#include "fusedev_i.h"
+
+/* Make sure the buffers can take what the server may now need (it grows after INIT). */
+static int channel_size_buffers(struct fb_channel *ch)
+{
+	size_t req = fb_server_request_max(ch->se->server);
+	size_t rep = fb_server_reply_max(ch->se->server);
+	void *p;
+
+	if (req < FB_MIN_READ_BUFFER)
+		req = FB_MIN_READ_BUFFER;
+	if (rep < sizeof(struct fb_out_header))
+		rep = sizeof(struct fb_out_header);
+	if (req > ch->req_size) {
+		p = realloc(ch->req, req);
+		if (!p)
+			return -ENOMEM;
+		ch->req = p;
+		ch->req_size = req;
+	}
+	if (rep > ch->rep_size) {
+		p = realloc(ch->rep, rep);
+		if (!p)
+			return -ENOMEM;
+		ch->rep = p;
+		ch->rep_size = rep;
+	}
+	return 0;
+}
+
+int fb_session_channel_new(struct fb_session *se, unsigned int flags, struct fb_channel **ret)
+{
+	struct fb_channel *ch;
+	uint32_t sfd;
+	int r;
+
+	if (!se || !ret || (flags & ~FB_CHANNEL_NONBLOCK))
+		return -EINVAL;
+	if (se->fd < 0)
+		return -ENOTCONN;
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	ch->se = se;
+	ch->flags = flags;
+	ch->fd = open("/dev/fuse",
+		      O_RDWR | O_CLOEXEC | ((flags & FB_CHANNEL_NONBLOCK) ? O_NONBLOCK : 0));
+	if (ch->fd < 0) {
+		r = -errno;
+		fb_log(FB_LOG_ERR, "cannot open /dev/fuse for a channel: %s", strerror(-r));
+		goto out_free;
+	}
+	sfd = (uint32_t)se->fd;
+	if (ioctl(ch->fd, FB_DEV_IOC_CLONE, &sfd) < 0) {
+		r = -errno;
+		fb_log(FB_LOG_ERR, "cannot clone the /dev/fuse connection: %s", strerror(-r));
+		goto out_close_fd;
+	}
+	r = channel_size_buffers(ch);
+	if (r < 0)
+		goto out_free_buffers;
+	*ret = ch;
+	return 0;
+
+out_free_buffers:
+	free(ch->req);
+	free(ch->rep);
+out_close_fd:
+	close(ch->fd);
+out_free:
+	free(ch);
+	return r;
+}
+
+void fb_channel_free(struct fb_channel *ch)
+{
+	if (!ch)
+		return;
+	close(ch->fd);
+	free(ch->req);
+	free(ch->rep);
+	free(ch);
+}
+
+int fb_channel_fd(const struct fb_channel *ch)
+{
+	return ch->fd;
+}
+
+ssize_t fb_channel_receive(struct fb_channel *ch, struct fb_reader *r, struct fb_writer *w)
+{
+	ssize_t n;
+	int ret;
+
+	ret = channel_size_buffers(ch);
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		n = read(ch->fd, ch->req, ch->req_size);
+		if (n > 0)
+			break;
+		if (n == 0 || errno == ENODEV) {
+			fb__session_ended(ch->se);
+			return -ENODEV;
+		}
+		switch (errno) {
+		case ENOENT:	/* withdrawn (interrupted) before we read it */
+			continue;
+		case EINTR:
+			return -EINTR;
+		case EAGAIN:
+			if (ch->flags & FB_CHANNEL_NONBLOCK)
+				return -EAGAIN;
+			continue;
+		default:
+			ret = -errno;
+			fb_log(FB_LOG_ERR, "reading /dev/fuse: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	ch->req_iov.iov_base = ch->req;
+	ch->req_iov.iov_len = (size_t)n;
+	ch->rep_iov.iov_base = ch->rep;
+	ch->rep_iov.iov_len = ch->rep_size;
+	fb_reader_init(r, &ch->req_iov, 1);
+	fb_writer_init(w, &ch->rep_iov, 1);
+	return n;
+}
+
+int fb_channel_send(struct fb_channel *ch, size_t len)
+{
+	ssize_t n;
+
+	if (len > ch->rep_size || len < sizeof(struct fb_out_header))
+		return -EINVAL;
+	do {
+		n = write(ch->fd, ch->rep, len);
+	} while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return 0;
+	switch (errno) {
+	case ENOENT:	/* the request was interrupted and the kernel no longer waits */
+		return 0;
+	case ENODEV:
+		fb__session_ended(ch->se);
+		return -ENODEV;
+	default:
+		return -errno;
+	}
+}
+
+int fb_channel_process(struct fb_channel *ch)
+{
+	struct fb_reader rd;
+	struct fb_writer wr;
+	ssize_t n;
+	int r;
+
+	n = fb_channel_receive(ch, &rd, &wr);
+	if (n == -EINTR || n == -EAGAIN)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	n = fb_server_handle(ch->se->server, &rd, &wr);
+	if (n > 0) {
+		r = fb_channel_send(ch, (size_t)n);
+		if (r == -ENODEV)
+			return r;
+		if (r < 0)
+			fb_log(FB_LOG_WARNING, "sending a reply of %zd bytes: %s", n,
+			       strerror(-r));
+		return 0;
+	}
+	if (n == -ENODEV) {
+		/* DESTROY: its reply, if the server wrote one, still goes out. */
+		if (fb_writer_written(&wr) >= sizeof(struct fb_out_header))
+			fb_channel_send(ch, fb_writer_written(&wr));
+		fb__session_ended(ch->se);
+		return -ENODEV;
+	}
+	if (n < 0)
+		fb_log(FB_LOG_ERR, "the server could not answer a request: %s",
+		       strerror((int)-n));
+	return 0;
+}

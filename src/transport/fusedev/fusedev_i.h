@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/* Internal to the /dev/fuse transport: the session and channel objects, the mount helpers. */
+#ifndef FB_FUSEDEV_I_H
+#define FB_FUSEDEV_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <fuse_backend/fusedev.h>
+#include <fuse_backend/server.h>
+
+struct fb_session {
+	struct fb_server *server;	/* borrowed */
+	struct fb_transport_ops tops;	/* what the server sees of us; caps settable until INIT */
+	int fd;				/* the connection's /dev/fuse fd, -1 before mounting */
+	int exit_fd;			/* eventfd: written by fb_session_exit() and at the end */
+	atomic_int exit_requested;	/* fb_session_exit() was called */
+	atomic_int ended;		/* a channel saw ENODEV: the connection is gone */
+
+	pthread_mutex_t lock;		/* protects the fields below (mount state) */
+	char *mountpoint;		/* canonical path, or NULL */
+	int mounted;			/* the mount is (believed to be) in place */
+	int via_fusermount;		/* mounted by fusermount3: unmount through it unless root */
+	pid_t helper_pid;		/* fusermount3 kept alive for auto_unmount, or 0 */
+	int helper_sock;		/* our end of its socket; closing it unmounts, or -1 */
+	unsigned int conn_id;		/* minor device number of the mount (fusectl name), or 0 */
+};
+
+struct fb_channel {
+	struct fb_session *se;		/* borrowed */
+	int fd;				/* cloned /dev/fuse fd (owned) */
+	unsigned int flags;		/* FB_CHANNEL_* */
+	void *req;			/* request buffer */
+	size_t req_size;
+	void *rep;			/* reply buffer */
+	size_t rep_size;
+	struct iovec req_iov;		/* what the reader of the last request walks */
+	struct iovec rep_iov;		/* what the writer of the last request fills */
+};
+
+/* How a mount was made, for unmounting later (filled by fb__mount()). */
+struct fb__mount_result {
+	int fd;				/* /dev/fuse fd of the new connection */
+	int via_fusermount;
+	pid_t helper_pid;		/* auto_unmount helper still running, or 0 */
+	int helper_sock;		/* socket to that helper, or -1 */
+};
+
+/*
+ * Build the data string mount(2) takes for a FUSE mount ("fd=N,rootmode=...,user_id=...,
+ * group_id=...", then the kernel options) into @buf (@len bytes) and the MS_* flags into
+ * *@flags. Pure function. Returns 0, -EINVAL for options the kernel cannot take for a "fuse"
+ * mount (blksize), -ENAMETOOLONG when @buf is too small.
+ */
+int fb__mount_kernel_data(const struct fb_mount_opts *o, int fd, mode_t rootmode, uid_t uid,
+			  gid_t gid, char *buf, size_t len, unsigned long *flags);
+
+/*
+ * Build the "-o" argument for fusermount3 from @o. Pure function. Returns 0, -EINVAL for
+ * values fusermount3 would misparse (a comma in fsname/subtype), -ENAMETOOLONG.
+ */
+int fb__mount_fusermount_opts(const struct fb_mount_opts *o, char *buf, size_t len);
+
+/*
+ * Look @path (canonical) up in /proc/self/mountinfo. Returns 1 and fills @fstype (@fslen
+ * bytes) and *@minor for the topmost mount there, 0 when nothing is mounted exactly there, or
+ * a negative errno.
+ */
+int fb__mountinfo_find(const char *path, char *fstype, size_t fslen, unsigned int *minor);
+
+/* Check @mnt and mount it; logs why it refuses. Fills @res. */
+int fb__mount(const char *mnt, const struct fb_mount_opts *o, struct fb__mount_result *res);
+
+/* Unmount @mnt (lazily with @lazy); through fusermount3 when @via_fusermount and not root. */
+int fb__unmount(const char *mnt, int lazy, int via_fusermount);
+
+/* Abort connection @conn_id through the fusectl file system, if it is mounted. */
+int fb__abort_conn(unsigned int conn_id);
+
+/* A channel saw the end of the connection: mark the session ended and wake its waiters. */
+void fb__session_ended(struct fb_session *se);
+
+#endif /* FB_FUSEDEV_I_H */

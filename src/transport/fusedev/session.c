@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * A session: one mount and its /dev/fuse connection, and the transport callbacks the server
+ * uses to reach the kernel outside of a reply (notifications, passthrough backing files).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fuse_backend/abi.h>
+
+#include "fusedev_i.h"
+
+static int dev_send_notify(void *priv, const struct iovec *iov, int iovcnt)
+{
+	struct fb_session *se = priv;
+	ssize_t n;
+
+	if (se->fd < 0)
+		return -ENOTCONN;
+	do {
+		n = writev(se->fd, iov, iovcnt);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+static int dev_backing_open(void *priv, int fd)
+{
+	struct fb_session *se = priv;
+	struct fb_backing_map map = { .fd = fd };
+	int r;
+
+	if (se->fd < 0)
+		return -ENOTCONN;
+	r = ioctl(se->fd, FB_DEV_IOC_BACKING_OPEN, &map);
+	if (r < 0)
+		return errno == ENOTTY ? -EOPNOTSUPP : -errno;
+	return r;
+}
+
+static int dev_backing_close(void *priv, int backing_id)
+{
+	struct fb_session *se = priv;
+	uint32_t id = (uint32_t)backing_id;
+
+	if (se->fd < 0)
+		return -ENOTCONN;
+	if (backing_id <= 0)
+		return -EINVAL;
+	if (ioctl(se->fd, FB_DEV_IOC_BACKING_CLOSE, &id) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Registering a backing file needs CAP_SYS_ADMIN: only offer passthrough when we have it. */
+static int have_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return 0;
+	return !!(data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32)));
+}
+
+int fb_session_new(struct fb_server *server, struct fb_session **ret)
+{
+	struct fb_session *se;
+	int r;
+
+	if (!server || !ret)
+		return -EINVAL;
+	se = calloc(1, sizeof(*se));
+	if (!se)
+		return -ENOMEM;
+	se->server = server;
+	se->fd = -1;
+	se->helper_sock = -1;
+	se->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (se->exit_fd < 0) {
+		r = -errno;
+		goto out_free;
+	}
+	r = pthread_mutex_init(&se->lock, NULL);
+	if (r) {
+		r = -r;
+		goto out_close_exit_fd;
+	}
+	se->tops.send_notify = dev_send_notify;
+	se->tops.backing_open = dev_backing_open;
+	se->tops.backing_close = dev_backing_close;
+	if (have_cap_sys_admin())
+		se->tops.caps |= FB_PASSTHROUGH;
+	fb_server_set_transport(server, &se->tops, se);
+	*ret = se;
+	return 0;
+
+out_close_exit_fd:
+	close(se->exit_fd);
+out_free:
+	free(se);
+	return r;
+}
+
+void fb_session_add_caps(struct fb_session *se, uint64_t caps)
+{
+	se->tops.caps |= caps;
+}
+
+int fb_session_mount(struct fb_session *se, const char *mountpoint,
+		     const struct fb_mount_opts *opts)
+{
+	struct fb__mount_result res;
+	char *mp;
+	int r;
+
+	if (!se || !mountpoint)
+		return -EINVAL;
+	if (se->fd >= 0)
+		return -EALREADY;
+	r = fb__mount(mountpoint, opts, &res);
+	if (r < 0)
+		return r;
+	mp = realpath(mountpoint, NULL);
+	if (!mp)
+		mp = strdup(mountpoint);
+	pthread_mutex_lock(&se->lock);
+	se->fd = res.fd;
+	se->mountpoint = mp;
+	se->mounted = 1;
+	se->via_fusermount = res.via_fusermount;
+	se->helper_pid = res.helper_pid;
+	se->helper_sock = res.helper_sock;
+	if (mp && fb__mountinfo_find(mp, NULL, 0, &se->conn_id) <= 0)
+		se->conn_id = 0;
+	pthread_mutex_unlock(&se->lock);
+	if (!mp)
+		fb_log(FB_LOG_WARNING, "out of memory: %s will not be unmounted at exit",
+		       mountpoint);
+	return 0;
+}
+
+int fb_session_adopt_fd(struct fb_session *se, int fd, const char *mountpoint)
+{
+	if (!se || fd < 0)
+		return -EINVAL;
+	if (se->fd >= 0)
+		return -EALREADY;
+	pthread_mutex_lock(&se->lock);
+	se->fd = fd;
+	if (mountpoint) {
+		se->mountpoint = strdup(mountpoint);
+		se->mounted = se->mountpoint != NULL;
+		if (se->mounted && fb__mountinfo_find(mountpoint, NULL, 0, &se->conn_id) <= 0)
+			se->conn_id = 0;
+	}
+	pthread_mutex_unlock(&se->lock);
+	return 0;
+}
+
+/* Let the auto_unmount helper go: it sees the socket close and exits. Lock held. */
+static void release_helper(struct fb_session *se)
+{
+	if (se->helper_sock >= 0) {
+		close(se->helper_sock);
+		se->helper_sock = -1;
+	}
+	if (se->helper_pid > 0) {
+		/* ECHILD when we daemonized after mounting: init reaps it then. */
+		while (waitpid(se->helper_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		se->helper_pid = 0;
+	}
+}
+
+/* Is our connection still what is mounted on the mount point? Lock held. */
+static int still_ours(struct fb_session *se)
+{
+	unsigned int minor = 0;
+	int r;
+
+	if (!se->conn_id)
+		return 1;	/* unknown: assume so */
+	r = fb__mountinfo_find(se->mountpoint, NULL, 0, &minor);
+	if (r < 0)
+		return 1;
+	return r > 0 && minor == se->conn_id;
+}
+
+int fb_session_unmount(struct fb_session *se, int lazy)
+{
+	int r = 0;
+
+	if (!se)
+		return -EINVAL;
+	pthread_mutex_lock(&se->lock);
+	if (se->mounted && se->mountpoint && !still_ours(se))
+		se->mounted = 0;	/* unmounted from outside; never touch a newer mount */
+	if (se->mounted && se->mountpoint) {
+		r = fb__unmount(se->mountpoint, lazy, se->via_fusermount);
+		if (r == 0)
+			se->mounted = 0;
+	}
+	if (r == 0)
+		release_helper(se);
+	pthread_mutex_unlock(&se->lock);
+	return r;
+}
+
+void fb_session_exit(struct fb_session *se)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	/* Only lock-free atomics and write(2): this runs in signal handlers. */
+	atomic_store(&se->exit_requested, 1);
+	n = write(se->exit_fd, &one, sizeof(one));
+	(void)n;
+}
+
+void fb__session_ended(struct fb_session *se)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	atomic_store(&se->ended, 1);
+	n = write(se->exit_fd, &one, sizeof(one));
+	(void)n;
+}
+
+int fb_session_exited(const struct fb_session *se)
+{
+	return atomic_load(&((struct fb_session *)se)->exit_requested) ||
+	       atomic_load(&((struct fb_session *)se)->ended);
+}
+
+int fb_session_exit_fd(const struct fb_session *se)
+{
+	return se->exit_fd;
+}
+
+int fb_session_fd(const struct fb_session *se)
+{
+	return se->fd;
+}
+
+struct fb_server *fb_session_server(const struct fb_session *se)
+{
+	return se->server;
+}
+
+const char *fb_session_mountpoint(const struct fb_session *se)
+{
+	return se->mountpoint;
+}
+
+void fb_session_free(struct fb_session *se)
+{
+	if (!se)
+		return;
+	if (se->mounted && fb_session_unmount(se, 0) < 0)
+		fb_session_unmount(se, 1);
+	pthread_mutex_lock(&se->lock);
+	release_helper(se);
+	pthread_mutex_unlock(&se->lock);
+	if (se->fd >= 0)
+		close(se->fd);
+	close(se->exit_fd);
+	pthread_mutex_destroy(&se->lock);
+	free(se->mountpoint);
+	free(se);
+}
