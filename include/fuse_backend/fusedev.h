@@ -103,6 +103,16 @@ int fb_session_new(struct fb_server *server, struct fb_session **ret);
 void fb_session_add_caps(struct fb_session *se, uint64_t caps);
 
 /*
+ * Call @fn(@priv, @se) once, right after the reply to INIT has been written to the kernel, on
+ * the thread of the channel that read INIT (the default loop and hand-written loops alike:
+ * fb_channel_send() makes the call). FUSE over io_uring starts its rings from here. One hook
+ * per session; set it before mounting. @fn must not block for long: the channel serves
+ * nothing meanwhile.
+ */
+typedef void (*fb_session_init_fn)(void *priv, struct fb_session *se);
+void fb_session_set_init_hook(struct fb_session *se, fb_session_init_fn fn, void *priv);
+
+/*
  * Mount the session on @mountpoint (an existing directory) with @opts (NULL: defaults).
  * Refuses, with a log line saying why: a missing mount point (-ENOENT), one that is not a
  * directory (-ENOTDIR), one that is already a FUSE mount (-EBUSY), a FUSE mount whose daemon

@@ -135,6 +135,9 @@ ssize_t fb_channel_receive(struct fb_channel *ch, struct fb_reader *r, struct fb
 			return ret;
 		}
 	}
+	ch->opcode = 0;
+	if ((size_t)n >= sizeof(struct fb_in_header))
+		ch->opcode = ((const struct fb_in_header *)ch->req)->opcode;
 	ch->req_iov.iov_base = ch->req;
 	ch->req_iov.iov_len = (size_t)n;
 	ch->rep_iov.iov_base = ch->rep;
@@ -153,8 +156,14 @@ int fb_channel_send(struct fb_channel *ch, size_t len)
 	do {
 		n = write(ch->fd, ch->rep, len);
 	} while (n < 0 && errno == EINTR);
-	if (n >= 0)
+	if (n >= 0) {
+		struct fb_session *se = ch->se;
+
+		if (ch->opcode == FB_INIT && se->init_hook && fb_server_conn(se->server) &&
+		    !atomic_exchange(&se->init_hook_done, 1))
+			se->init_hook(se->init_hook_priv, se);
 		return 0;
+	}
 	switch (errno) {
 	case ENOENT:	/* the request was interrupted and the kernel no longer waits */
 		return 0;

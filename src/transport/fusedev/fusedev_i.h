@@ -18,6 +18,9 @@ struct fb_session {
 	int exit_fd;			/* eventfd: written by fb_session_exit() and at the end */
 	atomic_int exit_requested;	/* fb_session_exit() was called */
 	atomic_int ended;		/* a channel saw ENODEV: the connection is gone */
+	fb_session_init_fn init_hook;	/* called once after the INIT reply; set before mount */
+	void *init_hook_priv;
+	atomic_int init_hook_done;	/* the hook has been claimed by a channel */
 
 	pthread_mutex_t lock;		/* protects the fields below (mount state) */
 	char *mountpoint;		/* canonical path, or NULL */
@@ -38,6 +41,7 @@ struct fb_channel {
 	size_t rep_size;
 	struct iovec req_iov;		/* what the reader of the last request walks */
 	struct iovec rep_iov;		/* what the writer of the last request fills */
+	uint32_t opcode;		/* opcode of the last request received */
 };
 
 /* How a mount was made, for unmounting later (filled by fb__mount()). */

@@ -112,6 +112,12 @@ out_free:
 	return r;
 }
 
+void fb_session_set_init_hook(struct fb_session *se, fb_session_init_fn fn, void *priv)
+{
+	se->init_hook = fn;
+	se->init_hook_priv = priv;
+}
+
 void fb_session_add_caps(struct fb_session *se, uint64_t caps)
 {
 	se->tops.caps |= caps;
