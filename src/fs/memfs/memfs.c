@@ -1,0 +1,1765 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * memfs: the instance, the inode and handle tables, directories, permissions, attributes and
+ * every operation that changes names. File data lives in memfs_file.c, xattrs in
+ * memfs_xattr.c. The locking rules are at the top of memfs_i.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <dirent.h>
+
+#include <fuse_backend/abi.h>
+#include <fuse_backend/memfs.h>
+
+#include "memfs_i.h"
+
+#define DEFAULT_MAX_BYTES	(1ULL << 30)
+#define DEFAULT_MAX_INODES	(1ULL << 20)
+#define DEFAULT_TIMEOUT		1.0
+
+/* ------------------------------------------------------------------------------------------ */
+/* Small helpers                                                                              */
+
+void fb__memfs_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+/* Charge @bytes against max_bytes; -ENOSPC (nothing charged) when they do not fit. */
+int fb__memfs_charge(struct fb_memfs *m, uint64_t bytes)
+{
+	uint64_t old = atomic_load(&m->bytes_used);
+
+	do {
+		if (bytes > m->cfg.max_bytes || old > m->cfg.max_bytes - bytes)
+			return -ENOSPC;
+	} while (!atomic_compare_exchange_weak(&m->bytes_used, &old, old + bytes));
+	return 0;
+}
+
+void fb__memfs_uncharge(struct fb_memfs *m, uint64_t bytes)
+{
+	atomic_fetch_sub(&m->bytes_used, bytes);
+}
+
+/* FNV-1a, seeded per instance so that crafted names cannot pick our buckets. */
+static uint32_t name_hash(const struct fb_memfs *m, const char *name, size_t len)
+{
+	uint32_t h = 2166136261u ^ m->hash_seed;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static size_t ino_bucket(fb_ino_t ino, size_t nbuckets)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 32) & (nbuckets - 1);
+}
+
+/*
+ * Check a name from a request: 1 to 255 bytes without '/'. Sets *@len. "." and ".." pass;
+ * callers that create or remove names refuse them.
+ */
+static int check_name(const char *name, size_t *len)
+{
+	size_t n = strnlen(name, MEMFS_NAME_MAX + 1);
+
+	if (n > MEMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (n == 0 || memchr(name, '/', n))
+		return -EINVAL;
+	*len = n;
+	return 0;
+}
+
+static bool is_dot_or_dotdot(const char *name)
+{
+	return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Permissions                                                                                */
+
+bool fb__memfs_in_group(const struct fb_ctx *ctx, gid_t gid)
+{
+	if (ctx->gid == gid)
+		return true;
+	for (uint32_t i = 0; ctx->groups && i < ctx->ngroups; i++)
+		if (ctx->groups[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * May the caller of @ctx access @inode for @mask (R_OK | W_OK | X_OK)? Root may do anything
+ * except execute a file nobody may execute. Returns 0 or -EACCES.
+ */
+int fb__memfs_may(const struct fb_ctx *ctx, const struct memfs_inode *inode, int mask)
+{
+	unsigned int perm;
+
+	mask &= R_OK | W_OK | X_OK;
+	if (ctx->uid == 0) {
+		if (!(mask & X_OK) || S_ISDIR(inode->mode) || (inode->mode & 0111))
+			return 0;
+		return -EACCES;
+	}
+	if (ctx->uid == inode->uid)
+		perm = (inode->mode >> 6) & 7;
+	else if (fb__memfs_in_group(ctx, inode->gid))
+		perm = (inode->mode >> 3) & 7;
+	else
+		perm = inode->mode & 7;
+	return ((int)perm & mask) == mask ? 0 : -EACCES;
+}
+
+/* May the caller remove or replace the name of @victim in @dir (write, search, sticky bit)? */
+static int may_delete(const struct fb_ctx *ctx, const struct memfs_inode *dir,
+		      const struct memfs_inode *victim)
+{
+	int r = fb__memfs_may(ctx, dir, W_OK | X_OK);
+
+	if (r < 0)
+		return r;
+	if ((dir->mode & S_ISVTX) && ctx->uid != 0 && ctx->uid != dir->uid &&
+	    ctx->uid != victim->uid)
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Must a write, truncate or chown by @ctx drop set-user-ID and set-group-ID from @inode?
+ * Yes when the kernel @asked, or when the caller is not root (it lacks CAP_FSETID). Set-group-ID
+ * without group execute marks mandatory locking, not privilege, and stays.
+ */
+bool fb__memfs_should_kill_suid(const struct fb_ctx *ctx, const struct memfs_inode *inode,
+				bool asked)
+{
+	if (!S_ISREG(inode->mode))
+		return false;
+	if (!(inode->mode & S_ISUID) && (inode->mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
+		return false;
+	return asked || ctx->uid != 0;
+}
+
+/* Drop set-user-ID and (with group execute) set-group-ID. Returns whether the mode changed. */
+bool fb__memfs_kill_suid(struct memfs_inode *inode)
+{
+	mode_t old = inode->mode;
+
+	inode->mode &= ~S_ISUID;
+	if (inode->mode & S_IXGRP)
+		inode->mode &= ~S_ISGID;
+	return inode->mode != old;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The inode table                                                                            */
+
+struct memfs_inode *fb__memfs_find(struct fb_memfs *m, fb_ino_t ino)
+{
+	struct memfs_inode *i = m->inodes[ino_bucket(ino, m->ninode_buckets)];
+
+	while (i && i->ino != ino)
+		i = i->hnext;
+	return i;
+}
+
+static int inode_table_grow(struct fb_memfs *m)
+{
+	size_t n = m->ninode_buckets * 2;
+	struct memfs_inode **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t k = 0; k < m->ninode_buckets; k++) {
+		struct memfs_inode *i = m->inodes[k], *next;
+
+		for (; i; i = next) {
+			size_t h = ino_bucket(i->ino, n);
+
+			next = i->hnext;
+			i->hnext = b[h];
+			b[h] = i;
+		}
+	}
+	free(m->inodes);
+	m->inodes = b;
+	m->ninode_buckets = n;
+	return 0;
+}
+
+static void inode_table_remove(struct fb_memfs *m, struct memfs_inode *inode)
+{
+	struct memfs_inode **p = &m->inodes[ino_bucket(inode->ino, m->ninode_buckets)];
+
+	while (*p && *p != inode)
+		p = &(*p)->hnext;
+	if (*p)
+		*p = inode->hnext;
+}
+
+static void dir_free(struct memfs_dir *d);
+
+static void inode_free(struct fb_memfs *m, struct memfs_inode *inode)
+{
+	inode_table_remove(m, inode);
+	if (S_ISREG(inode->mode)) {
+		fb__memfs_pages_free(m, inode);
+	} else if (S_ISDIR(inode->mode)) {
+		dir_free(&inode->dir);
+	} else if (S_ISLNK(inode->mode)) {
+		fb__memfs_uncharge(m, inode->size);
+		free(inode->target);
+	}
+	fb__memfs_xattrs_free(m, inode);
+	pthread_mutex_destroy(&inode->mu);
+	free(inode);
+	atomic_fetch_sub(&m->inode_count, 1);
+}
+
+/*
+ * Free @inode if nothing refers to it any more: no name, no kernel lookup, no open handle.
+ * Called with m->lock held for writing.
+ */
+static void inode_put_if_unused(struct fb_memfs *m, struct memfs_inode *inode)
+{
+	if (inode != m->root && inode->nlink == 0 && inode->nlookup == 0 && inode->nopen == 0)
+		inode_free(m, inode);
+}
+
+/*
+ * A new inode of type and permissions @mode (umask not applied yet) for the caller of @ctx,
+ * to be named in @parent (NULL for none). Its link count is 0: the caller adds names.
+ * Called with m->lock held for writing.
+ */
+static int inode_new(struct fb_memfs *m, const struct fb_ctx *ctx, struct memfs_inode *parent,
+		     mode_t mode, struct memfs_inode **ret)
+{
+	struct memfs_inode *inode;
+	mode_t perm = mode & 07777;
+	int r;
+
+	if (atomic_load(&m->inode_count) >= m->cfg.max_inodes)
+		return -ENOSPC;
+	if (atomic_load(&m->inode_count) >= m->ninode_buckets) {
+		r = inode_table_grow(m);
+		if (r < 0)
+			return r;
+	}
+	inode = calloc(1, sizeof(*inode));
+	if (!inode)
+		return -ENOMEM;
+	pthread_mutex_init(&inode->mu, NULL);
+	inode->ino = m->next_ino++;
+	inode->uid = ctx->uid;
+	inode->gid = ctx->gid;
+	if (!S_ISLNK(mode))
+		perm &= ~(mode_t)ctx->umask;
+	if (parent && (parent->mode & S_ISGID)) {
+		/* A set-group-ID directory hands its group down, and its bit to subdirectories. */
+		inode->gid = parent->gid;
+		if (S_ISDIR(mode))
+			perm |= S_ISGID;
+	}
+	if (!S_ISDIR(mode) && (perm & S_ISGID) && ctx->uid != 0 &&
+	    !fb__memfs_in_group(ctx, inode->gid))
+		perm &= ~S_ISGID;
+	inode->mode = (mode & S_IFMT) | perm;
+	fb__memfs_now(&inode->btime);
+	inode->atime = inode->mtime = inode->ctime = inode->btime;
+	if (S_ISDIR(mode))
+		inode->dir.next_cookie = 2;
+
+	size_t h = ino_bucket(inode->ino, m->ninode_buckets);
+
+	inode->hnext = m->inodes[h];
+	m->inodes[h] = inode;
+	atomic_fetch_add(&m->inode_count, 1);
+	*ret = inode;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Directories                                                                                */
+
+static struct memfs_dentry *dir_find(const struct fb_memfs *m, const struct memfs_inode *dir,
+				     const char *name, size_t len)
+{
+	const struct memfs_dir *d = &dir->dir;
+	uint32_t h;
+
+	if (d->nbuckets == 0)
+		return NULL;
+	h = name_hash(m, name, len);
+	for (struct memfs_dentry *e = d->buckets[h & (d->nbuckets - 1)]; e; e = e->hnext)
+		if (e->hash == h && e->namelen == len && memcmp(e->name, name, len) == 0)
+			return e;
+	return NULL;
+}
+
+static int dir_buckets_grow(struct memfs_dir *d)
+{
+	uint32_t n = d->nbuckets ? d->nbuckets * 2 : 8;
+	struct memfs_dentry **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < d->nbuckets; k++) {
+		struct memfs_dentry *e = d->buckets[k], *next;
+
+		for (; e; e = next) {
+			next = e->hnext;
+			e->hnext = b[e->hash & (n - 1)];
+			b[e->hash & (n - 1)] = e;
+		}
+	}
+	free(d->buckets);
+	d->buckets = b;
+	d->nbuckets = n;
+	return 0;
+}
+
+/* Squeeze the holes out of order[]; cookies do not change, so readdir positions stay valid. */
+static void dir_order_compact(struct memfs_dir *d)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < d->norder; i++) {
+		if (d->order[i]) {
+			d->order[j] = d->order[i];
+			d->order[j]->slot = j;
+			j++;
+		}
+	}
+	d->norder = j;
+}
+
+/* Add @name -> @inode to @dir. Link counts are the caller's business. Nothing changes on error. */
+static int dir_add(struct fb_memfs *m, struct memfs_inode *dir, const char *name, size_t len,
+		   struct memfs_inode *inode)
+{
+	struct memfs_dir *d = &dir->dir;
+	struct memfs_dentry *e;
+	int r;
+
+	if (d->count >= d->nbuckets) {
+		r = dir_buckets_grow(d);
+		if (r < 0)
+			return r;
+	}
+	if (d->norder == d->order_cap) {
+		if (d->count < d->norder / 2) {
+			dir_order_compact(d);
+		} else {
+			size_t cap = d->order_cap ? d->order_cap * 2 : 8;
+			struct memfs_dentry **o = realloc(d->order, cap * sizeof(*o));
+
+			if (!o)
+				return -ENOMEM;
+			d->order = o;
+			d->order_cap = cap;
+		}
+	}
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+	e->namelen = (uint32_t)len;
+	e->hash = name_hash(m, name, len);
+	e->inode = inode;
+	e->cookie = d->next_cookie++;
+	e->slot = d->norder;
+	d->order[d->norder++] = e;
+	e->hnext = d->buckets[e->hash & (d->nbuckets - 1)];
+	d->buckets[e->hash & (d->nbuckets - 1)] = e;
+	d->count++;
+	return 0;
+}
+
+static void dir_remove(struct memfs_inode *dir, struct memfs_dentry *e)
+{
+	struct memfs_dir *d = &dir->dir;
+	struct memfs_dentry **p = &d->buckets[e->hash & (d->nbuckets - 1)];
+
+	while (*p != e)
+		p = &(*p)->hnext;
+	*p = e->hnext;
+	d->order[e->slot] = NULL;
+	d->count--;
+	free(e);
+	if (d->norder > 64 && d->count < d->norder / 4)
+		dir_order_compact(d);
+}
+
+/* Index in order[] of the first dentry (or hole) whose cookie is >= @cookie. */
+static size_t dir_seek(const struct memfs_dir *d, uint64_t cookie)
+{
+	size_t lo = 0, hi = d->norder;
+
+	/* A hole has no cookie: compare with the next live slot instead. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, k = mid;
+
+		while (k < hi && !d->order[k])
+			k++;
+		if (k == hi) {
+			hi = mid;
+		} else if (d->order[k]->cookie < cookie) {
+			lo = k + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+static void dir_free(struct memfs_dir *d)
+{
+	for (size_t i = 0; i < d->norder; i++)
+		free(d->order[i]);
+	free(d->order);
+	free(d->buckets);
+}
+
+/* The directory @ino for an operation on its names: -ENOENT, -ENOTDIR. */
+static int get_dir(struct fb_memfs *m, fb_ino_t ino, struct memfs_inode **ret)
+{
+	struct memfs_inode *dir = fb__memfs_find(m, ino);
+
+	if (!dir)
+		return -ENOENT;
+	if (!S_ISDIR(dir->mode))
+		return -ENOTDIR;
+	*ret = dir;
+	return 0;
+}
+
+/* Update mtime and ctime of a directory whose names changed. Under the write lock. */
+static void dir_touch(struct memfs_inode *dir, const struct timespec *now)
+{
+	dir->mtime = dir->ctime = *now;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Attributes and entries                                                                     */
+
+/* Called with inode->mu or the write lock held. */
+void fb__memfs_fill_stat(const struct fb_memfs *m, const struct memfs_inode *inode,
+			 struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = inode->ino;
+	st->st_mode = inode->mode;
+	st->st_nlink = inode->nlink;
+	st->st_uid = inode->uid;
+	st->st_gid = inode->gid;
+	st->st_rdev = inode->rdev;
+	st->st_blksize = MEMFS_PAGE;
+	if (S_ISDIR(inode->mode)) {
+		st->st_size = MEMFS_PAGE;
+		st->st_blocks = MEMFS_PAGE / 512;
+	} else {
+		st->st_size = (off_t)inode->size;
+		if (S_ISREG(inode->mode))
+			st->st_blocks = (blkcnt_t)(inode->file.npages * (MEMFS_PAGE / 512));
+	}
+	st->st_atim = inode->atime;
+	st->st_mtim = inode->mtime;
+	st->st_ctim = inode->ctime;
+	(void)m;
+}
+
+/*
+ * Fill @e for @inode and give the kernel one lookup of it. Takes inode->mu: call it with the
+ * read lock held and inode->mu not held, or with the write lock.
+ */
+static void entry_get(struct fb_memfs *m, struct memfs_inode *inode, struct fb_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	pthread_mutex_lock(&inode->mu);
+	fb__memfs_fill_stat(m, inode, &e->attr);
+	inode->nlookup++;
+	pthread_mutex_unlock(&inode->mu);
+	e->ino = inode->ino;
+	e->generation = m->generation;
+	e->entry_timeout = m->cfg.entry_timeout;
+	e->attr_timeout = m->cfg.attr_timeout;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Handles                                                                                    */
+
+static size_t fh_bucket(uint64_t fh, size_t nbuckets)
+{
+	return (size_t)((fh * 0x9e3779b97f4a7c15ULL) >> 32) & (nbuckets - 1);
+}
+
+/* Open a handle on @inode (one more nopen). With the read or write lock; not with inode->mu. */
+int fb__memfs_handle_new(struct fb_memfs *m, struct memfs_inode *inode, int flags,
+			 uint64_t *ret_fh)
+{
+	struct memfs_handle *h;
+	int r = 0;
+
+	pthread_mutex_lock(&m->handle_lock);
+	if (atomic_load(&m->handle_count) >= MEMFS_HANDLES_MAX) {
+		r = -ENFILE;
+		goto out_unlock;
+	}
+	if (atomic_load(&m->handle_count) >= m->nhandle_buckets) {
+		size_t n = m->nhandle_buckets * 2;
+		struct memfs_handle **b = calloc(n, sizeof(*b));
+
+		if (!b) {
+			r = -ENOMEM;
+			goto out_unlock;
+		}
+		for (size_t k = 0; k < m->nhandle_buckets; k++) {
+			struct memfs_handle *x = m->handles[k], *next;
+
+			for (; x; x = next) {
+				next = x->hnext;
+				x->hnext = b[fh_bucket(x->fh, n)];
+				b[fh_bucket(x->fh, n)] = x;
+			}
+		}
+		free(m->handles);
+		m->handles = b;
+		m->nhandle_buckets = n;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		r = -ENOMEM;
+		goto out_unlock;
+	}
+	h->fh = m->next_fh++;
+	h->inode = inode;
+	h->flags = flags;
+	h->hnext = m->handles[fh_bucket(h->fh, m->nhandle_buckets)];
+	m->handles[fh_bucket(h->fh, m->nhandle_buckets)] = h;
+	atomic_fetch_add(&m->handle_count, 1);
+	*ret_fh = h->fh;
+
+	pthread_mutex_lock(&inode->mu);
+	inode->nopen++;
+	pthread_mutex_unlock(&inode->mu);
+out_unlock:
+	pthread_mutex_unlock(&m->handle_lock);
+	return r;
+}
+
+/* Take handle @fh out of the table; NULL if there is none. Under the write lock. */
+static struct memfs_handle *handle_take(struct fb_memfs *m, uint64_t fh)
+{
+	struct memfs_handle **p, *h;
+
+	pthread_mutex_lock(&m->handle_lock);
+	p = &m->handles[fh_bucket(fh, m->nhandle_buckets)];
+	while (*p && (*p)->fh != fh)
+		p = &(*p)->hnext;
+	h = *p;
+	if (h) {
+		*p = h->hnext;
+		atomic_fetch_sub(&m->handle_count, 1);
+	}
+	pthread_mutex_unlock(&m->handle_lock);
+	return h;
+}
+
+/* release and releasedir: drop the handle; the inode goes if it was its last reference. */
+static int memfs_release_handle(struct fb_memfs *m, uint64_t fh)
+{
+	struct memfs_handle *h;
+
+	pthread_rwlock_wrlock(&m->lock);
+	h = handle_take(m, fh);
+	if (h) {
+		if (h->inode->nopen > 0)
+			h->inode->nopen--;
+		inode_put_if_unused(m, h->inode);
+		free(h);
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return h ? 0 : -EBADF;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lookup, forget, attributes                                                                 */
+
+static int memfs_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+			struct fb_entry *out)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *dir, *inode = NULL;
+	struct memfs_dentry *e;
+	size_t len;
+	int r;
+
+	pthread_rwlock_rdlock(&m->lock);
+	r = get_dir(m, parent, &dir);
+	if (r < 0)
+		goto out_unlock;
+	r = check_name(name, &len);
+	if (r < 0)
+		goto out_unlock;
+	r = fb__memfs_may(ctx, dir, X_OK);
+	if (r < 0)
+		goto out_unlock;
+	if (strcmp(name, ".") == 0) {
+		inode = dir;
+	} else if (strcmp(name, "..") == 0) {
+		/* The kernel resolves ".." itself; answer anyway (NFS export asks). */
+		inode = dir == m->root ? dir : dir->parent;
+	} else {
+		e = dir_find(m, dir, name, len);
+		inode = e ? e->inode : NULL;
+	}
+	if (!inode) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	entry_get(m, inode, out);
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static void memfs_forget(void *fs, fb_ino_t ino, uint64_t nlookup)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+
+	pthread_rwlock_wrlock(&m->lock);
+	inode = fb__memfs_find(m, ino);
+	if (inode) {
+		inode->nlookup -= nlookup < inode->nlookup ? nlookup : inode->nlookup;
+		inode_put_if_unused(m, inode);
+	}
+	pthread_rwlock_unlock(&m->lock);
+}
+
+static int memfs_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
+			 const struct fb_file_info *fi, struct stat *out, double *timeout)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	int r = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	inode = fb__memfs_find(m, ino);
+	if (inode) {
+		pthread_mutex_lock(&inode->mu);
+		fb__memfs_fill_stat(m, inode, out);
+		pthread_mutex_unlock(&inode->mu);
+		*timeout = m->cfg.attr_timeout;
+	} else {
+		r = -ENOENT;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
+		       const struct fb_file_info *fi, uint32_t sx_flags, uint32_t mask,
+		       struct statx *out, double *timeout)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	struct stat st;
+	int r = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	inode = fb__memfs_find(m, ino);
+	if (!inode) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	pthread_mutex_lock(&inode->mu);
+	fb__memfs_fill_stat(m, inode, &st);
+	pthread_mutex_unlock(&inode->mu);
+
+	memset(out, 0, sizeof(*out));
+	out->stx_mask = STATX_BASIC_STATS | STATX_BTIME;
+	out->stx_blksize = (uint32_t)st.st_blksize;
+	out->stx_nlink = (uint32_t)st.st_nlink;
+	out->stx_uid = st.st_uid;
+	out->stx_gid = st.st_gid;
+	out->stx_mode = (uint16_t)st.st_mode;
+	out->stx_ino = st.st_ino;
+	out->stx_size = (uint64_t)st.st_size;
+	out->stx_blocks = (uint64_t)st.st_blocks;
+	out->stx_atime.tv_sec = st.st_atim.tv_sec;
+	out->stx_atime.tv_nsec = (uint32_t)st.st_atim.tv_nsec;
+	out->stx_mtime.tv_sec = st.st_mtim.tv_sec;
+	out->stx_mtime.tv_nsec = (uint32_t)st.st_mtim.tv_nsec;
+	out->stx_ctime.tv_sec = st.st_ctim.tv_sec;
+	out->stx_ctime.tv_nsec = (uint32_t)st.st_ctim.tv_nsec;
+	out->stx_btime.tv_sec = inode->btime.tv_sec;
+	out->stx_btime.tv_nsec = (uint32_t)inode->btime.tv_nsec;
+	out->stx_rdev_major = major(st.st_rdev);
+	out->stx_rdev_minor = minor(st.st_rdev);
+	*timeout = m->cfg.attr_timeout;
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+/*
+ * May the caller of @ctx make the changes of a setattr? Every check runs before anything is
+ * changed, so a refused setattr changes nothing.
+ */
+static int setattr_check(struct fb_memfs *m, const struct fb_ctx *ctx,
+			 const struct memfs_inode *inode, const struct stat *in, uint32_t valid)
+{
+	bool root = ctx->uid == 0, owner = ctx->uid == inode->uid;
+
+	if ((valid & FB_FATTR_MODE) && !root && !owner)
+		return -EPERM;
+	if ((valid & FB_FATTR_UID) && !root && in->st_uid != inode->uid)
+		return -EPERM;
+	if ((valid & FB_FATTR_GID) && !root &&
+	    !(owner && (in->st_gid == inode->gid || fb__memfs_in_group(ctx, in->st_gid))))
+		return -EPERM;
+	if (valid & FB_FATTR_SIZE) {
+		if (S_ISDIR(inode->mode))
+			return -EISDIR;
+		if (!S_ISREG(inode->mode))
+			return -EINVAL;
+		if ((uint64_t)in->st_size > m->cfg.max_file_size || in->st_size < 0)
+			return -EFBIG;
+		/* truncate(2) needs write permission; ftruncate(2) was checked at open. */
+		if (!(valid & FB_FATTR_FH)) {
+			int r = fb__memfs_may(ctx, inode, W_OK);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	if (valid & (FB_FATTR_ATIME | FB_FATTR_MTIME | FB_FATTR_CTIME)) {
+		bool explicit = ((valid & FB_FATTR_ATIME) && !(valid & FB_FATTR_ATIME_NOW)) ||
+				((valid & FB_FATTR_MTIME) && !(valid & FB_FATTR_MTIME_NOW));
+
+		/* Any time may be set by the owner; "now" also by whoever may write. */
+		if (!root && !owner) {
+			if (explicit)
+				return -EPERM;
+			if (fb__memfs_may(ctx, inode, W_OK) < 0)
+				return -EACCES;
+		}
+	}
+	return 0;
+}
+
+static int memfs_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const struct stat *in,
+			 uint32_t valid, const struct fb_file_info *fi, struct stat *out,
+			 double *timeout)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	struct timespec now;
+	int r;
+
+	pthread_rwlock_wrlock(&m->lock);
+	inode = fb__memfs_find(m, ino);
+	if (!inode) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	r = setattr_check(m, ctx, inode, in, valid);
+	if (r < 0)
+		goto out_unlock;
+	fb__memfs_now(&now);
+
+	if (valid & FB_FATTR_MODE) {
+		mode_t mode = in->st_mode & 07777;
+		gid_t gid = (valid & FB_FATTR_GID) ? in->st_gid : inode->gid;
+
+		/* Only a member of the file's group may keep set-group-ID on it. */
+		if (ctx->uid != 0 && !fb__memfs_in_group(ctx, gid))
+			mode &= ~S_ISGID;
+		inode->mode = (inode->mode & S_IFMT) | mode;
+	}
+	if (valid & (FB_FATTR_UID | FB_FATTR_GID)) {
+		if (valid & FB_FATTR_UID)
+			inode->uid = in->st_uid;
+		if (valid & FB_FATTR_GID)
+			inode->gid = in->st_gid;
+		/* A chown of a non-directory drops set-user/group-ID, for root too (Linux). */
+		if (!(valid & FB_FATTR_MODE) && !S_ISDIR(inode->mode))
+			fb__memfs_kill_suid(inode);
+	}
+	if (valid & FB_FATTR_SIZE) {
+		r = fb__memfs_truncate(m, inode, (uint64_t)in->st_size);
+		if (r < 0)
+			goto out_unlock;
+		inode->mtime = now;
+		if (!(valid & FB_FATTR_MODE) && fb__memfs_should_kill_suid(ctx, inode, false))
+			fb__memfs_kill_suid(inode);
+	}
+	if ((valid & FB_FATTR_KILL_SUIDGID) && !(valid & FB_FATTR_MODE))
+		fb__memfs_kill_suid(inode);
+	if (valid & FB_FATTR_ATIME)
+		inode->atime = (valid & FB_FATTR_ATIME_NOW) ? now : in->st_atim;
+	if (valid & FB_FATTR_MTIME)
+		inode->mtime = (valid & FB_FATTR_MTIME_NOW) ? now : in->st_mtim;
+	inode->ctime = (valid & FB_FATTR_CTIME) ? in->st_ctim : now;
+
+	fb__memfs_fill_stat(m, inode, out);
+	*timeout = m->cfg.attr_timeout;
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	int r;
+
+	pthread_rwlock_rdlock(&m->lock);
+	inode = fb__memfs_find(m, ino);
+	if (!inode)
+		r = -ENOENT;
+	else if (mask == F_OK)
+		r = 0;
+	else
+		r = fb__memfs_may(ctx, inode, (int)mask);
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
+			  size_t size)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	int r;
+
+	pthread_rwlock_rdlock(&m->lock);
+	inode = fb__memfs_find(m, ino);
+	if (!inode) {
+		r = -ENOENT;
+	} else if (!S_ISLNK(inode->mode)) {
+		r = -EINVAL;
+	} else {
+		size_t n = inode->size < size ? inode->size : size;
+
+		memcpy(buf, inode->target, n);
+		r = (int)n;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Creating names                                                                             */
+
+/*
+ * Create a new inode of @mode named @name in directory @parent, with one link. Symlinks get
+ * @target. Called with the write lock held; fills *@ret (no lookup taken yet).
+ */
+static int node_create(struct fb_memfs *m, const struct fb_ctx *ctx, fb_ino_t parent,
+		       const char *name, mode_t mode, dev_t rdev, const char *target,
+		       struct memfs_inode **ret)
+{
+	struct memfs_inode *dir, *inode;
+	struct timespec now;
+	size_t len, tlen = 0;
+	int r;
+
+	r = get_dir(m, parent, &dir);
+	if (r < 0)
+		return r;
+	if (dir->nlink == 0)
+		return -ENOENT;		/* removed while open */
+	r = check_name(name, &len);
+	if (r < 0)
+		return r;
+	r = fb__memfs_may(ctx, dir, W_OK | X_OK);
+	if (r < 0)
+		return r;
+	if (is_dot_or_dotdot(name) || dir_find(m, dir, name, len))
+		return -EEXIST;
+	if (S_ISDIR(mode) && dir->nlink >= MEMFS_LINK_MAX)
+		return -EMLINK;
+	if (target) {
+		tlen = strnlen(target, MEMFS_SYMLINK_MAX + 1);
+		if (tlen > MEMFS_SYMLINK_MAX)
+			return -ENAMETOOLONG;
+		if (tlen == 0)
+			return -ENOENT;
+		r = fb__memfs_charge(m, tlen);
+		if (r < 0)
+			return r;
+	}
+	r = inode_new(m, ctx, dir, mode, &inode);
+	if (r < 0)
+		goto out_uncharge;
+	if (target) {
+		inode->target = strndup(target, tlen);
+		if (!inode->target) {
+			r = -ENOMEM;
+			goto out_free_inode;
+		}
+		inode->size = tlen;
+		tlen = 0;	/* now owned by the inode */
+	}
+	inode->rdev = rdev;
+	r = dir_add(m, dir, name, len, inode);
+	if (r < 0)
+		goto out_free_inode;
+	inode->nlink = 1;
+	if (S_ISDIR(mode)) {
+		inode->nlink = 2;
+		inode->parent = dir;
+		dir->nlink++;
+	}
+	fb__memfs_now(&now);
+	dir_touch(dir, &now);
+	*ret = inode;
+	return 0;
+
+out_free_inode:
+	inode_free(m, inode);
+out_uncharge:
+	fb__memfs_uncharge(m, tlen);
+	return r;
+}
+
+static int memfs_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		       mode_t mode, dev_t rdev, struct fb_entry *out)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	int r;
+
+	switch (mode & S_IFMT) {
+	case 0:
+		mode |= S_IFREG;
+		/* fall through */
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+		rdev = 0;
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		if (ctx->uid != 0)
+			return -EPERM;
+		break;
+	default:
+		return -EINVAL;
+	}
+	pthread_rwlock_wrlock(&m->lock);
+	r = node_create(m, ctx, parent, name, mode, rdev, NULL, &inode);
+	if (r == 0)
+		entry_get(m, inode, out);
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		       mode_t mode, struct fb_entry *out)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	int r;
+
+	pthread_rwlock_wrlock(&m->lock);
+	r = node_create(m, ctx, parent, name, S_IFDIR | (mode & 07777), 0, NULL, &inode);
+	if (r == 0)
+		entry_get(m, inode, out);
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target,
+			 fb_ino_t parent, const char *name, struct fb_entry *out)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	int r;
+
+	pthread_rwlock_wrlock(&m->lock);
+	r = node_create(m, ctx, parent, name, S_IFLNK | 0777, 0, target, &inode);
+	if (r == 0)
+		entry_get(m, inode, out);
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_link(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, fb_ino_t newparent,
+		      const char *newname, struct fb_entry *out)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode, *dir;
+	struct timespec now;
+	size_t len;
+	int r;
+
+	pthread_rwlock_wrlock(&m->lock);
+	inode = fb__memfs_find(m, ino);
+	if (!inode) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	r = get_dir(m, newparent, &dir);
+	if (r < 0)
+		goto out_unlock;
+	r = check_name(newname, &len);
+	if (r < 0)
+		goto out_unlock;
+	if (S_ISDIR(inode->mode)) {
+		r = -EPERM;
+		goto out_unlock;
+	}
+	/* A removed file cannot come back, except an O_TMPFILE one (linkat). */
+	if (dir->nlink == 0 || (inode->nlink == 0 && !inode->linkable)) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	r = fb__memfs_may(ctx, dir, W_OK | X_OK);
+	if (r < 0)
+		goto out_unlock;
+	if (is_dot_or_dotdot(newname) || dir_find(m, dir, newname, len)) {
+		r = -EEXIST;
+		goto out_unlock;
+	}
+	if (inode->nlink >= MEMFS_LINK_MAX) {
+		r = -EMLINK;
+		goto out_unlock;
+	}
+	r = dir_add(m, dir, newname, len, inode);
+	if (r < 0)
+		goto out_unlock;
+	inode->nlink++;
+	inode->linkable = false;
+	fb__memfs_now(&now);
+	inode->ctime = now;
+	dir_touch(dir, &now);
+	entry_get(m, inode, out);
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Removing names                                                                             */
+
+static int memfs_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *dir, *victim;
+	struct memfs_dentry *e;
+	struct timespec now;
+	size_t len;
+	int r;
+
+	pthread_rwlock_wrlock(&m->lock);
+	r = get_dir(m, parent, &dir);
+	if (r < 0)
+		goto out_unlock;
+	r = check_name(name, &len);
+	if (r < 0)
+		goto out_unlock;
+	if (is_dot_or_dotdot(name)) {
+		r = -EISDIR;
+		goto out_unlock;
+	}
+	e = dir_find(m, dir, name, len);
+	if (!e) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	victim = e->inode;
+	if (S_ISDIR(victim->mode)) {
+		r = -EISDIR;
+		goto out_unlock;
+	}
+	r = may_delete(ctx, dir, victim);
+	if (r < 0)
+		goto out_unlock;
+	dir_remove(dir, e);
+	victim->nlink--;
+	fb__memfs_now(&now);
+	victim->ctime = now;
+	dir_touch(dir, &now);
+	inode_put_if_unused(m, victim);
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *dir, *victim;
+	struct memfs_dentry *e;
+	struct timespec now;
+	size_t len;
+	int r;
+
+	pthread_rwlock_wrlock(&m->lock);
+	r = get_dir(m, parent, &dir);
+	if (r < 0)
+		goto out_unlock;
+	r = check_name(name, &len);
+	if (r < 0)
+		goto out_unlock;
+	if (is_dot_or_dotdot(name)) {
+		r = name[1] == '\0' ? -EINVAL : -ENOTEMPTY;
+		goto out_unlock;
+	}
+	e = dir_find(m, dir, name, len);
+	if (!e) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	victim = e->inode;
+	if (!S_ISDIR(victim->mode)) {
+		r = -ENOTDIR;
+		goto out_unlock;
+	}
+	r = may_delete(ctx, dir, victim);
+	if (r < 0)
+		goto out_unlock;
+	if (victim->dir.count > 0) {
+		r = -ENOTEMPTY;
+		goto out_unlock;
+	}
+	dir_remove(dir, e);
+	victim->nlink = 0;
+	victim->parent = NULL;
+	dir->nlink--;
+	fb__memfs_now(&now);
+	victim->ctime = now;
+	dir_touch(dir, &now);
+	inode_put_if_unused(m, victim);
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+/* Is @dir equal to @ancestor or below it? Walks the parent pointers up to the root. */
+static bool dir_is_within(const struct memfs_inode *dir, const struct memfs_inode *ancestor)
+{
+	for (; dir; dir = dir->parent)
+		if (dir == ancestor)
+			return true;
+	return false;
+}
+
+/* The checks of rename, in the order Linux applies them; nothing is changed here. */
+static int rename_check(const struct fb_ctx *ctx, struct memfs_inode *odir,
+			struct memfs_inode *src, struct memfs_inode *ndir,
+			struct memfs_inode *dst, uint32_t flags)
+{
+	bool src_dir = S_ISDIR(src->mode), dst_dir = dst && S_ISDIR(dst->mode);
+	int r;
+
+	if ((flags & RENAME_EXCHANGE) && !dst)
+		return -ENOENT;
+	if ((flags & RENAME_NOREPLACE) && dst)
+		return -EEXIST;
+	r = may_delete(ctx, odir, src);
+	if (r < 0)
+		return r;
+	if (dst)
+		r = may_delete(ctx, ndir, dst);
+	else
+		r = fb__memfs_may(ctx, ndir, W_OK | X_OK);
+	if (r < 0)
+		return r;
+	if (src == dst)
+		return 0;
+	/* A directory that changes parent must have its ".." rewritten: needs write on it. */
+	if (odir != ndir) {
+		if (src_dir && (r = fb__memfs_may(ctx, src, W_OK)) < 0)
+			return r;
+		if ((flags & RENAME_EXCHANGE) && dst_dir &&
+		    (r = fb__memfs_may(ctx, dst, W_OK)) < 0)
+			return r;
+	}
+	if (src_dir && dir_is_within(ndir, src))
+		return -EINVAL;
+	if ((flags & RENAME_EXCHANGE) && dst_dir && dir_is_within(odir, dst))
+		return -EINVAL;
+	if (flags & RENAME_EXCHANGE) {
+		if (odir != ndir && src_dir != dst_dir &&
+		    (src_dir ? ndir : odir)->nlink >= MEMFS_LINK_MAX)
+			return -EMLINK;
+		return 0;
+	}
+	if (dst) {
+		if (src_dir && !dst_dir)
+			return -ENOTDIR;
+		if (!src_dir && dst_dir)
+			return -EISDIR;
+		if (dst_dir && dst->dir.count > 0)
+			return -ENOTEMPTY;
+	}
+	if (src_dir && !dst_dir && odir != ndir && ndir->nlink >= MEMFS_LINK_MAX)
+		return -EMLINK;
+	return 0;
+}
+
+/* Move directory @d (already renamed) from @from to @to: fix ".." and the link counts. */
+static void dir_reparent(struct memfs_inode *d, struct memfs_inode *from, struct memfs_inode *to)
+{
+	if (!S_ISDIR(d->mode) || from == to)
+		return;
+	d->parent = to;
+	from->nlink--;
+	to->nlink++;
+}
+
+static int memfs_rename(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+			fb_ino_t newparent, const char *newname, uint32_t flags)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *odir, *ndir, *src, *dst;
+	struct memfs_dentry *oe, *ne;
+	struct timespec now;
+	size_t olen, nlen;
+	int r;
+
+	if ((flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
+	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
+		return -EINVAL;
+
+	pthread_rwlock_wrlock(&m->lock);
+	r = get_dir(m, parent, &odir);
+	if (r == 0)
+		r = get_dir(m, newparent, &ndir);
+	if (r == 0)
+		r = check_name(name, &olen);
+	if (r == 0)
+		r = check_name(newname, &nlen);
+	if (r < 0)
+		goto out_unlock;
+	if (is_dot_or_dotdot(name) || is_dot_or_dotdot(newname)) {
+		r = -EBUSY;
+		goto out_unlock;
+	}
+	oe = dir_find(m, odir, name, olen);
+	if (!oe) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	if (ndir->nlink == 0) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	ne = dir_find(m, ndir, newname, nlen);
+	src = oe->inode;
+	dst = ne ? ne->inode : NULL;
+	r = rename_check(ctx, odir, src, ndir, dst, flags);
+	if (r < 0 || src == dst)
+		goto out_unlock;
+
+	fb__memfs_now(&now);
+	if (flags & RENAME_EXCHANGE) {
+		oe->inode = dst;
+		ne->inode = src;
+		dir_reparent(src, odir, ndir);
+		dir_reparent(dst, ndir, odir);
+		dst->ctime = now;
+	} else if (dst) {
+		/* Reuse the target's dentry: no allocation, so nothing can fail from here. */
+		ne->inode = src;
+		dir_remove(odir, oe);
+		dir_reparent(src, odir, ndir);
+		if (S_ISDIR(dst->mode)) {
+			dst->nlink = 0;
+			dst->parent = NULL;
+			ndir->nlink--;
+		} else {
+			dst->nlink--;
+		}
+		dst->ctime = now;
+	} else {
+		r = dir_add(m, ndir, newname, nlen, src);
+		if (r < 0)
+			goto out_unlock;
+		dir_remove(odir, oe);
+		dir_reparent(src, odir, ndir);
+	}
+	src->ctime = now;
+	dir_touch(odir, &now);
+	dir_touch(ndir, &now);
+	if (dst && !(flags & RENAME_EXCHANGE))
+		inode_put_if_unused(m, dst);
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Open, create, release                                                                      */
+
+/* The permission an open(2) @flags needs. */
+static int open_mask(int flags)
+{
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		return (flags & O_TRUNC) ? R_OK | W_OK : R_OK;
+	case O_WRONLY:
+		return W_OK;
+	default:
+		return R_OK | W_OK;
+	}
+}
+
+/*
+ * Open @inode with @flags for the caller of @ctx. With O_TRUNC the write lock is held (the
+ * mode may change), else at least the read lock.
+ */
+static int open_inode(struct fb_memfs *m, const struct fb_ctx *ctx, struct memfs_inode *inode,
+		      int flags, bool check_perm, struct fb_file_info *fi)
+{
+	int r;
+
+	if (S_ISLNK(inode->mode))
+		return -ELOOP;
+	if (S_ISDIR(inode->mode) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
+		return -EISDIR;
+	if (check_perm) {
+		r = fb__memfs_may(ctx, inode, open_mask(flags));
+		if (r < 0)
+			return r;
+	}
+	if ((flags & O_TRUNC) && S_ISREG(inode->mode)) {
+		struct timespec now;
+
+		fb__memfs_now(&now);
+		pthread_mutex_lock(&inode->mu);
+		r = fb__memfs_truncate(m, inode, 0);
+		inode->mtime = inode->ctime = now;
+		pthread_mutex_unlock(&inode->mu);
+		if (r < 0)
+			return r;
+		if (fb__memfs_should_kill_suid(ctx, inode, false))
+			fb__memfs_kill_suid(inode);
+	}
+	memset(fi, 0, sizeof(*fi));
+	return fb__memfs_handle_new(m, inode, flags, &fi->fh);
+}
+
+static int memfs_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		      struct fb_file_info *fi)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *inode;
+	int r;
+
+	if (flags & O_TRUNC)
+		pthread_rwlock_wrlock(&m->lock);
+	else
+		pthread_rwlock_rdlock(&m->lock);
+	inode = fb__memfs_find(m, ino);
+	r = inode ? open_inode(m, ctx, inode, flags, true, fi) : -ENOENT;
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+			mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *dir = NULL, *inode;
+	struct memfs_dentry *e;
+	size_t len = 0;
+	int r;
+
+	pthread_rwlock_wrlock(&m->lock);
+	/* The kernel asks only for names it believes absent; if one appeared, open it. */
+	if (get_dir(m, parent, &dir) == 0 && check_name(name, &len) == 0 &&
+	    fb__memfs_may(ctx, dir, X_OK) == 0 && (e = dir_find(m, dir, name, len))) {
+		if (flags & O_EXCL) {
+			r = -EEXIST;
+			goto out_unlock;
+		}
+		r = open_inode(m, ctx, e->inode, flags, true, fi);
+		if (r == 0)
+			entry_get(m, e->inode, out);
+		goto out_unlock;
+	}
+	r = node_create(m, ctx, parent, name, S_IFREG | (mode & 07777), 0, NULL, &inode);
+	if (r < 0)
+		goto out_unlock;
+	/* A new file opens whatever its mode says (open(O_CREAT|O_RDWR, 0444) works). */
+	r = open_inode(m, ctx, inode, flags & ~O_TRUNC, false, fi);
+	if (r < 0) {
+		/* Take the name back: node_create() found dir and len valid. */
+		dir_remove(dir, dir_find(m, dir, name, len));
+		inode->nlink = 0;
+		inode_put_if_unused(m, inode);
+		goto out_unlock;
+	}
+	entry_get(m, inode, out);
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode,
+			 int flags, struct fb_entry *out, struct fb_file_info *fi)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *dir, *inode;
+	int r;
+
+	pthread_rwlock_wrlock(&m->lock);
+	r = get_dir(m, parent, &dir);
+	if (r < 0)
+		goto out_unlock;
+	if (dir->nlink == 0) {
+		r = -ENOENT;
+		goto out_unlock;
+	}
+	r = fb__memfs_may(ctx, dir, W_OK | X_OK);
+	if (r < 0)
+		goto out_unlock;
+	r = inode_new(m, ctx, dir, S_IFREG | (mode & 07777), &inode);
+	if (r < 0)
+		goto out_unlock;
+	/* O_EXCL with O_TMPFILE: the file may never get a name. */
+	inode->linkable = !(flags & O_EXCL);
+	r = open_inode(m, ctx, inode, flags & ~O_TRUNC, false, fi);
+	if (r < 0) {
+		inode_free(m, inode);
+		goto out_unlock;
+	}
+	entry_get(m, inode, out);
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_release(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			 int flags, uint32_t release_flags, uint64_t lock_owner)
+{
+	return memfs_release_handle(fs, fh);
+}
+
+static int memfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			    int flags)
+{
+	return memfs_release_handle(fs, fh);
+}
+
+/* flush, fsync, fsyncdir, syncfs: memory is always in sync; only check that @ino exists. */
+static int memfs_exists(struct fb_memfs *m, fb_ino_t ino)
+{
+	int r;
+
+	pthread_rwlock_rdlock(&m->lock);
+	r = fb__memfs_find(m, ino) ? 0 : -ENOENT;
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		       uint64_t lock_owner)
+{
+	return memfs_exists(fs, ino);
+}
+
+static int memfs_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		       int datasync)
+{
+	return memfs_exists(fs, ino);
+}
+
+static int memfs_syncfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino)
+{
+	return memfs_exists(fs, ino);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Directories: open and list                                                                 */
+
+static int memfs_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+			 struct fb_file_info *fi)
+{
+	struct fb_memfs *m = fs;
+	struct memfs_inode *dir;
+	int r;
+
+	pthread_rwlock_rdlock(&m->lock);
+	r = get_dir(m, ino, &dir);
+	if (r == 0)
+		r = fb__memfs_may(ctx, dir, R_OK);
+	if (r == 0) {
+		memset(fi, 0, sizeof(*fi));
+		r = fb__memfs_handle_new(m, dir, flags, &fi->fh);
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+/* Add one entry; for readdirplus, fill its attributes and take a lookup when it was added. */
+static int readdir_add(struct fb_memfs *m, struct fb_dirbuf *buf, bool plus, const char *name,
+		       size_t len, struct memfs_inode *inode, bool dot, uint64_t next)
+{
+	struct fb_entry e;
+	int r;
+
+	if (!plus)
+		return fb_dirbuf_add(buf, name, len, inode->ino, IFTODT(inode->mode), next);
+	memset(&e, 0, sizeof(e));
+	pthread_mutex_lock(&inode->mu);
+	fb__memfs_fill_stat(m, inode, &e.attr);
+	pthread_mutex_unlock(&inode->mu);
+	if (!dot) {
+		e.ino = inode->ino;
+		e.generation = m->generation;
+		e.entry_timeout = m->cfg.entry_timeout;
+		e.attr_timeout = m->cfg.attr_timeout;
+	}
+	r = fb_dirbuf_add_plus(buf, name, len, &e, next);
+	if (r == 0 && !dot) {
+		pthread_mutex_lock(&inode->mu);
+		inode->nlookup++;
+		pthread_mutex_unlock(&inode->mu);
+	}
+	return r;
+}
+
+/*
+ * List from @off: 0 is ".", 1 is "..", and a name with cookie c (>= 2) sits at c; each entry
+ * carries the offset of the next one (its position + 1).
+ */
+static int memfs_list(struct fb_memfs *m, fb_ino_t ino, uint64_t off, struct fb_dirbuf *buf,
+		      bool plus)
+{
+	struct memfs_inode *dir;
+	int r, added = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	r = get_dir(m, ino, &dir);
+	if (r < 0)
+		goto out_unlock;
+	if (off == 0) {
+		r = readdir_add(m, buf, plus, ".", 1, dir, true, 1);
+		if (r < 0)
+			goto out_done;
+		added++;
+	}
+	if (off <= 1) {
+		struct memfs_inode *up = dir->parent ? dir->parent : dir;
+
+		r = readdir_add(m, buf, plus, "..", 2, up, true, 2);
+		if (r < 0)
+			goto out_done;
+		added++;
+	}
+	const struct memfs_dir *d = &dir->dir;
+
+	for (size_t i = dir_seek(d, off < 2 ? 2 : off); i < d->norder; i++) {
+		const struct memfs_dentry *e = d->order[i];
+
+		if (!e)
+			continue;
+		r = readdir_add(m, buf, plus, e->name, e->namelen, e->inode, false, e->cookie + 1);
+		if (r < 0)
+			goto out_done;
+		added++;
+	}
+out_done:
+	/* A full buffer ends the batch; other errors matter only if nothing was listed. */
+	if (r == -ENOSPC || added > 0)
+		r = 0;
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return r;
+}
+
+static int memfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			 uint64_t off, struct fb_dirbuf *buf)
+{
+	return memfs_list(fs, ino, off, buf, false);
+}
+
+static int memfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			     uint64_t off, struct fb_dirbuf *buf)
+{
+	return memfs_list(fs, ino, off, buf, true);
+}
+
+static int memfs_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			  int datasync)
+{
+	return memfs_exists(fs, ino);
+}
+
+static int memfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct statvfs *out)
+{
+	struct fb_memfs *m = fs;
+	uint64_t used = atomic_load(&m->bytes_used), inodes = atomic_load(&m->inode_count);
+
+	memset(out, 0, sizeof(*out));
+	out->f_bsize = MEMFS_PAGE;
+	out->f_frsize = MEMFS_PAGE;
+	out->f_blocks = m->cfg.max_bytes / MEMFS_PAGE;
+	out->f_bfree = used < m->cfg.max_bytes ? (m->cfg.max_bytes - used) / MEMFS_PAGE : 0;
+	out->f_bavail = out->f_bfree;
+	out->f_files = m->cfg.max_inodes;
+	out->f_ffree = inodes < m->cfg.max_inodes ? m->cfg.max_inodes - inodes : 0;
+	out->f_favail = out->f_ffree;
+	out->f_namemax = MEMFS_NAME_MAX;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The instance                                                                               */
+
+const struct fb_fs_ops fb_memfs_ops = {
+	.lookup = memfs_lookup,
+	.forget = memfs_forget,
+	.getattr = memfs_getattr,
+	.setattr = memfs_setattr,
+	.readlink = memfs_readlink,
+	.symlink = memfs_symlink,
+	.mknod = memfs_mknod,
+	.mkdir = memfs_mkdir,
+	.unlink = memfs_unlink,
+	.rmdir = memfs_rmdir,
+	.rename = memfs_rename,
+	.link = memfs_link,
+	.open = memfs_open,
+	.create = memfs_create,
+	.read = fb__memfs_read,
+	.write = fb__memfs_write,
+	.flush = memfs_flush,
+	.release = memfs_release,
+	.fsync = memfs_fsync,
+	.opendir = memfs_opendir,
+	.readdir = memfs_readdir,
+	.readdirplus = memfs_readdirplus,
+	.releasedir = memfs_releasedir,
+	.fsyncdir = memfs_fsyncdir,
+	.statfs = memfs_statfs,
+	.setxattr = fb__memfs_setxattr,
+	.getxattr = fb__memfs_getxattr,
+	.listxattr = fb__memfs_listxattr,
+	.removexattr = fb__memfs_removexattr,
+	.access = memfs_access,
+	.fallocate = fb__memfs_fallocate,
+	.lseek = fb__memfs_lseek,
+	.copy_file_range = fb__memfs_copy_file_range,
+	.tmpfile = memfs_tmpfile,
+	.statx = memfs_statx,
+	.syncfs = memfs_syncfs,
+};
+
+int fb_memfs_new(const struct fb_memfs_config *cfg, struct fb_memfs **ret)
+{
+	struct fb_memfs *m;
+	struct fb_ctx root_ctx = { 0 };
+	struct timespec now;
+	int r;
+
+	if (cfg && (cfg->entry_timeout < 0 || cfg->attr_timeout < 0))
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	if (cfg)
+		m->cfg = *cfg;
+	if (m->cfg.entry_timeout == 0)
+		m->cfg.entry_timeout = DEFAULT_TIMEOUT;
+	if (m->cfg.attr_timeout == 0)
+		m->cfg.attr_timeout = DEFAULT_TIMEOUT;
+	if (m->cfg.max_bytes == 0)
+		m->cfg.max_bytes = DEFAULT_MAX_BYTES;
+	if (m->cfg.max_inodes == 0)
+		m->cfg.max_inodes = DEFAULT_MAX_INODES;
+	if (m->cfg.max_file_size == 0)
+		m->cfg.max_file_size = m->cfg.max_bytes;
+	if (m->cfg.max_file_size > (uint64_t)INT64_MAX - MEMFS_PAGE)
+		m->cfg.max_file_size = (uint64_t)INT64_MAX - MEMFS_PAGE;
+	if (m->cfg.root_mode == 0)
+		m->cfg.root_mode = 0755;
+	if (getrandom(&m->hash_seed, sizeof(m->hash_seed), GRND_NONBLOCK) < 0)
+		m->hash_seed = (uint32_t)(uintptr_t)m;
+	fb__memfs_now(&now);
+	/* (ino, generation) stays unique across instances: inos restart, the clock does not. */
+	m->generation = (uint64_t)now.tv_sec;
+
+	pthread_rwlock_init(&m->lock, NULL);
+	pthread_mutex_init(&m->handle_lock, NULL);
+	m->ninode_buckets = 64;
+	m->nhandle_buckets = 64;
+	m->inodes = calloc(m->ninode_buckets, sizeof(*m->inodes));
+	m->handles = calloc(m->nhandle_buckets, sizeof(*m->handles));
+	if (!m->inodes || !m->handles) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	m->next_ino = FB_ROOT_ID;
+	m->next_fh = 1;
+	root_ctx.uid = m->cfg.root_uid;
+	root_ctx.gid = m->cfg.root_gid;
+	r = inode_new(m, &root_ctx, NULL, S_IFDIR | (m->cfg.root_mode & 07777), &m->root);
+	if (r < 0)
+		goto out_free;
+	m->root->nlink = 2;
+	*ret = m;
+	return 0;
+
+out_free:
+	fb_memfs_free(m);
+	return r;
+}
+
+void fb_memfs_free(struct fb_memfs *m)
+{
+	if (!m)
+		return;
+	for (size_t k = 0; m->handles && k < m->nhandle_buckets; k++) {
+		struct memfs_handle *h = m->handles[k], *next;
+
+		for (; h; h = next) {
+			next = h->hnext;
+			free(h);
+		}
+	}
+	for (size_t k = 0; m->inodes && k < m->ninode_buckets; k++) {
+		while (m->inodes[k])
+			inode_free(m, m->inodes[k]);
+	}
+	free(m->handles);
+	free(m->inodes);
+	pthread_mutex_destroy(&m->handle_lock);
+	pthread_rwlock_destroy(&m->lock);
+	free(m);
+}
+
+uint64_t fb_memfs_inode_count(const struct fb_memfs *m)
+{
+	return atomic_load(&((struct fb_memfs *)m)->inode_count);
+}
+
+uint64_t fb_memfs_bytes_used(const struct fb_memfs *m)
+{
+	return atomic_load(&((struct fb_memfs *)m)->bytes_used);
+}
+
+uint64_t fb_memfs_handle_count(const struct fb_memfs *m)
+{
+	return atomic_load(&((struct fb_memfs *)m)->handle_count);
+}
