@@ -1,0 +1,1233 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The dispatch table and one decoder per opcode.
+ *
+ * fb_server_handle() has already checked the header, split off the extensions and checked the
+ * fixed argument size from the table below (fb__arg_size), so a decoder starts with at least
+ * req->fixed bytes at req->args (or in req->r for RAW opcodes). A decoder parses what follows
+ * (names, values), calls the file system, and appends the reply body; it returns 0, a negative
+ * errno, or FB__NO_REPLY.
+ *
+ * Names: NUL-terminated inside the argument area, at most FB__NAME_MAX bytes. A name that
+ * names a directory entry must not be empty, ".", ".." or contain '/': the kernel never sends
+ * those (we do not negotiate EXPORT_SUPPORT), and a hostile peer could use them to walk out
+ * of a passthrough tree. Nothing may follow the last expected item.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+
+#include "api/server_i.h"
+
+#define OPS (req->s->ops)
+#define FS (req->s->fs)
+#define CTX (&req->ctx)
+#define NODE (req->h.nodeid)
+
+/* Copy the fixed argument (req->fixed bytes, maybe a compat size) into a zeroed @dst. */
+static void fixed_arg(const struct fb__req *req, void *dst, size_t size)
+{
+	memset(dst, 0, size);
+	memcpy(dst, req->args, req->fixed < size ? req->fixed : size);
+}
+
+/* A cursor over what follows the fixed argument. */
+struct cur {
+	const uint8_t *p;
+	size_t left;
+};
+
+static void cur_init(const struct fb__req *req, struct cur *c)
+{
+	c->p = req->args ? req->args + req->fixed : NULL;
+	c->left = req->argslen - req->fixed;
+}
+
+/* Take a NUL-terminated string of at most @max bytes. */
+static int take_str(const struct fb__req *req, struct cur *c, size_t max, const char **out)
+{
+	const uint8_t *nul = c->left ? memchr(c->p, 0, c->left) : NULL;
+	size_t len;
+
+	if (!nul) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: name without NUL", req->h.unique,
+		       fb_opcode_name(req->h.opcode));
+		return -EINVAL;
+	}
+	len = (size_t)(nul - c->p);
+	if (len > max) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: name of %zu bytes", req->h.unique,
+		       fb_opcode_name(req->h.opcode), len);
+		return -ENAMETOOLONG;
+	}
+	*out = (const char *)c->p;
+	c->p = nul + 1;
+	c->left -= len + 1;
+	return 0;
+}
+
+/* Take the name of a directory entry. */
+static int take_name(const struct fb__req *req, struct cur *c, const char **out)
+{
+	const char *n;
+	int r = take_str(req, c, FB__NAME_MAX, &n);
+
+	if (r < 0)
+		return r;
+	if (n[0] == '\0' || strchr(n, '/') || strcmp(n, ".") == 0 || strcmp(n, "..") == 0) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: invalid entry name", req->h.unique,
+		       fb_opcode_name(req->h.opcode));
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Nothing may be left after the last item. */
+static int cur_end(const struct fb__req *req, const struct cur *c)
+{
+	if (c->left) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu trailing bytes", req->h.unique,
+		       fb_opcode_name(req->h.opcode), c->left);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The arguments are exactly one entry name after the fixed part. */
+static int one_name(const struct fb__req *req, const char **name)
+{
+	struct cur c;
+	int r;
+
+	cur_init(req, &c);
+	r = take_name(req, &c, name);
+	return r < 0 ? r : cur_end(req, &c);
+}
+
+/* Turn what an operation returned into 0 or a wire-safe errno (positive values are bugs). */
+static int fs_ret(const struct fb__req *req, int r)
+{
+	return r == 0 ? 0 : fb__errno_check(req, r);
+}
+
+/*
+ * Contiguous room of @size bytes for an operation that fills a buffer (readlink, getxattr,
+ * ioctl): the writer's memory when it is contiguous there, else a temporary buffer.
+ */
+struct out_area {
+	struct fb_writer saved;
+	void *tmp;
+	void *p;
+	int direct;
+};
+
+static int out_area_get(struct fb__req *req, size_t size, struct out_area *a)
+{
+	struct iovec v;
+
+	a->saved = *req->w;
+	a->tmp = NULL;
+	a->direct = 0;
+	if (size == 0) {
+		a->p = NULL;
+		return 0;
+	}
+	if (fb_writer_iov(req->w, size, &v, 1) == 1) {
+		a->p = v.iov_base;
+		a->direct = 1;
+		return 0;
+	}
+	*req->w = a->saved;
+	a->tmp = malloc(size);
+	if (!a->tmp)
+		return -ENOMEM;
+	a->p = a->tmp;
+	return 0;
+}
+
+/* Keep the first @n bytes of the area as reply data (or none when @n < 0). */
+static int out_area_put(struct fb__req *req, struct out_area *a, ssize_t n)
+{
+	struct iovec v;
+	int r = 0;
+
+	*req->w = a->saved;
+	if (n > 0) {
+		if (a->direct)
+			r = fb_writer_iov(req->w, (size_t)n, &v, 1) == 1 ? 0 : -ERANGE;
+		else
+			r = fb__put(req, a->tmp, (size_t)n);
+	}
+	free(a->tmp);
+	a->tmp = NULL;
+	return r;
+}
+
+/* Encode an entry reply; if that fails, give back the lookup the operation took. */
+static int entry_reply(struct fb__req *req, const struct fb_entry *e, int need_ino)
+{
+	int r;
+
+	if (need_ino && e->ino == 0) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: file system returned node id 0",
+		       req->h.unique, fb_opcode_name(req->h.opcode));
+		return -EIO;
+	}
+	r = fb__reply_entry(req, e);
+	if (r < 0 && e->ino && OPS.forget)
+		OPS.forget(FS, e->ino, 1);
+	return r;
+}
+
+static int create_reply(struct fb__req *req, const struct fb_entry *e,
+			const struct fb_file_info *fi)
+{
+	int r;
+
+	if (e->ino == 0) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: file system returned node id 0",
+		       req->h.unique, fb_opcode_name(req->h.opcode));
+		return -EIO;
+	}
+	r = fb__reply_create(req, e, fi);
+	if (r < 0 && OPS.forget)
+		OPS.forget(FS, e->ino, 1);
+	return r;
+}
+
+/* The kernel encodes device numbers with new_encode_dev(). */
+static dev_t decode_dev(uint32_t d)
+{
+	return makedev((d & 0xfff00) >> 8, (d & 0xff) | ((d >> 12) & 0xfff00));
+}
+
+/* ---- decoders ------------------------------------------------------------------------------ */
+
+static int do_lookup(struct fb__req *req)
+{
+	struct fb_entry e;
+	const char *name;
+	int r = one_name(req, &name);
+
+	if (r < 0)
+		return r;
+	if (!OPS.lookup)
+		return -ENOSYS;
+	memset(&e, 0, sizeof(e));
+	r = fs_ret(req, OPS.lookup(FS, CTX, NODE, name, &e));
+	return r < 0 ? r : entry_reply(req, &e, 0);
+}
+
+static int do_forget(struct fb__req *req)
+{
+	struct fb_forget_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	/* The root is never forgotten (fs.h); node id 0 names nothing. */
+	if (OPS.forget && NODE != 0 && NODE != FB_ROOT_ID && in.nlookup)
+		OPS.forget(FS, NODE, in.nlookup);
+	return FB__NO_REPLY;
+}
+
+static int do_batch_forget(struct fb__req *req)
+{
+	struct fb_batch_forget_in in;
+	struct fb_forget_one one;
+	uint64_t n;
+
+	memset(&in, 0, sizeof(in));
+	if (fb_reader_read(req->r, &in, sizeof(in)) < 0)
+		return FB__NO_REPLY;
+	n = fb_reader_remaining(req->r) / sizeof(one);
+	if ((uint64_t)in.count * sizeof(one) != fb_reader_remaining(req->r))
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " BATCH_FORGET: count %" PRIu32
+		       " does not match %zu bytes of records", req->h.unique, in.count,
+		       fb_reader_remaining(req->r));
+	if (in.count < n)
+		n = in.count;
+	for (uint64_t i = 0; i < n; i++) {
+		if (fb_reader_read(req->r, &one, sizeof(one)) < 0)
+			break;
+		if (OPS.forget && one.nodeid != 0 && one.nodeid != FB_ROOT_ID && one.nlookup)
+			OPS.forget(FS, one.nodeid, one.nlookup);
+	}
+	return FB__NO_REPLY;
+}
+
+static int do_getattr(struct fb__req *req)
+{
+	struct fb_getattr_in in;
+	struct fb_file_info fi = { 0 };
+	struct stat st;
+	double t = 0;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.getattr)
+		return -ENOSYS;
+	fi.fh = in.fh;
+	memset(&st, 0, sizeof(st));
+	r = fs_ret(req, OPS.getattr(FS, CTX, NODE, (in.getattr_flags & FB_GETATTR_FH) ? &fi : NULL,
+				    &st, &t));
+	return r < 0 ? r : fb__reply_attr(req, &st, t);
+}
+
+static int do_setattr(struct fb__req *req)
+{
+	struct fb_setattr_in in;
+	struct fb_file_info fi = { 0 };
+	struct stat st, out;
+	double t = 0;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.setattr)
+		return -ENOSYS;
+	memset(&st, 0, sizeof(st));
+	st.st_mode = in.mode;
+	st.st_uid = in.uid;
+	st.st_gid = in.gid;
+	st.st_size = (off_t)in.size;
+	st.st_atim.tv_sec = (time_t)in.atime;
+	st.st_atim.tv_nsec = in.atimensec;
+	st.st_mtim.tv_sec = (time_t)in.mtime;
+	st.st_mtim.tv_nsec = in.mtimensec;
+	st.st_ctim.tv_sec = (time_t)in.ctime;
+	st.st_ctim.tv_nsec = in.ctimensec;
+	fi.fh = in.fh;
+	memset(&out, 0, sizeof(out));
+	r = fs_ret(req, OPS.setattr(FS, CTX, NODE, &st, in.valid,
+				    (in.valid & FB_FATTR_FH) ? &fi : NULL, &out, &t));
+	return r < 0 ? r : fb__reply_attr(req, &out, t);
+}
+
+static int do_readlink(struct fb__req *req)
+{
+	struct out_area a;
+	size_t size = FB__SYMLINK_MAX;
+	int r;
+
+	if (req->argslen)
+		return -EINVAL;
+	if (!OPS.readlink)
+		return -ENOSYS;
+	if (size > fb_writer_available(req->w))
+		size = fb_writer_available(req->w);
+	r = out_area_get(req, size, &a);
+	if (r < 0)
+		return r;
+	r = OPS.readlink(FS, CTX, NODE, a.p, size);
+	if (r >= 0 && (size_t)r > size) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " READLINK: %d bytes for a %zu-byte buffer",
+		       req->h.unique, r, size);
+		r = -EIO;
+	}
+	if (r < 0) {
+		out_area_put(req, &a, -1);
+		return fb__errno_check(req, r);
+	}
+	return out_area_put(req, &a, r);
+}
+
+static int do_symlink(struct fb__req *req)
+{
+	const char *name, *target;
+	struct fb_entry e;
+	struct cur c;
+	int r;
+
+	cur_init(req, &c);
+	r = take_name(req, &c, &name);
+	if (r == 0)
+		r = take_str(req, &c, FB__SYMLINK_MAX, &target);
+	if (r == 0)
+		r = cur_end(req, &c);
+	if (r < 0)
+		return r;
+	if (target[0] == '\0')
+		return -EINVAL;
+	if (!OPS.symlink)
+		return -ENOSYS;
+	memset(&e, 0, sizeof(e));
+	r = fs_ret(req, OPS.symlink(FS, CTX, target, NODE, name, &e));
+	return r < 0 ? r : entry_reply(req, &e, 1);
+}
+
+static int do_mknod(struct fb__req *req)
+{
+	struct fb_mknod_in in;
+	struct fb_entry e;
+	const char *name;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	r = one_name(req, &name);
+	if (r < 0)
+		return r;
+	if (!OPS.mknod)
+		return -ENOSYS;
+	req->ctx.umask = in.umask;
+	memset(&e, 0, sizeof(e));
+	r = fs_ret(req, OPS.mknod(FS, CTX, NODE, name, in.mode, decode_dev(in.rdev), &e));
+	return r < 0 ? r : entry_reply(req, &e, 1);
+}
+
+static int do_mkdir(struct fb__req *req)
+{
+	struct fb_mkdir_in in;
+	struct fb_entry e;
+	const char *name;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	r = one_name(req, &name);
+	if (r < 0)
+		return r;
+	if (!OPS.mkdir)
+		return -ENOSYS;
+	req->ctx.umask = in.umask;
+	memset(&e, 0, sizeof(e));
+	r = fs_ret(req, OPS.mkdir(FS, CTX, NODE, name, in.mode, &e));
+	return r < 0 ? r : entry_reply(req, &e, 1);
+}
+
+static int do_unlink(struct fb__req *req)
+{
+	const char *name;
+	int r = one_name(req, &name);
+
+	if (r < 0)
+		return r;
+	if (!OPS.unlink)
+		return -ENOSYS;
+	return fs_ret(req, OPS.unlink(FS, CTX, NODE, name));
+}
+
+static int do_rmdir(struct fb__req *req)
+{
+	const char *name;
+	int r = one_name(req, &name);
+
+	if (r < 0)
+		return r;
+	if (!OPS.rmdir)
+		return -ENOSYS;
+	return fs_ret(req, OPS.rmdir(FS, CTX, NODE, name));
+}
+
+static int rename_common(struct fb__req *req, uint64_t newdir, uint32_t flags)
+{
+	const char *oldname, *newname;
+	struct cur c;
+	int r;
+
+	cur_init(req, &c);
+	r = take_name(req, &c, &oldname);
+	if (r == 0)
+		r = take_name(req, &c, &newname);
+	if (r == 0)
+		r = cur_end(req, &c);
+	if (r < 0)
+		return r;
+	if (!OPS.rename)
+		return -ENOSYS;
+	return fs_ret(req, OPS.rename(FS, CTX, NODE, oldname, newdir, newname, flags));
+}
+
+static int do_rename(struct fb__req *req)
+{
+	struct fb_rename_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	return rename_common(req, in.newdir, 0);
+}
+
+static int do_rename2(struct fb__req *req)
+{
+	struct fb_rename2_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	return rename_common(req, in.newdir, in.flags);
+}
+
+static int do_link(struct fb__req *req)
+{
+	struct fb_link_in in;
+	struct fb_entry e;
+	const char *name;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	r = one_name(req, &name);
+	if (r < 0)
+		return r;
+	if (!OPS.link)
+		return -ENOSYS;
+	memset(&e, 0, sizeof(e));
+	r = fs_ret(req, OPS.link(FS, CTX, in.oldnodeid, NODE, name, &e));
+	return r < 0 ? r : entry_reply(req, &e, 1);
+}
+
+static int open_common(struct fb__req *req, int dir)
+{
+	struct fb_open_in in;
+	struct fb_file_info fi = { 0 };
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (req->argslen != req->fixed)
+		return -EINVAL;
+	if (dir ? !OPS.opendir : !OPS.open)
+		return -ENOSYS;
+	if (dir)
+		r = OPS.opendir(FS, CTX, NODE, (int)in.flags, &fi);
+	else
+		r = OPS.open(FS, CTX, NODE, (int)in.flags, &fi);
+	r = fs_ret(req, r);
+	return r < 0 ? r : fb__reply_open(req, &fi);
+}
+
+static int do_open(struct fb__req *req)
+{
+	return open_common(req, 0);
+}
+
+static int do_opendir(struct fb__req *req)
+{
+	return open_common(req, 1);
+}
+
+static int do_read(struct fb__req *req)
+{
+	struct fb_read_in in;
+	size_t before = fb_writer_written(req->w);
+	size_t size, done;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.read)
+		return -ENOSYS;
+	size = in.size;
+	if (size > fb_writer_available(req->w))
+		size = fb_writer_available(req->w);
+	r = OPS.read(FS, CTX, NODE, in.fh, req->w, (uint32_t)size, in.offset, (int)in.flags);
+	if (r < 0)
+		return fb__errno_check(req, r);
+	done = fb_writer_written(req->w) - before;
+	if ((size_t)r != done || done > size) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " READ: returned %d, wrote %zu of %zu bytes",
+		       req->h.unique, r, done, size);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int do_write(struct fb__req *req)
+{
+	struct fb_write_in in;
+	struct fb_write_out out = { 0 };
+	int r;
+
+	memset(&in, 0, sizeof(in));
+	if (fb_reader_read(req->r, &in, req->fixed) < 0)
+		return -EINVAL;
+	if (in.size != fb_reader_remaining(req->r) || in.size > req->s->conn.max_write) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " WRITE: size %" PRIu32 " with %zu bytes of "
+		       "data (max_write %" PRIu32 ")", req->h.unique, in.size,
+		       fb_reader_remaining(req->r), req->s->conn.max_write);
+		return -EINVAL;
+	}
+	if (!OPS.write)
+		return -ENOSYS;
+	r = OPS.write(FS, CTX, NODE, in.fh, req->r, in.size, in.offset, in.write_flags,
+		      (int)in.flags);
+	if (r < 0)
+		return fb__errno_check(req, r);
+	if ((uint32_t)r > in.size) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " WRITE: wrote %d of %" PRIu32 " bytes",
+		       req->h.unique, r, in.size);
+		return -EIO;
+	}
+	out.size = (uint32_t)r;
+	return fb__put(req, &out, sizeof(out));
+}
+
+static int do_statfs(struct fb__req *req)
+{
+	struct statvfs st;
+	int r;
+
+	if (!OPS.statfs)
+		return -ENOSYS;
+	memset(&st, 0, sizeof(st));
+	r = fs_ret(req, OPS.statfs(FS, CTX, NODE, &st));
+	return r < 0 ? r : fb__reply_statfs(req, &st);
+}
+
+static int release_common(struct fb__req *req, int dir)
+{
+	struct fb_release_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	/* The kernel cannot act on a failed release: a missing op is success. */
+	if (dir)
+		return OPS.releasedir ? fs_ret(req, OPS.releasedir(FS, CTX, NODE, in.fh,
+								   (int)in.flags)) : 0;
+	return OPS.release ? fs_ret(req, OPS.release(FS, CTX, NODE, in.fh, (int)in.flags,
+						     in.release_flags, in.lock_owner)) : 0;
+}
+
+static int do_release(struct fb__req *req)
+{
+	return release_common(req, 0);
+}
+
+static int do_releasedir(struct fb__req *req)
+{
+	return release_common(req, 1);
+}
+
+static int do_fsync(struct fb__req *req)
+{
+	struct fb_fsync_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.fsync)
+		return -ENOSYS;
+	return fs_ret(req, OPS.fsync(FS, CTX, NODE, in.fh, in.fsync_flags & FB_FSYNC_FDATASYNC));
+}
+
+static int do_fsyncdir(struct fb__req *req)
+{
+	struct fb_fsync_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.fsyncdir)
+		return -ENOSYS;
+	return fs_ret(req,
+		      OPS.fsyncdir(FS, CTX, NODE, in.fh, in.fsync_flags & FB_FSYNC_FDATASYNC));
+}
+
+static int do_setxattr(struct fb__req *req)
+{
+	struct fb_setxattr_in in;
+	const char *name;
+	struct cur c;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	cur_init(req, &c);
+	r = take_str(req, &c, FB__NAME_MAX, &name);
+	if (r < 0)
+		return r;
+	if (name[0] == '\0' || in.size != c.left) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " SETXATTR: value size %" PRIu32
+		       " with %zu bytes", req->h.unique, in.size, c.left);
+		return -EINVAL;
+	}
+	if (in.size > FB__XATTR_MAX)
+		return -E2BIG;
+	if (!OPS.setxattr)
+		return -ENOSYS;
+	return fs_ret(req, OPS.setxattr(FS, CTX, NODE, name, c.p, in.size, (int)in.flags,
+					in.setxattr_flags));
+}
+
+/* GETXATTR (@name != NULL) and LISTXATTR. */
+static int xattr_get(struct fb__req *req, const char *name, uint32_t size)
+{
+	struct fb_getxattr_out out = { 0 };
+	struct out_area a;
+	size_t cap = size;
+	int r;
+
+	if (name ? !OPS.getxattr : !OPS.listxattr)
+		return -ENOSYS;
+	if (size == 0) {
+		r = name ? OPS.getxattr(FS, CTX, NODE, name, NULL, 0)
+			 : OPS.listxattr(FS, CTX, NODE, NULL, 0);
+		if (r < 0)
+			return fb__errno_check(req, r);
+		out.size = (uint32_t)r;
+		return fb__put(req, &out, sizeof(out));
+	}
+	if (cap > FB__XATTR_MAX)
+		cap = FB__XATTR_MAX;
+	if (cap > fb_writer_available(req->w))
+		cap = fb_writer_available(req->w);
+	r = out_area_get(req, cap, &a);
+	if (r < 0)
+		return r;
+	r = name ? OPS.getxattr(FS, CTX, NODE, name, a.p, cap)
+		 : OPS.listxattr(FS, CTX, NODE, a.p, cap);
+	if (r >= 0 && (size_t)r > cap) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %d bytes for a %zu-byte buffer",
+		       req->h.unique, fb_opcode_name(req->h.opcode), r, cap);
+		r = -EIO;
+	}
+	if (r < 0) {
+		out_area_put(req, &a, -1);
+		return fb__errno_check(req, r);
+	}
+	return out_area_put(req, &a, r);
+}
+
+static int do_getxattr(struct fb__req *req)
+{
+	struct fb_getxattr_in in;
+	const char *name;
+	struct cur c;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	cur_init(req, &c);
+	r = take_str(req, &c, FB__NAME_MAX, &name);
+	if (r == 0)
+		r = cur_end(req, &c);
+	if (r < 0)
+		return r;
+	if (name[0] == '\0')
+		return -EINVAL;
+	return xattr_get(req, name, in.size);
+}
+
+static int do_listxattr(struct fb__req *req)
+{
+	struct fb_getxattr_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (req->argslen != req->fixed)
+		return -EINVAL;
+	return xattr_get(req, NULL, in.size);
+}
+
+static int do_removexattr(struct fb__req *req)
+{
+	const char *name;
+	struct cur c;
+	int r;
+
+	cur_init(req, &c);
+	r = take_str(req, &c, FB__NAME_MAX, &name);
+	if (r == 0)
+		r = cur_end(req, &c);
+	if (r < 0)
+		return r;
+	if (name[0] == '\0')
+		return -EINVAL;
+	if (!OPS.removexattr)
+		return -ENOSYS;
+	return fs_ret(req, OPS.removexattr(FS, CTX, NODE, name));
+}
+
+static int do_flush(struct fb__req *req)
+{
+	struct fb_flush_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.flush)
+		return -ENOSYS;
+	return fs_ret(req, OPS.flush(FS, CTX, NODE, in.fh, in.lock_owner));
+}
+
+static int readdir_common(struct fb__req *req, int plus)
+{
+	struct fb_read_in in;
+	struct fb_dirbuf b;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (plus ? !OPS.readdirplus : !OPS.readdir)
+		return -ENOSYS;
+	fb__dirbuf_init(&b, req->w, in.size, plus, fb__minor(req->s));
+	if (plus)
+		r = OPS.readdirplus(FS, CTX, NODE, in.fh, in.offset, &b);
+	else
+		r = OPS.readdir(FS, CTX, NODE, in.fh, in.offset, &b);
+	if (r != 0 && b.added > 0) {
+		/* Entries already added hold lookups: send them, the error comes next time. */
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s: %d after %d entries", req->h.unique,
+		       fb_opcode_name(req->h.opcode), r, b.added);
+		return 0;
+	}
+	return fs_ret(req, r);
+}
+
+static int do_readdir(struct fb__req *req)
+{
+	return readdir_common(req, 0);
+}
+
+static int do_readdirplus(struct fb__req *req)
+{
+	return readdir_common(req, 1);
+}
+
+static int do_getlk(struct fb__req *req)
+{
+	struct fb_lk_in in;
+	struct fb_lk_out out;
+	struct fb_lock lk;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.getlk)
+		return -ENOSYS;
+	lk.start = in.lk.start;
+	lk.end = in.lk.end;
+	lk.type = in.lk.type;
+	lk.pid = in.lk.pid;
+	r = fs_ret(req, OPS.getlk(FS, CTX, NODE, in.fh, in.owner, &lk));
+	if (r < 0)
+		return r;
+	memset(&out, 0, sizeof(out));
+	out.lk.start = lk.start;
+	out.lk.end = lk.end;
+	out.lk.type = lk.type;
+	out.lk.pid = lk.pid;
+	return fb__put(req, &out, sizeof(out));
+}
+
+static int do_setlk(struct fb__req *req)
+{
+	int sleep = req->h.opcode == FB_SETLKW;
+	struct fb_lk_in in;
+	struct fb_lock lk;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (in.lk_flags & FB_LK_FLOCK) {
+		int op;
+
+		switch (in.lk.type) {
+		case F_RDLCK:
+			op = LOCK_SH;
+			break;
+		case F_WRLCK:
+			op = LOCK_EX;
+			break;
+		case F_UNLCK:
+			op = LOCK_UN;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (!sleep)
+			op |= LOCK_NB;
+		if (!OPS.flock)
+			return -ENOSYS;
+		return fs_ret(req, OPS.flock(FS, CTX, NODE, in.fh, in.owner, op));
+	}
+	if (!OPS.setlk)
+		return -ENOSYS;
+	lk.start = in.lk.start;
+	lk.end = in.lk.end;
+	lk.type = in.lk.type;
+	lk.pid = in.lk.pid;
+	return fs_ret(req, OPS.setlk(FS, CTX, NODE, in.fh, in.owner, &lk, sleep));
+}
+
+static int do_access(struct fb__req *req)
+{
+	struct fb_access_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.access)
+		return -ENOSYS;
+	return fs_ret(req, OPS.access(FS, CTX, NODE, in.mask));
+}
+
+static int do_create(struct fb__req *req)
+{
+	struct fb_create_in in;
+	struct fb_file_info fi = { 0 };
+	struct fb_entry e;
+	const char *name;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	r = one_name(req, &name);
+	if (r < 0)
+		return r;
+	if (!OPS.create)
+		return -ENOSYS;
+	req->ctx.umask = in.umask;
+	memset(&e, 0, sizeof(e));
+	r = fs_ret(req, OPS.create(FS, CTX, NODE, name, in.mode, (int)in.flags, &e, &fi));
+	return r < 0 ? r : create_reply(req, &e, &fi);
+}
+
+static int do_tmpfile(struct fb__req *req)
+{
+	struct fb_create_in in;
+	struct fb_file_info fi = { 0 };
+	struct fb_entry e;
+	const char *ignored;
+	struct cur c;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	/* The kernel sends the name of its placeholder dentry ("/"): checked, not used. */
+	cur_init(req, &c);
+	if (c.left) {
+		r = take_str(req, &c, FB__NAME_MAX, &ignored);
+		if (r == 0)
+			r = cur_end(req, &c);
+		if (r < 0)
+			return r;
+	}
+	if (!OPS.tmpfile)
+		return -ENOSYS;
+	req->ctx.umask = in.umask;
+	memset(&e, 0, sizeof(e));
+	r = fs_ret(req, OPS.tmpfile(FS, CTX, NODE, in.mode, (int)in.flags, &e, &fi));
+	return r < 0 ? r : create_reply(req, &e, &fi);
+}
+
+static int do_bmap(struct fb__req *req)
+{
+	struct fb_bmap_in in;
+	struct fb_bmap_out out;
+	uint64_t block;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.bmap)
+		return -ENOSYS;
+	block = in.block;
+	r = fs_ret(req, OPS.bmap(FS, CTX, NODE, in.blocksize, in.block, &block));
+	if (r < 0)
+		return r;
+	out.block = block;
+	return fb__put(req, &out, sizeof(out));
+}
+
+static int do_ioctl(struct fb__req *req)
+{
+	struct fb_ioctl_in in;
+	struct fb_ioctl_out out;
+	struct out_area a;
+	struct cur c;
+	uint32_t out_size;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	cur_init(req, &c);
+	/* Unrestricted ioctls need retries with addresses in the caller: not supported. */
+	if (in.flags & FB_IOCTL_UNRESTRICTED)
+		return -ENOSYS;
+	if (in.in_size != c.left || in.in_size > FB__IOCTL_MAX || in.out_size > FB__IOCTL_MAX) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " IOCTL: in_size %" PRIu32 " with %zu bytes, "
+		       "out_size %" PRIu32, req->h.unique, in.in_size, c.left, in.out_size);
+		return -EINVAL;
+	}
+	if (!OPS.ioctl)
+		return -ENOSYS;
+	out_size = in.out_size;
+	if (fb_writer_available(req->w) < sizeof(out) + out_size)
+		return -ERANGE;
+	memset(&out, 0, sizeof(out));
+	r = fb__put(req, &out, sizeof(out));
+	if (r < 0)
+		return r;
+	r = out_area_get(req, out_size, &a);
+	if (r < 0)
+		return r;
+	r = OPS.ioctl(FS, CTX, NODE, in.fh, in.flags, in.cmd, c.left ? c.p : NULL, in.in_size,
+		      a.p, &out_size);
+	if (r >= 0 && out_size > in.out_size) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " IOCTL: %" PRIu32 " output bytes for %"
+		       PRIu32, req->h.unique, out_size, in.out_size);
+		r = -EIO;
+	}
+	if (r < 0) {
+		out_area_put(req, &a, -1);
+		return fb__errno_check(req, r);
+	}
+	out.result = r;
+	r = out_area_put(req, &a, out_size);
+	if (r < 0)
+		return r;
+	return fb_writer_pwrite(req->w, fb_writer_written(req->w) - out_size - sizeof(out), &out,
+				sizeof(out)) < 0 ? -ERANGE : 0;
+}
+
+static int do_poll(struct fb__req *req)
+{
+	struct fb_poll_in in;
+	struct fb_poll_out out = { 0 };
+	uint32_t revents = 0;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.poll)
+		return -ENOSYS;
+	r = fs_ret(req, OPS.poll(FS, CTX, NODE, in.fh, in.kh, in.flags, in.events, &revents));
+	if (r < 0)
+		return r;
+	out.revents = revents;
+	return fb__put(req, &out, sizeof(out));
+}
+
+static int do_notify_reply(struct fb__req *req)
+{
+	struct fb_server *s = req->s;
+	struct fb_notify_retrieve_in in;
+	fb_retrieve_fn fn;
+	void *priv;
+
+	memset(&in, 0, sizeof(in));
+	if (fb_reader_read(req->r, &in, sizeof(in)) < 0)
+		return FB__NO_REPLY;
+	if (in.size != fb_reader_remaining(req->r)) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " NOTIFY_REPLY: size %" PRIu32 " with %zu "
+		       "bytes: dropped", req->h.unique, in.size, fb_reader_remaining(req->r));
+		return FB__NO_REPLY;
+	}
+	pthread_mutex_lock(&s->retrieve_lock);
+	fn = s->retrieve_fn;
+	priv = s->retrieve_priv;
+	pthread_mutex_unlock(&s->retrieve_lock);
+	if (fn)
+		fn(priv, req->h.unique, NODE, in.offset, req->r, in.size);
+	return FB__NO_REPLY;
+}
+
+static int do_fallocate(struct fb__req *req)
+{
+	struct fb_fallocate_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.fallocate)
+		return -ENOSYS;
+	return fs_ret(req,
+		      OPS.fallocate(FS, CTX, NODE, in.fh, (int)in.mode, in.offset, in.length));
+}
+
+static int do_lseek(struct fb__req *req)
+{
+	struct fb_lseek_in in;
+	struct fb_lseek_out out;
+	uint64_t off = 0;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.lseek)
+		return -ENOSYS;
+	r = fs_ret(req, OPS.lseek(FS, CTX, NODE, in.fh, in.offset, (int)in.whence, &off));
+	if (r < 0)
+		return r;
+	out.offset = off;
+	return fb__put(req, &out, sizeof(out));
+}
+
+static int do_copy_file_range(struct fb__req *req)
+{
+	struct fb_copy_file_range_in in;
+	uint64_t copied = 0;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.copy_file_range)
+		return -ENOSYS;
+	r = fs_ret(req, OPS.copy_file_range(FS, CTX, NODE, in.fh_in, in.off_in, in.nodeid_out,
+					    in.fh_out, in.off_out, in.len, in.flags, &copied));
+	if (r < 0)
+		return r;
+	if (copied > in.len) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " COPY_FILE_RANGE: copied %" PRIu64 " of %"
+		       PRIu64, req->h.unique, copied, in.len);
+		return -EIO;
+	}
+	if (req->h.opcode == FB_COPY_FILE_RANGE_64) {
+		struct fb_copy_file_range_out out = { .bytes_copied = copied };
+
+		return fb__put(req, &out, sizeof(out));
+	}
+	/* The 32-bit reply: a short count is a valid answer, the caller copies the rest. */
+	struct fb_write_out out = { .size = copied > UINT32_MAX ? UINT32_MAX : (uint32_t)copied };
+
+	return fb__put(req, &out, sizeof(out));
+}
+
+static int do_setupmapping(struct fb__req *req)
+{
+	struct fb_setupmapping_in in;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.setupmapping)
+		return -ENOSYS;
+	return fs_ret(req, OPS.setupmapping(FS, CTX, NODE, in.fh, in.foffset, in.len, in.flags,
+					    in.moffset));
+}
+
+static int do_removemapping(struct fb__req *req)
+{
+	struct fb_removemapping_in in;
+	struct fb_mapping batch[64];
+	const uint8_t *p;
+	uint32_t done = 0;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if ((uint64_t)in.count * sizeof(struct fb_removemapping_one) != req->argslen - req->fixed) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " REMOVEMAPPING: count %" PRIu32 " with %zu "
+		       "bytes", req->h.unique, in.count, req->argslen - req->fixed);
+		return -EINVAL;
+	}
+	if (!OPS.removemapping)
+		return -ENOSYS;
+	p = req->args + req->fixed;
+	/* The records are not 8-byte aligned (after a 4-byte count): copy them in batches. */
+	while (done < in.count) {
+		uint32_t n = in.count - done < 64 ? in.count - done : 64;
+
+		memcpy(batch, p + (size_t)done * sizeof(batch[0]), n * sizeof(batch[0]));
+		r = fs_ret(req, OPS.removemapping(FS, CTX, batch, n));
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	return 0;
+}
+
+static int do_syncfs(struct fb__req *req)
+{
+	if (!OPS.syncfs)
+		return -ENOSYS;
+	return fs_ret(req, OPS.syncfs(FS, CTX, NODE));
+}
+
+static int do_statx(struct fb__req *req)
+{
+	struct fb_statx_in in;
+	struct fb_file_info fi = { 0 };
+	struct statx sx;
+	double t = 0;
+	int r;
+
+	fixed_arg(req, &in, sizeof(in));
+	if (!OPS.statx)
+		return -ENOSYS;
+	fi.fh = in.fh;
+	memset(&sx, 0, sizeof(sx));
+	r = fs_ret(req, OPS.statx(FS, CTX, NODE, (in.getattr_flags & FB_GETATTR_FH) ? &fi : NULL,
+				  in.sx_flags, in.sx_mask, &sx, &t));
+	return r < 0 ? r : fb__reply_statx(req, &sx, t);
+}
+
+static int do_init(struct fb__req *req)
+{
+	return fb__do_init(req);
+}
+
+static int do_interrupt(struct fb__req *req)
+{
+	return fb__do_interrupt(req);
+}
+
+static int do_destroy(struct fb__req *req)
+{
+	return fb__do_destroy(req);
+}
+
+/* ---- the table ----------------------------------------------------------------------------- */
+
+#define OP(code, fn, size, fl) [FB_##code] = { fn, #code, size, fl }
+#define NONE 0
+#define NR (FB__OP_NO_REPLY | FB__OP_NO_TRACK)
+
+const struct fb__op fb__ops[] = {
+	OP(LOOKUP, do_lookup, 0, NONE),
+	OP(FORGET, do_forget, sizeof(struct fb_forget_in), NR),
+	OP(GETATTR, do_getattr, sizeof(struct fb_getattr_in), NONE),
+	OP(SETATTR, do_setattr, sizeof(struct fb_setattr_in), NONE),
+	OP(READLINK, do_readlink, 0, NONE),
+	OP(SYMLINK, do_symlink, 0, NONE),
+	OP(MKNOD, do_mknod, sizeof(struct fb_mknod_in), NONE),
+	OP(MKDIR, do_mkdir, sizeof(struct fb_mkdir_in), NONE),
+	OP(UNLINK, do_unlink, 0, NONE),
+	OP(RMDIR, do_rmdir, 0, NONE),
+	OP(RENAME, do_rename, sizeof(struct fb_rename_in), NONE),
+	OP(LINK, do_link, sizeof(struct fb_link_in), NONE),
+	OP(OPEN, do_open, sizeof(struct fb_open_in), NONE),
+	OP(READ, do_read, sizeof(struct fb_read_in), NONE),
+	OP(WRITE, do_write, sizeof(struct fb_write_in), FB__OP_RAW),
+	OP(STATFS, do_statfs, 0, NONE),
+	OP(RELEASE, do_release, sizeof(struct fb_release_in), NONE),
+	OP(FSYNC, do_fsync, sizeof(struct fb_fsync_in), NONE),
+	OP(SETXATTR, do_setxattr, sizeof(struct fb_setxattr_in), NONE),
+	OP(GETXATTR, do_getxattr, sizeof(struct fb_getxattr_in), NONE),
+	OP(LISTXATTR, do_listxattr, sizeof(struct fb_getxattr_in), NONE),
+	OP(REMOVEXATTR, do_removexattr, 0, NONE),
+	OP(FLUSH, do_flush, sizeof(struct fb_flush_in), NONE),
+	OP(INIT, do_init, 8, FB__OP_NO_TRACK),
+	OP(OPENDIR, do_opendir, sizeof(struct fb_open_in), NONE),
+	OP(READDIR, do_readdir, sizeof(struct fb_read_in), NONE),
+	OP(RELEASEDIR, do_releasedir, sizeof(struct fb_release_in), NONE),
+	OP(FSYNCDIR, do_fsyncdir, sizeof(struct fb_fsync_in), NONE),
+	OP(GETLK, do_getlk, sizeof(struct fb_lk_in), NONE),
+	OP(SETLK, do_setlk, sizeof(struct fb_lk_in), NONE),
+	OP(SETLKW, do_setlk, sizeof(struct fb_lk_in), NONE),
+	OP(ACCESS, do_access, sizeof(struct fb_access_in), NONE),
+	OP(CREATE, do_create, sizeof(struct fb_create_in), NONE),
+	OP(INTERRUPT, do_interrupt, sizeof(struct fb_interrupt_in), FB__OP_NO_TRACK),
+	OP(BMAP, do_bmap, sizeof(struct fb_bmap_in), NONE),
+	OP(DESTROY, do_destroy, 0, FB__OP_NO_TRACK),
+	OP(IOCTL, do_ioctl, sizeof(struct fb_ioctl_in), NONE),
+	OP(POLL, do_poll, sizeof(struct fb_poll_in), NONE),
+	OP(NOTIFY_REPLY, do_notify_reply, sizeof(struct fb_notify_retrieve_in), NR | FB__OP_RAW),
+	OP(BATCH_FORGET, do_batch_forget, sizeof(struct fb_batch_forget_in), NR | FB__OP_RAW),
+	OP(FALLOCATE, do_fallocate, sizeof(struct fb_fallocate_in), NONE),
+	OP(READDIRPLUS, do_readdirplus, sizeof(struct fb_read_in), NONE),
+	OP(RENAME2, do_rename2, sizeof(struct fb_rename2_in), NONE),
+	OP(LSEEK, do_lseek, sizeof(struct fb_lseek_in), NONE),
+	OP(COPY_FILE_RANGE, do_copy_file_range, sizeof(struct fb_copy_file_range_in), NONE),
+	OP(SETUPMAPPING, do_setupmapping, sizeof(struct fb_setupmapping_in), NONE),
+	OP(REMOVEMAPPING, do_removemapping, sizeof(struct fb_removemapping_in), NONE),
+	OP(SYNCFS, do_syncfs, sizeof(struct fb_syncfs_in), NONE),
+	OP(TMPFILE, do_tmpfile, sizeof(struct fb_create_in), NONE),
+	OP(STATX, do_statx, sizeof(struct fb_statx_in), NONE),
+	OP(COPY_FILE_RANGE_64, do_copy_file_range, sizeof(struct fb_copy_file_range_in), NONE),
+};
+
+const uint32_t fb__ops_count = sizeof(fb__ops) / sizeof(fb__ops[0]);
+
+size_t fb__arg_size(const struct fb_server *s, uint32_t opcode)
+{
+	uint32_t minor = fb__minor(s);
+
+	if (opcode >= fb__ops_count)
+		return 0;
+	switch (opcode) {
+	case FB_WRITE:
+	case FB_READ:
+	case FB_READDIR:
+	case FB_READDIRPLUS:
+		/* Before 7.9 read_in/write_in ended after size/flags. */
+		return minor < 9 ? FB_COMPAT_WRITE_IN_SIZE : fb__ops[opcode].min_size;
+	case FB_MKNOD:
+		return minor < 12 ? FB_COMPAT_MKNOD_IN_SIZE : fb__ops[opcode].min_size;
+	case FB_SETXATTR:
+		/* The extended form only once SETXATTR_EXT is negotiated. */
+		return (s->conn.want & FB_SETXATTR_EXT) ? sizeof(struct fb_setxattr_in)
+							: FB_COMPAT_SETXATTR_IN_SIZE;
+	default:
+		return fb__ops[opcode].min_size;
+	}
+}
+
+size_t fb__arg_size_max(void)
+{
+	size_t m = 0;
+
+	for (uint32_t i = 0; i < fb__ops_count; i++)
+		if (fb__ops[i].min_size > m)
+			m = fb__ops[i].min_size;
+	return m;
+}

@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The request server: lifecycle, the entry point fb_server_handle(), INIT negotiation,
+ * interrupt tracking and the fb_ctx_* helpers. Decoding per opcode lives in dispatch.c,
+ * encoding in reply.c.
+ *
+ * Threads: fb_server_handle() runs on many threads at once. The ops table, the config and
+ * (once INIT is answered) the negotiated connection are read-only, so requests share nothing
+ * but the in-flight list used for INTERRUPT, which has its own lock.
+ *
+ * INIT edge cases (what the kernel does and expects):
+ *   - kernel major < 7, or 7 with minor < 27: -EPROTO (logged); the kernel aborts the mount.
+ *   - kernel major > 7: reply 8 bytes with our major.minor and stay waiting for INIT; the
+ *     kernel may retry with our major.
+ *   - any other request before INIT: -EIO (no-reply opcodes are dropped with a log line).
+ *   - INIT after a successful INIT: -EIO. The kernel sends INIT once per connection, so a
+ *     second one is a confused or hostile peer; the negotiated connection is not touched.
+ *   - init() of the file system fails: its errno is the reply; the server stays waiting.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/server_i.h"
+
+static uint32_t page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+
+	return p > 0 ? (uint32_t)p : 4096;
+}
+
+uint32_t fb__minor(const struct fb_server *s)
+{
+	return s->conn.proto_minor;
+}
+
+int fb_server_new(const struct fb_fs_ops *ops, size_t ops_size, void *fs,
+		  const struct fb_server_config *cfg, struct fb_server **ret)
+{
+	struct fb_server *s;
+
+	if (!ops || !ret || ops_size % sizeof(void (*)(void)) != 0)
+		return -EINVAL;
+	if (cfg && (cfg->max_write > FB__MAX_WRITE_LIMIT || cfg->time_gran > 1000000000u ||
+		    (cfg->max_background && cfg->congestion_threshold > cfg->max_background)))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	/* An older, shorter table leaves the newer entries NULL; a longer one is cut. */
+	memcpy(&s->ops, ops, ops_size < sizeof(s->ops) ? ops_size : sizeof(s->ops));
+	s->fs = fs;
+	if (cfg)
+		s->cfg = *cfg;
+	if (!s->cfg.max_write)
+		s->cfg.max_write = FB__MAX_WRITE_DEFAULT;
+	if (s->cfg.max_write < FB__MAX_WRITE_MIN)
+		s->cfg.max_write = FB__MAX_WRITE_MIN;
+	if (!s->cfg.max_background)
+		s->cfg.max_background = 64;
+	if (!s->cfg.congestion_threshold)
+		s->cfg.congestion_threshold = (uint16_t)(s->cfg.max_background * 3 / 4);
+	if (!s->cfg.time_gran)
+		s->cfg.time_gran = 1;
+	s->conn.max_write = s->cfg.max_write;
+	s->conn.proto_minor = FB__PROTO_MINOR;
+	pthread_mutex_init(&s->init_lock, NULL);
+	pthread_mutex_init(&s->intr_lock, NULL);
+	pthread_mutex_init(&s->retrieve_lock, NULL);
+	s->inflight.next = &s->inflight;
+	s->inflight.prev = &s->inflight;
+	atomic_init(&s->state, FB__STATE_NEW);
+	if (s->cfg.debug)
+		fb_log_set_debug(1);
+	*ret = s;
+	return 0;
+}
+
+void fb_server_free(struct fb_server *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->init_lock);
+	pthread_mutex_destroy(&s->intr_lock);
+	pthread_mutex_destroy(&s->retrieve_lock);
+	free(s);
+}
+
+void fb_server_set_transport(struct fb_server *s, const struct fb_transport_ops *ops, void *priv)
+{
+	s->tops = ops;
+	s->tpriv = priv;
+}
+
+const struct fb_conn *fb_server_conn(const struct fb_server *s)
+{
+	struct fb_server *m = (struct fb_server *)s;
+
+	return atomic_load_explicit(&m->state, memory_order_acquire) >= FB__STATE_READY ? &s->conn
+										       : NULL;
+}
+
+int fb_server_destroyed(const struct fb_server *s)
+{
+	struct fb_server *m = (struct fb_server *)s;
+
+	return atomic_load_explicit(&m->state, memory_order_acquire) == FB__STATE_DESTROYED;
+}
+
+static uint32_t max_write_now(const struct fb_server *s)
+{
+	return fb_server_conn(s) ? s->conn.max_write : s->cfg.max_write;
+}
+
+size_t fb_server_request_max(const struct fb_server *s)
+{
+	size_t hdr = sizeof(struct fb_in_header);
+	size_t wr = hdr + sizeof(struct fb_write_in) + max_write_now(s);
+	/* SETXATTR: fixed part, name and NUL, the largest value. */
+	size_t xa = hdr + sizeof(struct fb_setxattr_in) + FB__NAME_MAX + 1 + FB__XATTR_MAX;
+	size_t n = wr > xa ? wr : xa;
+
+	return n > FB_MIN_READ_BUFFER ? n : FB_MIN_READ_BUFFER;
+}
+
+size_t fb_server_reply_max(const struct fb_server *s)
+{
+	size_t body = max_write_now(s);
+	size_t n;
+
+	if (body < FB__XATTR_MAX)
+		body = FB__XATTR_MAX; /* GETXATTR / LISTXATTR */
+	n = sizeof(struct fb_out_header) + body;
+	return n > FB_MIN_READ_BUFFER ? n : FB_MIN_READ_BUFFER;
+}
+
+/* ---- interrupts ---------------------------------------------------------------------------- */
+
+static void inflight_add(struct fb_server *s, struct fb__inflight *e, uint64_t unique)
+{
+	e->unique = unique & ~FB_UNIQUE_RESEND;
+	e->interrupted = 0;
+	pthread_mutex_lock(&s->intr_lock);
+	e->next = s->inflight.next;
+	e->prev = &s->inflight;
+	s->inflight.next->prev = e;
+	s->inflight.next = e;
+	pthread_mutex_unlock(&s->intr_lock);
+}
+
+static void inflight_del(struct fb_server *s, struct fb__inflight *e)
+{
+	pthread_mutex_lock(&s->intr_lock);
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	pthread_mutex_unlock(&s->intr_lock);
+}
+
+int fb__do_interrupt(struct fb__req *req)
+{
+	struct fb_server *s = req->s;
+	struct fb_interrupt_in in;
+	struct fb__inflight *e;
+	uint64_t target;
+	int found = 0;
+
+	memcpy(&in, req->args, sizeof(in));
+	target = in.unique & ~FB_UNIQUE_RESEND;
+	pthread_mutex_lock(&s->intr_lock);
+	for (e = s->inflight.next; e != &s->inflight; e = e->next) {
+		if (e->unique == target) {
+			e->interrupted = 1;
+			found = 1; /* a resent request may be in flight twice: mark both */
+		}
+	}
+	pthread_mutex_unlock(&s->intr_lock);
+	/* Unknown target: not read yet, or already answered. EAGAIN makes the kernel queue the
+	 * interrupt again if the request is still pending. */
+	return found ? FB__NO_REPLY : -EAGAIN;
+}
+
+int fb_ctx_interrupted(const struct fb_ctx *ctx)
+{
+	struct fb_server *s;
+	struct fb__inflight *e;
+	uint64_t unique;
+	int r = 0;
+
+	if (!ctx || !ctx->server)
+		return 0;
+	s = ctx->server;
+	unique = ctx->unique & ~FB_UNIQUE_RESEND;
+	/* Looked up by unique rather than through the pointer, so a copied ctx works too. */
+	pthread_mutex_lock(&s->intr_lock);
+	for (e = s->inflight.next; e != &s->inflight; e = e->next) {
+		if (e->unique == unique && e->interrupted) {
+			r = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->intr_lock);
+	return r;
+}
+
+int fb_ctx_backing_open(const struct fb_ctx *ctx, int fd)
+{
+	struct fb_server *s = ctx ? ctx->server : NULL;
+
+	if (!s || !s->tops || !s->tops->backing_open || !fb_server_conn(s) ||
+	    !(s->conn.want & FB_PASSTHROUGH))
+		return -EOPNOTSUPP;
+	if (fd < 0)
+		return -EBADF;
+	return s->tops->backing_open(s->tpriv, fd);
+}
+
+int fb_ctx_backing_close(const struct fb_ctx *ctx, int backing_id)
+{
+	struct fb_server *s = ctx ? ctx->server : NULL;
+
+	if (!s || !s->tops || !s->tops->backing_close)
+		return -EOPNOTSUPP;
+	if (backing_id <= 0)
+		return -EINVAL;
+	return s->tops->backing_close(s->tpriv, backing_id);
+}
+
+/* ---- INIT ---------------------------------------------------------------------------------- */
+
+/* Flags the server itself can handle whatever the file system is. */
+#define FB__INIT_BASE                                                                              \
+	(FB_ASYNC_READ | FB_ATOMIC_O_TRUNC | FB_BIG_WRITES | FB_DONT_MASK | FB_AUTO_INVAL_DATA |   \
+	 FB_ASYNC_DIO | FB_WRITEBACK_CACHE | FB_NO_OPEN_SUPPORT | FB_PARALLEL_DIROPS |             \
+	 FB_HANDLE_KILLPRIV | FB_POSIX_ACL | FB_ABORT_ERROR | FB_MAX_PAGES | FB_CACHE_SYMLINKS |   \
+	 FB_NO_OPENDIR_SUPPORT | FB_EXPLICIT_INVAL_DATA | FB_MAP_ALIGNMENT | FB_SUBMOUNTS |        \
+	 FB_HANDLE_KILLPRIV_V2 | FB_SETXATTR_EXT | FB_INIT_EXT | FB_HAS_INODE_DAX |                \
+	 FB_HAS_EXPIRE_ONLY | FB_DIRECT_IO_ALLOW_MMAP | FB_NO_EXPORT_SUPPORT | FB_HAS_RESEND |     \
+	 FB_ALLOW_IDMAP | FB_REQUEST_TIMEOUT)
+
+/* Flags that need the transport: offered only when its caps include them. */
+#define FB__INIT_TRANSPORT                                                                         \
+	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ)
+
+/* Enabled unless the file system's init() says otherwise (when capable). */
+#define FB__INIT_DEFAULT_WANT                                                                      \
+	(FB_ASYNC_READ | FB_BIG_WRITES | FB_DONT_MASK | FB_AUTO_INVAL_DATA | FB_ASYNC_DIO |        \
+	 FB_PARALLEL_DIROPS | FB_MAX_PAGES | FB_INIT_EXT | FB_SETXATTR_EXT | FB_HAS_RESEND |       \
+	 FB_NO_EXPORT_SUPPORT | FB_CREATE_SUPP_GROUP | FB_POSIX_LOCKS | FB_FLOCK_LOCKS |           \
+	 FB_HAS_IOCTL_DIR | FB_DO_READDIRPLUS | FB_READDIRPLUS_AUTO | FB_OVER_IO_URING)
+
+/* What we can enable, for this file system and transport, at negotiated minor @minor. */
+static uint64_t server_supported(const struct fb_server *s, uint32_t minor)
+{
+	uint64_t f = FB__INIT_BASE;
+
+	/* Extensions (total_extlen) exist from 7.38; 7.36/7.37 kernels appended the security
+	 * context in another way, which we do not parse. */
+	if (minor >= 38)
+		f |= FB_SECURITY_CTX | FB_CREATE_SUPP_GROUP;
+	if (s->ops.setlk)
+		f |= FB_POSIX_LOCKS;
+	if (s->ops.flock)
+		f |= FB_FLOCK_LOCKS;
+	if (s->ops.ioctl)
+		f |= FB_HAS_IOCTL_DIR;
+	if (s->ops.readdirplus) {
+		f |= FB_DO_READDIRPLUS;
+		if (s->ops.readdir)
+			f |= FB_READDIRPLUS_AUTO;
+	}
+	if (s->tops)
+		f |= s->tops->caps & FB__INIT_TRANSPORT;
+	return f & ~s->cfg.disable;
+}
+
+static uint32_t clamp_u32(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return (uint32_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+static size_t init_out_size(uint32_t minor)
+{
+	if (minor < 5)
+		return FB_COMPAT_INIT_OUT_SIZE;
+	if (minor < 23)
+		return FB_COMPAT_22_INIT_OUT_SIZE;
+	return sizeof(struct fb_init_out);
+}
+
+int fb__do_init(struct fb__req *req)
+{
+	struct fb_server *s = req->s;
+	struct fb_init_in in;
+	struct fb_init_out out;
+	struct fb_conn c;
+	uint64_t offered, want;
+	uint32_t pg = page_size();
+	int r;
+
+	memset(&in, 0, sizeof(in));
+	memcpy(&in, req->args, req->argslen < sizeof(in) ? req->argslen : sizeof(in));
+	memset(&out, 0, sizeof(out));
+	out.major = FB__PROTO_MAJOR;
+	out.minor = FB__PROTO_MINOR;
+
+	if (in.major > FB__PROTO_MAJOR) {
+		fb_log(FB_LOG_INFO, "INIT: kernel speaks %" PRIu32 ".%" PRIu32 ", answering %d.%d",
+		       in.major, in.minor, FB__PROTO_MAJOR, FB__PROTO_MINOR);
+		return fb__put(req, &out, FB_COMPAT_INIT_OUT_SIZE);
+	}
+	if (in.major < FB__PROTO_MAJOR || in.minor < FB__PROTO_MINOR_MIN) {
+		fb_log(FB_LOG_ERR, "INIT: kernel protocol %" PRIu32 ".%" PRIu32
+		       " is too old (need %d.%d or later)", in.major, in.minor, FB__PROTO_MAJOR,
+		       FB__PROTO_MINOR_MIN);
+		return -EPROTO;
+	}
+	if (req->argslen < 16)
+		return -EINVAL;
+
+	memset(&c, 0, sizeof(c));
+	c.proto_major = FB__PROTO_MAJOR;
+	c.proto_minor = in.minor < FB__PROTO_MINOR ? in.minor : FB__PROTO_MINOR;
+	offered = in.flags;
+	if (in.flags & FB_INIT_EXT)
+		offered |= (uint64_t)in.flags2 << 32;
+	c.capable = offered & server_supported(s, c.proto_minor);
+	want = FB__INIT_DEFAULT_WANT | (s->tops ? s->tops->caps & (FB_SPLICE_WRITE |
+				       FB_SPLICE_MOVE | FB_SPLICE_READ) : 0);
+	if (!s->ops.open)
+		want |= FB_NO_OPEN_SUPPORT;
+	if (!s->ops.opendir)
+		want |= FB_NO_OPENDIR_SUPPORT;
+	c.want = want & c.capable;
+	c.max_write = s->cfg.max_write;
+	c.max_readahead = in.max_readahead;
+	if (s->cfg.max_readahead && s->cfg.max_readahead < in.max_readahead)
+		c.max_readahead = s->cfg.max_readahead;
+	c.max_background = s->cfg.max_background;
+	c.congestion_threshold = s->cfg.congestion_threshold;
+	c.time_gran = s->cfg.time_gran;
+	c.max_pages = (c.max_write + pg - 1) / pg;
+
+	pthread_mutex_lock(&s->init_lock);
+	if (atomic_load(&s->state) != FB__STATE_NEW) {
+		/* Two INITs raced; the first one won. */
+		pthread_mutex_unlock(&s->init_lock);
+		return -EIO;
+	}
+	if (s->ops.init) {
+		r = s->ops.init(s->fs, &c);
+		if (r != 0) {
+			pthread_mutex_unlock(&s->init_lock);
+			fb_log(FB_LOG_ERR, "INIT: file system refused the connection (%d)", r);
+			return r > 0 ? -EIO : r;
+		}
+	}
+
+	/* Whatever init() did, stay inside what both sides can do. */
+	c.proto_major = FB__PROTO_MAJOR;
+	c.proto_minor = in.minor < FB__PROTO_MINOR ? in.minor : FB__PROTO_MINOR;
+	c.capable = offered & server_supported(s, c.proto_minor);
+	if (c.request_timeout)
+		c.want |= FB_REQUEST_TIMEOUT;
+	c.want &= c.capable;
+	if (!(c.want & FB_DO_READDIRPLUS))
+		c.want &= ~FB_READDIRPLUS_AUTO;
+	if (c.want >> 32)
+		c.want |= FB_INIT_EXT & c.capable;
+	c.max_write = clamp_u32(c.max_write, FB__MAX_WRITE_MIN, s->cfg.max_write);
+	if (!(c.want & FB_MAX_PAGES)) {
+		/* Without MAX_PAGES the kernel sends at most 32 pages per request. */
+		if (c.max_write > 32 * pg)
+			c.max_write = 32 * pg;
+		c.max_pages = 0;
+	} else {
+		c.max_pages = clamp_u32((c.max_write + pg - 1) / pg, 1, UINT16_MAX);
+	}
+	if (c.max_readahead > in.max_readahead)
+		c.max_readahead = in.max_readahead;
+	if (!c.max_background)
+		c.max_background = s->cfg.max_background;
+	if (c.congestion_threshold > c.max_background)
+		c.congestion_threshold = c.max_background;
+	c.time_gran = clamp_u32(c.time_gran, 1, 1000000000);
+	if (!(c.want & FB_MAP_ALIGNMENT))
+		c.map_alignment = 0;
+	if (c.want & FB_PASSTHROUGH)
+		c.max_stack_depth = clamp_u32(c.max_stack_depth, 1, 2);
+	else
+		c.max_stack_depth = 0;
+	if (!(c.want & FB_REQUEST_TIMEOUT))
+		c.request_timeout = 0;
+
+	out.max_readahead = c.max_readahead;
+	out.flags = (uint32_t)c.want;
+	out.flags2 = (in.flags & FB_INIT_EXT) ? (uint32_t)(c.want >> 32) : 0;
+	out.max_background = c.max_background;
+	out.congestion_threshold = c.congestion_threshold;
+	out.max_write = c.max_write;
+	out.time_gran = c.time_gran;
+	out.max_pages = (uint16_t)c.max_pages;
+	out.map_alignment = c.map_alignment;
+	out.max_stack_depth = c.max_stack_depth;
+	out.request_timeout = c.request_timeout;
+	r = fb__put(req, &out, init_out_size(c.proto_minor));
+	if (r == 0) {
+		s->conn = c;
+		atomic_store_explicit(&s->state, FB__STATE_READY, memory_order_release);
+		fb_log(FB_LOG_DEBUG, "INIT: protocol %d.%" PRIu32 ", flags 0x%" PRIx64
+		       ", max_write %" PRIu32, FB__PROTO_MAJOR, c.proto_minor, c.want, c.max_write);
+	}
+	pthread_mutex_unlock(&s->init_lock);
+	return r;
+}
+
+int fb__do_destroy(struct fb__req *req)
+{
+	struct fb_server *s = req->s;
+	int expected = FB__STATE_READY;
+
+	if (atomic_compare_exchange_strong(&s->state, &expected, FB__STATE_DESTROYED) &&
+	    s->ops.destroy)
+		s->ops.destroy(s->fs);
+	return 0;
+}
+
+/* ---- extensions ---------------------------------------------------------------------------- */
+
+/* Parse the 7.38 extension records (@len bytes at @p) into the request's context. */
+static int parse_ext(struct fb__req *req, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		struct fb_ext_header xh;
+
+		if (len < sizeof(xh))
+			return -EINVAL;
+		memcpy(&xh, p, sizeof(xh));
+		if (xh.size < sizeof(xh) || xh.size > len || xh.size % 8 != 0)
+			return -EINVAL;
+		if (xh.type <= FB_MAX_NR_SECCTX) {
+			/* Security contexts: header {size, nr}, then per context fb_secctx,
+			 * NUL-terminated name, value. We use the first. */
+			const uint8_t *q = p + sizeof(xh), *nul;
+			size_t left = xh.size - sizeof(xh);
+			struct fb_secctx sc;
+
+			if (xh.type > 0) {
+				if (left < sizeof(sc))
+					return -EINVAL;
+				memcpy(&sc, q, sizeof(sc));
+				q += sizeof(sc);
+				left -= sizeof(sc);
+				nul = memchr(q, 0, left);
+				if (!nul || nul == q || (size_t)(nul - q) > 255)
+					return -EINVAL;
+				left -= (size_t)(nul - q) + 1;
+				if (sc.size > left)
+					return -EINVAL;
+				req->ctx.secctx_name = (const char *)q;
+				req->ctx.secctx = nul + 1;
+				req->ctx.secctx_len = sc.size;
+			}
+		} else if (xh.type == FB_EXT_GROUPS) {
+			struct fb_supp_groups sg;
+			size_t left = xh.size - sizeof(xh);
+
+			if (left < sizeof(sg))
+				return -EINVAL;
+			memcpy(&sg, p + sizeof(xh), sizeof(sg));
+			if (sg.nr_groups > FB__GROUPS_MAX ||
+			    sizeof(sg) + (size_t)sg.nr_groups * 4 > left)
+				return -EINVAL;
+			memcpy(req->groups, p + sizeof(xh) + sizeof(sg), (size_t)sg.nr_groups * 4);
+			req->ctx.ngroups = sg.nr_groups;
+			req->ctx.groups = sg.nr_groups ? req->groups : NULL;
+		}
+		/* Other types: newer than us; the kernel only sends what was negotiated. */
+		p += xh.size;
+		len -= xh.size;
+	}
+	return 0;
+}
+
+/*
+ * Make @len bytes of @r contiguous: in place when they sit in one iovec, else copied into a
+ * buffer stored in *@copy (freed by the caller). Advances @r.
+ */
+static int contiguous(struct fb_reader *r, size_t len, const uint8_t **out, void **copy)
+{
+	struct iovec v;
+	int n;
+
+	if (len == 0) {
+		*out = NULL;
+		return 0;
+	}
+	n = fb_reader_iov(r, len, &v, 1);
+	if (n == 1) {
+		*out = v.iov_base;
+		return 0;
+	}
+	if (n != -E2BIG)
+		return -EINVAL;
+	*copy = malloc(len);
+	if (!*copy)
+		return -ENOMEM;
+	if (fb_reader_read(r, *copy, len) < 0)
+		return -EINVAL;
+	*out = *copy;
+	return 0;
+}
+
+/* Decode the extensions at the end of the request and limit @r to the arguments. */
+static int split_ext(struct fb__req *req, struct fb_reader *r)
+{
+	size_t args = fb_reader_remaining(r);
+	size_t ext = (size_t)req->h.total_extlen * 8;
+	struct fb_reader er;
+	const uint8_t *p;
+	int err;
+
+	if (ext == 0)
+		return 0;
+	if (ext > args)
+		return -EINVAL;
+	args -= ext;
+	er = *r;
+	if (fb_reader_skip(&er, args) < 0)
+		return -EINVAL;
+	err = contiguous(&er, ext, &p, &req->ext_copy);
+	if (err < 0)
+		return err;
+	err = parse_ext(req, p, ext);
+	if (err < 0)
+		return err;
+	return fb_reader_truncate(r, args);
+}
+
+/* ---- the entry point ----------------------------------------------------------------------- */
+
+static const char *err_name(int err)
+{
+	const char *n = err ? strerrorname_np(-err) : "OK";
+
+	return n ? n : "?";
+}
+
+ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_writer *w)
+{
+	struct fb_writer start = *w;
+	struct fb__inflight track;
+	const struct fb__op *op = NULL;
+	struct fb__req req;
+	size_t total = fb_reader_remaining(r);
+	int state, no_reply, rc;
+	ssize_t ret;
+
+	if (total < sizeof(struct fb_in_header)) {
+		fb_log(FB_LOG_ERR, "dropping a request of %zu bytes: shorter than a header", total);
+		return 0;
+	}
+	memset(&req, 0, offsetof(struct fb__req, groups));
+	req.s = s;
+	(void)fb_reader_read(r, &req.h, sizeof(req.h));
+	if (req.h.opcode < fb__ops_count && fb__ops[req.h.opcode].handler)
+		op = &fb__ops[req.h.opcode];
+	no_reply = op && (op->flags & FB__OP_NO_REPLY);
+	if (s->cfg.debug)
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s nodeid=%" PRIu64 " len=%" PRIu32,
+		       req.h.unique, fb_opcode_name(req.h.opcode), req.h.nodeid, req.h.len);
+
+	if (req.h.unique == 0 && !no_reply) {
+		/* Unique 0 is how notifications are marked: an answer would be taken for one. */
+		fb_log(FB_LOG_ERR, "dropping %s with unique 0", fb_opcode_name(req.h.opcode));
+		return 0;
+	}
+	state = atomic_load_explicit(&s->state, memory_order_acquire);
+	if (state == FB__STATE_DESTROYED) {
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s after DESTROY: ignored", req.h.unique,
+		       fb_opcode_name(req.h.opcode));
+		return -ENODEV;
+	}
+	if (req.h.len != total) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: header says %" PRIu32 " bytes, got %zu",
+		       req.h.unique, fb_opcode_name(req.h.opcode), req.h.len, total);
+		rc = -EINVAL;
+		goto out_error;
+	}
+	if (!op) {
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 ": unknown opcode %" PRIu32, req.h.unique,
+		       req.h.opcode);
+		rc = -ENOSYS;
+		goto out_error;
+	}
+	if (state == FB__STATE_NEW && req.h.opcode != FB_INIT) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s before INIT", req.h.unique, op->name);
+		rc = -EIO;
+		goto out_error;
+	}
+	if (state == FB__STATE_READY && req.h.opcode == FB_INIT) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " INIT again after INIT", req.h.unique);
+		rc = -EIO;
+		goto out_error;
+	}
+	if (!no_reply && fb_writer_zero(w, sizeof(struct fb_out_header)) < 0)
+		return -ENOSPC;
+
+	rc = split_ext(&req, r);
+	if (rc < 0) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: bad extensions (total_extlen %u)",
+		       req.h.unique, op->name, req.h.total_extlen);
+		goto out_free;
+	}
+	req.argslen = fb_reader_remaining(r);
+	req.fixed = fb__arg_size(s, req.h.opcode);
+	if (req.argslen < req.fixed) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu argument bytes, need %zu",
+		       req.h.unique, op->name, req.argslen, req.fixed);
+		rc = -EINVAL;
+		goto out_free;
+	}
+	if (!(op->flags & FB__OP_RAW)) {
+		if (req.argslen > FB__ARGS_MAX) {
+			fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu argument bytes is too much",
+			       req.h.unique, op->name, req.argslen);
+			rc = -EINVAL;
+			goto out_free;
+		}
+		rc = contiguous(r, req.argslen, &req.args, &req.args_copy);
+		if (rc < 0)
+			goto out_free;
+	}
+	req.r = r;
+	req.w = w;
+	req.ctx.unique = req.h.unique;
+	req.ctx.opcode = req.h.opcode;
+	req.ctx.uid = req.h.uid;
+	req.ctx.gid = req.h.gid;
+	req.ctx.pid = req.h.pid;
+	req.ctx.server = s;
+
+	if (!(op->flags & FB__OP_NO_TRACK))
+		inflight_add(s, &track, req.h.unique);
+	rc = op->handler(&req);
+	if (!(op->flags & FB__OP_NO_TRACK))
+		inflight_del(s, &track);
+
+out_free:
+	free(req.args_copy);
+	free(req.ext_copy);
+	if (no_reply || rc == FB__NO_REPLY) {
+		*w = start;
+		return 0;
+	}
+	if (rc > 0)
+		rc = fb__errno_check(&req, rc);
+	if (rc == 0) {
+		if (fb__reply_header(w, start.written, req.h.unique, 0) < 0) {
+			rc = -ERANGE;
+		} else {
+			ret = (ssize_t)(fb_writer_written(w) - start.written);
+			goto out_done;
+		}
+	}
+	goto out_reply_error;
+
+out_error:
+	if (no_reply) {
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s dropped (%d)", req.h.unique,
+		       fb_opcode_name(req.h.opcode), rc);
+		return 0;
+	}
+out_reply_error:
+	rc = fb__errno_check(&req, rc);
+	ret = fb__reply_error(w, &start, req.h.unique, rc);
+	if (ret < 0)
+		return ret;
+out_done:
+	if (s->cfg.debug)
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " reply len=%zd error=%d %s", req.h.unique,
+		       ret, rc, err_name(rc));
+	if (req.h.opcode == FB_DESTROY && rc == 0)
+		return -ENODEV;
+	return ret;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Private parts of the request server, shared by server.c (lifecycle, entry point, INIT,
+ * interrupts), dispatch.c (the opcode table and decoders), reply.c (encoders), dirbuf.c and
+ * notify.c.
+ */
+#ifndef FB_API_SERVER_I_H
+#define FB_API_SERVER_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <fuse_backend/abi.h>
+#include <fuse_backend/fs.h>
+#include <fuse_backend/server.h>
+
+/* Protocol version we speak. */
+#define FB__PROTO_MAJOR 7
+#define FB__PROTO_MINOR 45
+/* Oldest kernel minor accepted at INIT. */
+#define FB__PROTO_MINOR_MIN 27
+
+/* Longest name (without the NUL) accepted in a request or a notification. */
+#define FB__NAME_MAX 1024
+/* Longest symlink target (without the NUL). */
+#define FB__SYMLINK_MAX 4095
+/* Largest xattr value or list (XATTR_SIZE_MAX / XATTR_LIST_MAX). */
+#define FB__XATTR_MAX 65536
+/* Largest restricted ioctl input or output (_IOC_SIZE is 14 bits). */
+#define FB__IOCTL_MAX 16384
+/* Largest argument area (fixed part + names + values) of any request but WRITE/NOTIFY_REPLY. */
+#define FB__ARGS_MAX (FB__XATTR_MAX + 2 * (FB__NAME_MAX + 1) + 4096)
+/* Supplementary groups accepted in an FB_EXT_GROUPS extension (the kernel sends one). */
+#define FB__GROUPS_MAX 32
+
+#define FB__MAX_WRITE_DEFAULT (1u << 20)
+#define FB__MAX_WRITE_LIMIT (16u << 20)
+#define FB__MAX_WRITE_MIN 4096u
+
+/* Server states; only ever move forward, except that a failed INIT stays in NEW. */
+enum {
+	FB__STATE_NEW = 0,	/* waiting for INIT */
+	FB__STATE_READY = 1,	/* INIT answered; conn is read-only from now on */
+	FB__STATE_DESTROYED = 2 /* DESTROY handled */
+};
+
+/* One request being served, linked in the server's in-flight list while its operation runs. */
+struct fb__inflight {
+	struct fb__inflight *next;
+	struct fb__inflight *prev;
+	uint64_t unique;	/* without FB_UNIQUE_RESEND */
+	int interrupted;	/* set by INTERRUPT; read by fb_ctx_interrupted() */
+};
+
+struct fb_server {
+	struct fb_fs_ops ops;		/* the caller's table, padded with NULLs */
+	void *fs;
+	struct fb_server_config cfg;	/* with defaults filled in */
+	const struct fb_transport_ops *tops;
+	void *tpriv;
+
+	atomic_int state;		/* FB__STATE_*; READY published with release order */
+	pthread_mutex_t init_lock;	/* serialises INIT handling (writes of conn) */
+	struct fb_conn conn;		/* written under init_lock before READY, then read-only */
+
+	pthread_mutex_t intr_lock;	/* protects the inflight list and each entry's flag */
+	struct fb__inflight inflight;	/* list head (circular) */
+
+	pthread_mutex_t retrieve_lock;	/* protects retrieve_fn and retrieve_priv */
+	fb_retrieve_fn retrieve_fn;
+	void *retrieve_priv;
+};
+
+/* A request while it is decoded and dispatched (lives on fb_server_handle's stack). */
+struct fb__req {
+	struct fb_server *s;
+	struct fb_in_header h;
+	struct fb_ctx ctx;
+	struct fb_reader *r;		/* after the fixed argument, limited to the arguments */
+	struct fb_writer *w;		/* the reply writer, after the out header */
+	const uint8_t *args;		/* the whole argument area, contiguous (not for RAW ops) */
+	size_t argslen;
+	size_t fixed;			/* fixed argument size for this opcode and minor */
+	void *args_copy;		/* malloc'd copy of args when the reader is scattered */
+	void *ext_copy;			/* malloc'd copy of the extensions when scattered */
+	uint32_t groups[FB__GROUPS_MAX];
+};
+
+/* Handler results besides 0 (reply written) and -errno (error reply). */
+#define FB__NO_REPLY 1
+
+typedef int (*fb__handler_fn)(struct fb__req *req);
+
+/* Flags of a dispatch table entry. */
+#define FB__OP_NO_REPLY (1u << 0)	/* never answered (FORGET, BATCH_FORGET, NOTIFY_REPLY) */
+#define FB__OP_RAW (1u << 1)		/* handler reads the payload from req->r itself */
+#define FB__OP_NO_TRACK (1u << 2)	/* not entered in the in-flight list */
+
+struct fb__op {
+	fb__handler_fn handler;
+	const char *name;
+	uint16_t min_size;		/* fixed argument size at the newest minor */
+	uint8_t flags;
+};
+
+/* dispatch.c */
+extern const struct fb__op fb__ops[];
+extern const uint32_t fb__ops_count;
+/* Fixed argument size of @opcode for the negotiated minor (compat sizes for older ones). */
+size_t fb__arg_size(const struct fb_server *s, uint32_t opcode);
+/* Largest fixed argument size in the table. */
+size_t fb__arg_size_max(void);
+
+/* server.c */
+int fb__do_init(struct fb__req *req);
+int fb__do_interrupt(struct fb__req *req);
+int fb__do_destroy(struct fb__req *req);
+uint32_t fb__minor(const struct fb_server *s);
+
+/* reply.c */
+void fb__timeout_split(double t, uint64_t *sec, uint32_t *nsec);
+void fb__attr_from_stat(const struct stat *st, uint32_t flags, struct fb_attr *out);
+void fb__entry_out_fill(const struct fb_entry *e, struct fb_entry_out *out);
+/* Check an errno returned by a file system; returns it, or -EIO (logged) when invalid. */
+int fb__errno_check(const struct fb__req *req, int err);
+int fb__reply_entry(struct fb__req *req, const struct fb_entry *e);
+int fb__reply_attr(struct fb__req *req, const struct stat *st, double timeout);
+int fb__reply_open(struct fb__req *req, const struct fb_file_info *fi);
+int fb__reply_create(struct fb__req *req, const struct fb_entry *e,
+		     const struct fb_file_info *fi);
+int fb__reply_statfs(struct fb__req *req, const struct statvfs *st);
+int fb__reply_statx(struct fb__req *req, const struct statx *sx, double timeout);
+/* Append @len bytes to the reply; -ERANGE (not -ENOSPC) when the writer cannot hold them. */
+int fb__put(struct fb__req *req, const void *src, size_t len);
+/* Encode a reply header at the start of the reply (position @start of @w). */
+int fb__reply_header(struct fb_writer *w, size_t start, uint64_t unique, int32_t error);
+/* Reset @w to @start and write an error reply. Returns the reply length or -ENOSPC. */
+ssize_t fb__reply_error(struct fb_writer *w, const struct fb_writer *start, uint64_t unique,
+			int err);
+
+/* dirbuf.c */
+
+/*
+ * A stacked file system (the VFS) can see every entry a lower one adds to a READDIRPLUS
+ * listing: when a hook is installed, fb_dirbuf_add_plus() calls it instead of adding. The hook
+ * may rewrite the entry and add it by swapping the previous hook back in and calling
+ * fb_dirbuf_add_plus() itself. Returns what fb_dirbuf_add_plus() should return.
+ */
+typedef int (*fb__dirbuf_plus_hook)(void *priv, struct fb_dirbuf *b, const char *name,
+				    size_t namelen, const struct fb_entry *e, uint64_t off);
+
+struct fb_dirbuf {
+	struct fb_writer *w;
+	size_t left;			/* bytes the kernel still accepts */
+	int plus;			/* READDIRPLUS records */
+	int added;			/* entries added */
+	uint32_t minor;
+	fb__dirbuf_plus_hook plus_hook;	/* see above; NULL: add directly */
+	void *plus_priv;
+};
+
+/* Exchange the dirbuf's hook and its private pointer with *@hook and *@priv. */
+void fb__dirbuf_swap_plus_hook(struct fb_dirbuf *b, fb__dirbuf_plus_hook *hook, void **priv);
+void fb__dirbuf_init(struct fb_dirbuf *b, struct fb_writer *w, size_t size, int plus,
+		     uint32_t minor);
+
+#endif /* FB_API_SERVER_I_H */
