@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * FUSE over io_uring (Linux 6.14+, protocol 7.42+): serve a /dev/fuse session's requests
+ * through io_uring rings instead of read()/write() on the device.
+ *
+ * How it fits a session:
+ *
+ *	fb_session_new(server, &se);
+ *	fb_uring_new(se, &uring_opts, &ur);	// before mounting: creates the rings and adds
+ *						// FB_OVER_IO_URING to the INIT offer
+ *	fb_session_mount(se, "/mnt", &mount_opts);
+ *	fb_session_loop(se, 1);			// INIT arrives on /dev/fuse; right after its
+ *						// reply the session starts the rings
+ *	fb_uring_free(ur);			// after the loop has returned
+ *	fb_session_free(se);
+ *
+ * There is one queue per possible CPU (the kernel picks the queue by the CPU of the task that
+ * makes the request, and switches a connection to io_uring only when every queue holds an
+ * entry). Each queue has its own ring, @depth entries and one thread pinned to its CPU. An
+ * entry is a header buffer (struct fb_uring_req_header) and a payload buffer big enough for
+ * the largest request and reply; the kernel writes a request into them and completes the
+ * entry's pending command, the thread hands the request to fb_server_handle() and sends the
+ * reply back with COMMIT_AND_FETCH, which also waits for the entry's next request.
+ *
+ * /dev/fuse stays in use: INIT, FORGET, BATCH_FORGET and INTERRUPT always arrive there, and
+ * notifications are written there, so the session's /dev/fuse loop keeps running (one thread
+ * is enough).
+ *
+ * Fallback: when the kernel does not offer FB_OVER_IO_URING at INIT (the fuse module
+ * parameter /sys/module/fuse/parameters/enable_uring is off, or the kernel is older than
+ * 6.14), or registering the ring entries fails, the session simply keeps serving over
+ * /dev/fuse; the library logs one line saying why.
+ *
+ * Without liburing at build time the functions below are inline stubs that report
+ * -EOPNOTSUPP ("unavailable"); FB_HAVE_URING tells which variant a program was built with.
+ */
+#ifndef FUSE_BACKEND_URING_H
+#define FUSE_BACKEND_URING_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <fuse_backend/fusedev.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Entries per queue when fb_uring_opts.depth is 0. */
+#define FB_URING_DEPTH_DEFAULT	8
+/* Largest accepted fb_uring_opts.depth. */
+#define FB_URING_DEPTH_MAX	512
+
+struct fb_uring;
+
+/* Settings for fb_uring_new(). Zero-initialise; zero fields take the defaults. */
+struct fb_uring_opts {
+	unsigned int depth;		/* entries (requests in flight) per queue, 1 to
+					 * FB_URING_DEPTH_MAX; 0: FB_URING_DEPTH_DEFAULT */
+	int no_pin;			/* non-zero: do not pin queue threads to their CPU */
+};
+
+/* A snapshot of the engine's state, from fb_uring_stats(). */
+struct fb_uring_stats {
+	int active;			/* 1 while the kernel sends requests over the rings */
+	unsigned int queues;		/* queues (possible CPUs) */
+	unsigned int depth;		/* entries per queue */
+	uint64_t requests;		/* requests served over the rings so far */
+	uint64_t payload_size;		/* bytes of each entry's payload buffer (0 before start) */
+};
+
+#ifdef FB_HAVE_URING
+
+/*
+ * Prepare FUSE over io_uring for session @se (borrowed: it must outlive the engine): create
+ * one ring per possible CPU, add FB_OVER_IO_URING to the capabilities the session offers at
+ * INIT, and ask the session to call fb_uring_start() right after it has written the INIT
+ * reply. Call before fb_session_mount(). Stores the engine in *@ret and returns 0, or a
+ * negative errno (and logs why): -EOPNOTSUPP when io_uring itself is unavailable (for
+ * example kernel.io_uring_disabled), -EINVAL for a bad @opts; the session then works over
+ * /dev/fuse as if this was never called.
+ */
+int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct fb_uring **ret);
+
+/*
+ * Start serving over the rings; the session calls this after writing the INIT reply (only a
+ * hand-written loop calls it itself, at the same point). Checks that FB_OVER_IO_URING was
+ * negotiated, allocates the entries' buffers, starts one thread per queue and registers every
+ * entry with the kernel. Returns 0 when the rings serve requests, or a negative errno after
+ * logging the one line that says why the session stays on /dev/fuse: -EOPNOTSUPP when the
+ * kernel did not offer or refused io_uring, -EALREADY when called twice, others from the
+ * system (-ENOMEM). On failure the kernel is told to give io_uring up, so requests keep
+ * flowing over /dev/fuse.
+ */
+int fb_uring_start(struct fb_uring *u);
+
+/*
+ * Stop the queue threads and release the rings. The kernel ends every ring entry when the
+ * connection ends (unmount, abort, DESTROY); call this only after that (after
+ * fb_session_loop() has returned), since a live connection whose rings stop no longer gets
+ * answers. Idempotent.
+ */
+void fb_uring_stop(struct fb_uring *u);
+
+/* Stop (see fb_uring_stop()) and free the engine (NULL-safe). */
+void fb_uring_free(struct fb_uring *u);
+
+/* Fill @out with the engine's state; callable from any thread at any time. */
+void fb_uring_stats(const struct fb_uring *u, struct fb_uring_stats *out);
+
+#else /* !FB_HAVE_URING: built without liburing */
+
+static inline int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts,
+			       struct fb_uring **ret)
+{
+	(void)se;
+	(void)opts;
+	(void)ret;
+	return -EOPNOTSUPP;
+}
+
+static inline int fb_uring_start(struct fb_uring *u)
+{
+	(void)u;
+	return -EOPNOTSUPP;
+}
+
+static inline void fb_uring_stop(struct fb_uring *u)
+{
+	(void)u;
+}
+
+static inline void fb_uring_free(struct fb_uring *u)
+{
+	(void)u;
+}
+
+static inline void fb_uring_stats(const struct fb_uring *u, struct fb_uring_stats *out)
+{
+	(void)u;
+	memset(out, 0, sizeof(*out));
+}
+
+#endif /* FB_HAVE_URING */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FUSE_BACKEND_URING_H */

@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * FUSE over io_uring: the rings, their entries and the queue threads (see uring.h for the
+ * picture and uring_i.h for an entry's layout).
+ *
+ * Life of an engine:
+ *   fb_uring_new()    before mounting: one ring per possible CPU (SQE128: the FUSE command
+ *                     lives in the big SQE's command area), FB_OVER_IO_URING offered at INIT,
+ *                     the session's init hook set to fb_uring_start().
+ *   fb_uring_start()  after the INIT reply: allocate every entry's buffers, start one thread
+ *                     per queue; each thread registers its entries (REGISTER) and reports
+ *                     back; the caller waits for all of them. A queue that could not register
+ *                     a single entry makes the whole engine fall back to /dev/fuse.
+ *   queue thread      waits for completions: a completed entry holds a request; the thread
+ *                     hands it to the server and answers with COMMIT_AND_FETCH, which waits
+ *                     for the entry's next request. An entry the kernel ends (-ENOTCONN on
+ *                     unmount or abort) is dropped; the thread leaves when it has none left,
+ *                     or when fb_uring_stop() pokes the stop eventfd every ring polls.
+ *
+ * Why the kernel must always be answered: once FB_OVER_IO_URING is negotiated the kernel holds
+ * every new request until each queue has an entry, or until a REGISTER fails. So every way out
+ * of fb_uring_start() other than success sends one REGISTER the kernel must refuse
+ * (uring_refuse()), which makes it give io_uring up for the connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <fuse_backend/abi.h>
+#include <fuse_backend/server.h>
+#include <fuse_backend/uring.h>
+
+#include "uring_i.h"
+
+#define URING_PARAM	"/sys/module/fuse/parameters/enable_uring"
+/* user_data of the stop poll; entries use their address, never 0 or ~0. */
+#define UD_STOP		0
+/* user_data of the REGISTER that uring_refuse() sends. */
+#define UD_REFUSE	(~(uint64_t)0)
+
+struct uring_queue {
+	struct fb_uring *u;
+	unsigned int qid;
+	struct io_uring ring;
+	int ring_ok;			/* ring was created */
+	pthread_t thread;
+	int thread_ok;			/* thread was started */
+	struct fb__uring_ent *ents;	/* u->depth entries */
+	void *mem;			/* their header, payload and side buffers */
+	unsigned int live;		/* entries the kernel holds (queue thread only) */
+	atomic_uint_fast64_t requests;	/* requests served (written by the queue thread) */
+};
+
+struct fb_uring {
+	struct fb_session *se;		/* borrowed */
+	struct fb_server *srv;		/* borrowed, the session's */
+	int fd;				/* the session's /dev/fuse fd, borrowed; -1 before start */
+	unsigned int depth;
+	unsigned int nr_queues;
+	int pin;
+	int stop_fd;			/* eventfd: readable once fb_uring_stop() was called */
+	struct uring_queue *queues;	/* nr_queues */
+	size_t payload_size;
+	atomic_int started;		/* fb_uring_start() was entered */
+	atomic_int active;		/* the rings serve requests */
+	int stopped;			/* fb_uring_stop() ran (caller's thread only) */
+
+	pthread_mutex_t lock;		/* protects reported and reg_err */
+	pthread_cond_t cond;		/* signalled when a queue reports */
+	unsigned int reported;		/* queues that finished registering */
+	int reg_err;			/* first queue failure (no entry registered), or 0 */
+};
+
+/* The kernel has one queue per possible CPU: count the CPUs in the "possible" list. */
+static unsigned int possible_cpus(void)
+{
+	char buf[256];
+	unsigned int n = 0;
+	ssize_t len;
+	char *p, *end;
+	int fd;
+
+	fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out_fallback;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		goto out_fallback;
+	buf[len] = '\0';
+	for (p = buf; *p && *p != '\n';) {
+		unsigned long a, b;
+
+		a = strtoul(p, &end, 10);
+		if (end == p)
+			goto out_fallback;
+		b = a;
+		p = end;
+		if (*p == '-') {
+			b = strtoul(p + 1, &end, 10);
+			if (end == p + 1 || b < a)
+				goto out_fallback;
+			p = end;
+		}
+		n += (unsigned int)(b - a + 1);
+		if (*p == ',')
+			p++;
+	}
+	if (n > 0)
+		return n;
+out_fallback:
+	n = (unsigned int)get_nprocs_conf();
+	return n > 0 ? n : 1;
+}
+
+/* Fill a 128-byte SQE with a FUSE io_uring command on the /dev/fuse fd. */
+static void prep_fuse_cmd(struct io_uring_sqe *sqe, int fd, uint32_t cmd_op, uint16_t qid,
+			  uint64_t commit_id, const struct iovec *iov, unsigned int iovcnt,
+			  uint64_t user_data)
+{
+	struct fb_uring_cmd_req req = { .commit_id = commit_id, .qid = qid };
+
+	memset(sqe, 0, 2 * sizeof(*sqe));	/* SQE128: two of liburing's 64-byte SQEs */
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->cmd_op = cmd_op;
+	sqe->addr = (uint64_t)(uintptr_t)iov;
+	sqe->len = iovcnt;
+	sqe->user_data = user_data;
+	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), &req, sizeof(req));
+}
+
+/* A free SQE, flushing the submission queue once if it is full. */
+static struct io_uring_sqe *get_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+/*
+ * Tell the kernel to give io_uring up for this connection: a REGISTER without buffers fails,
+ * and a failed REGISTER clears the connection's io_uring mode, releasing requests it holds.
+ * Uses queue 0's ring; its thread must not be running.
+ */
+static void uring_refuse(struct fb_uring *u)
+{
+	struct uring_queue *q = &u->queues[0];
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int r;
+
+	if (!q->ring_ok || u->fd < 0)
+		return;
+	sqe = get_sqe(&q->ring);
+	if (!sqe)
+		return;
+	prep_fuse_cmd(sqe, u->fd, FB_IO_URING_CMD_REGISTER, 0, 0, NULL, 0, UD_REFUSE);
+	r = io_uring_submit(&q->ring);
+	while (r >= 0) {
+		r = io_uring_wait_cqe(&q->ring, &cqe);
+		if (r == -EINTR) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		if (cqe->user_data == UD_REFUSE) {
+			io_uring_cqe_seen(&q->ring, cqe);
+			break;
+		}
+		io_uring_cqe_seen(&q->ring, cqe);
+	}
+}
+
+/* Serve the request in @e and queue its COMMIT_AND_FETCH. */
+static void queue_serve(struct uring_queue *q, struct fb__uring_ent *e)
+{
+	struct fb_uring *u = q->u;
+	struct io_uring_sqe *sqe;
+	struct fb_reader r;
+	struct fb_writer w;
+	size_t written = 0;
+	uint64_t commit_id;
+	ssize_t n;
+
+	n = fb__uring_ent_request(e, &r, &w);
+	if (n == 0) {
+		n = fb_server_handle(u->srv, &r, &w);
+		written = fb_writer_written(&w);
+	} else {
+		fb_log(FB_LOG_WARNING, "io_uring: queue %u: malformed request (opcode %u, len %u, "
+		       "payload %u): answered EIO", q->qid, e->in.opcode, e->in.len,
+		       e->hdr->ring_ent_in_out.payload_sz);
+	}
+	commit_id = fb__uring_ent_reply(e, n, written);
+	atomic_fetch_add_explicit(&q->requests, 1, memory_order_relaxed);
+
+	sqe = get_sqe(&q->ring);
+	if (!sqe) {	/* cannot happen: the ring has a slot per entry */
+		fb_log(FB_LOG_ERR, "io_uring: queue %u: no submission slot", q->qid);
+		q->live--;
+		return;
+	}
+	prep_fuse_cmd(sqe, u->fd, FB_IO_URING_CMD_COMMIT_AND_FETCH, (uint16_t)q->qid, commit_id,
+		      NULL, 0, (uint64_t)(uintptr_t)e);
+}
+
+/* An entry the kernel completed with an error is gone; say so unless it is the normal end. */
+static void queue_ent_ended(struct uring_queue *q, int res)
+{
+	q->live--;
+	switch (res) {
+	case -ENOTCONN:		/* unmount, abort, DESTROY */
+	case -ECONNABORTED:
+	case -ECANCELED:
+	case -ENODEV:
+		break;
+	default:
+		fb_log(FB_LOG_DEBUG, "io_uring: queue %u: entry ended: %s", q->qid,
+		       strerror(-res));
+	}
+}
+
+/* The completion loop, until every entry has ended or fb_uring_stop() was called. */
+static void queue_loop(struct uring_queue *q)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen;
+	int stop = 0, r;
+
+	while (!stop && q->live > 0) {
+		r = io_uring_submit_and_wait(&q->ring, 1);
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+			fb_log(FB_LOG_ERR, "io_uring: queue %u: %s; the queue stops", q->qid,
+			       strerror(-r));
+			break;
+		}
+		seen = 0;
+		io_uring_for_each_cqe(&q->ring, head, cqe) {
+			struct fb__uring_ent *e = io_uring_cqe_get_data(cqe);
+
+			seen++;
+			if (cqe->user_data == UD_STOP)
+				stop = 1;
+			else if (cqe->res == 0)
+				queue_serve(q, e);
+			else
+				queue_ent_ended(q, cqe->res);
+		}
+		io_uring_cq_advance(&q->ring, seen);
+	}
+}
+
+/*
+ * Register every entry of @q and the stop poll. Returns 0 when at least one entry is with
+ * the kernel, else the error of the first refused REGISTER (or of the submission).
+ * Completions are only looked at, not consumed: a request may already have arrived, and the
+ * loop serves it.
+ */
+static int queue_register(struct uring_queue *q)
+{
+	struct fb_uring *u = q->u;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	unsigned int head, refused = 0;
+	int err = 0, r;
+
+	for (unsigned int i = 0; i < u->depth; i++) {
+		sqe = get_sqe(&q->ring);
+		if (!sqe)
+			return -EBUSY;
+		prep_fuse_cmd(sqe, u->fd, FB_IO_URING_CMD_REGISTER, (uint16_t)q->qid, 0,
+			      q->ents[i].reg_iov, 2, (uint64_t)(uintptr_t)&q->ents[i]);
+	}
+	sqe = get_sqe(&q->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, u->stop_fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, UD_STOP);
+
+	do {
+		r = io_uring_submit(&q->ring);
+	} while (r == -EINTR);
+	if (r < 0)
+		return r;
+	q->live = u->depth;
+
+	/* The kernel checks a REGISTER while it is submitted: a refusal is already here. */
+	io_uring_for_each_cqe(&q->ring, head, cqe) {
+		if (cqe->user_data != UD_STOP && cqe->res < 0) {
+			refused++;
+			if (!err)
+				err = cqe->res;
+		}
+	}
+	if (refused && refused < u->depth)
+		fb_log(FB_LOG_DEBUG, "io_uring: queue %u: %u of %u entries refused (%s)", q->qid,
+		       refused, u->depth, strerror(-err));
+	return refused == u->depth ? err : 0;
+}
+
+static void *queue_main(void *arg)
+{
+	struct uring_queue *q = arg;
+	struct fb_uring *u = q->u;
+	sigset_t all;
+	int r;
+
+	/* Signals are for the session's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+
+	if (u->pin) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(q->qid, &set);
+		/* A possible but offline CPU cannot be pinned to: run anywhere. */
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			fb_log(FB_LOG_DEBUG, "io_uring: queue %u: not pinned: %s", q->qid,
+			       strerror(errno));
+	}
+
+	r = queue_register(q);
+
+	pthread_mutex_lock(&u->lock);
+	u->reported++;
+	if (r < 0 && !u->reg_err)
+		u->reg_err = r;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+
+	queue_loop(q);
+	return NULL;
+}
+
+/* Give @q its entries: one allocation per entry for header and side, page-aligned payloads. */
+static int queue_alloc(struct uring_queue *q)
+{
+	struct fb_uring *u = q->u;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t hdr_sz = (sizeof(struct fb_uring_req_header) + 63) & ~(size_t)63;
+	size_t slot = u->payload_size + hdr_sz + FB__URING_SIDE_SIZE;
+	char *mem;
+
+	slot = (slot + page - 1) & ~(page - 1);
+	q->ents = calloc(u->depth, sizeof(*q->ents));
+	if (!q->ents)
+		return -ENOMEM;
+	if (posix_memalign(&q->mem, page, slot * u->depth)) {
+		free(q->ents);
+		q->ents = NULL;
+		return -ENOMEM;
+	}
+	mem = q->mem;
+	for (unsigned int i = 0; i < u->depth; i++) {
+		char *base = mem + i * slot;
+
+		/* payload first (page-aligned), then header, then side buffer */
+		fb__uring_ent_init(&q->ents[i],
+				   (struct fb_uring_req_header *)(base + u->payload_size),
+				   base, u->payload_size, base + u->payload_size + hdr_sz);
+		memset(q->ents[i].hdr, 0, sizeof(struct fb_uring_req_header));
+		q->ents[i].queue = q;
+	}
+	return 0;
+}
+
+/* Say, in one line, why the session stays on /dev/fuse when INIT did not negotiate io_uring. */
+static void log_not_offered(const struct fb_conn *conn)
+{
+	char v = 0;
+	int fd;
+
+	fd = open(URING_PARAM, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = 0;
+		close(fd);
+	}
+	if (fd < 0)
+		fb_log(FB_LOG_WARNING, "io_uring: not offered by the kernel at INIT (no %s: kernel "
+		       "older than 6.14 or without CONFIG_FUSE_IO_URING); serving over /dev/fuse",
+		       URING_PARAM);
+	else if (v != 'Y' && v != 'y' && v != '1')
+		fb_log(FB_LOG_WARNING, "io_uring: not offered by the kernel at INIT (%s is off; "
+		       "as root: echo Y > %s); serving over /dev/fuse", URING_PARAM, URING_PARAM);
+	else if (!conn)
+		fb_log(FB_LOG_WARNING, "io_uring: INIT was not answered; serving over /dev/fuse");
+	else
+		fb_log(FB_LOG_WARNING, "io_uring: not negotiated at INIT (protocol 7.%u, the file "
+		       "system turned it off, or the kernel did not offer it); serving over /dev/fuse",
+		       conn->proto_minor);
+}
+
+/* Stop and join the queue threads. */
+static void stop_threads(struct fb_uring *u)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	n = write(u->stop_fd, &one, sizeof(one));
+	(void)n;
+	for (unsigned int i = 0; i < u->nr_queues; i++) {
+		if (u->queues[i].thread_ok) {
+			pthread_join(u->queues[i].thread, NULL);
+			u->queues[i].thread_ok = 0;
+		}
+	}
+}
+
+int fb_uring_start(struct fb_uring *u)
+{
+	const struct fb_conn *conn;
+	unsigned int started = 0;
+	int r;
+
+	if (!u)
+		return -EINVAL;
+	if (atomic_exchange(&u->started, 1))
+		return -EALREADY;
+
+	conn = fb_server_conn(u->srv);
+	if (!conn || !(conn->want & FB_OVER_IO_URING)) {
+		log_not_offered(conn);
+		return -EOPNOTSUPP;
+	}
+	u->fd = fb_session_fd(u->se);
+	if (u->fd < 0) {
+		fb_log(FB_LOG_WARNING, "io_uring: the session has no /dev/fuse fd; serving over "
+		       "/dev/fuse");
+		return -ENOTCONN;
+	}
+	/* Without FB_MAX_PAGES the kernel keeps its default of 32 pages per request. */
+	u->payload_size = fb__uring_payload_size(conn->max_write,
+						 conn->max_pages > 32 ? conn->max_pages : 32,
+						 (size_t)sysconf(_SC_PAGESIZE));
+
+	for (unsigned int i = 0; i < u->nr_queues; i++) {
+		r = queue_alloc(&u->queues[i]);
+		if (r < 0) {
+			fb_log(FB_LOG_WARNING, "io_uring: cannot allocate %u entries of %zu bytes "
+			       "per queue (%s); serving over /dev/fuse", u->depth, u->payload_size,
+			       strerror(-r));
+			goto out_refuse;
+		}
+	}
+
+	for (; started < u->nr_queues; started++) {
+		struct uring_queue *q = &u->queues[started];
+
+		r = -pthread_create(&q->thread, NULL, queue_main, q);
+		if (r < 0) {
+			fb_log(FB_LOG_WARNING, "io_uring: cannot start queue thread %u (%s); "
+			       "serving over /dev/fuse", started, strerror(-r));
+			break;
+		}
+		q->thread_ok = 1;
+	}
+
+	pthread_mutex_lock(&u->lock);
+	while (u->reported < started)
+		pthread_cond_wait(&u->cond, &u->lock);
+	if (started == u->nr_queues && u->reg_err < 0) {
+		r = u->reg_err;
+		fb_log(FB_LOG_WARNING, "io_uring: the kernel refused the ring entries (%s); "
+		       "serving over /dev/fuse", strerror(-r));
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (r < 0)
+		goto out_stop;
+
+	atomic_store(&u->active, 1);
+	fb_log(FB_LOG_INFO, "io_uring: serving over %u queues x %u entries (%zu KiB payload)",
+	       u->nr_queues, u->depth, u->payload_size / 1024);
+	return 0;
+
+out_stop:
+	stop_threads(u);
+out_refuse:
+	uring_refuse(u);
+	return r;
+}
+
+static void uring_init_hook(void *priv, struct fb_session *se)
+{
+	(void)se;
+	fb_uring_start(priv);
+}
+
+int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct fb_uring **ret)
+{
+	struct fb_uring *u;
+	unsigned int depth = opts && opts->depth ? opts->depth : FB_URING_DEPTH_DEFAULT;
+	int r;
+
+	if (!se || !ret || depth > FB_URING_DEPTH_MAX)
+		return -EINVAL;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->se = se;
+	u->srv = fb_session_server(se);
+	u->fd = -1;
+	u->depth = depth;
+	u->pin = !(opts && opts->no_pin);
+	u->nr_queues = possible_cpus();
+	if (u->nr_queues > 65536) {
+		r = -EINVAL;
+		goto out_free;
+	}
+	r = pthread_mutex_init(&u->lock, NULL);
+	if (r) {
+		r = -r;
+		goto out_free;
+	}
+	r = pthread_cond_init(&u->cond, NULL);
+	if (r) {
+		r = -r;
+		goto out_destroy_lock;
+	}
+	u->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (u->stop_fd < 0) {
+		r = -errno;
+		goto out_destroy_cond;
+	}
+	u->queues = calloc(u->nr_queues, sizeof(*u->queues));
+	if (!u->queues) {
+		r = -ENOMEM;
+		goto out_close_stop;
+	}
+	for (unsigned int i = 0; i < u->nr_queues; i++) {
+		struct uring_queue *q = &u->queues[i];
+		struct io_uring_params p = { .flags = IORING_SETUP_SQE128 };
+
+		q->u = u;
+		q->qid = i;
+		atomic_init(&q->requests, 0);
+		/* one slot per entry, one for the stop poll */
+		r = io_uring_queue_init_params(depth + 1, &q->ring, &p);
+		if (r < 0) {
+			fb_log(FB_LOG_WARNING, "io_uring: cannot create a ring (%s); serving over "
+			       "/dev/fuse", strerror(-r));
+			r = r == -ENOSYS || r == -EPERM || r == -EINVAL ? -EOPNOTSUPP : r;
+			goto out_exit_rings;
+		}
+		q->ring_ok = 1;
+	}
+
+	fb_session_add_caps(se, FB_OVER_IO_URING);
+	fb_session_set_init_hook(se, uring_init_hook, u);
+	*ret = u;
+	return 0;
+
+out_exit_rings:
+	for (unsigned int i = 0; i < u->nr_queues; i++)
+		if (u->queues[i].ring_ok)
+			io_uring_queue_exit(&u->queues[i].ring);
+	free(u->queues);
+out_close_stop:
+	close(u->stop_fd);
+out_destroy_cond:
+	pthread_cond_destroy(&u->cond);
+out_destroy_lock:
+	pthread_mutex_destroy(&u->lock);
+out_free:
+	free(u);
+	return r;
+}
+
+void fb_uring_stop(struct fb_uring *u)
+{
+	if (!u || u->stopped)
+		return;
+	u->stopped = 1;
+	stop_threads(u);
+	atomic_store(&u->active, 0);
+	/* Closing a ring cancels what the kernel still holds; only then can buffers go. */
+	for (unsigned int i = 0; i < u->nr_queues; i++) {
+		struct uring_queue *q = &u->queues[i];
+
+		if (q->ring_ok) {
+			io_uring_queue_exit(&q->ring);
+			q->ring_ok = 0;
+		}
+		for (unsigned int j = 0; q->ents && j < u->depth; j++)
+			fb__uring_ent_done(&q->ents[j]);
+		free(q->ents);
+		q->ents = NULL;
+		free(q->mem);
+		q->mem = NULL;
+	}
+}
+
+void fb_uring_free(struct fb_uring *u)
+{
+	if (!u)
+		return;
+	fb_uring_stop(u);
+	free(u->queues);
+	close(u->stop_fd);
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+}
+
+void fb_uring_stats(const struct fb_uring *u, struct fb_uring_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!u)
+		return;
+	out->active = atomic_load(&u->active);
+	out->queues = u->nr_queues;
+	out->depth = u->depth;
+	out->payload_size = u->payload_size;
+	for (unsigned int i = 0; i < u->nr_queues; i++)
+		out->requests += atomic_load_explicit(&u->queues[i].requests,
+						      memory_order_relaxed);
+}

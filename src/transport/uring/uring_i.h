@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * FUSE over io_uring, internals: one ring entry's buffers and how a request in them becomes
+ * an fb_reader / fb_writer pair for the server (entry.c, no liburing needed, unit-tested),
+ * and the rings and threads around them (uring.c).
+ *
+ * Layout of a request in an entry, as the kernel writes it:
+ *   hdr->in_out        struct fb_in_header; in.len = header + every argument's size
+ *   hdr->op_in         the opcode's first argument (e.g. struct fb_write_in), or nothing when
+ *                      the opcode has no fixed argument (LOOKUP's name goes to the payload)
+ *   payload            the other arguments (names, data, extensions), ent_in_out.payload_sz
+ *                      bytes
+ *   ring_ent_in_out    commit_id (the request's unique) and payload_sz
+ * so the size of the op_in part is in.len - sizeof(in_header) - payload_sz.
+ *
+ * The reply goes back in the same buffers: struct fb_out_header into in_out, every reply
+ * argument into the payload, their length into ring_ent_in_out.payload_sz.
+ */
+#ifndef FB_TRANSPORT_URING_I_H
+#define FB_TRANSPORT_URING_I_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <fuse_backend/abi.h>
+#include <fuse_backend/buf.h>
+
+/*
+ * Request payloads up to this size are copied to the entry's own side buffer before the
+ * server runs, so that the reply (written into the payload buffer) can never overwrite a
+ * name or value the server still reads. WRITE data is never copied: its reply is written only
+ * after the data was consumed. Bigger payloads get a temporary buffer.
+ */
+#define FB__URING_SIDE_SIZE	FB_MIN_READ_BUFFER
+
+/* One ring entry. */
+struct fb__uring_ent {
+	struct fb_uring_req_header *hdr;	/* header buffer (registered with the kernel) */
+	void *payload;				/* payload buffer (registered) */
+	size_t payload_cap;			/* its size */
+	void *side;				/* FB__URING_SIDE_SIZE bytes, see above */
+	void *tmp;				/* temporary copy of a big payload, or NULL */
+	struct iovec reg_iov[2];		/* REGISTER's argument: hdr, payload */
+
+	/* The request being served (valid between _request() and _reply()): */
+	struct fb_in_header in;			/* copy of the request header */
+	uint64_t commit_id;			/* the kernel's id for COMMIT_AND_FETCH */
+	struct iovec in_iov[3];			/* in, op_in part, payload (or copy) */
+	struct iovec out_iov[2];		/* out header (in_out), payload */
+
+	void *queue;				/* owner (uring.c) */
+};
+
+/* Payload buffer size the kernel requires for these negotiated limits (bytes). */
+size_t fb__uring_payload_size(uint32_t max_write, uint32_t max_pages, size_t page_size);
+
+/*
+ * Set up @e's buffers: @hdr (at least sizeof(struct fb_uring_req_header) bytes), @payload of
+ * @payload_cap bytes, @side of FB__URING_SIDE_SIZE bytes. All borrowed.
+ */
+void fb__uring_ent_init(struct fb__uring_ent *e, struct fb_uring_req_header *hdr, void *payload,
+			size_t payload_cap, void *side);
+
+/*
+ * Turn the request the kernel put into @e into a reader @r (in_header, op_in part, payload:
+ * one logical request whose in_header.len equals its total) and a writer @w (out header into
+ * in_out, the rest into the payload buffer). Returns 0, -EPROTO when the sizes the kernel
+ * wrote do not add up (the request cannot be handed to the server: answer it with
+ * fb__uring_ent_reply(e, -EIO, ...)), or -ENOMEM.
+ */
+int fb__uring_ent_request(struct fb__uring_ent *e, struct fb_reader *r, struct fb_writer *w);
+
+/*
+ * Finish the request in @e after the server: @n is fb_server_handle()'s return value (or a
+ * negative errno for a request that never reached it), @written what the writer holds
+ * (fb_writer_written(), used when @n is -ENODEV). Writes a valid reply into the entry (the
+ * server's reply, or an error reply when there is none) and its payload_sz, releases a
+ * temporary buffer, and returns the commit id to quote in COMMIT_AND_FETCH.
+ */
+uint64_t fb__uring_ent_reply(struct fb__uring_ent *e, ssize_t n, size_t written);
+
+/* Release what fb__uring_ent_request() may have allocated (NULL-safe fields). */
+void fb__uring_ent_done(struct fb__uring_ent *e);
+
+#endif /* FB_TRANSPORT_URING_I_H */
