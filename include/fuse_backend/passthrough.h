@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * passthrough: a host directory served through FUSE.
+ *
+ * Every operation is done on the host file system below a source directory, with the caller's
+ * credentials (fsuid, fsgid and supplementary groups are switched per thread for each request,
+ * so the host's own permission checks apply), and nothing a request names can reach outside
+ * the source directory: names are single path components resolved relative to the parent's
+ * descriptor, symlinks are never followed, ".." at the root stays at the root.
+ *
+ * Inodes are identified by (st_dev, st_ino, mount id) and kept as kernel file handles
+ * (name_to_handle_at), not as open descriptors, so the daemon holds a handful of descriptors
+ * plus one per open file, however many inodes the kernel has looked up. Where the host file
+ * system cannot make handles (or the daemon lacks CAP_DAC_READ_SEARCH) an O_PATH descriptor
+ * per inode is kept instead.
+ *
+ * With FUSE passthrough (Linux 6.9+, needs CAP_SYS_ADMIN) reads and writes of open regular
+ * files go straight from the kernel to the host file; otherwise they are copied directly
+ * between the host file and the request's buffers (preadv/pwritev, no bounce buffer).
+ *
+ *	struct fb_passthrough_config cfg;
+ *	struct fb_passthrough *pt;
+ *	fb_passthrough_config_init(&cfg);
+ *	cfg.source = "/srv/data";
+ *	r = fb_passthrough_new(&cfg, &pt);
+ *	... fb_server_new(&fb_passthrough_ops, sizeof(fb_passthrough_ops), pt, ...) ...
+ *	fb_passthrough_free(pt);
+ *
+ * See docs/passthrough.md for the options and the security model.
+ */
+#ifndef FUSE_BACKEND_PASSTHROUGH_H
+#define FUSE_BACKEND_PASSTHROUGH_H
+
+#include <stdint.h>
+
+#include <fuse_backend/fs.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A passthrough instance: the `fs` pointer to pass with fb_passthrough_ops. Opaque. */
+struct fb_passthrough;
+
+/* How much the kernel may cache. */
+enum fb_passthrough_cache {
+	/* Nothing: entry and attribute timeouts 0, every open uses FB_FOPEN_DIRECT_IO (the
+	 * page cache is bypassed; FUSE passthrough is not used). For sources that change
+	 * under the mount. */
+	FB_PT_CACHE_NEVER = 0,
+	/* Names and attributes for 1 s; file data is cached while a file is open but dropped
+	 * at every open (no FB_FOPEN_KEEP_CACHE). */
+	FB_PT_CACHE_METADATA,
+	/* As metadata, and the kernel also drops cached data when it sees the file's mtime or
+	 * size change (FB_AUTO_INVAL_DATA). The default. */
+	FB_PT_CACHE_AUTO,
+	/* Everything for a day (86400 s): FB_FOPEN_KEEP_CACHE on files, FB_FOPEN_CACHE_DIR on
+	 * directories. Only when nothing but this mount changes the source. */
+	FB_PT_CACHE_ALWAYS,
+};
+
+/* Settings for fb_passthrough_new(); fb_passthrough_config_init() fills the defaults. */
+struct fb_passthrough_config {
+	const char *source;	/* the host directory to serve; required. Borrowed for the
+				 * call of fb_passthrough_new() only. */
+	enum fb_passthrough_cache cache;	/* default FB_PT_CACHE_AUTO */
+	double timeout;		/* entry and attribute timeout in seconds for non-directories;
+				 * < 0 (the default) takes the cache policy's value */
+	double dir_timeout;	/* the same for directories; < 0 (default): same as timeout */
+	int writeback;		/* ask for FB_WRITEBACK_CACHE (the kernel batches writes). Opens
+				 * for writing only become read-write and O_APPEND is dropped, as
+				 * the kernel needs. Excludes FUSE passthrough (the kernel's rule).
+				 * Default 0. */
+	int readdirplus;	/* offer READDIRPLUS (attributes with the listing); default 1 */
+	int xattr;		/* extended attributes; 0 answers -EOPNOTSUPP. Default 1 */
+	int posix_acl;		/* ask the kernel to enforce POSIX ACLs (FB_POSIX_ACL, implies
+				 * default_permissions in the kernel). Needs xattr. Default 0 */
+	int no_open;		/* FB_NO_OPEN_SUPPORT: open answers -ENOSYS and the kernel stops
+				 * sending OPEN (reads then reopen the file per request). Only with
+				 * cache=always-like use; default 0 */
+	int no_opendir;		/* FB_NO_OPENDIR_SUPPORT likewise for directories; default 0 */
+	int killpriv_v2;	/* FB_HANDLE_KILLPRIV_V2: the file system clears set-uid/set-gid
+				 * on write, truncate and chown as the kernel asks; default 0 */
+	int submounts;		/* FB_SUBMOUNTS: a directory on another host file system inside
+				 * the source gets FB_ATTR_SUBMOUNT; default 0 */
+	int allow_direct_io;	/* honour O_DIRECT opens with FB_FOPEN_DIRECT_IO; default 1 */
+	int passthrough;	/* FUSE passthrough (backing files) when the kernel and the
+				 * transport offer it; default 1 */
+	int cred_switch;	/* run each request with the caller's credentials. Default 1;
+				 * ignored (off) when the process is not root */
+};
+
+/* Fill @cfg with the defaults above (source NULL). */
+void fb_passthrough_config_init(struct fb_passthrough_config *cfg);
+
+/*
+ * Open the source directory of @cfg and create an instance. Returns 0 and sets *@ret, or a
+ * negative errno: -EINVAL (no source, a bad timeout), -ENOTDIR (source is not a directory),
+ * the errno of opening it, -ENOMEM.
+ */
+int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passthrough **ret);
+
+/* Close every descriptor and free @pt (NULL-safe). No operation may be running. */
+void fb_passthrough_free(struct fb_passthrough *pt);
+
+/* The operations table; the `fs` argument of each operation is the struct fb_passthrough *. */
+extern const struct fb_fs_ops fb_passthrough_ops;
+
+/* Live inodes (the root included). */
+uint64_t fb_passthrough_inode_count(const struct fb_passthrough *pt);
+
+/* Open file and directory handles not yet released. */
+uint64_t fb_passthrough_handle_count(const struct fb_passthrough *pt);
+
+/* Parse a cache policy name ("never", "metadata", "auto", "always"). Returns 0 or -EINVAL. */
+int fb_passthrough_cache_parse(const char *name, enum fb_passthrough_cache *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FUSE_BACKEND_PASSTHROUGH_H */

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Per-thread credentials.
+ *
+ * Each request runs with the caller's effective uid, gid and supplementary groups so that the
+ * host kernel does the permission checks and new files get the caller as owner. The glibc
+ * wrappers setresuid(), setresgid() and setgroups() change every thread of the process (they
+ * signal all threads to follow), so we call the system calls directly: on Linux credentials
+ * are per thread, and only the calling worker changes. The real and saved uid stay 0, which
+ * lets the thread switch back.
+ *
+ * The caller's supplementary groups come with the request when the kernel sends them
+ * (FB_CREATE_SUPP_GROUP, create-like requests only); otherwise they are read from
+ * /proc/PID/status of the calling process. If that fails (the process is gone, another pid
+ * namespace) the request runs with no supplementary groups, which can only deny access.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "passthrough_i.h"
+
+#define PT_GROUPS_MAX 256
+
+/* Parse the "Groups:" line of /proc/@pid/status into @out. Returns the count or -errno. */
+static int groups_of_pid(uint32_t pid, gid_t *out, int max)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd, count = 0;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+
+	char *p = strstr(buf, "\nGroups:");
+	if (!p)
+		return -ENOENT;
+	p += strlen("\nGroups:");
+	while (*p && *p != '\n' && count < max) {
+		char *end;
+		unsigned long g = strtoul(p, &end, 10);
+		if (end == p) {
+			if (*p == ' ' || *p == '\t') {
+				p++;
+				continue;
+			}
+			break;
+		}
+		out[count++] = (gid_t)g;
+		p = end;
+	}
+	return count;
+}
+
+int fb__pt_creds_enter(struct fb_passthrough *pt, const struct fb_ctx *ctx,
+		       struct fb__pt_creds *save)
+{
+	gid_t groups[PT_GROUPS_MAX];
+	int ngroups = 0;
+	long r;
+
+	save->switched = 0;
+	if (!pt->cred_switch || !ctx || (ctx->uid == 0 && ctx->gid == 0))
+		return 0;
+
+	if (ctx->ngroups && ctx->groups) {
+		for (uint32_t i = 0; i < ctx->ngroups && i < PT_GROUPS_MAX; i++)
+			groups[ngroups++] = ctx->groups[i];
+	} else if (ctx->pid && ctx->uid != 0) {
+		int n = groups_of_pid(ctx->pid, groups, PT_GROUPS_MAX);
+		if (n > 0)
+			ngroups = n;
+	}
+
+	r = syscall(SYS_setgroups, ngroups, groups);
+	if (r < 0)
+		return -errno;
+	r = syscall(SYS_setresgid, -1, ctx->gid, -1);
+	if (r < 0) {
+		r = -errno;
+		goto out_groups;
+	}
+	r = syscall(SYS_setresuid, -1, ctx->uid, -1);
+	if (r < 0) {
+		r = -errno;
+		goto out_gid;
+	}
+	save->switched = 1;
+	return 0;
+
+out_gid:
+	syscall(SYS_setresgid, -1, pt->saved_egid, -1);
+out_groups:
+	syscall(SYS_setgroups, pt->saved_ngroups, pt->saved_groups);
+	return (int)r;
+}
+
+void fb__pt_creds_leave(struct fb_passthrough *pt, struct fb__pt_creds *save)
+{
+	int saved = errno;
+
+	if (!save->switched)
+		return;
+	/* Back to root first: only then may the thread change its gid and groups again. */
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0 ||
+	    syscall(SYS_setresgid, -1, pt->saved_egid, -1) < 0 ||
+	    syscall(SYS_setgroups, pt->saved_ngroups, pt->saved_groups) < 0)
+		abort(); /* a worker stuck with a user's credentials must not go on */
+	save->switched = 0;
+	errno = saved;
+}

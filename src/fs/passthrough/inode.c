@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The inode table, the mount table and the handle table.
+ *
+ * An inode is known by its node id (what the kernel sends) and by its host identity
+ * (st_dev, st_ino, mount id), in two chained hash tables that share one lock. The daemon
+ * keeps a file handle per inode rather than a descriptor, so the number of descriptors does
+ * not grow with the number of inodes the kernel holds; open_by_handle_at() needs a descriptor
+ * on the right mount, and the mount table keeps one per mount id seen below the source.
+ *
+ * Inode numbers of deleted host files are reused: a lookup that finds an inode by identity
+ * also compares file handles, and an entry whose handle differs is stale (its file is gone)
+ * and is replaced. An inode whose last name is removed while the kernel still knows it is
+ * pinned with an O_PATH descriptor (fb__pt_inode_pin), because a handle may no longer open it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <fuse_backend/abi.h>
+
+#include "passthrough_i.h"
+
+static size_t hash_id(fb_ino_t id, size_t buckets)
+{
+	uint64_t h = id * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 32) & (buckets - 1);
+}
+
+static size_t hash_key(uint64_t dev, uint64_t ino, uint64_t mnt, size_t buckets)
+{
+	uint64_t h = ino * 0x9e3779b97f4a7c15ULL;
+	h ^= (dev + 0x632be59bd9b4e019ULL) * 0xc2b2ae3d27d4eb4fULL;
+	h ^= mnt * 0x165667b19e3779f9ULL;
+	h ^= h >> 29;
+	return (size_t)h & (buckets - 1);
+}
+
+int fb__pt_tables_init(struct fb_passthrough *pt)
+{
+	pt->buckets = 1024;
+	pt->by_id = calloc(pt->buckets, sizeof(*pt->by_id));
+	pt->by_key = calloc(pt->buckets, sizeof(*pt->by_key));
+	if (!pt->by_id || !pt->by_key) {
+		free(pt->by_id);
+		free(pt->by_key);
+		return -ENOMEM;
+	}
+	pt->next_id = FB_ROOT_ID + 1;
+	return 0;
+}
+
+static void inode_free(struct fb__pt_inode *in)
+{
+	if (in->fd >= 0)
+		fb__pt_sys.close(in->fd);
+	if (in->backing_fd >= 0)
+		fb__pt_sys.close(in->backing_fd);
+	free(in->handle);
+	free(in);
+}
+
+void fb__pt_tables_done(struct fb_passthrough *pt)
+{
+	for (size_t i = 0; pt->by_id && i < pt->buckets; i++) {
+		struct fb__pt_inode *in = pt->by_id[i], *next;
+		for (; in; in = next) {
+			next = in->next_id;
+			if (in != &pt->root)
+				inode_free(in);
+		}
+	}
+	free(pt->by_id);
+	free(pt->by_key);
+	for (size_t i = 0; i < pt->nmounts; i++)
+		if (pt->mounts[i].fd != pt->root_fd)
+			fb__pt_sys.close(pt->mounts[i].fd);
+	free(pt->mounts);
+	for (size_t i = 0; i < pt->nhandles; i++)
+		if (pt->handles[i])
+			fb__pt_handle_free(pt, pt->handles[i]);
+	free(pt->handles);
+	free(pt->hgen);
+}
+
+/* Called with pt->lock held. */
+static void link_id(struct fb_passthrough *pt, struct fb__pt_inode *in)
+{
+	size_t b = hash_id(in->id, pt->buckets);
+	in->next_id = pt->by_id[b];
+	pt->by_id[b] = in;
+	in->hashed_id = 1;
+}
+
+static void link_key(struct fb_passthrough *pt, struct fb__pt_inode *in)
+{
+	size_t b = hash_key(in->dev, in->ino, in->mnt_id, pt->buckets);
+	in->next_key = pt->by_key[b];
+	pt->by_key[b] = in;
+	in->hashed_key = 1;
+}
+
+static void unlink_id(struct fb_passthrough *pt, struct fb__pt_inode *in)
+{
+	struct fb__pt_inode **p = &pt->by_id[hash_id(in->id, pt->buckets)];
+	for (; *p; p = &(*p)->next_id) {
+		if (*p == in) {
+			*p = in->next_id;
+			break;
+		}
+	}
+	in->hashed_id = 0;
+}
+
+static void unlink_key(struct fb_passthrough *pt, struct fb__pt_inode *in)
+{
+	struct fb__pt_inode **p = &pt->by_key[hash_key(in->dev, in->ino, in->mnt_id, pt->buckets)];
+	for (; *p; p = &(*p)->next_key) {
+		if (*p == in) {
+			*p = in->next_key;
+			break;
+		}
+	}
+	in->hashed_key = 0;
+}
+
+/* Double both tables when they are full; a failed allocation keeps the old ones. */
+static void maybe_grow(struct fb_passthrough *pt)
+{
+	size_t nb = pt->buckets * 2;
+	struct fb__pt_inode **bi, **bk;
+
+	if (pt->ninodes <= pt->buckets)
+		return;
+	bi = calloc(nb, sizeof(*bi));
+	bk = calloc(nb, sizeof(*bk));
+	if (!bi || !bk) {
+		free(bi);
+		free(bk);
+		return;
+	}
+	for (size_t i = 0; i < pt->buckets; i++) {
+		struct fb__pt_inode *in, *next;
+		for (in = pt->by_id[i]; in; in = next) {
+			next = in->next_id;
+			size_t b = hash_id(in->id, nb);
+			in->next_id = bi[b];
+			bi[b] = in;
+		}
+		for (in = pt->by_key[i]; in; in = next) {
+			next = in->next_key;
+			size_t b = hash_key(in->dev, in->ino, in->mnt_id, nb);
+			in->next_key = bk[b];
+			bk[b] = in;
+		}
+	}
+	free(pt->by_id);
+	free(pt->by_key);
+	pt->by_id = bi;
+	pt->by_key = bk;
+	pt->buckets = nb;
+}
+
+static struct fb__pt_inode *find_id(struct fb_passthrough *pt, fb_ino_t id)
+{
+	struct fb__pt_inode *in = pt->by_id[hash_id(id, pt->buckets)];
+	while (in && in->id != id)
+		in = in->next_id;
+	return in;
+}
+
+static struct fb__pt_inode *find_key(struct fb_passthrough *pt, uint64_t dev, uint64_t ino,
+				     uint64_t mnt)
+{
+	struct fb__pt_inode *in = pt->by_key[hash_key(dev, ino, mnt, pt->buckets)];
+	while (in && !(in->ino == ino && in->dev == dev && in->mnt_id == mnt))
+		in = in->next_key;
+	return in;
+}
+
+struct fb__pt_inode *fb__pt_inode_get(struct fb_passthrough *pt, fb_ino_t id)
+{
+	struct fb__pt_inode *in;
+
+	if (id == FB_ROOT_ID)
+		return &pt->root;
+	pthread_mutex_lock(&pt->lock);
+	in = find_id(pt, id);
+	if (in)
+		in->refs++;
+	pthread_mutex_unlock(&pt->lock);
+	return in;
+}
+
+void fb__pt_inode_put(struct fb_passthrough *pt, struct fb__pt_inode *in)
+{
+	int dead;
+
+	if (!in || in == &pt->root)
+		return;
+	pthread_mutex_lock(&pt->lock);
+	in->refs--;
+	dead = in->refs == 0 && in->nlookup == 0;
+	pthread_mutex_unlock(&pt->lock);
+	if (dead)
+		inode_free(in);
+}
+
+void fb__pt_inode_forget(struct fb_passthrough *pt, fb_ino_t id, uint64_t n)
+{
+	struct fb__pt_inode *in;
+	int dead = 0;
+
+	if (id == FB_ROOT_ID)
+		return;
+	pthread_mutex_lock(&pt->lock);
+	in = find_id(pt, id);
+	if (in) {
+		in->nlookup -= n < in->nlookup ? n : in->nlookup;
+		if (in->nlookup == 0) {
+			unlink_id(pt, in);
+			if (in->hashed_key)
+				unlink_key(pt, in);
+			pt->ninodes--;
+			dead = in->refs == 0;
+		}
+	}
+	pthread_mutex_unlock(&pt->lock);
+	if (dead)
+		inode_free(in);
+}
+
+int fb__pt_inode_fd(struct fb_passthrough *pt, struct fb__pt_inode *in, int *owned)
+{
+	int fd;
+
+	*owned = 0;
+	if (in->fd >= 0)
+		return in->fd;
+	fd = fb__pt_sys.open_by_handle_at(in->mount_fd, in->handle, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*owned = 1;
+	return fd;
+}
+
+void fb__pt_fd_put(int fd, int owned)
+{
+	if (owned && fd >= 0)
+		fb__pt_sys.close(fd);
+}
+
+/* An O_PATH descriptor for the object open as @fd, through /proc/self/fd. */
+static int reopen_path(struct fb_passthrough *pt, int fd)
+{
+	char name[16];
+	int r;
+
+	snprintf(name, sizeof(name), "%d", fd);
+	r = fb__pt_sys.openat(pt->proc_fd, name, O_PATH | O_CLOEXEC, 0);
+	return r < 0 ? -errno : r;
+}
+
+/* The mount fd for @mnt, or -1. Called with pt->lock held. */
+static int find_mount(struct fb_passthrough *pt, uint64_t mnt)
+{
+	for (size_t i = 0; i < pt->nmounts; i++)
+		if (pt->mounts[i].mnt_id == mnt)
+			return pt->mounts[i].fd;
+	return -1;
+}
+
+/* Add (@mnt, @fd); the table owns @fd afterwards. Called with pt->lock held. */
+static int add_mount(struct fb_passthrough *pt, uint64_t mnt, int fd)
+{
+	struct fb__pt_mount *m = realloc(pt->mounts, (pt->nmounts + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	pt->mounts = m;
+	m[pt->nmounts].mnt_id = mnt;
+	m[pt->nmounts].fd = fd;
+	pt->nmounts++;
+	return 0;
+}
+
+static int handle_equal(const struct file_handle *a, const struct file_handle *b)
+{
+	return a->handle_type == b->handle_type && a->handle_bytes == b->handle_bytes &&
+	       memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
+}
+
+int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, int fd,
+		       const struct statx *st, struct fb_entry *e)
+{
+	union {
+		struct file_handle fh;
+		char raw[sizeof(struct file_handle) + FB__PT_HANDLE_MAX];
+	} hb;
+	uint64_t dev = makedev(st->stx_dev_major, st->stx_dev_minor);
+	uint64_t mnt = (st->stx_mask & STATX_MNT_ID) ? st->stx_mnt_id : parent->mnt_id;
+	int have_handle = 0, mount_fd = -1, r;
+	struct fb__pt_inode *in, *nin;
+
+	if (pt->use_handles && (S_ISDIR(st->stx_mode) || st->stx_nlink > 0)) {
+		int mid;
+		hb.fh.handle_bytes = FB__PT_HANDLE_MAX;
+		if (fb__pt_sys.name_to_handle_at(fd, "", &hb.fh, &mid, AT_EMPTY_PATH) == 0)
+			have_handle = 1;
+	}
+
+	pthread_mutex_lock(&pt->lock);
+	in = find_key(pt, dev, st->stx_ino, mnt);
+	if (in && have_handle && in->handle && !handle_equal(in->handle, &hb.fh)) {
+		/* The host reused the inode number: the old entry's file is gone. */
+		unlink_key(pt, in);
+		in = NULL;
+	}
+	if (in) {
+		in->nlookup++;
+		e->ino = in->id;
+		pthread_mutex_unlock(&pt->lock);
+		return 0;
+	}
+	if (have_handle)
+		mount_fd = find_mount(pt, mnt);
+	pthread_mutex_unlock(&pt->lock);
+
+	nin = calloc(1, sizeof(*nin));
+	if (!nin)
+		return -ENOMEM;
+	nin->dev = dev;
+	nin->ino = st->stx_ino;
+	nin->mnt_id = mnt;
+	nin->mode = st->stx_mode & S_IFMT;
+	nin->submount = mnt != parent->mnt_id || dev != parent->dev;
+	nin->fd = -1;
+	nin->backing_fd = -1;
+	nin->nlookup = 1;
+
+	int new_mount_fd = -1;
+	if (have_handle) {
+		size_t hsize = sizeof(struct file_handle) + hb.fh.handle_bytes;
+		nin->handle = malloc(hsize);
+		if (!nin->handle) {
+			r = -ENOMEM;
+			goto out_free;
+		}
+		memcpy(nin->handle, &hb.fh, hsize);
+		if (mount_fd < 0) {
+			new_mount_fd = reopen_path(pt, fd);
+			if (new_mount_fd < 0) {
+				r = new_mount_fd;
+				goto out_free;
+			}
+		}
+	} else {
+		nin->fd = reopen_path(pt, fd);
+		if (nin->fd < 0) {
+			r = nin->fd;
+			nin->fd = -1;
+			goto out_free;
+		}
+	}
+
+	pthread_mutex_lock(&pt->lock);
+	in = find_key(pt, dev, st->stx_ino, mnt);
+	if (in && !(have_handle && in->handle && !handle_equal(in->handle, nin->handle))) {
+		/* Someone entered it meanwhile. */
+		in->nlookup++;
+		e->ino = in->id;
+		pthread_mutex_unlock(&pt->lock);
+		if (new_mount_fd >= 0)
+			fb__pt_sys.close(new_mount_fd);
+		inode_free(nin);
+		return 0;
+	}
+	if (in)
+		unlink_key(pt, in);
+	if (have_handle) {
+		nin->mount_fd = find_mount(pt, mnt);
+		if (nin->mount_fd < 0) {
+			r = add_mount(pt, mnt, new_mount_fd);
+			if (r < 0) {
+				pthread_mutex_unlock(&pt->lock);
+				goto out_free;
+			}
+			nin->mount_fd = new_mount_fd;
+			new_mount_fd = -1;
+		}
+	}
+	nin->id = pt->next_id++;
+	link_id(pt, nin);
+	link_key(pt, nin);
+	pt->ninodes++;
+	maybe_grow(pt);
+	e->ino = nin->id;
+	pthread_mutex_unlock(&pt->lock);
+	if (new_mount_fd >= 0)
+		fb__pt_sys.close(new_mount_fd);
+	return 0;
+
+out_free:
+	if (new_mount_fd >= 0)
+		fb__pt_sys.close(new_mount_fd);
+	inode_free(nin);
+	return r;
+}
+
+void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name)
+{
+	struct statx st;
+	struct fb__pt_inode *in;
+	int fd;
+
+	if (!pt->use_handles)
+		return;
+	if (fb__pt_sys.statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO |
+			     STATX_NLINK | STATX_MNT_ID, &st) < 0)
+		return;
+	if (S_ISDIR(st.stx_mode) || st.stx_nlink > 1)
+		return;
+	uint64_t dev = makedev(st.stx_dev_major, st.stx_dev_minor);
+	pthread_mutex_lock(&pt->lock);
+	in = find_key(pt, dev, st.stx_ino, (st.stx_mask & STATX_MNT_ID) ? st.stx_mnt_id : 0);
+	int need = in && in->fd < 0;
+	pthread_mutex_unlock(&pt->lock);
+	if (!need)
+		return;
+
+	fd = fb__pt_sys.openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	struct statx st2;
+	if (fb__pt_sys.statx(fd, "", AT_EMPTY_PATH, STATX_INO, &st2) < 0 ||
+	    st2.stx_ino != st.stx_ino) {
+		fb__pt_sys.close(fd);
+		return;
+	}
+	pthread_mutex_lock(&pt->lock);
+	in = find_key(pt, dev, st.stx_ino, (st.stx_mask & STATX_MNT_ID) ? st.stx_mnt_id : 0);
+	if (in && in->fd < 0) {
+		in->fd = fd;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&pt->lock);
+	if (fd >= 0)
+		fb__pt_sys.close(fd);
+}
+
+int fb__pt_handle_add(struct fb_passthrough *pt, struct fb__pt_handle *h, uint64_t *fh)
+{
+	size_t i;
+
+	pthread_mutex_lock(&pt->hlock);
+	for (i = pt->hfree_hint; i < pt->nhandles; i++)
+		if (!pt->handles[i])
+			break;
+	if (i >= pt->nhandles) {
+		for (i = 0; i < pt->hfree_hint && i < pt->nhandles; i++)
+			if (!pt->handles[i])
+				break;
+		if (i >= pt->hfree_hint || i >= pt->nhandles) {
+			size_t n = pt->nhandles ? pt->nhandles * 2 : 64;
+			struct fb__pt_handle **nh;
+			uint32_t *ng;
+			if (n > UINT32_MAX - 1) {
+				pthread_mutex_unlock(&pt->hlock);
+				return -EMFILE;
+			}
+			nh = realloc(pt->handles, n * sizeof(*nh));
+			if (!nh) {
+				pthread_mutex_unlock(&pt->hlock);
+				return -ENOMEM;
+			}
+			pt->handles = nh;
+			ng = realloc(pt->hgen, n * sizeof(*ng));
+			if (!ng) {
+				pthread_mutex_unlock(&pt->hlock);
+				return -ENOMEM;
+			}
+			pt->hgen = ng;
+			for (size_t j = pt->nhandles; j < n; j++) {
+				nh[j] = NULL;
+				ng[j] = 0;
+			}
+			i = pt->nhandles;
+			pt->nhandles = n;
+		}
+	}
+	pt->handles[i] = h;
+	h->gen = ++pt->hgen[i];
+	h->refs = 1;
+	pt->hfree_hint = i + 1;
+	pt->handles_open++;
+	pthread_mutex_unlock(&pt->hlock);
+	*fh = ((uint64_t)h->gen << 32) | (uint64_t)(i + 1);
+	return 0;
+}
+
+/* Called with hlock held. */
+static struct fb__pt_handle *handle_find(struct fb_passthrough *pt, uint64_t fh, size_t *idx)
+{
+	uint64_t slot = fh & 0xffffffffULL;
+	uint32_t gen = (uint32_t)(fh >> 32);
+
+	if (slot == 0 || slot > pt->nhandles)
+		return NULL;
+	struct fb__pt_handle *h = pt->handles[slot - 1];
+	if (!h || h->gen != gen)
+		return NULL;
+	*idx = slot - 1;
+	return h;
+}
+
+struct fb__pt_handle *fb__pt_handle_get(struct fb_passthrough *pt, uint64_t fh)
+{
+	struct fb__pt_handle *h;
+	size_t idx;
+
+	pthread_mutex_lock(&pt->hlock);
+	h = handle_find(pt, fh, &idx);
+	if (h)
+		h->refs++;
+	pthread_mutex_unlock(&pt->hlock);
+	return h;
+}
+
+void fb__pt_handle_put(struct fb_passthrough *pt, struct fb__pt_handle *h)
+{
+	int last;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&pt->hlock);
+	last = --h->refs == 0;
+	pthread_mutex_unlock(&pt->hlock);
+	if (last)
+		fb__pt_handle_free(pt, h);
+}
+
+struct fb__pt_handle *fb__pt_handle_remove(struct fb_passthrough *pt, uint64_t fh)
+{
+	struct fb__pt_handle *h;
+	size_t idx;
+
+	pthread_mutex_lock(&pt->hlock);
+	h = handle_find(pt, fh, &idx);
+	if (h) {
+		pt->handles[idx] = NULL;
+		if (idx < pt->hfree_hint)
+			pt->hfree_hint = idx;
+		pt->handles_open--;
+	}
+	pthread_mutex_unlock(&pt->hlock);
+	return h;
+}

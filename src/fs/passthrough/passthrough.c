@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The passthrough instance: configuration, opening the source, INIT negotiation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <fuse_backend/abi.h>
+#include <fuse_backend/server.h>
+
+#include "passthrough_i.h"
+
+void fb_passthrough_config_init(struct fb_passthrough_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cache = FB_PT_CACHE_AUTO;
+	cfg->timeout = -1;
+	cfg->dir_timeout = -1;
+	cfg->readdirplus = 1;
+	cfg->xattr = 1;
+	cfg->allow_direct_io = 1;
+	cfg->passthrough = 1;
+	cfg->cred_switch = 1;
+}
+
+int fb_passthrough_cache_parse(const char *name, enum fb_passthrough_cache *out)
+{
+	static const char *const names[] = { "never", "metadata", "auto", "always" };
+
+	for (int i = 0; i < 4; i++) {
+		if (name && strcmp(name, names[i]) == 0) {
+			*out = (enum fb_passthrough_cache)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static double policy_timeout(enum fb_passthrough_cache c)
+{
+	switch (c) {
+	case FB_PT_CACHE_NEVER:
+		return 0;
+	case FB_PT_CACHE_ALWAYS:
+		return 86400;
+	default:
+		return 1;
+	}
+}
+
+int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passthrough **ret)
+{
+	struct fb_passthrough *pt;
+	struct statx sx;
+	int r;
+
+	if (!cfg || !cfg->source || !cfg->source[0])
+		return -EINVAL;
+	if ((unsigned)cfg->cache > FB_PT_CACHE_ALWAYS || cfg->timeout > 1e9 ||
+	    cfg->dir_timeout > 1e9 || cfg->timeout != cfg->timeout ||
+	    cfg->dir_timeout != cfg->dir_timeout)
+		return -EINVAL;
+
+	pt = calloc(1, sizeof(*pt));
+	if (!pt)
+		return -ENOMEM;
+	pt->cfg = *cfg;
+	pt->cfg.source = NULL;
+	pt->proc_fd = -1;
+	pt->entry_timeout = cfg->timeout >= 0 ? cfg->timeout : policy_timeout(cfg->cache);
+	pt->dir_timeout = cfg->dir_timeout >= 0 ? cfg->dir_timeout : pt->entry_timeout;
+
+	pt->root_fd = open(cfg->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pt->root_fd < 0) {
+		r = -errno;
+		goto out_free;
+	}
+	pt->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pt->proc_fd < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	if (statx(pt->root_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	pt->root.id = FB_ROOT_ID;
+	pt->root.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	pt->root.ino = sx.stx_ino;
+	pt->root.mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+	pt->root.mode = S_IFDIR;
+	pt->root.fd = pt->root_fd;
+	pt->root.backing_fd = -1;
+	pt->root.nlookup = 1;
+
+	r = fb__pt_tables_init(pt);
+	if (r < 0)
+		goto out_close;
+	pthread_mutex_init(&pt->lock, NULL);
+	pthread_mutex_init(&pt->hlock, NULL);
+	pthread_mutex_init(&pt->backing_lock, NULL);
+	pt->ninodes = 1;
+
+	/* File handles: can we make one and open it again (needs CAP_DAC_READ_SEARCH)? */
+	{
+		union {
+			struct file_handle fh;
+			char raw[sizeof(struct file_handle) + FB__PT_HANDLE_MAX];
+		} hb;
+		int mid, fd;
+		hb.fh.handle_bytes = FB__PT_HANDLE_MAX;
+		if (name_to_handle_at(pt->root_fd, "", &hb.fh, &mid, AT_EMPTY_PATH) == 0) {
+			fd = open_by_handle_at(pt->root_fd, &hb.fh, O_PATH | O_CLOEXEC);
+			if (fd >= 0) {
+				close(fd);
+				pt->mounts = malloc(sizeof(*pt->mounts));
+				if (pt->mounts) {
+					pt->mounts[0].mnt_id = pt->root.mnt_id;
+					pt->mounts[0].fd = pt->root_fd;
+					pt->nmounts = 1;
+					pt->use_handles = 1;
+				}
+			}
+		}
+	}
+
+	pt->cred_switch = cfg->cred_switch && geteuid() == 0;
+	pt->saved_egid = getegid();
+	int ng = getgroups(0, NULL);
+	if (ng > 0) {
+		pt->saved_groups = calloc((size_t)ng, sizeof(gid_t));
+		if (!pt->saved_groups) {
+			r = -ENOMEM;
+			goto out_tables;
+		}
+		ng = getgroups(ng, pt->saved_groups);
+		pt->saved_ngroups = ng > 0 ? (uint32_t)ng : 0;
+	}
+	/* The caller's umask is applied from each request; the process's must not add to it. */
+	umask(0);
+	*ret = pt;
+	return 0;
+
+out_tables:
+	fb__pt_tables_done(pt);
+	pthread_mutex_destroy(&pt->lock);
+	pthread_mutex_destroy(&pt->hlock);
+	pthread_mutex_destroy(&pt->backing_lock);
+out_close:
+	if (pt->proc_fd >= 0)
+		close(pt->proc_fd);
+	close(pt->root_fd);
+out_free:
+	free(pt);
+	return r;
+}
+
+void fb_passthrough_free(struct fb_passthrough *pt)
+{
+	if (!pt)
+		return;
+	fb__pt_tables_done(pt);
+	pthread_mutex_destroy(&pt->lock);
+	pthread_mutex_destroy(&pt->hlock);
+	pthread_mutex_destroy(&pt->backing_lock);
+	close(pt->proc_fd);
+	close(pt->root_fd);
+	free(pt->saved_groups);
+	free(pt);
+}
+
+uint64_t fb_passthrough_inode_count(const struct fb_passthrough *pt)
+{
+	uint64_t n;
+
+	pthread_mutex_lock((pthread_mutex_t *)&pt->lock);
+	n = pt->ninodes;
+	pthread_mutex_unlock((pthread_mutex_t *)&pt->lock);
+	return n;
+}
+
+uint64_t fb_passthrough_handle_count(const struct fb_passthrough *pt)
+{
+	uint64_t n;
+
+	pthread_mutex_lock((pthread_mutex_t *)&pt->hlock);
+	n = pt->handles_open;
+	pthread_mutex_unlock((pthread_mutex_t *)&pt->hlock);
+	return n;
+}
+
+/* Set @bit in conn->want when @on and the kernel offers it, else clear it. Returns on-ness. */
+static int want(struct fb_conn *conn, uint64_t bit, int on)
+{
+	if (on && (conn->capable & bit)) {
+		conn->want |= bit;
+		return 1;
+	}
+	conn->want &= ~bit;
+	return 0;
+}
+
+int fb__pt_init(void *fs, struct fb_conn *conn)
+{
+	struct fb_passthrough *pt = fs;
+	const struct fb_passthrough_config *c = &pt->cfg;
+
+	want(conn, FB_DONT_MASK, 1);
+	want(conn, FB_ATOMIC_O_TRUNC, 1);
+	want(conn, FB_PARALLEL_DIROPS, 1);
+	want(conn, FB_POSIX_LOCKS, 1);
+	want(conn, FB_FLOCK_LOCKS, 1);
+	want(conn, FB_HAS_IOCTL_DIR, 1);
+	want(conn, FB_EXPORT_SUPPORT, 0);
+	if (want(conn, FB_DO_READDIRPLUS, c->readdirplus))
+		want(conn, FB_READDIRPLUS_AUTO, 1);
+	else
+		want(conn, FB_READDIRPLUS_AUTO, 0);
+	want(conn, FB_AUTO_INVAL_DATA, c->cache == FB_PT_CACHE_AUTO);
+	want(conn, FB_CACHE_SYMLINKS, c->cache == FB_PT_CACHE_ALWAYS);
+	want(conn, FB_POSIX_ACL, c->posix_acl && c->xattr);
+	pt->writeback = want(conn, FB_WRITEBACK_CACHE, c->writeback && c->cache != FB_PT_CACHE_NEVER);
+	pt->no_open = want(conn, FB_NO_OPEN_SUPPORT, c->no_open);
+	pt->no_opendir = want(conn, FB_NO_OPENDIR_SUPPORT, c->no_opendir);
+	pt->killpriv_v2 = want(conn, FB_HANDLE_KILLPRIV_V2, c->killpriv_v2);
+	pt->submounts = want(conn, FB_SUBMOUNTS, c->submounts);
+	/*
+	 * FUSE passthrough: the kernel turns it off silently together with the writeback cache,
+	 * and it would bypass cache=never's direct I/O, so it is asked only without both.
+	 */
+	pt->passthrough = want(conn, FB_PASSTHROUGH,
+			       c->passthrough && !pt->writeback && c->cache != FB_PT_CACHE_NEVER);
+	if (pt->passthrough) {
+		struct statfs sfs;
+		/* Stacking depth: one above the source's file system (overlayfs is stacked). */
+		conn->max_stack_depth = 1;
+		if (fstatfs(pt->root_fd, &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC)
+			conn->max_stack_depth = 2;
+	}
+	return 0;
+}
+
+void fb__pt_destroy(void *fs)
+{
+	(void)fs;
+}

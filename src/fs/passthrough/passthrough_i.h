@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * Private parts of the passthrough file system, shared by passthrough.c (instance, INIT,
+ * ops table), inode.c (inode and handle tables, mount fds), ops.c (the operations), creds.c
+ * (per-thread credentials) and syscalls.c (the host system-call table).
+ */
+#ifndef FB_FS_PASSTHROUGH_I_H
+#define FB_FS_PASSTHROUGH_I_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <fuse_backend/fs.h>
+#include <fuse_backend/passthrough.h>
+
+/*
+ * Every host system call the file system makes goes through this table, so tests can inject
+ * failures without LD_PRELOAD. Each entry has the libc calling convention (-1 and errno).
+ * Tests may replace entries while no operation runs; fb__pt_syscalls_reset() restores them.
+ */
+struct fb__pt_syscalls {
+	int (*openat)(int dirfd, const char *path, int flags, mode_t mode);
+	int (*open_by_handle_at)(int mount_fd, struct file_handle *h, int flags);
+	int (*name_to_handle_at)(int dirfd, const char *path, struct file_handle *h, int *mnt_id,
+				 int flags);
+	int (*close)(int fd);
+	int (*statx)(int dirfd, const char *path, int flags, unsigned int mask,
+		     struct statx *out);
+	ssize_t (*readlinkat)(int dirfd, const char *path, char *buf, size_t size);
+	int (*mkdirat)(int dirfd, const char *path, mode_t mode);
+	int (*mknodat)(int dirfd, const char *path, mode_t mode, dev_t dev);
+	int (*symlinkat)(const char *target, int dirfd, const char *path);
+	int (*unlinkat)(int dirfd, const char *path, int flags);
+	int (*renameat2)(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+			 unsigned int flags);
+	int (*linkat)(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		      int flags);
+	int (*fchmodat)(int dirfd, const char *path, mode_t mode, int flags);
+	int (*fchmod)(int fd, mode_t mode);
+	int (*fchownat)(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+	int (*ftruncate)(int fd, off_t len);
+	int (*utimensat)(int dirfd, const char *path, const struct timespec ts[2], int flags);
+	int (*fallocate)(int fd, int mode, off_t off, off_t len);
+	off_t (*lseek)(int fd, off_t off, int whence);
+	int (*fsync)(int fd);
+	int (*fdatasync)(int fd);
+	int (*syncfs)(int fd);
+	ssize_t (*getxattr)(const char *path, const char *name, void *value, size_t size);
+	int (*setxattr)(const char *path, const char *name, const void *value, size_t size,
+			int flags);
+	ssize_t (*listxattr)(const char *path, char *list, size_t size);
+	int (*removexattr)(const char *path, const char *name);
+	ssize_t (*copy_file_range)(int fd_in, off_t *off_in, int fd_out, off_t *off_out,
+				   size_t len, unsigned int flags);
+	int (*fcntl_lock)(int fd, int cmd, struct flock *fl);
+	int (*flock)(int fd, int op);
+	int (*fstatvfs)(int fd, struct statvfs *out);
+	int (*ioctl)(int fd, unsigned long cmd, void *arg);
+	ssize_t (*getdents64)(int fd, void *buf, size_t size);
+	int (*faccessat)(int dirfd, const char *path, int mode, int flags);
+	int (*dup)(int fd);
+};
+
+extern struct fb__pt_syscalls fb__pt_sys;
+void fb__pt_syscalls_reset(void);
+
+/* The longest file handle we store (MAX_HANDLE_SZ is 128). */
+#define FB__PT_HANDLE_MAX 128
+
+/*
+ * One host inode the kernel knows. Found by node id (`id`) and by host identity (dev, ino,
+ * mnt_id). Either `handle` (reopened with open_by_handle_at on the mount's fd) or `fd` (an
+ * O_PATH descriptor) reaches the host inode.
+ */
+struct fb__pt_inode {
+	fb_ino_t id;
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t mnt_id;
+	uint32_t mode;			/* file type bits (S_IFMT), fixed for the inode's life */
+	int submount;			/* on another host mount than its parent directory */
+	int fd;				/* O_PATH fd or -1 (then handle is set) */
+	int mount_fd;			/* borrowed from the mount table; with handle */
+	struct file_handle *handle;	/* malloc'd, or NULL */
+
+	/* Protected by the table lock: */
+	uint64_t nlookup;		/* kernel references (lookups) */
+	uint32_t refs;			/* operations using the inode right now */
+	int hashed_key;			/* linked in the key table */
+	int hashed_id;			/* linked in the id table */
+	struct fb__pt_inode *next_id;
+	struct fb__pt_inode *next_key;
+
+	/* FUSE passthrough backing file, protected by the instance's backing_lock: */
+	int backing_id;			/* > 0 while registered */
+	int backing_fd;
+	int backing_rw;			/* backing_fd is read-write */
+	uint32_t backing_users;		/* open files using backing_id */
+};
+
+/* An open file or directory (the kernel's fh). */
+struct fb__pt_handle {
+	struct fb__pt_inode *inode;	/* holds one ref */
+	int fd;
+	int is_dir;
+	int backing;			/* this open counts in inode->backing_users */
+	uint32_t refs;			/* protected by the handle table lock */
+	uint32_t gen;			/* slot generation, part of the fh */
+
+	/* Directory stream state, protected by dir_lock: */
+	pthread_mutex_t dir_lock;
+	char *dbuf;			/* getdents64 buffer */
+	size_t dlen;			/* valid bytes in dbuf */
+	size_t dpos;			/* next record in dbuf */
+	uint64_t doff;			/* offset of the next record in the stream */
+};
+
+struct fb__pt_mount {
+	uint64_t mnt_id;
+	int fd;
+};
+
+struct fb_passthrough {
+	struct fb_passthrough_config cfg;	/* source is not kept */
+	int root_fd;			/* the source directory, O_RDONLY|O_DIRECTORY */
+	int proc_fd;			/* /proc/self/fd, O_PATH */
+	int use_handles;		/* file handles work on the source */
+	int cred_switch;		/* per-request credential switching on */
+	double entry_timeout;		/* non-directories */
+	double dir_timeout;		/* directories */
+	struct fb__pt_inode root;	/* never freed, id FB_ROOT_ID */
+	gid_t saved_egid;		/* the daemon's effective gid */
+	uint32_t saved_ngroups;		/* the daemon's supplementary groups */
+	gid_t *saved_groups;
+
+	/* Negotiated at INIT (written once before requests run): */
+	int writeback;
+	int passthrough;
+	int no_open;
+	int no_opendir;
+	int submounts;
+	int killpriv_v2;
+
+	pthread_mutex_t lock;		/* protects the inode tables, counts, mounts, next_id */
+	struct fb__pt_inode **by_id;	/* chained hash on id */
+	struct fb__pt_inode **by_key;	/* chained hash on (dev, ino, mnt_id) */
+	size_t buckets;			/* size of both tables, a power of two */
+	uint64_t ninodes;		/* live inodes, the root included */
+	uint64_t next_id;
+	struct fb__pt_mount *mounts;
+	size_t nmounts;
+
+	pthread_mutex_t hlock;		/* protects the handle table and each handle's refs */
+	struct fb__pt_handle **handles;
+	uint32_t *hgen;			/* generation per slot */
+	size_t nhandles;		/* slots */
+	size_t hfree_hint;
+	uint64_t handles_open;
+
+	pthread_mutex_t backing_lock;	/* protects backing_* of every inode */
+};
+
+/* inode.c */
+int fb__pt_tables_init(struct fb_passthrough *pt);
+void fb__pt_tables_done(struct fb_passthrough *pt);
+/* Take a ref on the inode with node id @id; NULL if unknown. */
+struct fb__pt_inode *fb__pt_inode_get(struct fb_passthrough *pt, fb_ino_t id);
+void fb__pt_inode_put(struct fb_passthrough *pt, struct fb__pt_inode *in);
+/* Drop @n kernel lookups. */
+void fb__pt_inode_forget(struct fb_passthrough *pt, fb_ino_t id, uint64_t n);
+/*
+ * A descriptor for @in: its O_PATH fd (*owned = 0) or a new O_PATH fd from its handle
+ * (*owned = 1, close with fb__pt_fd_put). Returns the fd or a negative errno.
+ */
+int fb__pt_inode_fd(struct fb_passthrough *pt, struct fb__pt_inode *in, int *owned);
+void fb__pt_fd_put(int fd, int owned);
+/*
+ * Find or add the inode of the open descriptor @fd (O_PATH or not) found below @parent, take
+ * one lookup, and fill @e. @st is @fd's statx. Returns 0 or a negative errno.
+ */
+int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, int fd,
+		       const struct statx *st, struct fb_entry *e);
+/* Keep an O_PATH fd in the inode of (dev, ino, mnt) if the kernel knows it (before unlink). */
+void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name);
+
+/* Handles: fh values are (generation << 32 | slot + 1). */
+int fb__pt_handle_add(struct fb_passthrough *pt, struct fb__pt_handle *h, uint64_t *fh);
+struct fb__pt_handle *fb__pt_handle_get(struct fb_passthrough *pt, uint64_t fh);
+void fb__pt_handle_put(struct fb_passthrough *pt, struct fb__pt_handle *h);
+/* Remove @fh from the table (the ref the table held is dropped). */
+struct fb__pt_handle *fb__pt_handle_remove(struct fb_passthrough *pt, uint64_t fh);
+
+/* creds.c: switch the calling thread to the caller of @ctx and back. */
+struct fb__pt_creds {
+	int switched;
+};
+int fb__pt_creds_enter(struct fb_passthrough *pt, const struct fb_ctx *ctx,
+		       struct fb__pt_creds *save);
+void fb__pt_creds_leave(struct fb_passthrough *pt, struct fb__pt_creds *save);
+
+/* passthrough.c */
+int fb__pt_init(void *fs, struct fb_conn *conn);
+void fb__pt_destroy(void *fs);
+
+/* ops.c */
+void fb__pt_statx_to_stat(const struct statx *sx, struct stat *st);
+void fb__pt_handle_free(struct fb_passthrough *pt, struct fb__pt_handle *h);
+
+#endif /* FB_FS_PASSTHROUGH_I_H */
