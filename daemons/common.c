@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fuse_backend/uring.h>
+
 #include "common.h"
 
 #ifndef FB_DAEMON_VERSION
@@ -471,6 +473,7 @@ int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts
 		  struct fb_server *server)
 {
 	struct fb_session *se;
+	struct fb_uring *uring = NULL;
 	int r, status = 1;
 
 	if (o->debug)
@@ -488,9 +491,15 @@ int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts
 		goto out_free_session;
 	}
 	/*
-	 * -o io_uring is parsed into o->io_uring / o->uring_depth; the FUSE over io_uring engine
-	 * (uring.h: fb_uring_new() before mounting, fb_uring_free() after the loop) acts on it.
+	 * -o io_uring: FUSE over io_uring. When it cannot be used the engine logs one line and
+	 * the session serves over /dev/fuse alone.
 	 */
+	if (o->io_uring) {
+		struct fb_uring_opts uo = { .depth = o->uring_depth };
+
+		if (fb_uring_new(se, &uo, &uring) < 0)
+			uring = NULL;
+	}
 	r = fb_session_mount(se, o->mountpoint, &o->mount);
 	if (r < 0) {
 		/* The library has logged why; say what failed in one line too. */
@@ -527,6 +536,7 @@ out_unmount:
 		fb_session_unmount(se, 1);
 out_free_session:
 	forget_signals();
+	fb_uring_free(uring);	/* the connection has ended: the rings have nothing left */
 	fb_session_free(se);
 	return status;
 }

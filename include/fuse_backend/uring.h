@@ -32,7 +32,8 @@
  * /dev/fuse; the library logs one line saying why.
  *
  * Without liburing at build time the functions below are inline stubs that report
- * -EOPNOTSUPP ("unavailable"); FB_HAVE_URING tells which variant a program was built with.
+ * -EOPNOTSUPP ("unavailable"; fb_uring_new() logs the one fallback line); FB_HAVE_URING tells
+ * which variant a program was built with (meson defines it when liburing is found).
  */
 #ifndef FUSE_BACKEND_URING_H
 #define FUSE_BACKEND_URING_H
@@ -76,10 +77,13 @@ struct fb_uring_stats {
  * Prepare FUSE over io_uring for session @se (borrowed: it must outlive the engine): create
  * one ring per possible CPU, add FB_OVER_IO_URING to the capabilities the session offers at
  * INIT, and ask the session to call fb_uring_start() right after it has written the INIT
- * reply. Call before fb_session_mount(). Stores the engine in *@ret and returns 0, or a
- * negative errno (and logs why): -EOPNOTSUPP when io_uring itself is unavailable (for
- * example kernel.io_uring_disabled), -EINVAL for a bad @opts; the session then works over
- * /dev/fuse as if this was never called.
+ * reply. Call before fb_session_mount(). The rings themselves are created by
+ * fb_uring_start(), so a daemon may fork between mounting and serving; this call only checks
+ * that a ring can be made. Stores the engine in *@ret and returns 0, or a negative errno
+ * after logging the one line that says why the session will stay on /dev/fuse: -EOPNOTSUPP
+ * when io_uring itself is unavailable (for example kernel.io_uring_disabled, or a build
+ * without liburing), -EINVAL for a bad @opts (depth above FB_URING_DEPTH_MAX). The session
+ * then works over /dev/fuse as if this was never called.
  */
 int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct fb_uring **ret);
 
@@ -96,7 +100,8 @@ int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct
 int fb_uring_start(struct fb_uring *u);
 
 /*
- * Stop the queue threads and release the rings. The kernel ends every ring entry when the
+ * Stop the queue threads and release the rings and buffers; logs how many requests the rings
+ * served (one FB_LOG_INFO line) if they ever ran. The kernel ends every ring entry when the
  * connection ends (unmount, abort, DESTROY); call this only after that (after
  * fb_session_loop() has returned), since a live connection whose rings stop no longer gets
  * answers. Idempotent.
@@ -114,9 +119,11 @@ void fb_uring_stats(const struct fb_uring *u, struct fb_uring_stats *out);
 static inline int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts,
 			       struct fb_uring **ret)
 {
-	(void)se;
 	(void)opts;
 	(void)ret;
+	if (se)
+		fb_log(FB_LOG_WARNING, "io_uring: this build has no liburing; serving over "
+		       "/dev/fuse");
 	return -EOPNOTSUPP;
 }
 

@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
@@ -74,6 +75,7 @@ struct fb_uring {
 	size_t payload_size;
 	atomic_int started;		/* fb_uring_start() was entered */
 	atomic_int active;		/* the rings serve requests */
+	int was_active;			/* they did at some point (caller's thread only) */
 	int stopped;			/* fb_uring_stop() ran (caller's thread only) */
 
 	pthread_mutex_t lock;		/* protects reported and reg_err */
@@ -124,6 +126,14 @@ out_fallback:
 	return n > 0 ? n : 1;
 }
 
+/* A ring for FUSE commands: 128-byte SQEs, whose command area holds struct fb_uring_cmd_req. */
+static int ring_create(struct io_uring *ring, unsigned int entries)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SQE128 };
+
+	return io_uring_queue_init_params(entries, ring, &p);
+}
+
 /* Fill a 128-byte SQE with a FUSE io_uring command on the /dev/fuse fd. */
 static void prep_fuse_cmd(struct io_uring_sqe *sqe, int fd, uint32_t cmd_op, uint16_t qid,
 			  uint64_t commit_id, const struct iovec *iov, unsigned int iovcnt,
@@ -161,31 +171,41 @@ static struct io_uring_sqe *get_sqe(struct io_uring *ring)
 static void uring_refuse(struct fb_uring *u)
 {
 	struct uring_queue *q = &u->queues[0];
+	struct io_uring tmp, *ring = &q->ring;
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 	int r;
 
-	if (!q->ring_ok || u->fd < 0)
+	if (u->fd < 0)
 		return;
-	sqe = get_sqe(&q->ring);
+	if (!q->ring_ok) {
+		r = ring_create(&tmp, 1);
+		if (r < 0) {
+			fb_log(FB_LOG_ERR, "io_uring: cannot tell the kernel to give io_uring up "
+			       "(%s): requests may hang until unmount", strerror(-r));
+			return;
+		}
+		ring = &tmp;
+	}
+	sqe = get_sqe(ring);
 	if (!sqe)
-		return;
+		goto out_exit_tmp;
 	prep_fuse_cmd(sqe, u->fd, FB_IO_URING_CMD_REGISTER, 0, 0, NULL, 0, UD_REFUSE);
-	r = io_uring_submit(&q->ring);
+	r = io_uring_submit(ring);
 	while (r >= 0) {
-		r = io_uring_wait_cqe(&q->ring, &cqe);
+		r = io_uring_wait_cqe(ring, &cqe);
 		if (r == -EINTR) {
 			r = 0;
 			continue;
 		}
 		if (r < 0)
 			break;
-		if (cqe->user_data == UD_REFUSE) {
-			io_uring_cqe_seen(&q->ring, cqe);
-			break;
-		}
-		io_uring_cqe_seen(&q->ring, cqe);
+		r = cqe->user_data == UD_REFUSE ? -1 : 0;
+		io_uring_cqe_seen(ring, cqe);
 	}
+out_exit_tmp:
+	if (ring == &tmp)
+		io_uring_queue_exit(&tmp);
 }
 
 /* Serve the request in @e and queue its COMMIT_AND_FETCH. */
@@ -453,7 +473,17 @@ int fb_uring_start(struct fb_uring *u)
 						 (size_t)sysconf(_SC_PAGESIZE));
 
 	for (unsigned int i = 0; i < u->nr_queues; i++) {
-		r = queue_alloc(&u->queues[i]);
+		struct uring_queue *q = &u->queues[i];
+
+		/* one slot per entry, one for the stop poll */
+		r = ring_create(&q->ring, u->depth + 1);
+		if (r < 0) {
+			fb_log(FB_LOG_WARNING, "io_uring: cannot create ring %u (%s); serving over "
+			       "/dev/fuse", i, strerror(-r));
+			goto out_refuse;
+		}
+		q->ring_ok = 1;
+		r = queue_alloc(q);
 		if (r < 0) {
 			fb_log(FB_LOG_WARNING, "io_uring: cannot allocate %u entries of %zu bytes "
 			       "per queue (%s); serving over /dev/fuse", u->depth, u->payload_size,
@@ -487,6 +517,7 @@ int fb_uring_start(struct fb_uring *u)
 		goto out_stop;
 
 	atomic_store(&u->active, 1);
+	u->was_active = 1;
 	fb_log(FB_LOG_INFO, "io_uring: serving over %u queues x %u entries (%zu KiB payload)",
 	       u->nr_queues, u->depth, u->payload_size / 1024);
 	return 0;
@@ -508,10 +539,16 @@ int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct
 {
 	struct fb_uring *u;
 	unsigned int depth = opts && opts->depth ? opts->depth : FB_URING_DEPTH_DEFAULT;
+	struct io_uring probe;
 	int r;
 
-	if (!se || !ret || depth > FB_URING_DEPTH_MAX)
+	if (!se || !ret)
 		return -EINVAL;
+	if (depth > FB_URING_DEPTH_MAX) {
+		fb_log(FB_LOG_WARNING, "io_uring: depth %u is more than %u; serving over /dev/fuse",
+		       depth, FB_URING_DEPTH_MAX);
+		return -EINVAL;
+	}
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -546,32 +583,30 @@ int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct
 		goto out_close_stop;
 	}
 	for (unsigned int i = 0; i < u->nr_queues; i++) {
-		struct uring_queue *q = &u->queues[i];
-		struct io_uring_params p = { .flags = IORING_SETUP_SQE128 };
-
-		q->u = u;
-		q->qid = i;
-		atomic_init(&q->requests, 0);
-		/* one slot per entry, one for the stop poll */
-		r = io_uring_queue_init_params(depth + 1, &q->ring, &p);
-		if (r < 0) {
-			fb_log(FB_LOG_WARNING, "io_uring: cannot create a ring (%s); serving over "
-			       "/dev/fuse", strerror(-r));
-			r = r == -ENOSYS || r == -EPERM || r == -EINVAL ? -EOPNOTSUPP : r;
-			goto out_exit_rings;
-		}
-		q->ring_ok = 1;
+		u->queues[i].u = u;
+		u->queues[i].qid = i;
+		atomic_init(&u->queues[i].requests, 0);
 	}
+	/*
+	 * The rings themselves are made by fb_uring_start(), in the process that serves (a
+	 * daemon forks after mounting); here one is only tried, so that io_uring is not offered
+	 * at INIT when this system cannot make rings at all.
+	 */
+	r = ring_create(&probe, 1);
+	if (r < 0) {
+		fb_log(FB_LOG_WARNING, "io_uring: cannot create a ring (%s); serving over "
+		       "/dev/fuse", strerror(-r));
+		r = -EOPNOTSUPP;
+		goto out_free_queues;
+	}
+	io_uring_queue_exit(&probe);
 
 	fb_session_add_caps(se, FB_OVER_IO_URING);
 	fb_session_set_init_hook(se, uring_init_hook, u);
 	*ret = u;
 	return 0;
 
-out_exit_rings:
-	for (unsigned int i = 0; i < u->nr_queues; i++)
-		if (u->queues[i].ring_ok)
-			io_uring_queue_exit(&u->queues[i].ring);
+out_free_queues:
 	free(u->queues);
 out_close_stop:
 	close(u->stop_fd);
@@ -586,11 +621,17 @@ out_free:
 
 void fb_uring_stop(struct fb_uring *u)
 {
+	struct fb_uring_stats st;
+
 	if (!u || u->stopped)
 		return;
 	u->stopped = 1;
 	stop_threads(u);
+	fb_uring_stats(u, &st);
 	atomic_store(&u->active, 0);
+	if (u->was_active)
+		fb_log(FB_LOG_INFO, "io_uring: stopped; %" PRIu64 " requests were served over the "
+		       "rings", st.requests);
 	/* Closing a ring cancels what the kernel still holds; only then can buffers go. */
 	for (unsigned int i = 0; i < u->nr_queues; i++) {
 		struct uring_queue *q = &u->queues[i];
