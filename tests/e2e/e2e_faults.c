@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * What happens to a mount when its daemon dies, is told to stop, or cannot start: the
+ * behaviour users see from fb-memfs (the /dev/fuse transport and daemons/common.c).
+ *
+ * Environment: FB_MEMFS = path of the fb-memfs binary (meson sets it).
+ */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "harness.h"
+#include "e2e_util.h"
+
+static const char *memfs;
+
+static int setup(void)
+{
+	memfs = getenv("FB_MEMFS");
+	if (!memfs || access(memfs, X_OK) != 0) {
+		fprintf(stderr, "  skip: FB_MEMFS does not name the fb-memfs binary\n");
+		return 1;
+	}
+	return e2e_need_root_and_fuse();
+}
+TEST_SETUP(setup)
+
+/* Leave nothing mounted or running behind, whatever the test did. */
+static void cleanup(const char *mnt, pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	while (e2e_is_fuse_mounted(mnt))
+		if (umount2(mnt, MNT_DETACH) < 0)
+			break;
+	rmdir(mnt);
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+/* SIGKILL: the mount stays, answering ENOTCONN, until "umount -l" removes it. */
+TEST(sigkill_leaves_enotconn_until_lazy_umount)
+{
+	char mnt[128];
+	struct stat st;
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("kill", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-f", mnt, NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	if (write_file(mnt, "f", "data") < 0) {
+		cleanup(mnt, pid);
+		FBT_FAIL("cannot write through the mount");
+	}
+	kill(pid, SIGKILL);
+	CHECK_EQ(e2e_wait(pid, 5000), 128 + SIGKILL);
+	errno = 0;
+	int r = stat(mnt, &st);
+	int err = errno;
+	int mounted = e2e_is_fuse_mounted(mnt);
+	int lazy = umount2(mnt, MNT_DETACH);
+	int gone = !e2e_is_fuse_mounted(mnt);
+	cleanup(mnt, 0);
+	CHECK_EQ(r, -1);
+	CHECK_EQ(err, ENOTCONN);
+	CHECK(mounted);
+	CHECK_EQ(lazy, 0);
+	CHECK(gone);
+}
+
+/* A new daemon refuses a dead mount with a message that says how to clean it up. */
+TEST(dead_mount_refused_with_hint)
+{
+	char mnt[128], out[2048];
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("dead", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-f", mnt, NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	kill(pid, SIGKILL);
+	e2e_wait(pid, 5000);
+	int status = e2e_run_capture(argv, out, sizeof(out));
+	cleanup(mnt, 0);
+	CHECK_EQ(status, 1);
+	CHECK(strstr(out, "umount -l") != NULL);
+}
+
+/* -o auto_unmount: the mount disappears by itself when the daemon is killed. */
+TEST(auto_unmount_after_sigkill)
+{
+	char mnt[128];
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("auto", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-f", "-o", "auto_unmount", mnt, NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	int w = write_file(mnt, "f", "data");
+	kill(pid, SIGKILL);
+	e2e_wait(pid, 5000);
+	int r = e2e_wait_mount(mnt, 0, 5000);
+	cleanup(mnt, 0);
+	CHECK_EQ(w, 0);
+	CHECK_EQ(r, 0);
+}
+
+/* auto_unmount does not get in the way of a clean stop. */
+TEST(auto_unmount_sigterm_exits_zero)
+{
+	char mnt[128];
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("autot", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-f", "-o", "auto_unmount", mnt, NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	int status = e2e_stop_daemon(pid, SIGTERM);
+	int still = e2e_is_fuse_mounted(mnt);
+	cleanup(mnt, 0);
+	CHECK_EQ(status, 0);
+	CHECK(!still);
+}
+
+static void stop_with(int sig, int keep_busy)
+{
+	char mnt[128], path[200];
+	pid_t pid;
+	int fd = -1;
+
+	CHECK_OK(e2e_tempdir("term", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-f", "-o", "threads=2", mnt, NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	int w = write_file(mnt, "f", "data");
+	if (keep_busy) {
+		snprintf(path, sizeof(path), "%s/f", mnt);
+		fd = open(path, O_RDONLY);
+	}
+	int status = e2e_stop_daemon(pid, sig);
+	int still = e2e_is_fuse_mounted(mnt);
+	char buf[8];
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : 0;
+	int rerr = errno;
+	if (fd >= 0)
+		close(fd);
+	cleanup(mnt, 0);
+	CHECK_EQ(w, 0);
+	CHECK_EQ(status, 0);
+	CHECK(!still);
+	if (keep_busy) {
+		/* The connection was aborted: the open file answers an error, not a hang. */
+		CHECK_EQ(n, -1);
+		CHECK(rerr == ENOTCONN || rerr == ENODEV || rerr == EIO);
+	}
+}
+
+TEST(sigterm_unmounts_and_exits_zero)
+{
+	stop_with(SIGTERM, 0);
+}
+
+TEST(sigint_unmounts_and_exits_zero)
+{
+	stop_with(SIGINT, 0);
+}
+
+TEST(sighup_unmounts_and_exits_zero)
+{
+	stop_with(SIGHUP, 0);
+}
+
+/* A file held open does not keep the daemon from stopping. */
+TEST(sigterm_with_open_file_still_stops)
+{
+	stop_with(SIGTERM, 1);
+}
+
+/* An unmount from outside ends the daemon with status 0. */
+TEST(external_umount_exits_zero)
+{
+	char mnt[128];
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("ext", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-f", "-o", "threads=3", mnt, NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	int u = umount2(mnt, 0);
+	int status = e2e_wait(pid, 10000);
+	cleanup(mnt, status == -ETIMEDOUT ? pid : 0);
+	CHECK_EQ(u, 0);
+	CHECK_EQ(status, 0);
+}
+
+/* A second daemon on a mount point that is in use fails with a clear message. */
+TEST(busy_mountpoint_refused)
+{
+	char mnt[128], out[2048];
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("busy", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-f", mnt, NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	int status = e2e_run_capture(argv, out, sizeof(out));
+	/* The first daemon must still serve. */
+	int w = write_file(mnt, "f", "data");
+	int stop = e2e_stop_daemon(pid, SIGTERM);
+	cleanup(mnt, 0);
+	CHECK_EQ(status, 1);
+	CHECK(strstr(out, "already a FUSE mount") != NULL);
+	CHECK_EQ(w, 0);
+	CHECK_EQ(stop, 0);
+}
+
+TEST(missing_mountpoint_refused)
+{
+	char out[2048];
+	char *argv[] = { (char *)memfs, "-f", "/tmp/fb-fusedev-does-not-exist/x", NULL };
+
+	CHECK_EQ(e2e_run_capture(argv, out, sizeof(out)), 1);
+	CHECK(strstr(out, "does not exist") != NULL);
+}
+
+TEST(file_as_mountpoint_refused)
+{
+	char out[2048];
+	char *argv[] = { (char *)memfs, "-f", "/etc/hostname", NULL };
+
+	CHECK_EQ(e2e_run_capture(argv, out, sizeof(out)), 1);
+	CHECK(strstr(out, "not a directory") != NULL);
+}
+
+TEST(no_mountpoint_and_bad_option_refused)
+{
+	char out[2048];
+	char *argv1[] = { (char *)memfs, NULL };
+	char *argv2[] = { (char *)memfs, "-o", "no_such_option", "/tmp", NULL };
+	char *argv3[] = { (char *)memfs, "-o", "threads=zero", "/tmp", NULL };
+
+	CHECK_EQ(e2e_run_capture(argv1, out, sizeof(out)), 1);
+	CHECK(strstr(out, "missing MOUNTPOINT") != NULL);
+	CHECK_EQ(e2e_run_capture(argv2, out, sizeof(out)), 1);
+	CHECK(strstr(out, "no_such_option") != NULL);
+	CHECK_EQ(e2e_run_capture(argv3, out, sizeof(out)), 1);
+	CHECK(strstr(out, "threads") != NULL);
+}
+
+/* Without -f the command returns once the mount is ready, and the daemon serves it. */
+TEST(background_mode_mounts_before_returning)
+{
+	char mnt[128], out[2048], path[200];
+	struct stat st;
+
+	CHECK_OK(e2e_tempdir("bg", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-o", "fsname=fbtest-bg,subtype=memfs", mnt, NULL };
+	int status = e2e_run_capture(argv, out, sizeof(out));
+	char type[64];
+	e2e_mount_type(mnt, type, sizeof(type));
+	int w = write_file(mnt, "f", "data");
+	snprintf(path, sizeof(path), "%s/f", mnt);
+	int s = stat(path, &st);
+	int u = umount2(mnt, 0);
+	cleanup(mnt, 0);
+	CHECK_EQ(status, 0);
+	CHECK_STR(type, "fuse.memfs");
+	CHECK_EQ(w, 0);
+	CHECK_EQ(s, 0);
+	CHECK_EQ(st.st_size, 4);
+	CHECK_EQ(u, 0);
+}
+
+/* Mount options reach the kernel: ro refuses writes, the flags show in mountinfo. */
+TEST(mount_options_applied)
+{
+	char mnt[128], path[200];
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("opts", mnt, sizeof(mnt)));
+	char *argv[] = { (char *)memfs, "-f", "-o", "ro,allow_other,default_permissions", mnt,
+			 NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	snprintf(path, sizeof(path), "%s/f", mnt);
+	errno = 0;
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	int err = errno;
+	struct statvfs sv;
+	int sr = statvfs(mnt, &sv);
+	int stop = e2e_stop_daemon(pid, SIGTERM);
+	cleanup(mnt, 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK_EQ(fd, -1);
+	CHECK_EQ(err, EROFS);
+	CHECK_EQ(sr, 0);
+	CHECK(sv.f_flag & ST_RDONLY);
+	CHECK(sv.f_flag & ST_NOSUID);
+	CHECK(sv.f_flag & ST_NODEV);
+	CHECK_EQ(stop, 0);
+}
+
+TEST_MAIN()
