@@ -1,0 +1,1568 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The VFS: slots, node-id routing, mount and unmount, and the operations table that forwards
+ * each request to the backend its node id names.
+ *
+ * Hot path: a request takes the read lock just long enough to find its slot and take a
+ * reference (an atomic increment that never starts from 0), then calls the backend without
+ * any lock. The reference keeps the backend alive during the call, however long it takes,
+ * while an unmount goes ahead. See docs/vfs.md for the slot lifecycle.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fuse_backend/abi.h>
+#include <fuse_backend/server.h>
+
+#include "api/server_i.h" /* fb__dirbuf_swap_plus_hook */
+#include "vfs/vfs_i.h"
+
+#define SLOT_SHIFT FB_VFS_INO_BITS
+
+static _Thread_local char last_error[256];
+
+int fb__vfs_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *fb_vfs_last_error(void)
+{
+	return last_error;
+}
+
+/* ---- slot references ---------------------------------------------------------------- */
+
+/* Take a reference unless the slot is already on its way out (refs == 0). */
+static int slot_tryget(struct fb__vslot *s)
+{
+	uint_fast64_t old = atomic_load(&s->refs);
+
+	do {
+		if (old == 0)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&s->refs, &old, old + 1));
+	return 1;
+}
+
+static void slot_free(struct fb_vfs *vfs, struct fb__vslot *s)
+{
+	struct fb__pnode *mp = s->mp;
+
+	/* No lock is held: destroy() and release() may take their time. */
+	if (s->inited && !atomic_exchange(&s->destroyed, 1) && s->ops.destroy)
+		s->ops.destroy(s->fs);
+	if (s->opts.release)
+		s->opts.release(s->fs, s->opts.release_priv);
+
+	pthread_rwlock_wrlock(&vfs->lock);
+	vfs->slots[s->idx] = NULL;
+	mp->holds--;
+	fb__pseudo_prune(vfs, mp);
+	pthread_rwlock_unlock(&vfs->lock);
+
+	free(s->path);
+	free(s->type);
+	free(s->source);
+	free(s);
+}
+
+static void slot_put(struct fb_vfs *vfs, struct fb__vslot *s, uint64_t n)
+{
+	if (n && atomic_fetch_sub(&s->refs, n) == n)
+		slot_free(vfs, s);
+}
+
+/* The kernel took one lookup of an inode of @s (the caller holds a reference). */
+static void slot_add_lookup(struct fb__vslot *s)
+{
+	atomic_fetch_add(&s->nlookup, 1);
+	atomic_fetch_add(&s->refs, 1);
+}
+
+/* Take back up to @n lookups; returns how many were held (never more than counted). */
+static uint64_t slot_sub_lookup(struct fb__vslot *s, uint64_t n)
+{
+	uint_fast64_t old = atomic_load(&s->nlookup), take;
+
+	do {
+		take = old < n ? old : n;
+	} while (!atomic_compare_exchange_weak(&s->nlookup, &old, old - take));
+	return take;
+}
+
+int fb__vfs_slot_busy(struct fb_vfs *vfs, int idx)
+{
+	int busy;
+
+	if (idx < 1 || idx > FB_VFS_MAX_SLOTS)
+		return 0;
+	pthread_rwlock_rdlock(&vfs->lock);
+	busy = vfs->slots[idx] != NULL;
+	pthread_rwlock_unlock(&vfs->lock);
+	return busy;
+}
+
+int64_t fb__vfs_slot_refs(struct fb_vfs *vfs, int idx)
+{
+	int64_t r = -1;
+
+	if (idx < 1 || idx > FB_VFS_MAX_SLOTS)
+		return -1;
+	pthread_rwlock_rdlock(&vfs->lock);
+	if (vfs->slots[idx])
+		r = (int64_t)atomic_load(&vfs->slots[idx]->refs);
+	pthread_rwlock_unlock(&vfs->lock);
+	return r;
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
+/*
+ * Where a node id goes: a backend (slot != NULL, with a reference, ino = the backend's) or a
+ * pseudo directory (pn != NULL, with the read lock held until route_put).
+ */
+struct route {
+	struct fb__vslot *slot;
+	fb_ino_t ino;
+	struct fb__pnode *pn;
+	int locked;
+};
+
+static int route_get(struct fb_vfs *vfs, fb_ino_t node, struct route *rt)
+{
+	unsigned idx = (unsigned)(node >> SLOT_SHIFT);
+	struct fb__vslot *s;
+
+	rt->slot = NULL;
+	rt->pn = NULL;
+	rt->locked = 0;
+	pthread_rwlock_rdlock(&vfs->lock);
+	if (idx == 0) {
+		struct fb__pnode *pn = fb__pseudo_find(vfs, node);
+
+		if (!pn)
+			goto out_stale;
+		if (pn->mounted && slot_tryget(pn->mounted)) {
+			rt->slot = pn->mounted;
+			rt->ino = FB_FS_ROOT_INO;
+			pthread_rwlock_unlock(&vfs->lock);
+			return 0;
+		}
+		rt->pn = pn;
+		rt->locked = 1;
+		return 0;
+	}
+	s = vfs->slots[idx];
+	if (!s || !slot_tryget(s))
+		goto out_stale;
+	pthread_rwlock_unlock(&vfs->lock);
+	rt->slot = s;
+	rt->ino = node & FB_VFS_INO_MASK;
+	return 0;
+
+out_stale:
+	/* Only a node id the kernel was never given (or a forged one) gets here. */
+	pthread_rwlock_unlock(&vfs->lock);
+	return -ESTALE;
+}
+
+static void route_put(struct fb_vfs *vfs, struct route *rt)
+{
+	if (rt->locked)
+		pthread_rwlock_unlock(&vfs->lock);
+	rt->locked = 0;
+	if (rt->slot)
+		slot_put(vfs, rt->slot, 1);
+	rt->slot = NULL;
+}
+
+static int slot_ro(const struct fb__vslot *s)
+{
+	return (s->opts.flags & FB_VFS_MOUNT_READ_ONLY) != 0;
+}
+
+static void attr_timeout(const struct fb__vslot *s, double *timeout)
+{
+	if (timeout && (s->opts.flags & FB_VFS_MOUNT_ATTR_TIMEOUT))
+		*timeout = s->opts.attr_timeout;
+}
+
+static void entry_timeouts(const struct fb__vslot *s, struct fb_entry *e)
+{
+	if (s->opts.flags & FB_VFS_MOUNT_ENTRY_TIMEOUT)
+		e->entry_timeout = s->opts.entry_timeout;
+	if (s->opts.flags & FB_VFS_MOUNT_ATTR_TIMEOUT)
+		e->attr_timeout = s->opts.attr_timeout;
+}
+
+/*
+ * Turn the backend's ino in @e into a node id and count the kernel's lookup. The caller holds
+ * a reference on @s. An ino that does not fit gets its lookup given back and -EOVERFLOW.
+ */
+static int entry_map(struct fb__vslot *s, struct fb_entry *e)
+{
+	entry_timeouts(s, e);
+	if (e->ino == 0)
+		return 0;
+	if (e->ino == FB_FS_ROOT_INO) {
+		/* The mount point stands for the root; the slot holds s->mp. The backend keeps
+		 * no count for its root, so the lookup is the pseudo node's. */
+		e->ino = s->mp->ino;
+		atomic_fetch_add(&s->mp->nlookup, 1);
+		return 0;
+	}
+	if (e->ino > FB_VFS_INO_MASK) {
+		if (s->ops.forget)
+			s->ops.forget(s->fs, e->ino, 1);
+		return -EOVERFLOW;
+	}
+	e->ino |= (fb_ino_t)s->idx << SLOT_SHIFT;
+	slot_add_lookup(s);
+	return 0;
+}
+
+int fb_vfs_ino_to_node(struct fb_vfs *vfs, int slot, fb_ino_t ino, fb_ino_t *ret)
+{
+	struct fb__vslot *s;
+	int r = 0;
+
+	if (!vfs || slot < 1 || slot > FB_VFS_MAX_SLOTS || !ret)
+		return -EINVAL;
+	if (ino > FB_VFS_INO_MASK || ino == 0)
+		return ino ? -EOVERFLOW : -EINVAL;
+	pthread_rwlock_rdlock(&vfs->lock);
+	s = vfs->slots[slot];
+	if (!s)
+		r = -ENOENT;
+	else if (ino == FB_FS_ROOT_INO)
+		*ret = s->mp->ino;
+	else
+		*ret = ino | (fb_ino_t)slot << SLOT_SHIFT;
+	pthread_rwlock_unlock(&vfs->lock);
+	return r;
+}
+
+/* ---- the pseudo fs's answers ---------------------------------------------------------- */
+
+static void pseudo_entry(struct fb_vfs *vfs, struct fb__pnode *n, struct fb_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = n->ino;
+	fb__pseudo_stat(vfs, n, &e->attr);
+	e->entry_timeout = vfs->pseudo_timeout;
+	e->attr_timeout = vfs->pseudo_timeout;
+}
+
+/*
+ * Entry for the mount point @mp whose backend is @s (reference held, no lock): the backend's
+ * root attributes under the mount point's node id.
+ */
+static int mountpoint_entry(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct fb__vslot *s,
+			    struct fb_entry *e)
+{
+	double t = vfs->pseudo_timeout;
+	int r = 0;
+
+	memset(e, 0, sizeof(*e));
+	if (s->ops.getattr)
+		r = s->ops.getattr(s->fs, ctx, FB_FS_ROOT_INO, NULL, &e->attr, &t);
+	else
+		fb__pseudo_stat(vfs, s->mp, &e->attr);
+	if (r < 0)
+		return r;
+	attr_timeout(s, &t);
+	e->ino = s->mp->ino;
+	e->entry_timeout = vfs->pseudo_timeout;
+	e->attr_timeout = t;
+	atomic_fetch_add(&s->mp->nlookup, 1);
+	return 0;
+}
+
+/* lookup in pseudo directory rt->pn (read lock held by rt). */
+static int pseudo_lookup(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct route *rt,
+			 const char *name, struct fb_entry *out)
+{
+	struct fb__pnode *dir = rt->pn, *c;
+	struct fb__vslot *s;
+	int r;
+
+	if (strcmp(name, ".") == 0) {
+		c = dir;
+	} else if (strcmp(name, "..") == 0) {
+		c = fb__pseudo_find(vfs, dir->parent_ino);
+		if (!c)
+			c = vfs->root;
+	} else {
+		c = fb__pseudo_child(dir, name, strlen(name));
+	}
+	if (!c)
+		return -ENOENT;
+	s = c->mounted;
+	if (!s || !slot_tryget(s)) {
+		pseudo_entry(vfs, c, out);
+		atomic_fetch_add(&c->nlookup, 1);
+		return 0;
+	}
+	/* A mount point: ask the backend without the lock. */
+	pthread_rwlock_unlock(&vfs->lock);
+	rt->locked = 0;
+	r = mountpoint_entry(vfs, ctx, s, out);
+	slot_put(vfs, s, 1);
+	return r;
+}
+
+static int pseudo_readdir(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct route *rt,
+			  uint64_t off, struct fb_dirbuf *buf, int plus)
+{
+	struct fb__pnode *dir = rt->pn;
+	fb_ino_t dir_ino = dir->ino;
+	int r = 0;
+
+	/* Offsets: 1 after ".", 2 after "..", 2 + i + 1 after child i. */
+	for (;; off++) {
+		struct fb_entry e;
+		struct fb__pnode *c;
+		struct fb__vslot *s;
+
+		if (!rt->locked) {
+			pthread_rwlock_rdlock(&vfs->lock);
+			rt->locked = 1;
+			dir = fb__pseudo_find(vfs, dir_ino);
+			if (!dir)
+				break;
+		}
+		if (off < 2) {
+			const char *dot = off == 0 ? "." : "..";
+
+			if (plus) {
+				memset(&e, 0, sizeof(e));
+				e.attr.st_mode = S_IFDIR;
+				e.attr.st_ino = off == 0 ? dir->ino : dir->parent_ino;
+				r = fb_dirbuf_add_plus(buf, dot, off + 1, &e, off + 1);
+			} else {
+				r = fb_dirbuf_add(buf, dot, off + 1, off == 0 ? dir->ino :
+						  dir->parent_ino, DT_DIR, off + 1);
+			}
+			if (r < 0)
+				break;
+			continue;
+		}
+		c = fb__pseudo_nth_child(dir, off - 2);
+		if (!c)
+			break;
+		if (!plus) {
+			r = fb_dirbuf_add(buf, c->name, strlen(c->name), c->ino, DT_DIR, off + 1);
+			if (r < 0)
+				break;
+			continue;
+		}
+		s = c->mounted;
+		if (!s || !slot_tryget(s)) {
+			pseudo_entry(vfs, c, &e);
+			r = fb_dirbuf_add_plus(buf, c->name, strlen(c->name), &e, off + 1);
+			if (r < 0)
+				break;
+			atomic_fetch_add(&c->nlookup, 1);
+			continue;
+		}
+		/* A mount point: the backend's root attributes, asked without the lock. The
+		 * name is the mount point's own (kept by the slot, like the node). */
+		pthread_rwlock_unlock(&vfs->lock);
+		rt->locked = 0;
+		r = mountpoint_entry(vfs, ctx, s, &e);
+		if (r == 0) {
+			r = fb_dirbuf_add_plus(buf, s->mp->name, strlen(s->mp->name), &e, off + 1);
+			if (r < 0)
+				atomic_fetch_sub(&s->mp->nlookup, 1);
+		}
+		slot_put(vfs, s, 1);
+		if (r < 0)
+			break;
+	}
+	return r == -ENOSPC ? 0 : r;
+}
+
+static int pseudo_statfs(struct statvfs *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->f_bsize = 4096;
+	out->f_frsize = 4096;
+	out->f_namemax = 255;
+	return 0;
+}
+
+/* ---- mount and unmount ---------------------------------------------------------------- */
+
+static int want_names(uint64_t bits, char *buf, size_t size)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} names[] = {
+		{ FB_WRITEBACK_CACHE, "WRITEBACK_CACHE" },
+		{ FB_PASSTHROUGH, "PASSTHROUGH" },
+		{ FB_DO_READDIRPLUS, "DO_READDIRPLUS" },
+	};
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (bits & names[i].bit) {
+			o += (size_t)snprintf(buf + o, size - o, "%sFB_%s", o ? ", " : "",
+					      names[i].name);
+			bits &= ~names[i].bit;
+			if (o >= size)
+				return 0;
+		}
+	}
+	if (bits)
+		snprintf(buf + o, size - o, "%sflags 0x%llx", o ? ", " : "",
+			 (unsigned long long)bits);
+	return 0;
+}
+
+/* Run a late-mounted backend's init() with the negotiated connection (init_lock held). */
+static int slot_init_late(struct fb_vfs *vfs, struct fb__vslot *s)
+{
+	struct fb_conn c = vfs->conn;
+	uint64_t extra;
+	char names[160];
+	int r;
+
+	if (!s->ops.init)
+		return 0;
+	r = s->ops.init(s->fs, &c);
+	if (r < 0)
+		return fb__vfs_error(r, "the backend's init failed: %s", strerror(-r));
+	s->inited = 1;
+	extra = c.want & ~vfs->conn.want;
+	if (extra) {
+		want_names(extra, names, sizeof(names));
+		return fb__vfs_error(-EOPNOTSUPP, "the backend needs %s, which the session did "
+				     "not negotiate at INIT", names);
+	}
+	return 0;
+}
+
+int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *ops,
+		 size_t ops_size, void *fs, const struct fb_vfs_mount_opts *opts, int *ret_slot)
+{
+	char norm[FB_VFS_PATH_MAX + 1];
+	struct fb__pnode *covered, *n;
+	struct fb__vslot *s;
+	int idx, r;
+
+	last_error[0] = '\0';
+	if (!vfs || !ops)
+		return fb__vfs_error(-EINVAL, "no operations table");
+	r = fb__vfs_path_normalize(path, norm);
+	if (r < 0)
+		return r;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return fb__vfs_error(-ENOMEM, "out of memory");
+	memcpy(&s->ops, ops, ops_size < sizeof(s->ops) ? ops_size : sizeof(s->ops));
+	s->fs = fs;
+	if (opts)
+		s->opts = *opts;
+	s->path = strdup(norm);
+	s->type = strdup(opts && opts->type ? opts->type : "-");
+	s->source = strdup(opts && opts->source && opts->source[0] ? opts->source : "-");
+	if (!s->path || !s->type || !s->source) {
+		r = fb__vfs_error(-ENOMEM, "out of memory");
+		goto out_free;
+	}
+	s->opts.type = s->type;
+	s->opts.source = s->source;
+	atomic_init(&s->refs, 1);
+	atomic_init(&s->nlookup, 0);
+	atomic_init(&s->mounted, 1);
+
+	/* The backend's root must be a directory (getattr works before init for ours; a
+	 * backend that fails it here is not judged). */
+	if (s->ops.getattr) {
+		struct fb_ctx ctx = { 0 };
+		struct stat st;
+		double t;
+
+		if (s->ops.getattr(fs, &ctx, FB_FS_ROOT_INO, NULL, &st, &t) == 0 &&
+		    !S_ISDIR(st.st_mode)) {
+			r = fb__vfs_error(-ENOTDIR, "the backend's root is not a directory");
+			goto out_free;
+		}
+	}
+
+	/* init_lock: INIT must not run between the check of vfs->inited and publishing. */
+	pthread_mutex_lock(&vfs->init_lock);
+	if (vfs->inited) {
+		r = slot_init_late(vfs, s);
+		if (r < 0)
+			goto out_unlock_init;
+	}
+
+	pthread_rwlock_wrlock(&vfs->lock);
+	n = fb__pseudo_walk(vfs, norm, &covered);
+	if (n && n->mounted) {
+		r = fb__vfs_error(-EEXIST, "%s is already mounted (slot %d)", norm,
+				  n->mounted->idx);
+		goto out_unlock;
+	}
+	if (covered) {
+		r = fb__vfs_error(-EBUSY, "%s is inside the backend mounted at %s", norm,
+				  covered->mounted->path);
+		goto out_unlock;
+	}
+	if (n && n->users) {
+		r = fb__vfs_error(-EBUSY, "backends are mounted below %s", norm);
+		goto out_unlock;
+	}
+	for (idx = 1; idx <= FB_VFS_MAX_SLOTS; idx++)
+		if (!vfs->slots[idx])
+			break;
+	if (idx > FB_VFS_MAX_SLOTS) {
+		r = fb__vfs_error(-ENOSPC, "all %d slots are in use (unmounted backends keep "
+				  "theirs until the kernel forgets their inodes)",
+				  FB_VFS_MAX_SLOTS);
+		goto out_unlock;
+	}
+	n = fb__pseudo_mkpath(vfs, norm);
+	if (!n) {
+		r = fb__vfs_error(-ENOMEM, "out of memory");
+		goto out_unlock;
+	}
+	s->idx = idx;
+	s->mp = n;
+	n->holds++;
+	n->mounted = s;
+	fb__pseudo_use(n, 1);
+	vfs->slots[idx] = s;
+	pthread_rwlock_unlock(&vfs->lock);
+	pthread_mutex_unlock(&vfs->init_lock);
+
+	if (ret_slot)
+		*ret_slot = idx;
+	/* The kernel may have cached the pseudo directory (or a negative entry) under this
+	 * name: make it look again. */
+	if (n != vfs->root) {
+		struct fb_server *srv;
+		fb_ino_t parent = n->parent_ino;
+
+		pthread_rwlock_rdlock(&vfs->lock);
+		srv = vfs->server;
+		pthread_rwlock_unlock(&vfs->lock);
+		if (srv)
+			fb_server_notify_inval_entry(srv, parent, s->mp->name,
+						     strlen(s->mp->name), 0);
+	}
+	return 0;
+
+out_unlock:
+	pthread_rwlock_unlock(&vfs->lock);
+out_unlock_init:
+	pthread_mutex_unlock(&vfs->init_lock);
+	if (s->inited && s->ops.destroy)
+		s->ops.destroy(fs);
+out_free:
+	free(s->path);
+	free(s->type);
+	free(s->source);
+	free(s);
+	return r;
+}
+
+int fb_vfs_umount(struct fb_vfs *vfs, const char *path)
+{
+	char norm[FB_VFS_PATH_MAX + 1];
+	struct fb__pnode *covered, *n;
+	struct fb__vslot *s;
+	struct fb_server *srv;
+	fb_ino_t parent;
+	char *name = NULL;
+	int r;
+
+	last_error[0] = '\0';
+	if (!vfs)
+		return -EINVAL;
+	r = fb__vfs_path_normalize(path, norm);
+	if (r < 0)
+		return r;
+	pthread_rwlock_wrlock(&vfs->lock);
+	n = fb__pseudo_walk(vfs, norm, &covered);
+	if (!n || !n->mounted) {
+		pthread_rwlock_unlock(&vfs->lock);
+		return fb__vfs_error(-ENOENT, "nothing is mounted at %s", norm);
+	}
+	s = n->mounted;
+	n->mounted = NULL;
+	atomic_store(&s->mounted, 0);
+	fb__pseudo_use(n, -1);
+	parent = n->parent_ino;
+	if (n->name)
+		name = strdup(n->name);
+	/* n stays allocated: the slot holds it until it is freed. */
+	fb__pseudo_prune(vfs, n);
+	srv = vfs->server;
+	pthread_rwlock_unlock(&vfs->lock);
+
+	/* Ask the kernel to drop the name and, with it, the dentries below: that is what makes
+	 * it forget the backend's inodes. Never under the lock (the kernel may need to send
+	 * us requests to complete the invalidation). */
+	if (srv && name)
+		fb_server_notify_inval_entry(srv, parent, name, strlen(name), 0);
+	else if (srv)
+		fb_server_notify_inval_inode(srv, FB_ROOT_ID, 0, 0);
+	free(name);
+	slot_put(vfs, s, 1);
+	return 0;
+}
+
+int fb_vfs_list(struct fb_vfs *vfs, struct fb_vfs_mount_info *out, int max)
+{
+	int count = 0;
+
+	pthread_rwlock_rdlock(&vfs->lock);
+	for (int i = 1; i <= FB_VFS_MAX_SLOTS; i++) {
+		struct fb__vslot *s = vfs->slots[i];
+
+		if (!s || !atomic_load(&s->mounted))
+			continue;
+		if (count < max && out) {
+			struct fb_vfs_mount_info *m = &out[count];
+
+			snprintf(m->path, sizeof(m->path), "%s", s->path);
+			snprintf(m->type, sizeof(m->type), "%s", s->type);
+			snprintf(m->source, sizeof(m->source), "%s", s->source);
+			m->slot = i;
+			m->flags = s->opts.flags;
+		}
+		count++;
+	}
+	pthread_rwlock_unlock(&vfs->lock);
+	return count;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+int fb_vfs_new(const struct fb_vfs_config *cfg, struct fb_vfs **ret)
+{
+	struct fb_vfs *vfs;
+	int r;
+
+	vfs = calloc(1, sizeof(*vfs));
+	if (!vfs)
+		return -ENOMEM;
+	vfs->pseudo_timeout = cfg && cfg->has_pseudo_timeout ? cfg->pseudo_timeout : 1.0;
+	if (vfs->pseudo_timeout < 0)
+		vfs->pseudo_timeout = 0;
+	r = fb__pseudo_init(vfs);
+	if (r < 0) {
+		free(vfs);
+		return r;
+	}
+	pthread_rwlock_init(&vfs->lock, NULL);
+	pthread_mutex_init(&vfs->init_lock, NULL);
+	pthread_mutex_init(&vfs->types_lock, NULL);
+	*ret = vfs;
+	return 0;
+}
+
+void fb_vfs_free(struct fb_vfs *vfs)
+{
+	if (!vfs)
+		return;
+	for (int i = 1; i <= FB_VFS_MAX_SLOTS; i++) {
+		struct fb__vslot *s = vfs->slots[i];
+
+		if (!s)
+			continue;
+		if (s->inited && !atomic_exchange(&s->destroyed, 1) && s->ops.destroy)
+			s->ops.destroy(s->fs);
+		if (s->opts.release)
+			s->opts.release(s->fs, s->opts.release_priv);
+		free(s->path);
+		free(s->type);
+		free(s->source);
+		free(s);
+		vfs->slots[i] = NULL;
+	}
+	fb__pseudo_done(vfs);
+	for (size_t i = 0; i < vfs->ntypes; i++)
+		free((char *)vfs->types[i].name);
+	free(vfs->types);
+	pthread_rwlock_destroy(&vfs->lock);
+	pthread_mutex_destroy(&vfs->init_lock);
+	pthread_mutex_destroy(&vfs->types_lock);
+	free(vfs);
+}
+
+void fb_vfs_set_server(struct fb_vfs *vfs, struct fb_server *server)
+{
+	pthread_rwlock_wrlock(&vfs->lock);
+	vfs->server = server;
+	pthread_rwlock_unlock(&vfs->lock);
+}
+
+/* ---- notifications -------------------------------------------------------------------- */
+
+static struct fb_server *vfs_server(struct fb_vfs *vfs)
+{
+	struct fb_server *s;
+
+	pthread_rwlock_rdlock(&vfs->lock);
+	s = vfs->server;
+	pthread_rwlock_unlock(&vfs->lock);
+	return s;
+}
+
+int fb_vfs_notify_inval_inode(struct fb_vfs *vfs, int slot, fb_ino_t ino, int64_t off,
+			      int64_t len)
+{
+	struct fb_server *srv = vfs_server(vfs);
+	fb_ino_t node;
+	int r = fb_vfs_ino_to_node(vfs, slot, ino, &node);
+
+	if (r < 0)
+		return r;
+	return srv ? fb_server_notify_inval_inode(srv, node, off, len) : -ENOTCONN;
+}
+
+int fb_vfs_notify_inval_entry(struct fb_vfs *vfs, int slot, fb_ino_t parent, const char *name,
+			      size_t namelen, uint32_t flags)
+{
+	struct fb_server *srv = vfs_server(vfs);
+	fb_ino_t node;
+	int r = fb_vfs_ino_to_node(vfs, slot, parent, &node);
+
+	if (r < 0)
+		return r;
+	return srv ? fb_server_notify_inval_entry(srv, node, name, namelen, flags) : -ENOTCONN;
+}
+
+int fb_vfs_notify_delete(struct fb_vfs *vfs, int slot, fb_ino_t parent, fb_ino_t child,
+			 const char *name, size_t namelen)
+{
+	struct fb_server *srv = vfs_server(vfs);
+	fb_ino_t pnode, cnode;
+	int r = fb_vfs_ino_to_node(vfs, slot, parent, &pnode);
+
+	if (r == 0)
+		r = fb_vfs_ino_to_node(vfs, slot, child, &cnode);
+	if (r < 0)
+		return r;
+	return srv ? fb_server_notify_delete(srv, pnode, cnode, name, namelen) : -ENOTCONN;
+}
+
+int fb_vfs_notify_store(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off,
+			const void *data, size_t size)
+{
+	struct fb_server *srv = vfs_server(vfs);
+	fb_ino_t node;
+	int r = fb_vfs_ino_to_node(vfs, slot, ino, &node);
+
+	if (r < 0)
+		return r;
+	return srv ? fb_server_notify_store(srv, node, off, data, size) : -ENOTCONN;
+}
+
+int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off,
+			   uint32_t size, uint64_t cookie)
+{
+	struct fb_server *srv = vfs_server(vfs);
+	fb_ino_t node;
+	int r = fb_vfs_ino_to_node(vfs, slot, ino, &node);
+
+	if (r < 0)
+		return r;
+	return srv ? fb_server_notify_retrieve(srv, node, off, size, cookie) : -ENOTCONN;
+}
+
+/* ---- the operations ------------------------------------------------------------------- */
+
+/*
+ * Forward an operation on @node: to the backend (as `op`, with `rt.ino` for the ino) or, for
+ * a pseudo directory, evaluate @pseudo (the read lock is held). @ro: a write operation.
+ */
+#define FORWARD(node, ro, pseudo, op, ...)                                                       \
+	do {                                                                                     \
+		struct fb_vfs *v = fs;                                                           \
+		struct route rt;                                                                 \
+		int r_ = route_get(v, (node), &rt);                                              \
+		if (r_ < 0)                                                                      \
+			return r_;                                                               \
+		if (!rt.slot)                                                                    \
+			r_ = (pseudo);                                                           \
+		else if ((ro) && slot_ro(rt.slot))                                               \
+			r_ = -EROFS;                                                             \
+		else if (!rt.slot->ops.op)                                                       \
+			r_ = -ENOSYS;                                                            \
+		else                                                                             \
+			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                          \
+		route_put(v, &rt);                                                               \
+		return r_;                                                                       \
+	} while (0)
+
+static int vfs_init(void *fs, struct fb_conn *conn)
+{
+	struct fb_vfs *vfs = fs;
+	struct fb_conn res = *conn;
+	int r = 0;
+
+	/* init_lock keeps mounts out until the result is published; slots may still be freed
+	 * meanwhile, hence a reference on each while its init runs. */
+	pthread_mutex_lock(&vfs->init_lock);
+	for (int i = 1; i <= FB_VFS_MAX_SLOTS && r == 0; i++) {
+		struct fb_conn c = *conn;
+		struct fb__vslot *s;
+
+		pthread_rwlock_rdlock(&vfs->lock);
+		s = vfs->slots[i];
+		if (s && !slot_tryget(s))
+			s = NULL;
+		pthread_rwlock_unlock(&vfs->lock);
+		if (!s)
+			continue;
+		/* Each backend sees the offer; the session gets what all of them want. */
+		if (s->ops.init)
+			r = s->ops.init(s->fs, &c);
+		if (r < 0) {
+			fb_log(FB_LOG_ERR, "vfs: init of the backend at %s failed: %s", s->path,
+			       strerror(-r));
+			slot_put(vfs, s, 1);
+			break;
+		}
+		s->inited = 1;
+		res.want &= c.want;
+		if (c.max_write < res.max_write)
+			res.max_write = c.max_write;
+		if (c.max_readahead < res.max_readahead)
+			res.max_readahead = c.max_readahead;
+		if (c.max_pages && c.max_pages < res.max_pages)
+			res.max_pages = c.max_pages;
+		if (c.max_background && c.max_background < res.max_background)
+			res.max_background = c.max_background;
+		if (c.congestion_threshold && c.congestion_threshold < res.congestion_threshold)
+			res.congestion_threshold = c.congestion_threshold;
+		if (c.time_gran > res.time_gran)
+			res.time_gran = c.time_gran;
+		if (c.max_stack_depth > res.max_stack_depth)
+			res.max_stack_depth = c.max_stack_depth;
+		slot_put(vfs, s, 1);
+	}
+	if (r == 0) {
+		res.want &= res.capable;
+		*conn = res;
+		vfs->conn = res;
+		vfs->inited = 1;
+	}
+	pthread_mutex_unlock(&vfs->init_lock);
+	return r;
+}
+
+static void vfs_destroy(void *fs)
+{
+	struct fb_vfs *vfs = fs;
+
+	for (int i = 1; i <= FB_VFS_MAX_SLOTS; i++) {
+		struct fb__vslot *s;
+
+		pthread_rwlock_rdlock(&vfs->lock);
+		s = vfs->slots[i];
+		if (s && !slot_tryget(s))
+			s = NULL;
+		pthread_rwlock_unlock(&vfs->lock);
+		if (!s)
+			continue;
+		if (s->inited && !atomic_exchange(&s->destroyed, 1) && s->ops.destroy)
+			s->ops.destroy(s->fs);
+		slot_put(vfs, s, 1);
+	}
+	pthread_mutex_lock(&vfs->init_lock);
+	vfs->inited = 0;
+	pthread_mutex_unlock(&vfs->init_lock);
+}
+
+static int vfs_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		      struct fb_entry *out)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	int r = route_get(vfs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot) {
+		r = pseudo_lookup(vfs, ctx, &rt, name, out);
+	} else if (!atomic_load(&rt.slot->mounted)) {
+		r = -ENOENT;
+	} else if (rt.ino == FB_FS_ROOT_INO && strcmp(name, "..") == 0) {
+		/* From the backend's root up into the pseudo fs. */
+		struct fb__pnode *up;
+
+		pthread_rwlock_rdlock(&vfs->lock);
+		up = fb__pseudo_find(vfs, rt.slot->mp->parent_ino);
+		if (!up)
+			up = vfs->root;
+		pseudo_entry(vfs, up, out);
+		atomic_fetch_add(&up->nlookup, 1);
+		pthread_rwlock_unlock(&vfs->lock);
+		r = 0;
+	} else if (!rt.slot->ops.lookup) {
+		r = -ENOSYS;
+	} else {
+		r = rt.slot->ops.lookup(rt.slot->fs, ctx, rt.ino, name, out);
+		if (r == 0)
+			r = entry_map(rt.slot, out);
+	}
+	route_put(vfs, &rt);
+	return r;
+}
+
+static void vfs_forget(void *fs, fb_ino_t node, uint64_t nlookup)
+{
+	struct fb_vfs *vfs = fs;
+	unsigned idx = (unsigned)(node >> SLOT_SHIFT);
+	struct fb__vslot *s;
+	uint64_t take;
+
+	if (idx == 0) {
+		/* Pseudo nodes (mount points included: a backend's root is never forgotten). */
+		struct fb__pnode *n;
+
+		pthread_rwlock_wrlock(&vfs->lock);
+		n = fb__pseudo_find(vfs, node);
+		if (n && n != vfs->root) {
+			uint_fast64_t old = atomic_load(&n->nlookup);
+
+			atomic_store(&n->nlookup, old < nlookup ? 0 : old - nlookup);
+			if (atomic_load(&n->nlookup) == 0 && !n->parent)
+				fb__pseudo_prune(vfs, n);
+		}
+		pthread_rwlock_unlock(&vfs->lock);
+		return;
+	}
+	pthread_rwlock_rdlock(&vfs->lock);
+	s = vfs->slots[idx];
+	if (s && !slot_tryget(s))
+		s = NULL;
+	pthread_rwlock_unlock(&vfs->lock);
+	if (!s)
+		return;
+	if (s->ops.forget)
+		s->ops.forget(s->fs, node & FB_VFS_INO_MASK, nlookup);
+	take = slot_sub_lookup(s, nlookup);
+	slot_put(vfs, s, take + 1);
+}
+
+static int pseudo_getattr(struct fb_vfs *vfs, struct fb__pnode *n, struct stat *out,
+			  double *timeout)
+{
+	fb__pseudo_stat(vfs, n, out);
+	*timeout = vfs->pseudo_timeout;
+	return 0;
+}
+
+static int vfs_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
+		       const struct fb_file_info *fi, struct stat *out, double *timeout)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	int r = route_get(vfs, ino, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot) {
+		r = pseudo_getattr(vfs, rt.pn, out, timeout);
+	} else if (!rt.slot->ops.getattr) {
+		r = -ENOSYS;
+	} else {
+		r = rt.slot->ops.getattr(rt.slot->fs, ctx, rt.ino, fi, out, timeout);
+		if (r == 0)
+			attr_timeout(rt.slot, timeout);
+	}
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int vfs_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const struct stat *in,
+		       uint32_t valid, const struct fb_file_info *fi, struct stat *out,
+		       double *timeout)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	int r = route_get(vfs, ino, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot) {
+		r = -EROFS;
+	} else if (slot_ro(rt.slot)) {
+		r = -EROFS;
+	} else if (!rt.slot->ops.setattr) {
+		r = -ENOSYS;
+	} else {
+		r = rt.slot->ops.setattr(rt.slot->fs, ctx, rt.ino, in, valid, fi, out, timeout);
+		if (r == 0)
+			attr_timeout(rt.slot, timeout);
+	}
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int vfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
+{
+	FORWARD(ino, 0, -EINVAL, readlink, ctx, rt.ino, buf, size);
+}
+
+/*
+ * Operations that create a name: refused in the pseudo fs (EROFS), in an unmounted backend
+ * (ENOENT) and in a read-only one (EROFS); the new entry is mapped.
+ */
+#define CREATE_OP(parent, op, out, ...)                                                          \
+	do {                                                                                     \
+		struct fb_vfs *v = fs;                                                           \
+		struct route rt;                                                                 \
+		int r_ = route_get(v, (parent), &rt);                                            \
+		if (r_ < 0)                                                                      \
+			return r_;                                                               \
+		if (!rt.slot || slot_ro(rt.slot))                                                \
+			r_ = -EROFS;                                                             \
+		else if (!atomic_load(&rt.slot->mounted))                                        \
+			r_ = -ENOENT;                                                            \
+		else if (!rt.slot->ops.op)                                                       \
+			r_ = -ENOSYS;                                                            \
+		else                                                                             \
+			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                          \
+		if (r_ == 0)                                                                     \
+			r_ = entry_map(rt.slot, (out));                                          \
+		route_put(v, &rt);                                                               \
+		return r_;                                                                       \
+	} while (0)
+
+static int vfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
+		       const char *name, struct fb_entry *out)
+{
+	CREATE_OP(parent, symlink, out, ctx, target, rt.ino, name, out);
+}
+
+static int vfs_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev, struct fb_entry *out)
+{
+	CREATE_OP(parent, mknod, out, ctx, rt.ino, name, mode, rdev, out);
+}
+
+static int vfs_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		     mode_t mode, struct fb_entry *out)
+{
+	CREATE_OP(parent, mkdir, out, ctx, rt.ino, name, mode, out);
+}
+
+static int vfs_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
+{
+	FORWARD(parent, 1, -EROFS, unlink, ctx, rt.ino, name);
+}
+
+static int vfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
+{
+	FORWARD(parent, 1, -EROFS, rmdir, ctx, rt.ino, name);
+}
+
+/* Route two node ids that must be in the same backend (rename, link, copy_file_range). */
+static int route_pair(struct fb_vfs *vfs, fb_ino_t a, fb_ino_t b, struct route *rt,
+		      fb_ino_t *ino_b)
+{
+	struct route rb;
+	int r = route_get(vfs, a, rt);
+
+	if (r < 0)
+		return r;
+	if (!rt->slot) {
+		route_put(vfs, rt);
+		return -EROFS;
+	}
+	r = route_get(vfs, b, &rb);
+	if (r < 0) {
+		route_put(vfs, rt);
+		return r;
+	}
+	if (rb.slot != rt->slot) {
+		r = rb.slot ? -EXDEV : -EROFS;
+		route_put(vfs, &rb);
+		route_put(vfs, rt);
+		return r;
+	}
+	*ino_b = rb.ino;
+	route_put(vfs, &rb);	/* rt's reference is enough */
+	return 0;
+}
+
+static int vfs_rename(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		      fb_ino_t newparent, const char *newname, uint32_t flags)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	fb_ino_t np;
+	int r = route_pair(vfs, parent, newparent, &rt, &np);
+
+	if (r < 0)
+		return r;
+	if (slot_ro(rt.slot))
+		r = -EROFS;
+	else if (!rt.slot->ops.rename)
+		r = -ENOSYS;
+	else
+		r = rt.slot->ops.rename(rt.slot->fs, ctx, rt.ino, name, np, newname, flags);
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int vfs_link(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, fb_ino_t newparent,
+		    const char *newname, struct fb_entry *out)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	fb_ino_t np;
+	int r = route_pair(vfs, ino, newparent, &rt, &np);
+
+	if (r < 0)
+		return r;
+	if (slot_ro(rt.slot))
+		r = -EROFS;
+	else if (!atomic_load(&rt.slot->mounted))
+		r = -ENOENT;
+	else if (!rt.slot->ops.link)
+		r = -ENOSYS;
+	else
+		r = rt.slot->ops.link(rt.slot->fs, ctx, rt.ino, np, newname, out);
+	if (r == 0)
+		r = entry_map(rt.slot, out);
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int open_writes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static int vfs_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		    struct fb_file_info *fi)
+{
+	FORWARD(ino, open_writes(flags), -EISDIR, open, ctx, rt.ino, flags, fi);
+}
+
+/* Give back what create/tmpfile handed out when the entry cannot be mapped. */
+static void undo_open(struct fb__vslot *s, const struct fb_ctx *ctx, fb_ino_t ino,
+		      const struct fb_file_info *fi, int flags)
+{
+	if (s->ops.release)
+		s->ops.release(s->fs, ctx, ino, fi->fh, flags, 0, 0);
+}
+
+static int vfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		      mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	int r = route_get(vfs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot || slot_ro(rt.slot)) {
+		r = -EROFS;
+	} else if (!atomic_load(&rt.slot->mounted)) {
+		r = -ENOENT;
+	} else if (!rt.slot->ops.create) {
+		r = -ENOSYS;
+	} else {
+		r = rt.slot->ops.create(rt.slot->fs, ctx, rt.ino, name, mode, flags, out, fi);
+		if (r == 0 && out->ino > FB_VFS_INO_MASK)
+			undo_open(rt.slot, ctx, out->ino, fi, flags);
+		if (r == 0)
+			r = entry_map(rt.slot, out);
+	}
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int vfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode,
+		       int flags, struct fb_entry *out, struct fb_file_info *fi)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	int r = route_get(vfs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot || slot_ro(rt.slot)) {
+		r = -EROFS;
+	} else if (!atomic_load(&rt.slot->mounted)) {
+		r = -ENOENT;
+	} else if (!rt.slot->ops.tmpfile) {
+		r = -ENOSYS;
+	} else {
+		r = rt.slot->ops.tmpfile(rt.slot->fs, ctx, rt.ino, mode, flags, out, fi);
+		if (r == 0 && out->ino > FB_VFS_INO_MASK)
+			undo_open(rt.slot, ctx, out->ino, fi, flags);
+		if (r == 0)
+			r = entry_map(rt.slot, out);
+	}
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int vfs_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		    struct fb_writer *w, uint32_t size, uint64_t off, int flags)
+{
+	FORWARD(ino, 0, -EISDIR, read, ctx, rt.ino, fh, w, size, off, flags);
+}
+
+static int vfs_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     struct fb_reader *r, uint32_t size, uint64_t off, uint32_t write_flags,
+		     int flags)
+{
+	FORWARD(ino, 1, -EISDIR, write, ctx, rt.ino, fh, r, size, off, write_flags, flags);
+}
+
+static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t lock_owner)
+{
+	FORWARD(ino, 0, 0, flush, ctx, rt.ino, fh, lock_owner);
+}
+
+static int vfs_release(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags,
+		       uint32_t release_flags, uint64_t lock_owner)
+{
+	FORWARD(ino, 0, 0, release, ctx, rt.ino, fh, flags, release_flags, lock_owner);
+}
+
+static int vfs_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
+{
+	FORWARD(ino, 0, 0, fsync, ctx, rt.ino, fh, datasync);
+}
+
+static int pseudo_opendir(struct fb_file_info *fi)
+{
+	fi->fh = 0;
+	return 0;
+}
+
+static int vfs_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		       struct fb_file_info *fi)
+{
+	FORWARD(ino, 0, pseudo_opendir(fi), opendir, ctx, rt.ino, flags, fi);
+}
+
+static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		       uint64_t off, struct fb_dirbuf *buf)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	int r = route_get(vfs, ino, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot)
+		r = pseudo_readdir(vfs, ctx, &rt, off, buf, 0);
+	else if (!rt.slot->ops.readdir)
+		r = -ENOSYS;
+	else
+		r = rt.slot->ops.readdir(rt.slot->fs, ctx, rt.ino, fh, off, buf);
+	route_put(vfs, &rt);
+	return r;
+}
+
+/* READDIRPLUS of a backend: every entry the backend adds passes through here first. */
+struct plus_hook {
+	struct fb__vslot *slot;
+	fb__dirbuf_plus_hook prev;	/* hook of a VFS above us, or NULL */
+	void *prev_priv;
+};
+
+static int plus_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t namelen,
+		     const struct fb_entry *e, uint64_t off)
+{
+	struct plus_hook *h = priv;
+	struct fb__vslot *s = h->slot;
+	struct fb_entry t = *e;
+	int is_root = 0, r;
+
+	entry_timeouts(s, &t);
+	if (t.ino == FB_FS_ROOT_INO) {
+		t.ino = s->mp->ino;
+		is_root = 1;
+	} else if (t.ino > FB_VFS_INO_MASK) {
+		/* Not added, so the backend took no lookup. */
+		return -EOVERFLOW;
+	} else if (t.ino) {
+		t.ino |= (fb_ino_t)s->idx << SLOT_SHIFT;
+	}
+	/* Add through whatever was installed before us. */
+	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	r = fb_dirbuf_add_plus(b, name, namelen, &t, off);
+	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	if (r == 0 && t.ino) {
+		if (is_root)
+			atomic_fetch_add(&s->mp->nlookup, 1);
+		else
+			slot_add_lookup(s);
+	}
+	return r;
+}
+
+static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			   uint64_t off, struct fb_dirbuf *buf)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	int r = route_get(vfs, ino, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot) {
+		r = pseudo_readdir(vfs, ctx, &rt, off, buf, 1);
+	} else if (!rt.slot->ops.readdirplus) {
+		r = -ENOSYS;
+	} else {
+		struct plus_hook h = { .slot = rt.slot, .prev = plus_hook, .prev_priv = NULL };
+
+		h.prev_priv = &h;
+		/* Install ours; h.prev/prev_priv now hold what was there. */
+		fb__dirbuf_swap_plus_hook(buf, &h.prev, &h.prev_priv);
+		r = rt.slot->ops.readdirplus(rt.slot->fs, ctx, rt.ino, fh, off, buf);
+		fb__dirbuf_swap_plus_hook(buf, &h.prev, &h.prev_priv);
+	}
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int vfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			  int flags)
+{
+	FORWARD(ino, 0, 0, releasedir, ctx, rt.ino, fh, flags);
+}
+
+static int vfs_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			int datasync)
+{
+	FORWARD(ino, 0, 0, fsyncdir, ctx, rt.ino, fh, datasync);
+}
+
+static int vfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct statvfs *out)
+{
+	FORWARD(ino, 0, pseudo_statfs(out), statfs, ctx, rt.ino, out);
+}
+
+static int vfs_setxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
+			const void *value, size_t size, int flags, uint32_t setxattr_flags)
+{
+	FORWARD(ino, 1, -EROFS, setxattr, ctx, rt.ino, name, value, size, flags,
+		setxattr_flags);
+}
+
+static int vfs_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
+			void *buf, size_t size)
+{
+	FORWARD(ino, 0, -ENODATA, getxattr, ctx, rt.ino, name, buf, size);
+}
+
+static int vfs_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
+{
+	FORWARD(ino, 0, 0, listxattr, ctx, rt.ino, buf, size);
+}
+
+static int vfs_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
+{
+	FORWARD(ino, 1, -EROFS, removexattr, ctx, rt.ino, name);
+}
+
+static int vfs_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask)
+{
+	FORWARD(ino, (mask & W_OK) != 0, (mask & W_OK) ? -EROFS : 0, access, ctx, rt.ino, mask);
+}
+
+static int vfs_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t owner, struct fb_lock *lk)
+{
+	FORWARD(ino, 0, -ENOSYS, getlk, ctx, rt.ino, fh, owner, lk);
+}
+
+static int vfs_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t owner, const struct fb_lock *lk, int sleep)
+{
+	FORWARD(ino, 0, -ENOSYS, setlk, ctx, rt.ino, fh, owner, lk, sleep);
+}
+
+static int vfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t owner, int op)
+{
+	FORWARD(ino, 0, -ENOSYS, flock, ctx, rt.ino, fh, owner, op);
+}
+
+static int vfs_bmap(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t blocksize,
+		    uint64_t block, uint64_t *out)
+{
+	FORWARD(ino, 0, -ENOSYS, bmap, ctx, rt.ino, blocksize, block, out);
+}
+
+static int vfs_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint32_t flags, uint32_t cmd, const void *in, uint32_t in_size, void *out,
+		     uint32_t *out_size)
+{
+	FORWARD(ino, 0, -ENOTTY, ioctl, ctx, rt.ino, fh, flags, cmd, in, in_size, out, out_size);
+}
+
+static int vfs_poll(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t kh,
+		    uint32_t flags, uint32_t events, uint32_t *revents)
+{
+	FORWARD(ino, 0, -ENOSYS, poll, ctx, rt.ino, fh, kh, flags, events, revents);
+}
+
+static int vfs_fallocate(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int mode,
+			 uint64_t off, uint64_t len)
+{
+	FORWARD(ino, 1, -EISDIR, fallocate, ctx, rt.ino, fh, mode, off, len);
+}
+
+static int vfs_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		     int whence, uint64_t *out)
+{
+	FORWARD(ino, 0, -ENOSYS, lseek, ctx, rt.ino, fh, off, whence, out);
+}
+
+static int vfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in,
+			       uint64_t fh_in, uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out,
+			       uint64_t off_out, uint64_t len, uint64_t flags, uint64_t *copied)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	fb_ino_t out_ino;
+	int r = route_pair(vfs, ino_in, ino_out, &rt, &out_ino);
+
+	if (r < 0)
+		return r == -EROFS ? -EISDIR : r;
+	if (slot_ro(rt.slot))
+		r = -EROFS;
+	else if (!rt.slot->ops.copy_file_range)
+		r = -ENOSYS;
+	else
+		r = rt.slot->ops.copy_file_range(rt.slot->fs, ctx, rt.ino, fh_in, off_in, out_ino,
+						 fh_out, off_out, len, flags, copied);
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int pseudo_statx(struct fb_vfs *vfs, struct fb__pnode *n, struct statx *sx,
+			double *timeout)
+{
+	struct stat st;
+
+	fb__pseudo_stat(vfs, n, &st);
+	memset(sx, 0, sizeof(*sx));
+	sx->stx_mask = STATX_BASIC_STATS;
+	sx->stx_blksize = (uint32_t)st.st_blksize;
+	sx->stx_nlink = (uint32_t)st.st_nlink;
+	sx->stx_uid = st.st_uid;
+	sx->stx_gid = st.st_gid;
+	sx->stx_mode = (uint16_t)st.st_mode;
+	sx->stx_ino = st.st_ino;
+	sx->stx_size = (uint64_t)st.st_size;
+	sx->stx_atime.tv_sec = st.st_atim.tv_sec;
+	sx->stx_atime.tv_nsec = (uint32_t)st.st_atim.tv_nsec;
+	sx->stx_mtime = sx->stx_atime;
+	sx->stx_ctime = sx->stx_atime;
+	*timeout = vfs->pseudo_timeout;
+	return 0;
+}
+
+static int vfs_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
+		     const struct fb_file_info *fi, uint32_t sx_flags, uint32_t mask,
+		     struct statx *out, double *timeout)
+{
+	struct fb_vfs *vfs = fs;
+	struct route rt;
+	int r = route_get(vfs, ino, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot) {
+		r = pseudo_statx(vfs, rt.pn, out, timeout);
+	} else if (!rt.slot->ops.statx) {
+		r = -ENOSYS;
+	} else {
+		r = rt.slot->ops.statx(rt.slot->fs, ctx, rt.ino, fi, sx_flags, mask, out, timeout);
+		if (r == 0)
+			attr_timeout(rt.slot, timeout);
+	}
+	route_put(vfs, &rt);
+	return r;
+}
+
+static int vfs_syncfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino)
+{
+	FORWARD(ino, 0, 0, syncfs, ctx, rt.ino);
+}
+
+static int vfs_setupmapping(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			    uint64_t foffset, uint64_t len, uint64_t flags, uint64_t moffset)
+{
+	FORWARD(ino, 0, -ENOSYS, setupmapping, ctx, rt.ino, fh, foffset, len, flags, moffset);
+}
+
+const struct fb_fs_ops fb_vfs_ops = {
+	.init = vfs_init,
+	.destroy = vfs_destroy,
+	.lookup = vfs_lookup,
+	.forget = vfs_forget,
+	.getattr = vfs_getattr,
+	.setattr = vfs_setattr,
+	.readlink = vfs_readlink,
+	.symlink = vfs_symlink,
+	.mknod = vfs_mknod,
+	.mkdir = vfs_mkdir,
+	.unlink = vfs_unlink,
+	.rmdir = vfs_rmdir,
+	.rename = vfs_rename,
+	.link = vfs_link,
+	.open = vfs_open,
+	.create = vfs_create,
+	.read = vfs_read,
+	.write = vfs_write,
+	.flush = vfs_flush,
+	.release = vfs_release,
+	.fsync = vfs_fsync,
+	.opendir = vfs_opendir,
+	.readdir = vfs_readdir,
+	.readdirplus = vfs_readdirplus,
+	.releasedir = vfs_releasedir,
+	.fsyncdir = vfs_fsyncdir,
+	.statfs = vfs_statfs,
+	.setxattr = vfs_setxattr,
+	.getxattr = vfs_getxattr,
+	.listxattr = vfs_listxattr,
+	.removexattr = vfs_removexattr,
+	.access = vfs_access,
+	.getlk = vfs_getlk,
+	.setlk = vfs_setlk,
+	.flock = vfs_flock,
+	.bmap = vfs_bmap,
+	.ioctl = vfs_ioctl,
+	.poll = vfs_poll,
+	.fallocate = vfs_fallocate,
+	.lseek = vfs_lseek,
+	.copy_file_range = vfs_copy_file_range,
+	.tmpfile = vfs_tmpfile,
+	.statx = vfs_statx,
+	.syncfs = vfs_syncfs,
+	.setupmapping = vfs_setupmapping,
+	/* removemapping names no node: no backend to route it to. */
+};
