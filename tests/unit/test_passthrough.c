@@ -1,0 +1,779 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * The passthrough file system, called directly through its ops table against a temporary
+ * directory: no mount, no server. Tests that need root (credential switching, file handles)
+ * skip without it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <fuse_backend/abi.h>
+#include <fuse_backend/buf.h>
+#include <fuse_backend/fs.h>
+#include <fuse_backend/passthrough.h>
+
+#include "api/server_i.h"
+#include "fs/passthrough/passthrough_i.h"
+#include "harness.h"
+
+static const struct fb_fs_ops *ops = &fb_passthrough_ops;
+
+static char base[256];	/* temp dir holding src/ and outside/ */
+static char src[512];	/* the source directory */
+static char outside[512];	/* a directory next to the source: must stay untouched */
+static char canary[1024];	/* outside/canary */
+
+static struct fb_ctx root_ctx = { .uid = 0, .gid = 0, .umask = 022 };
+
+static int rm_rf(const char *path)
+{
+	char cmd[PATH_MAX + 32];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	return system(cmd);
+}
+
+/* A fresh source directory and instance per test. */
+static struct fb_passthrough *fresh(void)
+{
+	struct fb_passthrough_config cfg;
+	struct fb_passthrough *pt = NULL;
+
+	rm_rf(src);
+	if (mkdir(src, 0755) < 0)
+		return NULL;
+	chmod(src, 0777);
+	fb_passthrough_config_init(&cfg);
+	cfg.source = src;
+	if (fb_passthrough_new(&cfg, &pt) < 0)
+		return NULL;
+	return pt;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the DIR's own fd */
+}
+
+static void put_file(const char *dir, const char *name, const char *content, mode_t mode)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd >= 0) {
+		if (write(fd, content, strlen(content)) < 0)
+			perror("write");
+		fchmod(fd, mode);
+		close(fd);
+	}
+}
+
+static int canary_intact(void)
+{
+	char buf[64] = { 0 };
+	struct stat st;
+	int fd = open(canary, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	fstat(fd, &st);
+	close(fd);
+	(void)n;
+	return strcmp(buf, "canary") == 0 && st.st_size == 6;
+}
+
+static int setup(void)
+{
+	snprintf(base, sizeof(base), "/tmp/fb-pt-unit-XXXXXX");
+	if (!mkdtemp(base))
+		return 1;
+	chmod(base, 0755);
+	snprintf(src, sizeof(src), "%s/src", base);
+	snprintf(outside, sizeof(outside), "%s/outside", base);
+	snprintf(canary, sizeof(canary), "%s/canary", outside);
+	mkdir(outside, 0755);
+	put_file(outside, "canary", "canary", 0644);
+	return 0;
+}
+
+static int teardown(void)
+{
+	rm_rf(base);
+	return 0;
+}
+TEST_SETUP(setup)
+TEST_TEARDOWN(teardown)
+
+/* Read one file through open/read/release. Returns bytes or -errno. */
+static int read_all(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
+		    size_t size)
+{
+	struct fb_file_info fi = { 0 };
+	struct iovec iov = { buf, size };
+	struct fb_writer w;
+	int r = ops->open(pt, ctx, ino, O_RDONLY, &fi);
+	if (r < 0)
+		return r;
+	fb_writer_init(&w, &iov, 1);
+	r = ops->read(pt, ctx, ino, fi.fh, &w, (uint32_t)size, 0, O_RDONLY);
+	ops->release(pt, ctx, ino, fi.fh, O_RDONLY, 0, 0);
+	return r;
+}
+
+TEST(lookup_create_write_read)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry e, e2;
+	struct fb_file_info fi = { 0 };
+	char buf[64] = { 0 };
+	CHECK(pt);
+
+	CHECK_ERR(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "nope", &e), -ENOENT);
+	CHECK_EQ(ops->create(pt, &root_ctx, FB_ROOT_ID, "f", 0666, O_RDWR | O_CREAT, &e, &fi), 0);
+	CHECK(e.ino > FB_ROOT_ID);
+	CHECK(S_ISREG(e.attr.st_mode));
+	CHECK_EQ(e.attr.st_mode & 0777, 0644); /* umask 022 applied */
+
+	struct iovec iov = { (void *)"hello world", 11 };
+	struct fb_reader r;
+	fb_reader_init(&r, &iov, 1);
+	CHECK_EQ(ops->write(pt, &root_ctx, e.ino, fi.fh, &r, 11, 0, 0, O_RDWR), 11);
+	CHECK_EQ(ops->flush(pt, &root_ctx, e.ino, fi.fh, 0), 0);
+	CHECK_EQ(ops->fsync(pt, &root_ctx, e.ino, fi.fh, 1), 0);
+	CHECK_EQ(ops->release(pt, &root_ctx, e.ino, fi.fh, O_RDWR, 0, 0), 0);
+	CHECK_EQ(fb_passthrough_handle_count(pt), 0);
+
+	/* The host sees the data, with the host's inode number. */
+	char p[PATH_MAX];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/f", src);
+	CHECK_OK(stat(p, &st));
+	CHECK_EQ(st.st_size, 11);
+	CHECK_EQ(st.st_ino, e.attr.st_ino);
+
+	/* A second lookup finds the same node and takes a second reference. */
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e2), 0);
+	CHECK_EQ(e2.ino, e.ino);
+	CHECK_EQ(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), 11);
+	CHECK_STR(buf, "hello world");
+
+	/* getattr, statfs, statx */
+	struct stat a;
+	double t;
+	CHECK_EQ(ops->getattr(pt, &root_ctx, e.ino, NULL, &a, &t), 0);
+	CHECK_EQ(a.st_size, 11);
+	struct statvfs sv;
+	CHECK_EQ(ops->statfs(pt, &root_ctx, e.ino, &sv), 0);
+	CHECK(sv.f_bsize > 0);
+	struct statx sx;
+	CHECK_EQ(ops->statx(pt, &root_ctx, e.ino, NULL, 0, STATX_BASIC_STATS, &sx, &t), 0);
+	CHECK_EQ(sx.stx_size, 11);
+
+	CHECK_EQ(fb_passthrough_inode_count(pt), 2);
+	ops->forget(pt, e.ino, 2);
+	CHECK_EQ(fb_passthrough_inode_count(pt), 1);
+	CHECK_ERR(ops->getattr(pt, &root_ctx, e.ino, NULL, &a, &t), -ESTALE);
+	fb_passthrough_free(pt);
+}
+
+TEST(mkdir_symlink_link_rename_unlink)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry d, s, f, l;
+	struct fb_file_info fi;
+	char buf[PATH_MAX];
+	CHECK(pt);
+
+	CHECK_EQ(ops->mkdir(pt, &root_ctx, FB_ROOT_ID, "d", 0777, &d), 0);
+	CHECK(S_ISDIR(d.attr.st_mode));
+	CHECK_EQ(d.attr.st_mode & 0777, 0755);
+	CHECK_EQ(ops->symlink(pt, &root_ctx, "target/x", d.ino, "s", &s), 0);
+	CHECK(S_ISLNK(s.attr.st_mode));
+	CHECK_EQ(ops->readlink(pt, &root_ctx, s.ino, buf, sizeof(buf)), 8);
+	CHECK(memcmp(buf, "target/x", 8) == 0);
+	CHECK_EQ(ops->create(pt, &root_ctx, d.ino, "f", 0644, O_WRONLY | O_CREAT, &f, &fi), 0);
+	CHECK_EQ(ops->release(pt, &root_ctx, f.ino, fi.fh, O_WRONLY, 0, 0), 0);
+	CHECK_EQ(ops->link(pt, &root_ctx, f.ino, FB_ROOT_ID, "hard", &l), 0);
+	CHECK_EQ(l.ino, f.ino);
+	CHECK_EQ(l.attr.st_nlink, 2);
+	CHECK_EQ(ops->mknod(pt, &root_ctx, FB_ROOT_ID, "fifo", S_IFIFO | 0644, 0, &l), 0);
+	CHECK(S_ISFIFO(l.attr.st_mode));
+
+	CHECK_EQ(ops->rename(pt, &root_ctx, d.ino, "f", FB_ROOT_ID, "moved", 0), 0);
+	CHECK_ERR(ops->rename(pt, &root_ctx, FB_ROOT_ID, "moved", FB_ROOT_ID, "hard",
+			      RENAME_NOREPLACE), -EEXIST);
+	CHECK_EQ(ops->rename(pt, &root_ctx, FB_ROOT_ID, "moved", FB_ROOT_ID, "fifo",
+			     RENAME_EXCHANGE), 0);
+	struct fb_entry x;
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "fifo", &x), 0);
+	CHECK_EQ(x.ino, f.ino);
+	CHECK_ERR(ops->rmdir(pt, &root_ctx, FB_ROOT_ID, "d"), -ENOTEMPTY);
+	CHECK_EQ(ops->unlink(pt, &root_ctx, d.ino, "s"), 0);
+	CHECK_EQ(ops->rmdir(pt, &root_ctx, FB_ROOT_ID, "d"), 0);
+	CHECK_EQ(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "fifo"), 0);
+	CHECK_EQ(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "hard"), 0);
+
+	/* The kernel still holds f: its last name is gone, getattr must still work. */
+	struct stat a;
+	double t;
+	CHECK_EQ(ops->getattr(pt, &root_ctx, f.ino, NULL, &a, &t), 0);
+	CHECK_EQ(a.st_nlink, 0);
+	fb_passthrough_free(pt);
+}
+
+TEST(setattr_and_xattr)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry e;
+	struct fb_file_info fi;
+	struct stat in, out;
+	double t;
+	char buf[256];
+	CHECK(pt);
+
+	CHECK_EQ(ops->create(pt, &root_ctx, FB_ROOT_ID, "f", 0644, O_RDWR | O_CREAT, &e, &fi), 0);
+	memset(&in, 0, sizeof(in));
+	in.st_mode = 04755;
+	in.st_size = 4096;
+	in.st_mtim.tv_sec = 1000000;
+	CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &in,
+			      FB_FATTR_MODE | FB_FATTR_SIZE | FB_FATTR_MTIME | FB_FATTR_ATIME_NOW |
+				      FB_FATTR_ATIME,
+			      NULL, &out, &t), 0);
+	CHECK_EQ(out.st_mode & 07777, 04755);
+	CHECK_EQ(out.st_size, 4096);
+	CHECK_EQ(out.st_mtim.tv_sec, 1000000);
+	/* Through the open file, and KILL_SUIDGID. */
+	in.st_size = 10;
+	CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &in,
+			      FB_FATTR_SIZE | FB_FATTR_FH | FB_FATTR_KILL_SUIDGID, &fi, &out, &t),
+		 0);
+	CHECK_EQ(out.st_size, 10);
+	CHECK_EQ(out.st_mode & 07777, 0755);
+
+	CHECK_EQ(ops->setxattr(pt, &root_ctx, e.ino, "user.k", "v1", 2, 0, 0), 0);
+	CHECK_EQ(ops->getxattr(pt, &root_ctx, e.ino, "user.k", NULL, 0), 2);
+	CHECK_EQ(ops->getxattr(pt, &root_ctx, e.ino, "user.k", buf, sizeof(buf)), 2);
+	CHECK(memcmp(buf, "v1", 2) == 0);
+	CHECK_ERR(ops->getxattr(pt, &root_ctx, e.ino, "user.k", buf, 1), -ERANGE);
+	int n = ops->listxattr(pt, &root_ctx, e.ino, buf, sizeof(buf));
+	CHECK(n >= 7);
+	CHECK(memmem(buf, (size_t)n, "user.k", 7) != NULL);
+	CHECK_EQ(ops->removexattr(pt, &root_ctx, e.ino, "user.k"), 0);
+	CHECK_ERR(ops->getxattr(pt, &root_ctx, e.ino, "user.k", buf, sizeof(buf)), -ENODATA);
+
+	/* fallocate, lseek, copy_file_range */
+	CHECK_EQ(ops->fallocate(pt, &root_ctx, e.ino, fi.fh, 0, 0, 8192), 0);
+	struct iovec iov = { (void *)"0123456789", 10 };
+	struct fb_reader rd;
+	fb_reader_init(&rd, &iov, 1);
+	CHECK_EQ(ops->write(pt, &root_ctx, e.ino, fi.fh, &rd, 10, 0, 0, O_RDWR), 10);
+	uint64_t pos = 0, copied = 0;
+	CHECK_EQ(ops->lseek(pt, &root_ctx, e.ino, fi.fh, 0, SEEK_DATA, &pos), 0);
+	CHECK_EQ(ops->copy_file_range(pt, &root_ctx, e.ino, fi.fh, 0, e.ino, fi.fh, 8192, 100, 0,
+				      &copied), 0);
+	CHECK_EQ(copied, 100);
+	CHECK_EQ(ops->access(pt, &root_ctx, e.ino, R_OK | W_OK), 0);
+	CHECK_EQ(ops->release(pt, &root_ctx, e.ino, fi.fh, O_RDWR, 0, 0), 0);
+	fb_passthrough_free(pt);
+}
+
+/* Parse a READDIR(PLUS) reply into names separated by ' ', sorted as listed. */
+static int list_dir(struct fb_passthrough *pt, fb_ino_t ino, int plus, char *names, size_t size,
+		    fb_ino_t *inos, int max)
+{
+	struct fb_file_info fi = { 0 };
+	static char reply[65536];
+	uint64_t off = 0;
+	int count = 0;
+	names[0] = '\0';
+
+	if (ops->opendir(pt, &root_ctx, ino, O_RDONLY, &fi) < 0)
+		return -1;
+	for (;;) {
+		struct iovec iov = { reply, 512 }; /* small: forces several calls */
+		struct fb_writer w;
+		struct fb_dirbuf b;
+		fb_writer_init(&w, &iov, 1);
+		fb__dirbuf_init(&b, &w, 512, plus, 45);
+		int r = plus ? ops->readdirplus(pt, &root_ctx, ino, fi.fh, off, &b)
+			     : ops->readdir(pt, &root_ctx, ino, fi.fh, off, &b);
+		if (r < 0)
+			return r;
+		size_t len = fb_writer_written(&w), p = 0;
+		if (len == 0)
+			break;
+		while (p < len) {
+			struct fb_dirent *d;
+			size_t rec;
+			if (plus) {
+				struct fb_direntplus *dp = (struct fb_direntplus *)(reply + p);
+				d = &dp->dirent;
+				rec = FB_DIRENTPLUS_SIZE(dp);
+				if (inos && count < max)
+					inos[count] = dp->entry_out.nodeid;
+			} else {
+				d = (struct fb_dirent *)(reply + p);
+				rec = FB_DIRENT_SIZE(d);
+			}
+			strncat(names, d->name, d->namelen < 200 ? d->namelen : 200);
+			strncat(names, " ", size - strlen(names) - 1);
+			off = d->off;
+			p += rec;
+			count++;
+		}
+	}
+	ops->releasedir(pt, &root_ctx, ino, fi.fh, 0);
+	return count;
+}
+
+TEST(readdir_and_readdirplus)
+{
+	struct fb_passthrough *pt = fresh();
+	char names[8192];
+	fb_ino_t inos[64];
+	CHECK(pt);
+
+	for (int i = 0; i < 20; i++) {
+		char n[32];
+		snprintf(n, sizeof(n), "file-%02d", i);
+		put_file(src, n, "x", 0644);
+	}
+	CHECK_EQ(list_dir(pt, FB_ROOT_ID, 0, names, sizeof(names), NULL, 0), 22);
+	CHECK(strstr(names, "file-00 ") && strstr(names, "file-19 "));
+	CHECK(strstr(names, ". ") && strstr(names, ".. "));
+	CHECK_EQ(fb_passthrough_inode_count(pt), 1); /* plain readdir takes no lookups */
+
+	int n = list_dir(pt, FB_ROOT_ID, 1, names, sizeof(names), inos, 64);
+	CHECK_EQ(n, 22);
+	CHECK_EQ(fb_passthrough_inode_count(pt), 21); /* one per entry but . and .. */
+	for (int i = 0; i < n; i++)
+		if (inos[i])
+			ops->forget(pt, inos[i], 1);
+	CHECK_EQ(fb_passthrough_inode_count(pt), 1);
+	CHECK_EQ(fb_passthrough_handle_count(pt), 0);
+	fb_passthrough_free(pt);
+}
+
+TEST(credentials_are_the_callers)
+{
+	if (geteuid() != 0)
+		SKIP("needs root");
+	struct fb_passthrough *pt = fresh();
+	struct fb_ctx nobody = { .uid = 65534, .gid = 65534, .umask = 022 };
+	struct fb_entry e, d;
+	struct fb_file_info fi;
+	char buf[64];
+	CHECK(pt);
+
+	put_file(src, "secret", "root only", 0600);
+	CHECK_EQ(ops->lookup(pt, &nobody, FB_ROOT_ID, "secret", &e), 0);
+	CHECK_ERR(read_all(pt, &nobody, e.ino, buf, sizeof(buf)), -EACCES);
+	CHECK_ERR(ops->access(pt, &nobody, e.ino, R_OK), -EACCES);
+	CHECK_EQ(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), 9);
+	struct stat in = { .st_mode = 0666 }, out;
+	double t;
+	CHECK_ERR(ops->setattr(pt, &nobody, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), -EPERM);
+	CHECK_ERR(ops->unlink(pt, &nobody, FB_ROOT_ID, "secret"), 0); /* src is 0777, no sticky */
+
+	/* New files belong to the caller, with the caller's umask. */
+	CHECK_EQ(ops->create(pt, &nobody, FB_ROOT_ID, "mine", 0666, O_RDWR | O_CREAT, &e, &fi), 0);
+	CHECK_EQ(e.attr.st_uid, 65534);
+	CHECK_EQ(e.attr.st_gid, 65534);
+	CHECK_EQ(e.attr.st_mode & 0777, 0644);
+	ops->release(pt, &nobody, e.ino, fi.fh, O_RDWR, 0, 0);
+	CHECK_EQ(ops->mkdir(pt, &nobody, FB_ROOT_ID, "dir", 0700, &d), 0);
+	CHECK_EQ(d.attr.st_uid, 65534);
+	/* A private directory of nobody's: root may (DAC override), another user may not. */
+	struct fb_ctx other = { .uid = 4242, .gid = 4242, .umask = 022 };
+	CHECK_ERR(ops->create(pt, &other, d.ino, "x", 0644, O_RDWR | O_CREAT, &e, &fi), -EACCES);
+	CHECK_ERR(ops->lookup(pt, &other, d.ino, "x", &e), -EACCES);
+	/* Supplementary groups from the request count. */
+	uint32_t groups[1] = { 4343 };
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/grp", src);
+	put_file(src, "grp", "group data", 0640);
+	CHECK_OK(chown(p, 0, 4343));
+	CHECK_EQ(ops->lookup(pt, &other, FB_ROOT_ID, "grp", &e), 0);
+	CHECK_ERR(read_all(pt, &other, e.ino, buf, sizeof(buf)), -EACCES);
+	struct fb_ctx member = other;
+	member.ngroups = 1;
+	member.groups = groups;
+	CHECK_EQ(read_all(pt, &member, e.ino, buf, sizeof(buf)), 10);
+	/* And this thread is root again afterwards. */
+	CHECK_EQ(geteuid(), 0);
+	CHECK_EQ(getegid(), 0);
+	fb_passthrough_free(pt);
+}
+
+TEST(escape_dotdot_and_names)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry e;
+	struct fb_file_info fi;
+	CHECK(pt);
+
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "..", &e), 0);
+	CHECK_EQ(e.ino, FB_ROOT_ID);
+	struct stat st;
+	CHECK_OK(stat(src, &st));
+	CHECK_EQ(e.attr.st_ino, st.st_ino);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, ".", &e), 0);
+	CHECK_EQ(e.ino, FB_ROOT_ID);
+
+	CHECK_ERR(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "../outside", &e), -ENOENT);
+	CHECK_ERR(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "../outside/canary", &e), -ENOENT);
+	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "../outside/canary", 0644,
+			      O_RDWR | O_CREAT | O_TRUNC, &e, &fi), -EINVAL);
+	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "..", 0644, O_RDWR | O_CREAT, &e, &fi),
+		  -EINVAL);
+	CHECK_ERR(ops->mkdir(pt, &root_ctx, FB_ROOT_ID, "a/b", 0755, &e), -EINVAL);
+	CHECK_ERR(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "../outside/canary"), -EINVAL);
+	CHECK_ERR(ops->rename(pt, &root_ctx, FB_ROOT_ID, "x", FB_ROOT_ID, "../outside/canary", 0),
+		  -EINVAL);
+	CHECK_ERR(ops->symlink(pt, &root_ctx, "x", FB_ROOT_ID, "..", &e), -EINVAL);
+	CHECK(canary_intact());
+	fb_passthrough_free(pt);
+}
+
+TEST(escape_symlinks_are_not_followed)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry e, x;
+	struct fb_file_info fi;
+	char buf[PATH_MAX], p[PATH_MAX];
+	CHECK(pt);
+
+	snprintf(p, sizeof(p), "%s/abs", src);
+	CHECK_OK(symlink(canary, p));
+	snprintf(p, sizeof(p), "%s/rel", src);
+	CHECK_OK(symlink("../outside/canary", p));
+	snprintf(p, sizeof(p), "%s/dirlink", src);
+	CHECK_OK(symlink(outside, p));
+
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "abs", &e), 0);
+	CHECK(S_ISLNK(e.attr.st_mode));
+	CHECK_EQ(ops->readlink(pt, &root_ctx, e.ino, buf, sizeof(buf)), (int)strlen(canary));
+	CHECK_ERR(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), -ELOOP);
+	struct stat in = { .st_mode = 0777, .st_size = 0 }, out;
+	double t;
+	CHECK(ops->setattr(pt, &root_ctx, e.ino, &in, FB_FATTR_SIZE, NULL, &out, &t) < 0);
+	CHECK(ops->setattr(pt, &root_ctx, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t) < 0);
+	/* chown of the link changes the link, not the target */
+	CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &(struct stat){ .st_uid = 1, .st_gid = 1 },
+			      FB_FATTR_UID | FB_FATTR_GID, NULL, &out, &t), 0);
+	CHECK(S_ISLNK(out.st_mode));
+
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "rel", &e), 0);
+	CHECK(S_ISLNK(e.attr.st_mode));
+	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "rel", 0644, O_RDWR | O_CREAT | O_TRUNC,
+			      &x, &fi), -ELOOP);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "dirlink", &e), 0);
+	CHECK(S_ISLNK(e.attr.st_mode));
+	CHECK_ERR(ops->lookup(pt, &root_ctx, e.ino, "canary", &x), -ENOTDIR);
+	CHECK_ERR(ops->opendir(pt, &root_ctx, e.ino, O_RDONLY, &fi), -ELOOP);
+	CHECK_ERR(ops->create(pt, &root_ctx, e.ino, "new", 0644, O_RDWR | O_CREAT, &x, &fi),
+		  -ENOTDIR);
+	CHECK_ERR(ops->mkdir(pt, &root_ctx, e.ino, "new", 0755, &x), -ENOTDIR);
+	if (geteuid() == 0)
+		CHECK_ERR(ops->setxattr(pt, &root_ctx, e.ino, "user.x", "1", 1, 0, 0), -EPERM);
+	CHECK(canary_intact());
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/new", outside);
+	CHECK_ERR(stat(p, &st), -ENOENT);
+	fb_passthrough_free(pt);
+}
+
+TEST(escape_rename_race)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry d, f, x;
+	struct fb_file_info fi;
+	char p[PATH_MAX], q[PATH_MAX], buf[64] = { 0 };
+	CHECK(pt);
+
+	snprintf(p, sizeof(p), "%s/d", src);
+	CHECK_OK(mkdir(p, 0755));
+	put_file(p, "canary", "inside", 0644);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "d", &d), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, d.ino, "canary", &f), 0);
+
+	/* Swap the directory for a symlink to the outside after lookup. */
+	snprintf(q, sizeof(q), "%s/d.moved", src);
+	CHECK_OK(rename(p, q));
+	CHECK_OK(symlink(outside, p));
+
+	/* The looked-up nodes still mean the original objects. */
+	CHECK_EQ(read_all(pt, &root_ctx, f.ino, buf, sizeof(buf)), 6);
+	CHECK_STR(buf, "inside");
+	CHECK_EQ(ops->lookup(pt, &root_ctx, d.ino, "canary", &x), 0);
+	CHECK_EQ(x.ino, f.ino);
+	CHECK_EQ(ops->create(pt, &root_ctx, d.ino, "new", 0644, O_RDWR | O_CREAT, &x, &fi), 0);
+	ops->release(pt, &root_ctx, x.ino, fi.fh, O_RDWR, 0, 0);
+	snprintf(q, sizeof(q), "%s/d.moved/new", src);
+	struct stat st;
+	CHECK_OK(stat(q, &st));
+	snprintf(q, sizeof(q), "%s/new", outside);
+	CHECK_ERR(stat(q, &st), -ENOENT);
+	CHECK_EQ(ops->opendir(pt, &root_ctx, d.ino, O_RDONLY, &fi), 0);
+	ops->releasedir(pt, &root_ctx, d.ino, fi.fh, 0);
+	/* And a fresh lookup of "d" is the symlink. */
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "d", &x), 0);
+	CHECK(S_ISLNK(x.attr.st_mode));
+	CHECK(canary_intact());
+	fb_passthrough_free(pt);
+}
+
+/* Fault injection: replacements for entries of fb__pt_sys. */
+static int inject_errno;
+static int fail_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	errno = inject_errno;
+	return -1;
+}
+static int fail_statx(int dirfd, const char *path, int flags, unsigned int mask,
+		      struct statx *out)
+{
+	errno = inject_errno;
+	return -1;
+}
+static int fail_mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	errno = inject_errno;
+	return -1;
+}
+static int fail_name_to_handle_at(int dirfd, const char *path, struct file_handle *h,
+				  int *mnt_id, int flags)
+{
+	errno = inject_errno;
+	return -1;
+}
+static ssize_t fail_getdents64(int fd, void *buf, size_t size)
+{
+	errno = inject_errno;
+	return -1;
+}
+
+TEST(injected_errors_surface_without_leaks)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry e;
+	struct fb_file_info fi;
+	char names[1024];
+	CHECK(pt);
+	put_file(src, "f", "data", 0644);
+	int fds = count_fds();
+
+	fb__pt_sys.openat = fail_openat;
+	inject_errno = EMFILE;
+	CHECK_ERR(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), -EMFILE);
+	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "g", 0644, O_RDWR | O_CREAT, &e, &fi),
+		  -EMFILE);
+	inject_errno = EIO;
+	CHECK_ERR(ops->opendir(pt, &root_ctx, FB_ROOT_ID, O_RDONLY, &fi), -EIO);
+	fb__pt_syscalls_reset();
+
+	fb__pt_sys.statx = fail_statx;
+	inject_errno = EIO;
+	CHECK_ERR(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), -EIO);
+	/* Created on the host but not entered: the open file is closed again. */
+	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "g", 0644, O_RDWR | O_CREAT, &e, &fi),
+		  -EIO);
+	fb__pt_syscalls_reset();
+
+	fb__pt_sys.mkdirat = fail_mkdirat;
+	inject_errno = ENOSPC;
+	CHECK_ERR(ops->mkdir(pt, &root_ctx, FB_ROOT_ID, "d", 0755, &e), -ENOSPC);
+	fb__pt_syscalls_reset();
+
+	/* Without handles the inode falls back to an O_PATH descriptor, and still works. */
+	fb__pt_sys.name_to_handle_at = fail_name_to_handle_at;
+	inject_errno = EOPNOTSUPP;
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+	fb__pt_syscalls_reset();
+	char buf[16];
+	CHECK_EQ(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), 4);
+	ops->forget(pt, e.ino, 1);
+
+	fb__pt_sys.getdents64 = fail_getdents64;
+	inject_errno = EIO;
+	CHECK_ERR(list_dir(pt, FB_ROOT_ID, 0, names, sizeof(names), NULL, 0), -EIO);
+	fb__pt_syscalls_reset();
+	/* list_dir bailed out without releasing: the handle is still counted, release it. */
+	CHECK_EQ(fb_passthrough_handle_count(pt), 1);
+	fb_passthrough_free(pt);
+	pt = fresh();
+	CHECK(pt);
+
+	CHECK_EQ(fb_passthrough_inode_count(pt), 1);
+	CHECK_EQ(fb_passthrough_handle_count(pt), 0);
+	CHECK_EQ(count_fds(), fds);
+	fb_passthrough_free(pt);
+}
+
+TEST(fd_count_stays_low_with_many_inodes)
+{
+	if (geteuid() != 0)
+		SKIP("file handles need CAP_DAC_READ_SEARCH");
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry e;
+	const int N = 30000;
+	char p[PATH_MAX];
+	CHECK(pt);
+
+	for (int i = 0; i < N; i++) {
+		snprintf(p, sizeof(p), "%s/f%d", src, i);
+		int fd = open(p, O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0);
+		close(fd);
+	}
+	int before = count_fds();
+	for (int i = 0; i < N; i++) {
+		snprintf(p, sizeof(p), "f%d", i);
+		CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, p, &e), 0);
+	}
+	CHECK_EQ(fb_passthrough_inode_count(pt), N + 1);
+	int during = count_fds();
+	CHECK(during - before < 16);
+	/* Every node still works, and forgetting them all frees them. */
+	struct stat a;
+	double t;
+	CHECK_EQ(ops->getattr(pt, &root_ctx, e.ino, NULL, &a, &t), 0);
+	for (fb_ino_t ino = FB_ROOT_ID + 1; ino <= e.ino; ino++)
+		ops->forget(pt, ino, 1);
+	CHECK_EQ(fb_passthrough_inode_count(pt), 1);
+	fb_passthrough_free(pt);
+	rm_rf(src);
+}
+
+TEST(locks_are_per_open_file)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry e;
+	struct fb_file_info a, b;
+	CHECK(pt);
+
+	CHECK_EQ(ops->create(pt, &root_ctx, FB_ROOT_ID, "l", 0644, O_RDWR | O_CREAT, &e, &a), 0);
+	CHECK_EQ(ops->open(pt, &root_ctx, e.ino, O_RDWR, &b), 0);
+	struct fb_lock lk = { .start = 0, .end = 99, .type = F_WRLCK };
+	CHECK_EQ(ops->setlk(pt, &root_ctx, e.ino, a.fh, 1, &lk, 0), 0);
+	CHECK_ERR(ops->setlk(pt, &root_ctx, e.ino, b.fh, 2, &lk, 0), -EAGAIN);
+	struct fb_lock q = { .start = 50, .end = UINT64_MAX, .type = F_RDLCK };
+	CHECK_EQ(ops->getlk(pt, &root_ctx, e.ino, b.fh, 2, &q), 0);
+	CHECK_EQ(q.type, F_WRLCK);
+	CHECK_EQ(q.start, 0);
+	CHECK_EQ(q.end, 99);
+	CHECK_EQ(ops->flock(pt, &root_ctx, e.ino, a.fh, 1, LOCK_EX | LOCK_NB), 0);
+	CHECK_ERR(ops->flock(pt, &root_ctx, e.ino, b.fh, 2, LOCK_EX | LOCK_NB), -EWOULDBLOCK);
+	/* Releasing the first open drops its locks. */
+	ops->release(pt, &root_ctx, e.ino, a.fh, O_RDWR, 0, 0);
+	CHECK_EQ(ops->setlk(pt, &root_ctx, e.ino, b.fh, 2, &lk, 0), 0);
+	CHECK_EQ(ops->flock(pt, &root_ctx, e.ino, b.fh, 2, LOCK_EX | LOCK_NB), 0);
+	ops->release(pt, &root_ctx, e.ino, b.fh, O_RDWR, 0, 0);
+	/* A stale or forged handle is refused. */
+	struct fb_lock z = lk;
+	CHECK_ERR(ops->setlk(pt, &root_ctx, e.ino, a.fh, 1, &z, 0), -EBADF);
+	CHECK_ERR(ops->flush(pt, &root_ctx, e.ino, 0x12345678, 0), -EBADF);
+	fb_passthrough_free(pt);
+}
+
+TEST(tmpfile_and_config)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry e;
+	struct fb_file_info fi;
+	enum fb_passthrough_cache c;
+	CHECK(pt);
+
+	CHECK_EQ(ops->tmpfile(pt, &root_ctx, FB_ROOT_ID, 0600, O_RDWR, &e, &fi), 0);
+	CHECK(S_ISREG(e.attr.st_mode));
+	CHECK_EQ(e.attr.st_nlink, 0);
+	struct stat a;
+	double t;
+	CHECK_EQ(ops->getattr(pt, &root_ctx, e.ino, NULL, &a, &t), 0);
+	ops->release(pt, &root_ctx, e.ino, fi.fh, O_RDWR, 0, 0);
+	ops->forget(pt, e.ino, 1);
+	fb_passthrough_free(pt);
+
+	CHECK_EQ(fb_passthrough_cache_parse("never", &c), 0);
+	CHECK_EQ(c, FB_PT_CACHE_NEVER);
+	CHECK_EQ(fb_passthrough_cache_parse("always", &c), 0);
+	CHECK_EQ(c, FB_PT_CACHE_ALWAYS);
+	CHECK_ERR(fb_passthrough_cache_parse("sometimes", &c), -EINVAL);
+
+	struct fb_passthrough_config cfg;
+	fb_passthrough_config_init(&cfg);
+	CHECK_ERR(fb_passthrough_new(&cfg, &pt), -EINVAL);
+	cfg.source = canary;
+	CHECK_ERR(fb_passthrough_new(&cfg, &pt), -ENOTDIR);
+	cfg.source = "/nonexistent/fb-pt";
+	CHECK_ERR(fb_passthrough_new(&cfg, &pt), -ENOENT);
+
+	/* cache=never: direct I/O, timeouts 0, no FUSE passthrough. */
+	cfg.source = src;
+	cfg.cache = FB_PT_CACHE_NEVER;
+	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
+	struct fb_conn conn = { .capable = ~0ULL, .want = 0 };
+	CHECK_EQ(ops->init(pt, &conn), 0);
+	CHECK(!(conn.want & FB_PASSTHROUGH));
+	CHECK(conn.want & FB_DO_READDIRPLUS);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, ".", &e), 0);
+	CHECK_EQ(e.entry_timeout, 0);
+	put_file(src, "n", "x", 0644);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "n", &e), 0);
+	CHECK_EQ(ops->open(pt, &root_ctx, e.ino, O_RDONLY, &fi), 0);
+	CHECK(fi.open_flags & FB_FOPEN_DIRECT_IO);
+	ops->release(pt, &root_ctx, e.ino, fi.fh, O_RDONLY, 0, 0);
+	fb_passthrough_free(pt);
+
+	/* writeback excludes passthrough; O_WRONLY opens become O_RDWR; no_open answers ENOSYS */
+	cfg.cache = FB_PT_CACHE_ALWAYS;
+	cfg.writeback = 1;
+	cfg.no_open = 1;
+	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
+	conn = (struct fb_conn){ .capable = ~0ULL, .want = 0 };
+	CHECK_EQ(ops->init(pt, &conn), 0);
+	CHECK(conn.want & FB_WRITEBACK_CACHE);
+	CHECK(!(conn.want & FB_PASSTHROUGH));
+	CHECK(conn.want & FB_NO_OPEN_SUPPORT);
+	CHECK_ERR(ops->open(pt, &root_ctx, FB_ROOT_ID, O_RDONLY, &fi), -ENOSYS);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "n", &e), 0);
+	CHECK_EQ(e.entry_timeout, 86400);
+	/* read without a handle opens the file for the request */
+	char buf[8];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct fb_writer w;
+	fb_writer_init(&w, &iov, 1);
+	CHECK_EQ(ops->read(pt, &root_ctx, e.ino, 0, &w, sizeof(buf), 0, O_RDONLY), 1);
+	fb_passthrough_free(pt);
+
+	/* passthrough is asked for by default when offered */
+	fb_passthrough_config_init(&cfg);
+	cfg.source = src;
+	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
+	conn = (struct fb_conn){ .capable = ~0ULL, .want = 0 };
+	CHECK_EQ(ops->init(pt, &conn), 0);
+	CHECK(conn.want & FB_PASSTHROUGH);
+	CHECK(conn.max_stack_depth >= 1);
+	fb_passthrough_free(pt);
+}
+
+TEST_MAIN()
