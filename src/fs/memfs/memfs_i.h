@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * memfs internals shared by memfs.c (instance, inodes, names, attributes), memfs_file.c (file
- * data) and memfs_xattr.c (extended attributes).
+ * memfs internals shared by memfs.c (instance, inodes, handles, attributes, open), memfs_dir.c
+ * (directories and names), memfs_file.c (file data) and memfs_xattr.c (extended attributes).
  *
  * Locking. One rwlock per instance (m->lock) and one mutex per inode (inode->mu):
  *  - m->lock held for writing: everything may be read and changed; no inode mutex is needed
@@ -169,9 +169,42 @@ int fb__memfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_i
 			      uint64_t fh_in, uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out,
 			      uint64_t off_out, uint64_t len, uint64_t flags, uint64_t *copied);
 
-/* memfs.c: handles */
+/* memfs.c: inode and handle life cycle (see the comments at each definition for the lock) */
+int fb__memfs_inode_new(struct fb_memfs *m, const struct fb_ctx *ctx, struct memfs_inode *parent,
+			mode_t mode, struct memfs_inode **ret);
+void fb__memfs_inode_free(struct fb_memfs *m, struct memfs_inode *inode);
+void fb__memfs_inode_put(struct fb_memfs *m, struct memfs_inode *inode);
+void fb__memfs_entry_get(struct fb_memfs *m, struct memfs_inode *inode, struct fb_entry *e);
 int fb__memfs_handle_new(struct fb_memfs *m, struct memfs_inode *inode, int flags,
 			 uint64_t *ret_fh);
+int fb__memfs_open_inode(struct fb_memfs *m, const struct fb_ctx *ctx, struct memfs_inode *inode,
+			 int flags, bool check_perm, struct fb_file_info *fi);
+
+/* memfs_dir.c */
+int fb__memfs_get_dir(struct fb_memfs *m, fb_ino_t ino, struct memfs_inode **ret);
+void fb__memfs_dir_free(struct fb_memfs *m, struct memfs_inode *dir);
+int fb__memfs_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		     struct fb_entry *out);
+int fb__memfs_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		    mode_t mode, dev_t rdev, struct fb_entry *out);
+int fb__memfs_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		    mode_t mode, struct fb_entry *out);
+int fb__memfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
+		      const char *name, struct fb_entry *out);
+int fb__memfs_link(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, fb_ino_t newparent,
+		   const char *newname, struct fb_entry *out);
+int fb__memfs_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name);
+int fb__memfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name);
+int fb__memfs_rename(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		     fb_ino_t newparent, const char *newname, uint32_t flags);
+int fb__memfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		     mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi);
+int fb__memfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode,
+		      int flags, struct fb_entry *out, struct fb_file_info *fi);
+int fb__memfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		      uint64_t off, struct fb_dirbuf *buf);
+int fb__memfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			  uint64_t off, struct fb_dirbuf *buf);
 
 /* memfs_xattr.c */
 void fb__memfs_xattrs_free(struct fb_memfs *m, struct memfs_inode *inode);
