@@ -115,6 +115,15 @@ static fbt_setup_fn fbt_setup, fbt_teardown;
 #define TEST_TEARDOWN(fn)                                                                        \
 	__attribute__((constructor)) static void fbt_teardown_reg(void) { fbt_teardown = fn; }
 
+/* Run one test; its own frame holds the setjmp, so no caller local can be clobbered. */
+static inline int fbt_run_one(int i)
+{
+	fbt_state = 0;
+	if (setjmp(fbt_jmp) == 0)
+		fbt_tests[i].fn();
+	return fbt_state;
+}
+
 static inline int fbt_main(void)
 {
 	int passed = 0, failed = 0, skipped = 0;
@@ -128,14 +137,12 @@ static inline int fbt_main(void)
 	for (int i = 0; i < fbt_count; i++) {
 		if (filter && !strstr(fbt_tests[i].name, filter))
 			continue;
-		fbt_state = 0;
-		if (setjmp(fbt_jmp) == 0)
-			fbt_tests[i].fn();
-		const char *what = fbt_state == 0 ? "ok" : fbt_state == 1 ? "FAIL" : "skip";
+		int st = fbt_run_one(i);
+		const char *what = st == 0 ? "ok" : st == 1 ? "FAIL" : "skip";
 		printf("%-4s %s\n", what, fbt_tests[i].name);
-		if (fbt_state == 0)
+		if (st == 0)
 			passed++;
-		else if (fbt_state == 1)
+		else if (st == 1)
 			failed++;
 		else
 			skipped++;
