@@ -9,6 +9,8 @@
 
 #include "uring_i.h"
 
+unsigned int fb__uring_test_short_payload;
+
 size_t fb__uring_payload_size(uint32_t max_write, uint32_t max_pages, size_t page_size)
 {
 	size_t sz = FB_MIN_READ_BUFFER;

@@ -302,6 +302,9 @@ static int queue_register(struct uring_queue *q)
 	int err = 0, r;
 
 	for (unsigned int i = 0; i < u->depth; i++) {
+		if (fb__uring_test_short_payload &&
+		    q->ents[i].reg_iov[1].iov_len > fb__uring_test_short_payload)
+			q->ents[i].reg_iov[1].iov_len -= fb__uring_test_short_payload;
 		sqe = get_sqe(&q->ring);
 		if (!sqe)
 			return -EBUSY;

@@ -53,6 +53,13 @@ struct fb__uring_ent {
 	void *queue;				/* owner (uring.c) */
 };
 
+/*
+ * Fault injection for tests: when non-zero, entries are registered with a payload buffer this
+ * many bytes shorter than the kernel requires, so every REGISTER is refused (as an old or
+ * misconfigured kernel would) and the fallback path runs. Set before fb_uring_start().
+ */
+extern unsigned int fb__uring_test_short_payload;
+
 /* Payload buffer size the kernel requires for these negotiated limits (bytes). */
 size_t fb__uring_payload_size(uint32_t max_write, uint32_t max_pages, size_t page_size);
 
