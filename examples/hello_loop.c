@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,17 +122,17 @@ int main(int argc, char **argv)
 			 */
 			wrote_hello = 1;
 			if (fork() == 0) {
-				char path[4096];
+				char tmp[4096], path[4096];
 				int fd;
 
+				/* Written under another name first, so "hello" appears whole. */
+				snprintf(tmp, sizeof(tmp), "%s/.hello", argv[1]);
 				snprintf(path, sizeof(path), "%s/hello", argv[1]);
-				fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-				if (fd >= 0) {
-					if (write(fd, "Hello, world!\n", 14) != 14)
-						_exit(1);
-					close(fd);
-				}
-				_exit(fd >= 0 ? 0 : 1);
+				fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+				if (fd < 0 || write(fd, "Hello, world!\n", 14) != 14)
+					_exit(1);
+				close(fd);
+				_exit(rename(tmp, path) == 0 ? 0 : 1);
 			}
 		}
 	}

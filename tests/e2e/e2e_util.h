@@ -66,7 +66,7 @@ static inline int e2e_mount_type(const char *path, char *type, size_t len)
 		if (sscanf(dash + 3, "%255s", fstype) != 1)
 			continue;
 		if (strcmp(mp, path) == 0)
-			snprintf(type, len, "%s", fstype);
+			snprintf(type, len, "%.*s", (int)(len - 1), fstype);
 	}
 	fclose(f);
 	return 0;

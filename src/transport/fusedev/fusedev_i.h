@@ -28,6 +28,7 @@ struct fb_session {
 	int via_fusermount;		/* mounted by fusermount3: unmount through it unless root */
 	pid_t helper_pid;		/* fusermount3 kept alive for auto_unmount, or 0 */
 	int helper_sock;		/* our end of its socket; closing it unmounts, or -1 */
+	int helper_err;			/* read end of the helper's stderr pipe, or -1 */
 	unsigned int conn_id;		/* minor device number of the mount (fusectl name), or 0 */
 };
 
@@ -50,6 +51,7 @@ struct fb__mount_result {
 	int via_fusermount;
 	pid_t helper_pid;		/* auto_unmount helper still running, or 0 */
 	int helper_sock;		/* socket to that helper, or -1 */
+	int helper_err;			/* read end of its stderr pipe, or -1 */
 };
 
 /*
@@ -77,8 +79,14 @@ int fb__mountinfo_find(const char *path, char *fstype, size_t fslen, unsigned in
 /* Check @mnt and mount it; logs why it refuses. Fills @res. */
 int fb__mount(const char *mnt, const struct fb_mount_opts *o, struct fb__mount_result *res);
 
-/* Unmount @mnt (lazily with @lazy); through fusermount3 when @via_fusermount and not root. */
-int fb__unmount(const char *mnt, int lazy, int via_fusermount);
+/*
+ * Unmount @mnt (lazily with @lazy); through fusermount3 when @via_fusermount and not root.
+ * Logs why it failed unless @quiet. Not mounted counts as success.
+ */
+int fb__unmount(const char *mnt, int lazy, int via_fusermount, int quiet);
+
+/* fb_session_unmount() with a @quiet flag for fb__unmount(). */
+int fb__session_unmount(struct fb_session *se, int lazy, int quiet);
 
 /* Abort connection @conn_id through the fusectl file system, if it is mounted. */
 int fb__abort_conn(unsigned int conn_id);

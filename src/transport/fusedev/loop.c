@@ -51,11 +51,15 @@ static void *worker_main(void *arg)
 /* End the connection after fb_session_exit(): unmount, by force if the mount is busy. */
 static void stop_mount(struct fb_session *se)
 {
-	int r = fb_session_unmount(se, 0);
+	int r = fb__session_unmount(se, 0, 1);
 
-	if (r != -EBUSY)
+	if (r != -EBUSY) {
+		if (r < 0)
+			fb_log(FB_LOG_ERR, "cannot unmount %s: %s", se->mountpoint, strerror(-r));
 		return;
-	fb_log(FB_LOG_WARNING, "mount busy: aborting the connection and detaching it");
+	}
+	fb_log(FB_LOG_INFO, "%s is busy: aborting the connection and detaching the mount",
+	       se->mountpoint);
 	pthread_mutex_lock(&se->lock);
 	if (se->mountpoint && geteuid() == 0)
 		umount2(se->mountpoint, MNT_FORCE);	/* FUSE aborts the connection */

@@ -348,9 +348,10 @@ static const char *find_fusermount(void)
 
 /*
  * Run fusermount3 with @argv (argv[0] is replaced by its path). With @commfd >= 0 the helper
- * gets it as _FUSE_COMMFD. Returns the child's pid or a negative errno.
+ * gets it as _FUSE_COMMFD; with @errfd >= 0 its stderr goes there. Returns the child's pid or
+ * a negative errno.
  */
-static pid_t spawn_fusermount(const char **argv, int commfd)
+static pid_t spawn_fusermount(const char **argv, int commfd, int errfd)
 {
 	const char *prog = find_fusermount();
 	char env_fd[32];
@@ -383,6 +384,8 @@ static pid_t spawn_fusermount(const char **argv, int commfd)
 	if (pid == 0) {
 		if (commfd >= 0)
 			fcntl(commfd, F_SETFD, 0);
+		if (errfd >= 0)
+			dup2(errfd, STDERR_FILENO);
 		execve(prog, (char *const *)argv, envp);
 		_exit(127);
 	}
@@ -441,12 +444,33 @@ static int wait_child(pid_t pid)
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+/* Log what fusermount3 wrote to its stderr (the reason it failed), one line at a time. */
+static void relay_helper_errors(int errfd)
+{
+	char buf[1024];
+	size_t got = 0;
+	ssize_t n;
+	char *line, *save = NULL;
+
+	while (got + 1 < sizeof(buf)) {
+		n = read(errfd, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fb_log(FB_LOG_ERR, "%s", line);
+}
+
 static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 			    struct fb__mount_result *res)
 {
 	char opts[1024];
 	const char *argv[] = { NULL, "-o", opts, "--", canon, NULL };
-	int sv[2], fd, r;
+	int sv[2], ep[2], fd, r;
 	pid_t pid;
 
 	r = fb__mount_fusermount_opts(o, opts, sizeof(opts));
@@ -454,20 +478,33 @@ static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 		return r;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	pid = spawn_fusermount(argv, sv[1]);
+	/*
+	 * The helper's stderr goes to a pipe: its error messages become our log lines, and the
+	 * auto_unmount helper's complaint that the mount is already gone after our own clean
+	 * unmount stays out of the user's terminal. We keep the read end open as long as the
+	 * helper lives, so it never gets SIGPIPE.
+	 */
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out_close_sock;
+	}
+	pid = spawn_fusermount(argv, sv[1], ep[1]);
 	close(sv[1]);
+	close(ep[1]);
 	if (pid < 0) {
 		r = pid;
-		goto out_close_sock;
+		goto out_close_pipe;
 	}
 	fd = receive_fd(sv[0]);
 	if (fd < 0) {
-		int status = wait_child(pid);
+		int status;
 
+		relay_helper_errors(ep[0]);
+		status = wait_child(pid);
 		fb_log(FB_LOG_ERR, "fusermount3 could not mount %s (exit status %d)", canon,
 		       status);
 		r = -EIO;
-		goto out_close_sock;
+		goto out_close_pipe;
 	}
 	res->fd = fd;
 	res->via_fusermount = 1;
@@ -475,12 +512,16 @@ static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 		/* It waits for this socket to close, then unmounts. */
 		res->helper_pid = pid;
 		res->helper_sock = sv[0];
+		res->helper_err = ep[0];
 	} else {
 		close(sv[0]);
 		wait_child(pid);
+		close(ep[0]);
 	}
 	return 0;
 
+out_close_pipe:
+	close(ep[0]);
 out_close_sock:
 	close(sv[0]);
 	return r;
@@ -490,7 +531,7 @@ int fb__mount(const char *mnt, const struct fb_mount_opts *o, struct fb__mount_r
 {
 	static const struct fb_mount_opts defaults;
 	char canon[PATH_MAX];
-	mode_t mode;
+	mode_t mode = S_IFDIR;
 	int r;
 
 	if (!o)
@@ -499,6 +540,7 @@ int fb__mount(const char *mnt, const struct fb_mount_opts *o, struct fb__mount_r
 	res->via_fusermount = 0;
 	res->helper_pid = 0;
 	res->helper_sock = -1;
+	res->helper_err = -1;
 	if (o->blksize) {
 		fb_log(FB_LOG_ERR, "blksize= applies to block-device (fuseblk) mounts only, "
 		       "which fuse-backend does not make");
@@ -520,7 +562,7 @@ int fb__mount(const char *mnt, const struct fb_mount_opts *o, struct fb__mount_r
 	return mount_fusermount(canon, o, res);
 }
 
-int fb__unmount(const char *mnt, int lazy, int via_fusermount)
+int fb__unmount(const char *mnt, int lazy, int via_fusermount, int quiet)
 {
 	int r;
 
@@ -530,7 +572,7 @@ int fb__unmount(const char *mnt, int lazy, int via_fusermount)
 		r = -errno;
 	} else {
 		const char *argv[] = { NULL, lazy ? "-uz" : "-u", "--", mnt, NULL };
-		pid_t pid = spawn_fusermount(argv, -1);
+		pid_t pid = spawn_fusermount(argv, -1, -1);
 
 		if (pid < 0)
 			return pid;
@@ -539,6 +581,8 @@ int fb__unmount(const char *mnt, int lazy, int via_fusermount)
 	}
 	if (r == -EINVAL)
 		return 0;	/* not mounted (any more) */
+	if (quiet)
+		return r;
 	if (r == -EBUSY)
 		fb_log(FB_LOG_ERR, "%s is busy (open files or a process's working directory); "
 		       "close them or unmount lazily ('umount -l %s')", mnt, mnt);

@@ -86,6 +86,7 @@ int fb_session_new(struct fb_server *server, struct fb_session **ret)
 	se->server = server;
 	se->fd = -1;
 	se->helper_sock = -1;
+	se->helper_err = -1;
 	se->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (se->exit_fd < 0) {
 		r = -errno;
@@ -147,6 +148,7 @@ int fb_session_mount(struct fb_session *se, const char *mountpoint,
 	se->via_fusermount = res.via_fusermount;
 	se->helper_pid = res.helper_pid;
 	se->helper_sock = res.helper_sock;
+	se->helper_err = res.helper_err;
 	if (mp && fb__mountinfo_find(mp, NULL, 0, &se->conn_id) <= 0)
 		se->conn_id = 0;
 	pthread_mutex_unlock(&se->lock);
@@ -187,6 +189,10 @@ static void release_helper(struct fb_session *se)
 			;
 		se->helper_pid = 0;
 	}
+	if (se->helper_err >= 0) {
+		close(se->helper_err);
+		se->helper_err = -1;
+	}
 }
 
 /* Is our connection still what is mounted on the mount point? Lock held. */
@@ -205,6 +211,11 @@ static int still_ours(struct fb_session *se)
 
 int fb_session_unmount(struct fb_session *se, int lazy)
 {
+	return fb__session_unmount(se, lazy, 0);
+}
+
+int fb__session_unmount(struct fb_session *se, int lazy, int quiet)
+{
 	int r = 0;
 
 	if (!se)
@@ -213,7 +224,7 @@ int fb_session_unmount(struct fb_session *se, int lazy)
 	if (se->mounted && se->mountpoint && !still_ours(se))
 		se->mounted = 0;	/* unmounted from outside; never touch a newer mount */
 	if (se->mounted && se->mountpoint) {
-		r = fb__unmount(se->mountpoint, lazy, se->via_fusermount);
+		r = fb__unmount(se->mountpoint, lazy, se->via_fusermount, quiet);
 		if (r == 0)
 			se->mounted = 0;
 	}
@@ -274,7 +285,7 @@ void fb_session_free(struct fb_session *se)
 {
 	if (!se)
 		return;
-	if (se->mounted && fb_session_unmount(se, 0) < 0)
+	if (se->mounted && fb__session_unmount(se, 0, 1) < 0)
 		fb_session_unmount(se, 1);
 	pthread_mutex_lock(&se->lock);
 	release_helper(se);
