@@ -76,7 +76,7 @@ static int count_fds(void)
 static void put_file(const char *dir, const char *name, const char *content, mode_t mode)
 {
 	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	snprintf(p, sizeof(p), "%.3000s/%.200s", dir, name);
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
 	if (fd >= 0) {
 		if (write(fd, content, strlen(content)) < 0)

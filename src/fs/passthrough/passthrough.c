@@ -211,6 +211,22 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 {
 	struct fb_passthrough *pt = fs;
 	const struct fb_passthrough_config *c = &pt->cfg;
+	int fd;
+
+	/*
+	 * /proc/self/fd as opened by fb_passthrough_new() names that process; a daemon that
+	 * forked to the background since then serves from its child. Reopen it here, in the
+	 * serving process, before any other request runs.
+	 */
+	fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (dup3(fd, pt->proc_fd, O_CLOEXEC) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	close(fd);
 
 	want(conn, FB_DONT_MASK, 1);
 	want(conn, FB_ATOMIC_O_TRUNC, 1);
