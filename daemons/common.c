@@ -439,34 +439,67 @@ static void forget_signals(void)
 }
 
 /*
- * Go to the background once the mount is in place: the parent exits 0 (the shell sees the
- * mount ready), the child leaves the terminal and serves. Returns 0 in the child.
+ * Go to the background: fork, and let the parent wait until the child reports that the
+ * mount is in place and serving can begin (exit 0) or exits without reporting (exit 1, after
+ * the child printed why on the still-shared stderr). The child gets the pipe's write end in
+ * *@ret_fd. The parent never returns.
  */
-static int daemonize(void)
+static int daemon_fork(int *ret_fd)
 {
+	int p[2];
 	pid_t pid;
-	int fd;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		return -errno;
-	if (chdir("/") < 0)
-		return -errno;
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
+	if (pid < 0) {
+		int r = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		return r;
 	}
+	if (pid > 0) {
+		char c = 1;
+		ssize_t n;
+
+		close(p[1]);
+		do {
+			n = read(p[0], &c, 1);
+		} while (n < 0 && errno == EINTR);
+		_exit(n == 1 && c == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	*ret_fd = p[1];
 	return 0;
+}
+
+/* In the background child: leave the terminal and tell the waiting parent all is well. */
+static void daemon_ready(int fd)
+{
+	char ok = 0;
+	int null;
+
+	if (fd < 0)
+		return;
+	if (chdir("/") < 0) {
+		/* harmless: the session holds the mount point's absolute path */
+	}
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	if (write(fd, &ok, 1) != 1) {
+		/* the parent is gone: nobody to tell */
+	}
+	close(fd);
 }
 
 int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts *o,
@@ -474,8 +507,17 @@ int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts
 {
 	struct fb_session *se;
 	struct fb_uring *uring = NULL;
-	int r, status = 1;
+	int r, status = 1, ready_fd = -1;
 
+	/* Mount errors still reach the shell: the parent waits for the child's word. */
+	if (!o->foreground) {
+		r = daemon_fork(&ready_fd);
+		if (r < 0) {
+			fprintf(stderr, "%s: cannot go to the background: %s\n", info->name,
+				strerror(-r));
+			return 1;
+		}
+	}
 	if (o->debug)
 		fb_log_set_debug(1);
 	r = fb_session_new(server, &se);
@@ -507,14 +549,6 @@ int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts
 			strerror(-r));
 		goto out_free_session;
 	}
-	if (!o->foreground) {
-		r = daemonize();
-		if (r < 0) {
-			fprintf(stderr, "%s: cannot go to the background: %s\n", info->name,
-				strerror(-r));
-			goto out_unmount;
-		}
-	}
 	if (info->started) {
 		r = info->started(info->priv, se);
 		if (r < 0) {
@@ -522,6 +556,8 @@ int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts
 			goto out_unmount;
 		}
 	}
+	daemon_ready(ready_fd);
+	ready_fd = -1;
 	r = fb_session_loop(se, fb_daemon_threads(o));
 	if (r < 0)
 		fprintf(stderr, "%s: serving ended with an error: %s\n", info->name, strerror(-r));
@@ -538,5 +574,7 @@ out_free_session:
 	forget_signals();
 	fb_uring_free(uring);	/* the connection has ended: the rings have nothing left */
 	fb_session_free(se);
+	if (ready_fd >= 0)
+		close(ready_fd);	/* never ready: the parent exits 1 */
 	return status;
 }

@@ -134,11 +134,13 @@ void fb_daemon_server_config(const struct fb_daemon_opts *o, struct fb_server_co
 unsigned int fb_daemon_threads(const struct fb_daemon_opts *o);
 
 /*
- * Serve @server on o->mountpoint: create the session, install SIGINT/SIGTERM/SIGHUP handlers
- * that end it (SIGPIPE is ignored), mount (errors are printed, the status is 1), go to the
- * background unless o->foreground (the parent exits 0 once the mount is in place), call
- * info->started, run the loop until a signal or an unmount, unmount, call info->stopped.
- * Returns the process exit status: 0 on a clean end, 1 on failure.
+ * Serve @server on o->mountpoint. Unless o->foreground, first fork: the parent waits and
+ * exits 0 once the child has mounted and info->started succeeded, or 1 when the child failed
+ * (the child's messages still reach the terminal until then). Then: create the session,
+ * install SIGINT/SIGTERM/SIGHUP handlers that end it (SIGPIPE is ignored), start FUSE over
+ * io_uring when o->io_uring, mount (errors are printed, the status is 1), call
+ * info->started, leave the terminal, run the loop until a signal or an unmount, unmount,
+ * call info->stopped. Returns the process exit status: 0 on a clean end, 1 on failure.
  */
 int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts *o,
 		  struct fb_server *server);
