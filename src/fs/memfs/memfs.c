@@ -5,6 +5,7 @@
  * memfs_xattr.c. The locking rules are at the top of memfs_i.h.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,23 @@ int fb__memfs_charge(struct fb_memfs *m, uint64_t bytes)
 void fb__memfs_uncharge(struct fb_memfs *m, uint64_t bytes)
 {
 	atomic_fetch_sub(&m->bytes_used, bytes);
+	atomic_fetch_add(&m->freed_since_trim, bytes);
+}
+
+/*
+ * Give freed memory back to the system once enough was freed. Pages, names and inodes are
+ * small blocks spread over the allocator's per-thread arenas, which do not shrink by themselves:
+ * without this, a daemon that held 1 GiB once would keep it after everything was deleted.
+ * Called with no lock held; the cost (a walk of the free lists) is paid once per MEMFS_TRIM_BYTES.
+ */
+void fb__memfs_maybe_trim(struct fb_memfs *m)
+{
+	if (atomic_load(&m->freed_since_trim) < MEMFS_TRIM_BYTES)
+		return;
+	atomic_store(&m->freed_since_trim, 0);
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 static size_t ino_bucket(fb_ino_t ino, size_t nbuckets)
@@ -370,17 +388,20 @@ static struct memfs_handle *handle_take(struct fb_memfs *m, uint64_t fh)
 static int memfs_release_handle(struct fb_memfs *m, uint64_t fh)
 {
 	struct memfs_handle *h;
+	int r = -EBADF;
 
 	pthread_rwlock_wrlock(&m->lock);
 	h = handle_take(m, fh);
 	if (h) {
+		r = 0;
 		if (h->inode->nopen > 0)
 			h->inode->nopen--;
 		fb__memfs_inode_put(m, h->inode);
 		free(h);
 	}
 	pthread_rwlock_unlock(&m->lock);
-	return h ? 0 : -EBADF;
+	fb__memfs_maybe_trim(m);
+	return r;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -398,6 +419,7 @@ static void memfs_forget(void *fs, fb_ino_t ino, uint64_t nlookup)
 		fb__memfs_inode_put(m, inode);
 	}
 	pthread_rwlock_unlock(&m->lock);
+	fb__memfs_maybe_trim(m);
 }
 
 static int memfs_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
@@ -570,6 +592,7 @@ static int memfs_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const
 	*timeout = m->cfg.attr_timeout;
 out_unlock:
 	pthread_rwlock_unlock(&m->lock);
+	fb__memfs_maybe_trim(m);
 	return r;
 }
 

@@ -523,6 +523,7 @@ int fb__memfs_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const 
 	fb__memfs_inode_put(m, victim);
 out_unlock:
 	pthread_rwlock_unlock(&m->lock);
+	fb__memfs_maybe_trim(m);
 	return r;
 }
 
@@ -573,6 +574,7 @@ int fb__memfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const c
 	fb__memfs_inode_put(m, victim);
 out_unlock:
 	pthread_rwlock_unlock(&m->lock);
+	fb__memfs_maybe_trim(m);
 	return r;
 }
 
@@ -727,6 +729,7 @@ int fb__memfs_rename(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const 
 		fb__memfs_inode_put(m, dst);
 out_unlock:
 	pthread_rwlock_unlock(&m->lock);
+	fb__memfs_maybe_trim(m);
 	return r;
 }
 

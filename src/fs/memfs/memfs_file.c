@@ -377,6 +377,7 @@ out_unlock_inode:
 	pthread_mutex_unlock(&inode->mu);
 out_unlock:
 	pthread_rwlock_unlock(&m->lock);
+	fb__memfs_maybe_trim(m);
 	return r;
 }
 

@@ -33,6 +33,7 @@
 #define MEMFS_XATTR_SIZE_MAX	65536		/* largest xattr value (E2BIG beyond) */
 #define MEMFS_XATTR_LIST_MAX	65536		/* longest listxattr result per inode */
 #define MEMFS_HANDLES_MAX	(1u << 20)	/* open handles at once (ENFILE beyond) */
+#define MEMFS_TRIM_BYTES	(32u << 20)	/* freed bytes between two malloc_trim() */
 
 /* One allocated page of a regular file. A file's pages are sorted by idx. */
 struct memfs_page {
@@ -133,6 +134,7 @@ struct fb_memfs {
 	atomic_uint_least64_t bytes_used;
 	atomic_uint_least64_t inode_count;
 	atomic_uint_least64_t handle_count;
+	atomic_uint_least64_t freed_since_trim;	/* bytes, for fb__memfs_maybe_trim() */
 
 	/* Settings, fixed after fb_memfs_new(). */
 	struct fb_memfs_config cfg;
@@ -147,6 +149,7 @@ bool fb__memfs_in_group(const struct fb_ctx *ctx, gid_t gid);
 int fb__memfs_may(const struct fb_ctx *ctx, const struct memfs_inode *inode, int mask);
 int fb__memfs_charge(struct fb_memfs *m, uint64_t bytes);
 void fb__memfs_uncharge(struct fb_memfs *m, uint64_t bytes);
+void fb__memfs_maybe_trim(struct fb_memfs *m);
 bool fb__memfs_kill_suid(struct memfs_inode *inode);
 bool fb__memfs_should_kill_suid(const struct fb_ctx *ctx, const struct memfs_inode *inode,
 				bool asked);
