@@ -427,9 +427,9 @@ static void log_not_offered(const struct fb_conn *conn)
 	else if (!conn)
 		fb_log(FB_LOG_WARNING, "io_uring: INIT was not answered; serving over /dev/fuse");
 	else
-		fb_log(FB_LOG_WARNING, "io_uring: not negotiated at INIT (protocol 7.%u, the file "
-		       "system turned it off, or the kernel did not offer it); serving over /dev/fuse",
-		       conn->proto_minor);
+		fb_log(FB_LOG_WARNING, "io_uring: not negotiated at INIT (protocol 7.%u, the "
+		       "file system turned it off, or the kernel did not offer it); serving over "
+		       "/dev/fuse", conn->proto_minor);
 }
 
 /* Stop and join the queue threads. */
