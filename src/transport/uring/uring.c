@@ -230,6 +230,8 @@ static void queue_serve(struct uring_queue *q, struct fb__uring_ent *e)
 	}
 	commit_id = fb__uring_ent_reply(e, n, written);
 	atomic_fetch_add_explicit(&q->requests, 1, memory_order_relaxed);
+	e->served = 1;
+	e->reregistered = 0;
 
 	sqe = get_sqe(&q->ring);
 	if (!sqe) {	/* cannot happen: the ring has a slot per entry */
@@ -241,20 +243,40 @@ static void queue_serve(struct uring_queue *q, struct fb__uring_ent *e)
 		      NULL, 0, (uint64_t)(uintptr_t)e);
 }
 
-/* An entry the kernel completed with an error is gone; say so unless it is the normal end. */
-static void queue_ent_ended(struct uring_queue *q, int res)
+/*
+ * The kernel completed @e with an error. The end of the connection ends the entry quietly.
+ * Otherwise (a commit the kernel could not match, which leaves the entry unusable) an entry
+ * that has worked before is registered once more, so a queue does not lose its entries one by
+ * one; an entry that fails again is given up with a log line.
+ */
+static void queue_ent_ended(struct uring_queue *q, struct fb__uring_ent *e, int res)
 {
-	q->live--;
+	struct io_uring_sqe *sqe;
+
 	switch (res) {
 	case -ENOTCONN:		/* unmount, abort, DESTROY */
 	case -ECONNABORTED:
 	case -ECANCELED:
 	case -ENODEV:
-		break;
-	default:
-		fb_log(FB_LOG_DEBUG, "io_uring: queue %u: entry ended: %s", q->qid,
-		       strerror(-res));
+		q->live--;
+		return;
 	}
+	if (e->served && !e->reregistered) {
+		sqe = get_sqe(&q->ring);
+		if (sqe) {
+			fb_log(FB_LOG_WARNING, "io_uring: queue %u: the kernel dropped an entry "
+			       "(%s); registering it again", q->qid, strerror(-res));
+			e->served = 0;
+			e->reregistered = 1;
+			prep_fuse_cmd(sqe, q->u->fd, FB_IO_URING_CMD_REGISTER, (uint16_t)q->qid, 0,
+				      e->reg_iov, 2, (uint64_t)(uintptr_t)e);
+			return;
+		}
+	}
+	q->live--;
+	if (e->served || e->reregistered)
+		fb_log(FB_LOG_WARNING, "io_uring: queue %u: an entry ended (%s); %u left", q->qid,
+		       strerror(-res), q->live);
 }
 
 /* The completion loop, until every entry has ended or fb_uring_stop() was called. */
@@ -281,7 +303,7 @@ static void queue_loop(struct uring_queue *q)
 			else if (cqe->res == 0)
 				queue_serve(q, e);
 			else
-				queue_ent_ended(q, cqe->res);
+				queue_ent_ended(q, e, cqe->res);
 		}
 		io_uring_cq_advance(&q->ring, seen);
 	}

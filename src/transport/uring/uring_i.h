@@ -51,6 +51,8 @@ struct fb__uring_ent {
 	struct iovec out_iov[2];		/* out header (in_out), payload */
 
 	void *queue;				/* owner (uring.c) */
+	int served;				/* served a request since (re)registering */
+	int reregistered;			/* registered again after the kernel dropped it */
 };
 
 /*
