@@ -6,7 +6,8 @@
  *
  * Options of its own (see docs/passthrough.md): cache=never|metadata|auto|always, timeout=S,
  * dir_timeout=S, [no_]writeback, [no_]readdirplus, [no_]xattr, posix_acl, no_open,
- * no_opendir, killpriv_v2, submounts, [no_]passthrough, [no_]direct_io; plus the common ones.
+ * no_opendir, killpriv_v2, submounts, [no_]passthrough, posix_lock, [no_]direct_io; plus the
+ * common ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,8 @@ static const struct pt_flag pt_flags[] = {
 	PT_FLAG("no_submounts", submounts, 0),
 	PT_FLAG("passthrough", passthrough, 1),
 	PT_FLAG("no_passthrough", passthrough, 0),
+	PT_FLAG("posix_lock", posix_locks, 1),
+	PT_FLAG("no_posix_lock", posix_locks, 0),
 	PT_FLAG("direct_io", allow_direct_io, 1),
 	PT_FLAG("no_direct_io", allow_direct_io, 0),
 };
@@ -130,6 +133,8 @@ int main(int argc, char **argv)
 		FLAG_OPT("no_submounts", NULL),
 		FLAG_OPT("passthrough", "[no_]passthrough       FUSE passthrough I/O (on if offered)"),
 		FLAG_OPT("no_passthrough", NULL),
+		FLAG_OPT("posix_lock", "posix_lock             fcntl locks as host OFD locks (off)"),
+		FLAG_OPT("no_posix_lock", NULL),
 		FLAG_OPT("direct_io", "[no_]direct_io         honour O_DIRECT opens (on)"),
 		FLAG_OPT("no_direct_io", NULL),
 		{ NULL },

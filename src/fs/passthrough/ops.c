@@ -359,7 +359,13 @@ static int pt_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const st
 			ts[0].tv_nsec = UTIME_NOW;
 		else if (valid & FB_FATTR_ATIME)
 			ts[0] = in->st_atim;
-		if (valid & FB_FATTR_MTIME_NOW)
+		/*
+		 * With the writeback cache the kernel keeps mtime itself and sends "touch"
+		 * (utimes(NULL): allowed to anyone who may write) as ATIME_NOW plus an
+		 * explicit MTIME, which the host would allow only to the owner.
+		 */
+		if ((valid & FB_FATTR_MTIME_NOW) ||
+		    (pt->writeback && (valid & FB_FATTR_ATIME_NOW) && (valid & FB_FATTR_MTIME)))
 			ts[1].tv_nsec = UTIME_NOW;
 		else if (valid & FB_FATTR_MTIME)
 			ts[1] = in->st_mtim;
@@ -720,12 +726,22 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 		if (pt->passthrough && S_ISREG(in->mode) &&
 		    !(fi->open_flags & FB_FOPEN_DIRECT_IO)) {
 			int id, acc = flags & O_ACCMODE;
-			if (backing_get(pt, ctx, in, pfd, acc != O_RDONLY, &id) == 0) {
+			r = backing_get(pt, ctx, in, pfd, acc != O_RDONLY, &id);
+			if (r == 0) {
 				h->backing = 1;
 				fi->open_flags |= FB_FOPEN_PASSTHROUGH;
 				fi->open_flags &= ~FB_FOPEN_KEEP_CACHE;
 				fi->backing_id = id;
+			} else if (r == -EBUSY) {
+				/*
+				 * Other opens of the inode pass through to a read-only
+				 * backing file: the kernel refuses (EIO) a mix of cached
+				 * and passthrough opens, so say why here.
+				 */
+				fb__pt_handle_free(pt, h);
+				return -ETXTBSY;
 			}
+			/* Else (e.g. -EPERM without CAP_SYS_ADMIN): a cached open. */
 		}
 	}
 	r = fb__pt_handle_add(pt, h, &fi->fh);
@@ -1102,6 +1118,7 @@ static int readdir_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, f
 		}
 		pthread_mutex_init(&tmp.dir_lock, NULL);
 		h = &tmp;
+		r = 0;
 	}
 	if (!h->is_dir) {
 		fb__pt_handle_put(pt, h);
@@ -1440,8 +1457,15 @@ static int pt_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *h;
-	int tmp, fd = io_fd(pt, ino, fh, O_RDONLY, &h, &tmp), r = 0;
+	int tmp, fd, r = 0;
 
+	/*
+	 * With the writeback cache the newest data may still sit in the kernel, where the host
+	 * cannot see it: ENOSYS makes the kernel answer SEEK_DATA/SEEK_HOLE itself.
+	 */
+	if (pt->writeback)
+		return -ENOSYS;
+	fd = io_fd(pt, ino, fh, O_RDONLY, &h, &tmp);
 	if (fd < 0)
 		return fd;
 	if (off > (uint64_t)INT64_MAX) {

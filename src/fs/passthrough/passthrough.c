@@ -229,10 +229,13 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	close(fd);
 
 	want(conn, FB_DONT_MASK, 1);
-	want(conn, FB_ATOMIC_O_TRUNC, 1);
+	/* Without OPEN requests nobody would truncate: let the kernel send SETATTR instead. */
+	want(conn, FB_ATOMIC_O_TRUNC, !c->no_open);
+	want(conn, FB_DIRECT_IO_ALLOW_MMAP, 1);
 	want(conn, FB_PARALLEL_DIROPS, 1);
-	want(conn, FB_POSIX_LOCKS, 1);
-	want(conn, FB_FLOCK_LOCKS, 1);
+	want(conn, FB_POSIX_LOCKS, c->posix_locks);
+	/* flock() needs an open file to hold the lock. */
+	want(conn, FB_FLOCK_LOCKS, !c->no_open);
 	want(conn, FB_HAS_IOCTL_DIR, 1);
 	want(conn, FB_EXPORT_SUPPORT, 0);
 	if (want(conn, FB_DO_READDIRPLUS, c->readdirplus))
@@ -249,10 +252,13 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	pt->submounts = want(conn, FB_SUBMOUNTS, c->submounts);
 	/*
 	 * FUSE passthrough: the kernel turns it off silently together with the writeback cache,
-	 * and it would bypass cache=never's direct I/O, so it is asked only without both.
+	 * it would bypass cache=never's direct I/O, and the kernel fails (EIO) an open without
+	 * a backing file while another open of the inode has one, which is what no_open opens
+	 * are. So it is asked only without all three.
 	 */
 	pt->passthrough = want(conn, FB_PASSTHROUGH,
-			       c->passthrough && !pt->writeback && c->cache != FB_PT_CACHE_NEVER);
+			       c->passthrough && !pt->writeback && c->cache != FB_PT_CACHE_NEVER &&
+				       !pt->no_open);
 	if (pt->passthrough) {
 		struct statfs sfs;
 		/* Stacking depth: one above the source's file system (overlayfs is stacked). */
