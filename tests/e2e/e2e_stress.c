@@ -47,34 +47,34 @@
 
 #include "harness.h"
 
-#define MAX_WRITERS 1024
+#define MAX_WRITERS	  1024
 #define BLOCKS_PER_WRITER 16
-#define BS 3001			/* shared block size: odd, so blocks share pages */
-#define PRIV_MAX (256 * 1024)	/* largest private file */
-#define NPRIV 16		/* private names n0..n15 */
-#define NSHARED 8		/* contended names c0..c7 */
-#define NDIRS 4			/* contended directories dd0..dd3 */
-#define NSTABLE 16		/* names that exist for the whole run */
-#define BLOCK_MAGIC 0x5354524bu
-#define LOG_MAGIC 0x4c4f4752u
-#define PUB_MAGIC 0x50554221u
+#define BS		  3001	       /* shared block size: odd, so blocks share pages */
+#define PRIV_MAX	  (256 * 1024) /* largest private file */
+#define NPRIV		  16	       /* private names n0..n15 */
+#define NSHARED		  8	       /* contended names c0..c7 */
+#define NDIRS		  4	       /* contended directories dd0..dd3 */
+#define NSTABLE		  16	       /* names that exist for the whole run */
+#define BLOCK_MAGIC	  0x5354524bu
+#define LOG_MAGIC	  0x4c4f4752u
+#define PUB_MAGIC	  0x50554221u
 
-static char g_dir[PATH_MAX];	/* FB_TEST_DIR */
-static char g_root[PATH_MAX];	/* <g_dir>/e2e-stress-<pid> */
+static char g_dir[PATH_MAX];  /* FB_TEST_DIR */
+static char g_root[PATH_MAX]; /* <g_dir>/e2e-stress-<pid> */
 static int g_seconds = 10, g_threads = 8, g_procs = 4;
-static long g_files;		/* FB_STRESS_FILES, 0 when unset */
-static long g_max_ops;		/* FB_STRESS_OPS per thread, 0 = only the time bound */
-static pid_t g_kids[256];	/* worker processes, killed by the watchdog */
+static long g_files;	  /* FB_STRESS_FILES, 0 when unset */
+static long g_max_ops;	  /* FB_STRESS_OPS per thread, 0 = only the time bound */
+static pid_t g_kids[256]; /* worker processes, killed by the watchdog */
 static int g_nkids;
 
 /* Shared between all processes (MAP_SHARED | MAP_ANONYMOUS, set up before fork). */
 struct shm {
-	atomic_long ops;		/* operations done */
-	atomic_long raced;		/* operations that met an accepted race errno */
-	atomic_long errors;		/* unexpected errnos and mismatches */
-	atomic_int printed;		/* error lines printed (capped) */
+	atomic_long ops;    /* operations done */
+	atomic_long raced;  /* operations that met an accepted race errno */
+	atomic_long errors; /* unexpected errnos and mismatches */
+	atomic_int printed; /* error lines printed (capped) */
 	uint32_t block_seq[MAX_WRITERS * BLOCKS_PER_WRITER]; /* last seq written, by its owner */
-	uint32_t log_count[MAX_WRITERS];	/* records appended, by each writer */
+	uint32_t log_count[MAX_WRITERS];		     /* records appended, by each writer */
 };
 static struct shm *g_shm;
 
@@ -110,7 +110,8 @@ static uint64_t rnd(uint64_t *s)
 /* Body byte @j of a record tagged (a, b, c). */
 static uint8_t gen(uint32_t a, uint32_t b, uint32_t c, uint32_t j)
 {
-	uint64_t h = mix(((uint64_t)a << 40) ^ ((uint64_t)b << 20) ^ c ^ ((uint64_t)(j >> 3) << 48));
+	uint64_t h =
+		mix(((uint64_t)a << 40) ^ ((uint64_t)b << 20) ^ c ^ ((uint64_t)(j >> 3) << 48));
 
 	return (uint8_t)(h >> ((j & 7) * 8));
 }
@@ -225,14 +226,14 @@ enum ptype { P_NONE, P_FILE, P_DIR };
 
 struct worker {
 	int proc, thread;
-	uint32_t w;		/* writer id */
+	uint32_t w; /* writer id */
 	uint64_t rng;
-	char shared[PATH_MAX];	/* <root>/shared */
-	char priv[PATH_MAX];	/* <root>/p<proc>t<thread> */
-	int shared_fd;		/* the shared data file */
-	int log_fd;		/* the shared log, O_APPEND */
-	uint32_t seq;		/* next sequence number */
-	uint32_t nseq;		/* next unique-name number */
+	char shared[PATH_MAX]; /* <root>/shared */
+	char priv[PATH_MAX];   /* <root>/p<proc>t<thread> */
+	int shared_fd;	       /* the shared data file */
+	int log_fd;	       /* the shared log, O_APPEND */
+	uint32_t seq;	       /* next sequence number */
+	uint32_t nseq;	       /* next unique-name number */
 	/* private data file and its model */
 	int priv_fd;
 	uint8_t *shadow;
@@ -245,7 +246,7 @@ struct worker {
 
 static void block_fill(uint8_t *p, uint32_t w, uint32_t seq, uint32_t b)
 {
-	uint32_t hdr[6] = { BLOCK_MAGIC, w, seq, b, (uint32_t)((uint64_t)b * BS), 0 };
+	uint32_t hdr[6] = {BLOCK_MAGIC, w, seq, b, (uint32_t)((uint64_t)b * BS), 0};
 
 	memcpy(p, hdr, sizeof(hdr));
 	gen_fill(p, sizeof(hdr), BS, w, seq, b);
@@ -304,7 +305,7 @@ static void op_log_append(struct worker *k)
 	uint8_t rec[2048];
 	uint32_t len = 32 + (uint32_t)(rnd(&k->rng) % 2000);
 	uint32_t seq = g_shm->log_count[k->w];
-	uint32_t hdr[4] = { LOG_MAGIC, k->w, seq, len };
+	uint32_t hdr[4] = {LOG_MAGIC, k->w, seq, len};
 
 	memcpy(rec, hdr, sizeof(hdr));
 	gen_fill(rec, sizeof(hdr), len, k->w, seq, 0xabcdef);
@@ -343,7 +344,9 @@ static void op_private_data(struct worker *k)
 		if (MUST(k->priv_fd, "reopen", path))
 			return;
 		break;
-	case 2: case 3: case 4: /* write */
+	case 2:
+	case 3:
+	case 4: /* write */
 	{
 		size_t len = 1 + (size_t)(rnd(&k->rng) % sizeof(buf));
 		size_t off = (size_t)(rnd(&k->rng) % (PRIV_MAX - len));
@@ -365,8 +368,9 @@ static void op_private_data(struct worker *k)
 	{
 		size_t len = 1 + (size_t)(rnd(&k->rng) % sizeof(buf));
 		size_t off = (size_t)(rnd(&k->rng) % PRIV_MAX);
-		size_t want = off >= k->shadow_size ? 0 :
-			      (k->shadow_size - off < len ? k->shadow_size - off : len);
+		size_t want = off >= k->shadow_size
+				      ? 0
+				      : (k->shadow_size - off < len ? k->shadow_size - off : len);
 		ssize_t n = pread(k->priv_fd, buf, len, (off_t)off);
 
 		if (n < 0) {
@@ -438,8 +442,12 @@ static void op_private_names(struct worker *k)
 	}
 	case 1: /* unlink */
 		r = unlink(a);
-		if (predicted(k, r, ti == P_FILE ? 0 : ti == P_DIR ? EISDIR : ENOENT, "unlink", i,
-			      -1) && r == 0)
+		if (predicted(k, r,
+			      ti == P_FILE  ? 0
+			      : ti == P_DIR ? EISDIR
+					    : ENOENT,
+			      "unlink", i, -1) &&
+		    r == 0)
 			k->ptype[i] = P_NONE;
 		break;
 	case 2: /* mkdir */
@@ -449,11 +457,16 @@ static void op_private_names(struct worker *k)
 		break;
 	case 3: /* rmdir */
 		r = rmdir(a);
-		if (predicted(k, r, ti == P_DIR ? 0 : ti == P_FILE ? ENOTDIR : ENOENT, "rmdir", i,
-			      -1) && r == 0)
+		if (predicted(k, r,
+			      ti == P_DIR    ? 0
+			      : ti == P_FILE ? ENOTDIR
+					     : ENOENT,
+			      "rmdir", i, -1) &&
+		    r == 0)
 			k->ptype[i] = P_NONE;
 		break;
-	case 4: case 5: /* rename */
+	case 4:
+	case 5: /* rename */
 	{
 		int want;
 
@@ -491,7 +504,8 @@ static void op_private_names(struct worker *k)
 			return;
 		ssize_t n = read_all(fd, data, sizeof(data));
 		close(fd);
-		if (n != (ssize_t)k->plen[i] || !gen_check(data, 0, k->plen[i], k->w, k->pseed[i], 7))
+		if (n != (ssize_t)k->plen[i] ||
+		    !gen_check(data, 0, k->plen[i], k->w, k->pseed[i], 7))
 			bad("%s: contents differ from the model (%zd bytes)", a, n);
 		break;
 	}
@@ -499,7 +513,7 @@ static void op_private_names(struct worker *k)
 	{
 		DIR *d = opendir(k->priv);
 		struct dirent *de;
-		int seen[NPRIV] = { 0 }, other = 0;
+		int seen[NPRIV] = {0}, other = 0;
 
 		if (!d) {
 			bad("opendir %s: %s", k->priv, strerror(errno));
@@ -519,8 +533,8 @@ static void op_private_names(struct worker *k)
 		closedir(d);
 		for (int x = 0; x < NPRIV; x++)
 			if (seen[x] != (k->ptype[x] != P_NONE))
-				bad("list %s: n%d seen %d times, model says %s", k->priv, x, seen[x],
-				    k->ptype[x] != P_NONE ? "present" : "absent");
+				bad("list %s: n%d seen %d times, model says %s", k->priv, x,
+				    seen[x], k->ptype[x] != P_NONE ? "present" : "absent");
 		if (other)
 			bad("list %s: %d unknown names", k->priv, other);
 	}
@@ -589,10 +603,11 @@ static void op_contended(struct worker *k)
 	xsnprintf(c, sizeof(c), "%s/c%d", k->shared, x);
 	xsnprintf(other, sizeof(other), "%s/c%d", k->shared, y);
 	switch (rnd(&k->rng) % 6) {
-	case 0: case 1: /* publish a complete file under the name */
+	case 0:
+	case 1: /* publish a complete file under the name */
 	{
 		uint32_t len = 16 + (uint32_t)(rnd(&k->rng) % 6000);
-		uint32_t hdr[4] = { PUB_MAGIC, k->w, n, len };
+		uint32_t hdr[4] = {PUB_MAGIC, k->w, n, len};
 
 		xsnprintf(t, sizeof(t), "%s/t-%u-%u", k->shared, k->w, n);
 		memcpy(buf, hdr, sizeof(hdr));
@@ -617,19 +632,19 @@ static void op_contended(struct worker *k)
 	}
 	case 3: /* link it to a unique name, read that, remove it */
 		xsnprintf(t, sizeof(t), "%s/l-%u-%u", k->shared, k->w, n);
-	{
-		long r = link(c, t);
+		{
+			long r = link(c, t);
 
-		if (unexpected(r, "link", c, ENOENT, -1, -1) || r < 0)
-			return;
-		fd = open(t, O_RDONLY);
-		if (!MUST(fd, "open", t)) {
-			check_published(buf, read_all(fd, buf, sizeof(buf)), t);
-			close(fd);
+			if (unexpected(r, "link", c, ENOENT, -1, -1) || r < 0)
+				return;
+			fd = open(t, O_RDONLY);
+			if (!MUST(fd, "open", t)) {
+				check_published(buf, read_all(fd, buf, sizeof(buf)), t);
+				close(fd);
+			}
+			MUST(unlink(t), "unlink", t);
+			break;
 		}
-		MUST(unlink(t), "unlink", t);
-		break;
-	}
 	case 4:
 		unexpected(unlink(c), "unlink", c, ENOENT, -1, -1);
 		break;
@@ -656,8 +671,7 @@ static void op_dirs(struct worker *k)
 	case 1:
 		unexpected(rmdir(d), "rmdir", d, ENOENT, ENOTEMPTY, EEXIST);
 		break;
-	default:
-	{
+	default: {
 		int fd = open(f, O_CREAT | O_EXCL | O_WRONLY, 0644);
 
 		if (unexpected(fd, "create", f, ENOENT, -1, -1) || fd < 0)
@@ -683,7 +697,7 @@ static void op_list_shared(struct worker *k)
 {
 	DIR *d = opendir(k->shared);
 	struct dirent *de;
-	int stable[NSTABLE] = { 0 };
+	int stable[NSTABLE] = {0};
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 
@@ -730,8 +744,7 @@ static void worker_finish(struct worker *k)
 	xsnprintf(path, sizeof(path), "%s/data", k->priv);
 	ssize_t n = read_all(k->priv_fd, back, PRIV_MAX + 1);
 	if (n != (ssize_t)k->shadow_size || memcmp(back, k->shadow, k->shadow_size))
-		bad("final %s: %zd bytes, model %zu (or contents differ)", path, n,
-		    k->shadow_size);
+		bad("final %s: %zd bytes, model %zu (or contents differ)", path, n, k->shadow_size);
 	free(back);
 	close(k->priv_fd);
 	MUST(unlink(path), "unlink", path);
@@ -920,12 +933,13 @@ TEST(stress_mixed)
 	long bad_blocks = 0;
 	for (uint32_t b = 0; b < (uint32_t)nw * BLOCKS_PER_WRITER; b++) {
 		ssize_t n = pread(fd, blk, BS, (off_t)b * BS);
-		const char *why = n != BS ? "short read" :
-				  block_check(blk, b % (uint32_t)nw, g_shm->block_seq[b], b);
+		const char *why =
+			n != BS ? "short read"
+				: block_check(blk, b % (uint32_t)nw, g_shm->block_seq[b], b);
 		if (why) {
 			if (bad_blocks++ < 10)
-				fprintf(stderr, "  final shared block %u (writer %u, seq %u): %s\n", b,
-					b % (uint32_t)nw, g_shm->block_seq[b], why);
+				fprintf(stderr, "  final shared block %u (writer %u, seq %u): %s\n",
+					b, b % (uint32_t)nw, g_shm->block_seq[b], why);
 		}
 	}
 	struct stat st;
@@ -956,15 +970,16 @@ TEST(stress_mixed)
 		if (hdr[0] != LOG_MAGIC || hdr[1] >= (uint32_t)nw || hdr[3] < 32 ||
 		    pos + hdr[3] > st.st_size ||
 		    !gen_check(log + pos, sizeof(hdr), hdr[3], hdr[1], hdr[2], 0xabcdef)) {
-			fprintf(stderr, "  log: bad record at offset %lld (torn/interleaved append)\n",
+			fprintf(stderr,
+				"  log: bad record at offset %lld (torn/interleaved append)\n",
 				(long long)pos);
 			bad_log++;
 			break;
 		}
 		if (hdr[2] != next[hdr[1]]) {
 			if (bad_log++ < 10)
-				fprintf(stderr, "  log: writer %u record %u where %u was due\n", hdr[1],
-					hdr[2], next[hdr[1]]);
+				fprintf(stderr, "  log: writer %u record %u where %u was due\n",
+					hdr[1], hdr[2], next[hdr[1]]);
 		}
 		next[hdr[1]] = hdr[2] + 1;
 		records++;
@@ -972,8 +987,8 @@ TEST(stress_mixed)
 	}
 	for (int w = 0; w < nw && !bad_log; w++)
 		if (next[w] != g_shm->log_count[w]) {
-			fprintf(stderr, "  log: writer %d has %u records, appended %u\n", w, next[w],
-				g_shm->log_count[w]);
+			fprintf(stderr, "  log: writer %d has %u records, appended %u\n", w,
+				next[w], g_shm->log_count[w]);
 			bad_log++;
 		}
 	free(next);
@@ -988,13 +1003,15 @@ TEST(stress_mixed)
 		const char *n = de->d_name;
 		int x;
 
-		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "data") || !strcmp(n, "log") ||
-		    sscanf(n, "stable-%d", &x) == 1 || (n[0] == 'c' && sscanf(n, "c%d", &x) == 1))
+		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "data") ||
+		    !strcmp(n, "log") || sscanf(n, "stable-%d", &x) == 1 ||
+		    (n[0] == 'c' && sscanf(n, "c%d", &x) == 1))
 			continue;
 		xsnprintf(path, sizeof(path), "%s/%s", shared, n);
 		if (n[0] == 'd' && n[1] == 'd') {
 			if (rmdir(path) < 0) {
-				fprintf(stderr, "  leftover: %s not empty (%s)\n", n, strerror(errno));
+				fprintf(stderr, "  leftover: %s not empty (%s)\n", n,
+					strerror(errno));
 				leftovers++;
 			}
 			continue;
@@ -1042,7 +1059,7 @@ TEST(stress_mixed)
 struct mf {
 	const char *dir;
 	long n;
-	int nthreads, id, phase;	/* 0 create, 1 stat, 2 unlink */
+	int nthreads, id, phase; /* 0 create, 1 stat, 2 unlink */
 	long errors;
 };
 
@@ -1088,7 +1105,7 @@ static long mf_phase(const char *dir, long n, int phase)
 	long errors = 0;
 
 	for (int t = 0; t < nt; t++) {
-		ms[t] = (struct mf){ .dir = dir, .n = n, .nthreads = nt, .id = t, .phase = phase };
+		ms[t] = (struct mf){.dir = dir, .n = n, .nthreads = nt, .id = t, .phase = phase};
 		pthread_create(&th[t], NULL, mf_thread, &ms[t]);
 	}
 	for (int t = 0; t < nt; t++) {
@@ -1174,8 +1191,8 @@ TEST(many_files)
 	alarm(0);
 	printf("# many_files: %ld files, %d threads: create %.1fs, stat %.1fs, list %.1fs (%ld "
 	       "seen), unlink %.1fs, list %.1fs (%ld left)\n",
-	       n, g_threads, t[1] - t[0], t[2] - t[1], t[3] - t[2], seen, t[4] - t[3],
-	       t[5] - t[4], left);
+	       n, g_threads, t[1] - t[0], t[2] - t[1], t[3] - t[2], seen, t[4] - t[3], t[5] - t[4],
+	       left);
 	CHECK_EQ(e_create, 0);
 	CHECK_EQ(e_stat, 0);
 	CHECK_EQ(e_list, 0);
@@ -1229,8 +1246,8 @@ static int setup(void)
 		exit(2);
 	}
 	xsnprintf(g_root, sizeof(g_root), "%s/e2e-stress-%d", g_dir, getpid());
-	g_shm = mmap(NULL, sizeof(*g_shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		     -1, 0);
+	g_shm = mmap(NULL, sizeof(*g_shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		     0);
 	if (g_shm == MAP_FAILED) {
 		perror("mmap");
 		exit(1);

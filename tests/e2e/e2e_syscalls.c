@@ -44,26 +44,26 @@
 
 #define NOBODY_UID 65534
 #define NOBODY_GID 65534
-#define OTHER_UID 12345 /* a uid that is neither root nor the unprivileged child */
+#define OTHER_UID  12345 /* a uid that is neither root nor the unprivileged child */
 
-static char g_dir[PATH_MAX];	/* FB_TEST_DIR, resolved */
-static char g_cmp[PATH_MAX];	/* FB_TEST_COMPARE_DIR, resolved, or "" */
-static const char *g_skip;	/* FB_TEST_SKIP */
-static bool g_default_perms;	/* FB_TEST_DEFAULT_PERMISSIONS=1 */
-static char g_root[PATH_MAX];	/* <g_dir>/e2e-syscalls-<pid> */
-static char g_rootname[64];	/* e2e-syscalls-<pid> */
-static char g_tdir[PATH_MAX];	/* the current test's directory, absolute */
-static char g_tname[128];	/* the current test's name */
+static char g_dir[PATH_MAX];  /* FB_TEST_DIR, resolved */
+static char g_cmp[PATH_MAX];  /* FB_TEST_COMPARE_DIR, resolved, or "" */
+static const char *g_skip;    /* FB_TEST_SKIP */
+static bool g_default_perms;  /* FB_TEST_DEFAULT_PERMISSIONS=1 */
+static char g_root[PATH_MAX]; /* <g_dir>/e2e-syscalls-<pid> */
+static char g_rootname[64];   /* e2e-syscalls-<pid> */
+static char g_tdir[PATH_MAX]; /* the current test's directory, absolute */
+static char g_tname[128];     /* the current test's name */
 static unsigned g_timeout = 120;
 static unsigned char g_base_fds[1024]; /* fds open at start: never closed by the cleanup */
-static pid_t g_children[16];	/* forked helpers still to reap (killed by the cleanup) */
+static pid_t g_children[16];	       /* forked helpers still to reap (killed by the cleanup) */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                    */
 
 /* snprintf without the compiler's truncation guesses: our paths are far below PATH_MAX. */
-__attribute__((format(printf, 3, 4))) static int xsnprintf(char *buf, size_t cap,
-							  const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int xsnprintf(char *buf, size_t cap, const char *fmt,
+							   ...)
 {
 	va_list ap;
 	int n;
@@ -257,15 +257,15 @@ static ssize_t rfile(const char *path, void *buf, size_t cap)
 }
 
 /* @path must hold exactly the string @want. */
-#define CHECK_CONTENT(path, want)                                                                \
-	do {                                                                                     \
-		char fbt_buf[4096];                                                              \
-		ssize_t fbt_n = rfile(path, fbt_buf, sizeof(fbt_buf) - 1);                      \
-		if (fbt_n < 0)                                                                   \
-			FBT_FAIL("read %s: %s", path, strerror((int)-fbt_n));                   \
-		fbt_buf[fbt_n] = 0;                                                              \
-		if ((size_t)fbt_n != strlen(want) || memcmp(fbt_buf, want, (size_t)fbt_n))       \
-			FBT_FAIL("%s holds \"%s\", want \"%s\"", path, fbt_buf, want);           \
+#define CHECK_CONTENT(path, want)                                                                  \
+	do {                                                                                       \
+		char fbt_buf[4096];                                                                \
+		ssize_t fbt_n = rfile(path, fbt_buf, sizeof(fbt_buf) - 1);                         \
+		if (fbt_n < 0)                                                                     \
+			FBT_FAIL("read %s: %s", path, strerror((int)-fbt_n));                      \
+		fbt_buf[fbt_n] = 0;                                                                \
+		if ((size_t)fbt_n != strlen(want) || memcmp(fbt_buf, want, (size_t)fbt_n))         \
+			FBT_FAIL("%s holds \"%s\", want \"%s\"", path, fbt_buf, want);             \
 	} while (0)
 
 static struct stat xstat(int line, const char *path, bool follow)
@@ -276,7 +276,7 @@ static struct stat xstat(int line, const char *path, bool follow)
 		FBT_FAIL("line %d: stat %s: %s", line, path, strerror(errno));
 	return st;
 }
-#define STAT(path) xstat(__LINE__, path, true)
+#define STAT(path)  xstat(__LINE__, path, true)
 #define LSTAT(path) xstat(__LINE__, path, false)
 
 static struct stat xfstat(int line, int fd)
@@ -289,32 +289,32 @@ static struct stat xfstat(int line, int fd)
 }
 #define FSTAT(fd) xfstat(__LINE__, fd)
 
-#define OPEN(...)                                                                                \
-	({                                                                                       \
-		int fbt_fd = open(__VA_ARGS__);                                                  \
-		if (fbt_fd < 0)                                                                  \
-			FBT_FAIL("open(%s): %s", #__VA_ARGS__, strerror(errno));                 \
-		fbt_fd;                                                                          \
+#define OPEN(...)                                                                                  \
+	({                                                                                         \
+		int fbt_fd = open(__VA_ARGS__);                                                    \
+		if (fbt_fd < 0)                                                                    \
+			FBT_FAIL("open(%s): %s", #__VA_ARGS__, strerror(errno));                   \
+		fbt_fd;                                                                            \
 	})
 
 /* A check that accepts either of two errnos (where POSIX or Linux allow both). */
-#define CHECK_ERR2(call, e1, e2)                                                                 \
-	do {                                                                                     \
-		errno = 0;                                                                       \
-		long long fbt_r = (long long)(call);                                             \
-		if (fbt_r == -1 && errno)                                                        \
-			fbt_r = -errno;                                                          \
-		if (fbt_r != (long long)(e1) && fbt_r != (long long)(e2))                        \
-			FBT_FAIL("CHECK_ERR2(%s): got %lld (%s), want %s or %s", #call, fbt_r,   \
-				 fbt_r < 0 ? strerror((int)-fbt_r) : "ok", strerror(-(e1)),      \
-				 strerror(-(e2)));                                               \
+#define CHECK_ERR2(call, e1, e2)                                                                   \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long long fbt_r = (long long)(call);                                               \
+		if (fbt_r == -1 && errno)                                                          \
+			fbt_r = -errno;                                                            \
+		if (fbt_r != (long long)(e1) && fbt_r != (long long)(e2))                          \
+			FBT_FAIL("CHECK_ERR2(%s): got %lld (%s), want %s or %s", #call, fbt_r,     \
+				 fbt_r < 0 ? strerror((int)-fbt_r) : "ok", strerror(-(e1)),        \
+				 strerror(-(e2)));                                                 \
 	} while (0)
 
 /* The result of a libc-style call as 0/value or -errno, for checks made after other calls. */
-#define SYS(call)                                                                                \
-	({                                                                                       \
-		long fbt_x = (long)(call);                                                       \
-		fbt_x < 0 ? -errno : fbt_x;                                                      \
+#define SYS(call)                                                                                  \
+	({                                                                                         \
+		long fbt_x = (long)(call);                                                         \
+		fbt_x < 0 ? -errno : fbt_x;                                                        \
 	})
 
 static bool is_root(void)
@@ -322,10 +322,10 @@ static bool is_root(void)
 	return geteuid() == 0;
 }
 
-#define NEED_ROOT()                                                                              \
-	do {                                                                                     \
-		if (!is_root())                                                                  \
-			SKIP("needs root");                                                      \
+#define NEED_ROOT()                                                                                \
+	do {                                                                                       \
+		if (!is_root())                                                                    \
+			SKIP("needs root");                                                        \
 	} while (0)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -431,14 +431,16 @@ static int compare_tree(const char *a, const char *b, char *why, size_t cap)
 		}
 		if (sa.st_mode != sb.st_mode || sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid) {
 			xsnprintf(why, cap, "%s: mode %o uid %u gid %u, host %o %u %u", pa,
-				 sa.st_mode, sa.st_uid, sa.st_gid, sb.st_mode, sb.st_uid, sb.st_gid);
+				  sa.st_mode, sa.st_uid, sa.st_gid, sb.st_mode, sb.st_uid,
+				  sb.st_gid);
 			ret = -1;
 			break;
 		}
-		if (!S_ISDIR(sa.st_mode) && (sa.st_size != sb.st_size || sa.st_nlink != sb.st_nlink)) {
+		if (!S_ISDIR(sa.st_mode) &&
+		    (sa.st_size != sb.st_size || sa.st_nlink != sb.st_nlink)) {
 			xsnprintf(why, cap, "%s: size %lld nlink %lu, host %lld %lu", pa,
-				 (long long)sa.st_size, (unsigned long)sa.st_nlink,
-				 (long long)sb.st_size, (unsigned long)sb.st_nlink);
+				  (long long)sa.st_size, (unsigned long)sa.st_nlink,
+				  (long long)sb.st_size, (unsigned long)sb.st_nlink);
 			ret = -1;
 			break;
 		}
@@ -456,15 +458,17 @@ static int compare_tree(const char *a, const char *b, char *why, size_t cap)
 			ssize_t ra = rfile(pa, ba, sz + 1), rb = rfile(pb, bb, sz + 1);
 
 			if (ra != (ssize_t)sz || rb != (ssize_t)sz || memcmp(ba, bb, sz)) {
-				xsnprintf(why, cap, "%s: contents differ from the host (%zd/%zd bytes)",
-					 pa, ra, rb);
+				xsnprintf(why, cap,
+					  "%s: contents differ from the host (%zd/%zd bytes)", pa,
+					  ra, rb);
 				ret = -1;
 			}
 			free(ba);
 			free(bb);
 		} else if (S_ISDIR(sa.st_mode)) {
 			ret = compare_tree(pa, pb, why, cap);
-		} else if ((S_ISCHR(sa.st_mode) || S_ISBLK(sa.st_mode)) && sa.st_rdev != sb.st_rdev) {
+		} else if ((S_ISCHR(sa.st_mode) || S_ISBLK(sa.st_mode)) &&
+			   sa.st_rdev != sb.st_rdev) {
 			xsnprintf(why, cap, "%s: rdev differs from the host", pa);
 			ret = -1;
 		}
@@ -499,11 +503,11 @@ static const char *host_tdir(void)
 }
 
 /* At the end of a test: when a host directory is given, it must show the same tree. */
-#define COMPARE_HOST()                                                                           \
-	do {                                                                                     \
-		char fbt_why[1024];                                                              \
-		if (host_tdir() && compare_tree(g_tdir, host_tdir(), fbt_why, sizeof(fbt_why)))  \
-			FBT_FAIL("host directory differs: %s", fbt_why);                         \
+#define COMPARE_HOST()                                                                             \
+	do {                                                                                       \
+		char fbt_why[1024];                                                                \
+		if (host_tdir() && compare_tree(g_tdir, host_tdir(), fbt_why, sizeof(fbt_why)))    \
+			FBT_FAIL("host directory differs: %s", fbt_why);                           \
 	} while (0)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -541,33 +545,33 @@ static int reap(pid_t pid)
 }
 
 /* Checks inside a child process: print and return a failure code instead of longjmp. */
-#define C_FAIL(...)                                                                              \
-	do {                                                                                     \
-		fprintf(stderr, "  %s:%d (child uid %u): ", __FILE__, __LINE__, geteuid());      \
-		fprintf(stderr, __VA_ARGS__);                                                    \
-		fprintf(stderr, "\n");                                                           \
-		return 1;                                                                        \
+#define C_FAIL(...)                                                                                \
+	do {                                                                                       \
+		fprintf(stderr, "  %s:%d (child uid %u): ", __FILE__, __LINE__, geteuid());        \
+		fprintf(stderr, __VA_ARGS__);                                                      \
+		fprintf(stderr, "\n");                                                             \
+		return 1;                                                                          \
 	} while (0)
-#define C_CHECK(cond)                                                                            \
-	do {                                                                                     \
-		if (!(cond))                                                                     \
-			C_FAIL("CHECK(%s) failed", #cond);                                       \
+#define C_CHECK(cond)                                                                              \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			C_FAIL("CHECK(%s) failed", #cond);                                         \
 	} while (0)
-#define C_OK(call)                                                                               \
-	do {                                                                                     \
-		errno = 0;                                                                       \
-		if ((long long)(call) < 0)                                                       \
-			C_FAIL("%s: %s", #call, strerror(errno));                                \
+#define C_OK(call)                                                                                 \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		if ((long long)(call) < 0)                                                         \
+			C_FAIL("%s: %s", #call, strerror(errno));                                  \
 	} while (0)
-#define C_ERR(call, e1, e2)                                                                      \
-	do {                                                                                     \
-		errno = 0;                                                                       \
-		long long fbt_r = (long long)(call);                                             \
-		if (fbt_r == -1 && errno)                                                        \
-			fbt_r = -errno;                                                          \
-		if (fbt_r != (long long)(e1) && fbt_r != (long long)(e2))                        \
-			C_FAIL("%s: got %lld (%s), want %s", #call, fbt_r,                       \
-			       fbt_r < 0 ? strerror((int)-fbt_r) : "ok", strerror(-(e1)));       \
+#define C_ERR(call, e1, e2)                                                                        \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long long fbt_r = (long long)(call);                                               \
+		if (fbt_r == -1 && errno)                                                          \
+			fbt_r = -errno;                                                            \
+		if (fbt_r != (long long)(e1) && fbt_r != (long long)(e2))                          \
+			C_FAIL("%s: got %lld (%s), want %s", #call, fbt_r,                         \
+			       fbt_r < 0 ? strerror((int)-fbt_r) : "ok", strerror(-(e1)));         \
 	} while (0)
 
 struct nobody_arg {
@@ -590,15 +594,15 @@ static int nobody_trampoline(void *p)
 }
 
 /* Run @fn in a child as uid/gid 65534 (no supplementary groups), then check it passed. */
-#define AS_NOBODY(fn)                                                                            \
-	do {                                                                                     \
-		struct nobody_arg fbt_na = { fn };                                               \
-		int fbt_rc = reap(spawn(nobody_trampoline, &fbt_na));                            \
-		if (fbt_rc == 77)                                                                \
-			SKIP("uid 65534 cannot reach the test directory "                        \
-			     "(mount without allow_other?)");                                    \
-		if (fbt_rc != 0)                                                                 \
-			FBT_FAIL("unprivileged child %s failed (exit %d)", #fn, fbt_rc);         \
+#define AS_NOBODY(fn)                                                                              \
+	do {                                                                                       \
+		struct nobody_arg fbt_na = {fn};                                                   \
+		int fbt_rc = reap(spawn(nobody_trampoline, &fbt_na));                              \
+		if (fbt_rc == 77)                                                                  \
+			SKIP("uid 65534 cannot reach the test directory "                          \
+			     "(mount without allow_other?)");                                      \
+		if (fbt_rc != 0)                                                                   \
+			FBT_FAIL("unprivileged child %s failed (exit %d)", #fn, fbt_rc);           \
 	} while (0)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -757,7 +761,7 @@ TEST(open_nofollow)
 	CHECK_OK(symlink("loop2", "loop1"));
 	CHECK_OK(symlink("loop1", "loop2"));
 	CHECK_ERR(open("loop1", O_RDONLY), -ELOOP);
-	CHECK_ERR(stat("loop1", &(struct stat){ 0 }), -ELOOP);
+	CHECK_ERR(stat("loop1", &(struct stat){0}), -ELOOP);
 }
 
 TEST(bad_fd_modes)
@@ -790,7 +794,7 @@ TEST(rw_offsets)
 	CHECK(!memcmp(buf, "abcdXYZhij", 10));
 	CHECK_EQ(pread(fd, buf, 4, 8), 2); /* short read at EOF */
 	CHECK(!memcmp(buf, "ij", 2));
-	CHECK_EQ(pread(fd, buf, 4, 10), 0); /* at EOF */
+	CHECK_EQ(pread(fd, buf, 4, 10), 0);   /* at EOF */
 	CHECK_EQ(pread(fd, buf, 4, 1000), 0); /* past EOF */
 	/* read(2)/write(2) move the offset; pread/pwrite do not */
 	CHECK_EQ(lseek(fd, 2, SEEK_SET), 2);
@@ -870,8 +874,8 @@ TEST(large_rw_8m)
 	const size_t total = 8u << 20;
 	const off_t base = 3;
 	uint8_t *buf = malloc(total), *back = malloc(total);
-	static const size_t wsz[] = { 12345, 777, 65537, 4093, 131071, 1 };
-	static const size_t rsz[] = { 4099, 65535, 333, 262147 };
+	static const size_t wsz[] = {12345, 777, 65537, 4093, 131071, 1};
+	static const size_t rsz[] = {4099, 65535, 333, 262147};
 	int fd = OPEN("f", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	size_t done = 0;
 
@@ -945,7 +949,7 @@ TEST(many_small_appends)
 TEST(stat_after_write)
 {
 	BEGIN();
-	struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct timespec past[2] = {{1000000000, 0}, {1000000000, 0}};
 	int fd = OPEN("f", O_RDWR | O_CREAT, 0644);
 
 	CHECK_OK(futimens(fd, past));
@@ -1241,7 +1245,7 @@ TEST(unlink_errors)
 	CHECK_ERR(unlink("f/x"), -ENOTDIR);
 	CHECK_OK(unlink("f"));
 	CHECK_ERR(unlink("f"), -ENOENT);
-	CHECK_ERR(stat("f", &(struct stat){ 0 }), -ENOENT);
+	CHECK_ERR(stat("f", &(struct stat){0}), -ENOENT);
 }
 
 TEST(rmdir_errors)
@@ -1257,7 +1261,7 @@ TEST(rmdir_errors)
 	CHECK_ERR(rmdir("d/."), -EINVAL);
 	CHECK_OK(unlink("d/f"));
 	CHECK_OK(rmdir("d"));
-	CHECK_ERR(stat("d", &(struct stat){ 0 }), -ENOENT);
+	CHECK_ERR(stat("d", &(struct stat){0}), -ENOENT);
 	CHECK_ERR(rmdir("d"), -ENOENT);
 }
 
@@ -1315,7 +1319,7 @@ TEST(name_too_long)
 	name[256] = 0;
 	CHECK_ERR(open(name, O_CREAT | O_WRONLY, 0644), -ENAMETOOLONG);
 	CHECK_ERR(mkdir(name, 0755), -ENAMETOOLONG);
-	CHECK_ERR(stat(name, &(struct stat){ 0 }), -ENAMETOOLONG);
+	CHECK_ERR(stat(name, &(struct stat){0}), -ENAMETOOLONG);
 	CHECK_ERR(symlink("x", name), -ENAMETOOLONG);
 	WFILE("f", "x", 1, 0644);
 	CHECK_ERR(rename("f", name), -ENAMETOOLONG);
@@ -1454,8 +1458,8 @@ TEST(utimensat_times)
 	struct timespec now, ts[2];
 
 	WFILE("f", "x", 1, 0644);
-	ts[0] = (struct timespec){ 1000000000, 123456789 };
-	ts[1] = (struct timespec){ 1200000000, 987654321 };
+	ts[0] = (struct timespec){1000000000, 123456789};
+	ts[1] = (struct timespec){1200000000, 987654321};
 	CHECK_OK(utimensat(AT_FDCWD, "f", ts, 0));
 	struct stat st = STAT("f");
 	CHECK_EQ(st.st_atim.tv_sec, 1000000000);
@@ -1463,8 +1467,8 @@ TEST(utimensat_times)
 	CHECK_EQ(st.st_mtim.tv_sec, 1200000000);
 	CHECK_EQ(st.st_mtim.tv_nsec, 987654321);
 	/* UTIME_OMIT keeps a time, the other one changes */
-	ts[0] = (struct timespec){ 0, UTIME_OMIT };
-	ts[1] = (struct timespec){ 1300000000, 5 };
+	ts[0] = (struct timespec){0, UTIME_OMIT};
+	ts[1] = (struct timespec){1300000000, 5};
 	CHECK_OK(utimensat(AT_FDCWD, "f", ts, 0));
 	st = STAT("f");
 	CHECK_EQ(st.st_atim.tv_sec, 1000000000);
@@ -1473,8 +1477,8 @@ TEST(utimensat_times)
 	CHECK_EQ(st.st_mtim.tv_nsec, 5);
 	/* UTIME_NOW */
 	clock_gettime(CLOCK_REALTIME, &now);
-	ts[0] = (struct timespec){ 0, UTIME_NOW };
-	ts[1] = (struct timespec){ 0, UTIME_OMIT };
+	ts[0] = (struct timespec){0, UTIME_NOW};
+	ts[1] = (struct timespec){0, UTIME_OMIT};
 	CHECK_OK(utimensat(AT_FDCWD, "f", ts, 0));
 	st = STAT("f");
 	CHECK(st.st_atim.tv_sec >= now.tv_sec - 2 && st.st_atim.tv_sec <= now.tv_sec + 2);
@@ -1487,12 +1491,12 @@ TEST(utimensat_times)
 	CHECK(st.st_mtim.tv_sec >= now.tv_sec - 2 && st.st_mtim.tv_sec <= now.tv_sec + 2);
 	CHECK(st.st_ctim.tv_sec >= now.tv_sec - 2);
 	/* an invalid nanosecond value */
-	ts[0] = (struct timespec){ 0, 1000000000 };
+	ts[0] = (struct timespec){0, 1000000000};
 	CHECK_ERR(utimensat(AT_FDCWD, "f", ts, 0), -EINVAL);
 	CHECK_ERR(utimensat(AT_FDCWD, "missing", NULL, 0), -ENOENT);
 	/* directories have times too */
 	CHECK_OK(mkdir("d", 0755));
-	ts[0] = ts[1] = (struct timespec){ 1100000000, 42 };
+	ts[0] = ts[1] = (struct timespec){1100000000, 42};
 	CHECK_OK(utimensat(AT_FDCWD, "d", ts, 0));
 	CHECK_EQ(STAT("d").st_mtim.tv_sec, 1100000000);
 	CHECK_EQ(STAT("d").st_mtim.tv_nsec, 42);
@@ -1511,7 +1515,7 @@ TEST(utimensat_times)
 TEST(utimensat_symlink)
 {
 	BEGIN();
-	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000001, 0 } };
+	struct timespec ts[2] = {{1000000000, 0}, {1000000001, 0}};
 
 	WFILE("f", "x", 1, 0644);
 	CHECK_OK(symlink("f", "l"));
@@ -1524,7 +1528,7 @@ TEST(utimensat_symlink)
 TEST(dir_mtime_on_change)
 {
 	BEGIN();
-	struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct timespec past[2] = {{1000000000, 0}, {1000000000, 0}};
 
 	CHECK_OK(mkdir("d", 0755));
 	CHECK_OK(utimensat(AT_FDCWD, "d", past, 0));
@@ -1575,8 +1579,8 @@ TEST(xattr_user)
 	for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
 		if (!strncmp(p, "user.", 5))
 			seen++;
-		if (!strcmp(p, "user.one") || !strcmp(p, "user.bin") ||
-		    !strcmp(p, "user.empty") || !strcmp(p, "user.new"))
+		if (!strcmp(p, "user.one") || !strcmp(p, "user.bin") || !strcmp(p, "user.empty") ||
+		    !strcmp(p, "user.new"))
 			want++;
 	}
 	CHECK_EQ(seen, 4);
@@ -1766,7 +1770,7 @@ static void dents_free(struct dents *d)
 	free(d->name);
 	free(d->type);
 	free(d->ino);
-	*d = (struct dents){ 0 };
+	*d = (struct dents){0};
 }
 
 struct linux_dirent64 {
@@ -1817,7 +1821,7 @@ static int dent_cmp(const void *a, const void *b)
 TEST(readdir_dot_dotdot)
 {
 	BEGIN();
-	struct dents d = { 0 };
+	struct dents d = {0};
 
 	CHECK_OK(mkdir("d", 0755));
 	WFILE("d/file", "x", 1, 0644);
@@ -1933,7 +1937,7 @@ TEST(getcwd_chdir)
 /* Readdir while another thread changes the directory. */
 struct churn {
 	volatile bool stop;
-	int err;	/* first unexpected errno in the churn thread */
+	int err; /* first unexpected errno in the churn thread */
 	long ops;
 };
 
@@ -1980,9 +1984,9 @@ TEST(readdir_concurrent)
 	BEGIN();
 	enum { N = 1000 };
 	char name[64];
-	struct churn c = { 0 };
+	struct churn c = {0};
 	pthread_t th;
-	struct dents d = { 0 };
+	struct dents d = {0};
 	static unsigned short seen[N];
 	int passes = 0;
 	char why[256] = "";
@@ -2013,19 +2017,20 @@ TEST(readdir_concurrent)
 		}
 		for (int k = 0; k < N && !why[0]; k++)
 			if (seen[k] != 1)
-				xsnprintf(why, sizeof(why), "pass %d (buffer %zu): s%04d seen %d times",
-					 passes, bufsz, k, seen[k]);
+				xsnprintf(why, sizeof(why),
+					  "pass %d (buffer %zu): s%04d seen %d times", passes,
+					  bufsz, k, seen[k]);
 		qsort(d.name, d.n, sizeof(d.name[0]), dent_cmp);
 		for (size_t i = 1; i < d.n && !why[0]; i++)
 			if (!strcmp(d.name[i], d.name[i - 1]))
 				xsnprintf(why, sizeof(why), "pass %d: %s listed twice", passes,
-					 d.name[i]);
+					  d.name[i]);
 		passes++;
 		if (why[0])
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (passes >= 5 && (t1.tv_sec - t0.tv_sec) * 1000 +
-						   (t1.tv_nsec - t0.tv_nsec) / 1000000 > 1500)
+		if (passes >= 5 &&
+		    (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 > 1500)
 			break;
 	}
 	c.stop = true;
@@ -2241,8 +2246,8 @@ struct lockreq {
 static int child_setlk(void *p)
 {
 	struct lockreq *q = p;
-	struct flock fl = { .l_type = q->type, .l_whence = SEEK_SET, .l_start = q->start,
-			    .l_len = q->len };
+	struct flock fl = {
+		.l_type = q->type, .l_whence = SEEK_SET, .l_start = q->start, .l_len = q->len};
 	int fd = open("f", O_RDWR);
 
 	if (fd < 0)
@@ -2252,7 +2257,7 @@ static int child_setlk(void *p)
 
 static int child_lock(short type, off_t start, off_t len)
 {
-	struct lockreq q = { type, start, len, F_SETLK };
+	struct lockreq q = {type, start, len, F_SETLK};
 
 	return reap(spawn(child_setlk, &q));
 }
@@ -2262,8 +2267,7 @@ static int g_hold_pipe[2], g_release_pipe[2];
 /* Child: hold a write lock on [200, 300) of "f" until the parent closes the release pipe. */
 static int child_hold(void *p)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 200,
-			    .l_len = 100 };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 200, .l_len = 100};
 	int fd = open("f", O_RDWR);
 	char c;
 
@@ -2283,8 +2287,7 @@ TEST(fcntl_setlk_processes)
 	BEGIN();
 	WFILE("f", "0123456789", 10, 0644);
 	int fd = OPEN("f", O_RDWR);
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100,
-			    .l_len = 100 };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100, .l_len = 100};
 	CHECK_OK(fcntl(fd, F_SETLK, &fl));
 	/* another process conflicts on any overlap, not next to it */
 	int r = child_lock(F_WRLCK, 150, 10);
@@ -2327,17 +2330,17 @@ TEST(fcntl_getlk_holder)
 	close(g_release_pipe[0]);
 	CHECK_EQ(read(g_hold_pipe[0], &c, 1), 1);
 	int fd = OPEN("f", O_RDWR);
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1000 };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1000};
 	CHECK_OK(fcntl(fd, F_GETLK, &fl));
 	CHECK_EQ(fl.l_type, F_WRLCK);
 	CHECK_EQ(fl.l_pid, pid);
 	CHECK_EQ(fl.l_start, 200);
 	CHECK_EQ(fl.l_len, 100);
 	/* no conflict outside the held range */
-	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 200 };
+	fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 200};
 	CHECK_OK(fcntl(fd, F_GETLK, &fl));
 	CHECK_EQ(fl.l_type, F_UNLCK);
-	fl = (struct flock){ .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 250, .l_len = 1 };
+	fl = (struct flock){.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 250, .l_len = 1};
 	CHECK_ERR2(fcntl(fd, F_SETLK, &fl), -EAGAIN, -EACCES);
 	/* the holder exits: its locks go; a waiting F_SETLKW gets the lock */
 	close(g_release_pipe[1]);
@@ -2354,7 +2357,7 @@ TEST(fcntl_close_releases)
 	BEGIN();
 	WFILE("f", "x", 1, 0644);
 	int a = OPEN("f", O_RDWR);
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
 	CHECK_OK(fcntl(a, F_SETLK, &fl));
 	int r = child_lock(F_WRLCK, 0, 10);
 	CHECK(r == EAGAIN || r == EACCES);
@@ -2371,15 +2374,15 @@ TEST(ofd_locks)
 	WFILE("f", "x", 1, 0644);
 	int a = OPEN("f", O_RDWR);
 	int b = OPEN("f", O_RDWR);
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
 	int r = SYS(fcntl(a, F_OFD_SETLK, &fl));
 	if (r == -EINVAL)
 		SKIP("OFD locks not supported here");
 	CHECK_OK(r);
 	/* two open file descriptions of one process conflict */
-	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1 };
+	fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1};
 	CHECK_ERR(fcntl(b, F_OFD_SETLK, &fl), -EAGAIN);
-	fl = (struct flock){ .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100 };
+	fl = (struct flock){.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100};
 	CHECK_OK(fcntl(b, F_OFD_GETLK, &fl));
 	CHECK_EQ(fl.l_type, F_WRLCK);
 	CHECK_EQ(fl.l_pid, -1);
@@ -2393,9 +2396,9 @@ TEST(ofd_locks)
 	close(c);
 	r = child_lock(F_RDLCK, 9, 1);
 	CHECK(r == EAGAIN || r == EACCES);
-	fl = (struct flock){ .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	fl = (struct flock){.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
 	CHECK_OK(fcntl(a, F_OFD_SETLK, &fl));
-	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1 };
+	fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1};
 	CHECK_OK(fcntl(b, F_OFD_SETLK, &fl));
 	close(a);
 	close(b);
@@ -2634,7 +2637,7 @@ TEST(perm_write_0444)
 
 static int nb_utimes_other(void)
 {
-	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
 
 	/* explicit times need ownership; "now" needs only write access */
 	C_ERR(utimensat(AT_FDCWD, "rw", ts, 0), -EPERM, -EPERM);
@@ -2647,7 +2650,7 @@ TEST(perm_utimes_other)
 {
 	BEGIN();
 	NEED_ROOT();
-	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
 
 	WFILE("rw", "x", 1, 0666);
 	CHECK_OK(chmod("rw", 0666));
