@@ -185,6 +185,14 @@ struct fb_vfs_type {
 int fb_vfs_register_type(struct fb_vfs *vfs, const struct fb_vfs_type *type);
 
 /*
+ * Register the types this library ships:
+ *   memfs[:size=BYTES,max_inodes=N]          an empty file system in memory
+ *   passthrough:/DIR[,cache=never|metadata|auto|always,[no_]writeback,[no_]readdirplus,
+ *               [no_]xattr,[no_]passthrough] a host directory
+ */
+int fb_vfs_register_builtin_types(struct fb_vfs *vfs);
+
+/*
  * Mount a backend described by text at @path: @spec is "TYPE" or "TYPE:ARGS", where ARGS is a
  * comma-separated list. The VFS takes its own options out of it (`ro`, `entry_timeout=SEC`,
  * `attr_timeout=SEC`, `timeout=SEC` for both) and gives the rest to the type's create().

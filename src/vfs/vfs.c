@@ -441,6 +441,8 @@ static int slot_init_late(struct fb_vfs *vfs, struct fb__vslot *s)
 
 	if (!s->ops.init)
 		return 0;
+	/* Only what the session has is on offer: a backend that adds more needs it. */
+	c.capable = vfs->conn.want;
 	r = s->ops.init(s->fs, &c);
 	if (r < 0)
 		return fb__vfs_error(r, "the backend's init failed: %s", strerror(-r));
@@ -811,55 +813,78 @@ int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t 
 		return r_;                                                                       \
 	} while (0)
 
+/* Fold the limits a backend's init() chose into @res. */
+static void conn_fold(struct fb_conn *res, const struct fb_conn *c)
+{
+	res->want &= c->want;
+	if (c->max_write < res->max_write)
+		res->max_write = c->max_write;
+	if (c->max_readahead < res->max_readahead)
+		res->max_readahead = c->max_readahead;
+	if (c->max_pages && c->max_pages < res->max_pages)
+		res->max_pages = c->max_pages;
+	if (c->max_background && c->max_background < res->max_background)
+		res->max_background = c->max_background;
+	if (c->congestion_threshold && c->congestion_threshold < res->congestion_threshold)
+		res->congestion_threshold = c->congestion_threshold;
+	if (c->time_gran > res->time_gran)
+		res->time_gran = c->time_gran;
+	if (c->max_stack_depth > res->max_stack_depth)
+		res->max_stack_depth = c->max_stack_depth;
+}
+
 static int vfs_init(void *fs, struct fb_conn *conn)
 {
 	struct fb_vfs *vfs = fs;
+	struct fb__vslot *held[FB_VFS_MAX_SLOTS + 1];
+	uint64_t wanted[FB_VFS_MAX_SLOTS + 1];
 	struct fb_conn res = *conn;
-	int r = 0;
+	int r = 0, n = 0;
 
 	/* init_lock keeps mounts out until the result is published; slots may still be freed
 	 * meanwhile, hence a reference on each while its init runs. */
 	pthread_mutex_lock(&vfs->init_lock);
-	for (int i = 1; i <= FB_VFS_MAX_SLOTS && r == 0; i++) {
-		struct fb_conn c = *conn;
-		struct fb__vslot *s;
-
+	for (int i = 1; i <= FB_VFS_MAX_SLOTS; i++) {
 		pthread_rwlock_rdlock(&vfs->lock);
-		s = vfs->slots[i];
-		if (s && !slot_tryget(s))
-			s = NULL;
+		held[n] = vfs->slots[i];
+		if (held[n] && slot_tryget(held[n]))
+			n++;
 		pthread_rwlock_unlock(&vfs->lock);
-		if (!s)
-			continue;
-		/* Each backend sees the offer; the session gets what all of them want. */
+	}
+	/* Each backend sees the offer; the session gets what all of them want. */
+	for (int i = 0; i < n && r == 0; i++) {
+		struct fb__vslot *s = held[i];
+		struct fb_conn c = *conn;
+
 		if (s->ops.init)
 			r = s->ops.init(s->fs, &c);
 		if (r < 0) {
 			fb_log(FB_LOG_ERR, "vfs: init of the backend at %s failed: %s", s->path,
 			       strerror(-r));
-			slot_put(vfs, s, 1);
 			break;
 		}
 		s->inited = 1;
-		res.want &= c.want;
-		if (c.max_write < res.max_write)
-			res.max_write = c.max_write;
-		if (c.max_readahead < res.max_readahead)
-			res.max_readahead = c.max_readahead;
-		if (c.max_pages && c.max_pages < res.max_pages)
-			res.max_pages = c.max_pages;
-		if (c.max_background && c.max_background < res.max_background)
-			res.max_background = c.max_background;
-		if (c.congestion_threshold && c.congestion_threshold < res.congestion_threshold)
-			res.congestion_threshold = c.congestion_threshold;
-		if (c.time_gran > res.time_gran)
-			res.time_gran = c.time_gran;
-		if (c.max_stack_depth > res.max_stack_depth)
-			res.max_stack_depth = c.max_stack_depth;
-		slot_put(vfs, s, 1);
+		wanted[i] = c.want;
+		conn_fold(&res, &c);
 	}
+	res.want &= res.capable;
+	/* A backend that asked for a flag another one refused learns the outcome: its init
+	 * runs again with only the agreed flags offered (so it does not count on them). */
+	for (int i = 0; i < n && r == 0; i++) {
+		struct fb__vslot *s = held[i];
+		struct fb_conn c = res;
+
+		if (!s->ops.init || (wanted[i] & ~res.want) == 0)
+			continue;
+		c.capable = res.want;
+		if (s->ops.init(s->fs, &c) < 0 || (c.want & ~res.want))
+			fb_log(FB_LOG_WARNING, "vfs: the backend at %s asks for INIT flags "
+			       "0x%llx that the others do not agree on", s->path,
+			       (unsigned long long)(c.want & ~res.want));
+	}
+	for (int i = 0; i < n; i++)
+		slot_put(vfs, held[i], 1);
 	if (r == 0) {
-		res.want &= res.capable;
 		*conn = res;
 		vfs->conn = res;
 		vfs->inited = 1;

@@ -35,7 +35,9 @@ struct tfs {
 	atomic_long forgets;		/* forget() calls */
 	_Atomic uint64_t last_forget_ino, last_forget_n;
 	int root_is_file;
-	uint64_t init_add;		/* bits init() adds to want */
+	uint64_t init_add;		/* bits init() adds to want when offered */
+	uint64_t init_require;		/* bits init() adds whatever is offered */
+	uint64_t last_capable;		/* conn->capable at the last init() */
 	int inits, destroys;
 	atomic_int *released;		/* incremented by the release callback */
 	atomic_long writes;
@@ -56,7 +58,9 @@ static int tfs_init(void *fs, struct fb_conn *conn)
 	struct tfs *t = fs;
 
 	t->inits++;
-	conn->want |= t->init_add;
+	t->last_capable = conn->capable;
+	conn->want |= t->init_add & conn->capable;
+	conn->want |= t->init_require;
 	return 0;
 }
 
@@ -723,17 +727,22 @@ TEST(init_offers_intersection)
 	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
 	c = fb_server_conn(s);
 	CHECK(c != NULL);
-	CHECK_EQ(t1->inits, 1);
-	CHECK_EQ(t2->inits, 1);
 	CHECK_EQ(c->want & FB_WRITEBACK_CACHE, 0);
+	CHECK_EQ(t2->inits, 1);
+	/* t1 asked for the writeback cache and did not get it: told so by a second init */
+	CHECK_EQ(t1->inits, 2);
+	CHECK_EQ(t1->last_capable & FB_WRITEBACK_CACHE, 0);
+	CHECK_EQ(t1->last_capable, c->want);
 	/* After INIT: init runs at mount; needing more than negotiated is refused. */
-	t3->init_add = FB_PASSTHROUGH;
+	t3->init_require = FB_PASSTHROUGH;
 	t3->released = &released;
 	CHECK_EQ(mount_tfs(v, "/c", t3, 0, NULL), -EOPNOTSUPP);
 	CHECK(strstr(fb_vfs_last_error(), "PASSTHROUGH") != NULL);
 	CHECK_EQ(t3->inits, 1);
 	CHECK_EQ(t3->destroys, 1);
-	t3->init_add = 0;
+	CHECK_EQ(t3->last_capable, c->want); /* offered what the session has */
+	t3->init_require = 0;
+	t3->init_add = FB_PASSTHROUGH; /* wants it if available: it is not, fine */
 	CHECK_EQ(mount_tfs(v, "/c", t3, 0, NULL), 0);
 	CHECK_EQ(t3->inits, 2);
 	fb_vfs_set_server(v, NULL);
