@@ -1139,6 +1139,50 @@ TEST(readdir_lists_everything_once_across_changes)
 	fb_memfs_free(m);
 }
 
+TEST(big_directory_shrinks_and_keeps_positions)
+{
+	struct fb_memfs *m = new_fs();
+	struct listing *l = calloc(1, sizeof(*l));
+	struct fb_entry e;
+	char name[32];
+	fb_ino_t d = mkdir_(m, &root_ctx, ROOT, "big", 0755);
+	uint64_t base = fb_memfs_bytes_used(m);
+
+	CHECK(l);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "e%04d", i);
+		CHECK_ERR(OPS.mknod(m, &root_ctx, d, name, S_IFREG | 0644, 0, &e), 0);
+		OPS.forget(m, e.ino, 1);
+	}
+	/* List a first batch, then delete all but every 300th name (the arrays compact). */
+	CHECK(list_once(m, d, 0, 400, false, l) > 2);
+	uint64_t off = l->last_off;
+	int first = l->count;
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "e%04d", i);
+		if (i % 300 != 0)
+			CHECK_ERR(OPS.unlink(m, &root_ctx, d, name), 0);
+	}
+	CHECK_EQ(fb_memfs_inode_count(m), 2 + 10);
+	while (list_once(m, d, off, 400, false, l) > 0)
+		off = l->last_off;
+	/* Each survivor appears once: in the first batch or after it, never twice. */
+	for (int i = 0; i < 3000; i += 300) {
+		snprintf(name, sizeof(name), "e%04d", i);
+		CHECK_EQ(seen(l, name), 1);
+		CHECK_EQ(lookup(m, &root_ctx, d, name) > 0, 1);
+	}
+	CHECK(l->count <= first + 10);
+	for (int i = 0; i < 3000; i += 300) {
+		snprintf(name, sizeof(name), "e%04d", i);
+		CHECK_ERR(OPS.unlink(m, &root_ctx, d, name), 0);
+	}
+	CHECK_EQ(fb_memfs_bytes_used(m), base);
+	free(l);
+	fb_memfs_free(m);
+}
+
 TEST(readdirplus_takes_lookups)
 {
 	struct fb_memfs *m = new_fs();

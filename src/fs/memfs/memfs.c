@@ -834,6 +834,7 @@ int fb_memfs_new(const struct fb_memfs_config *cfg, struct fb_memfs **ret)
 {
 	struct fb_memfs *m;
 	struct fb_ctx root_ctx = { 0 };
+	pthread_rwlockattr_t lock_attr;
 	struct timespec now;
 	int r;
 
@@ -864,7 +865,13 @@ int fb_memfs_new(const struct fb_memfs_config *cfg, struct fb_memfs **ret)
 	/* (ino, generation) stays unique across instances: inos restart, the clock does not. */
 	m->generation = (uint64_t)now.tv_sec;
 
-	pthread_rwlock_init(&m->lock, NULL);
+	/* Writers first: a steady stream of reads must not starve unlink or forget. */
+	pthread_rwlockattr_init(&lock_attr);
+#ifdef __GLIBC__
+	pthread_rwlockattr_setkind_np(&lock_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+	pthread_rwlock_init(&m->lock, &lock_attr);
+	pthread_rwlockattr_destroy(&lock_attr);
 	pthread_mutex_init(&m->handle_lock, NULL);
 	m->ninode_buckets = 64;
 	m->nhandle_buckets = 64;

@@ -93,9 +93,9 @@ static struct memfs_dentry *dir_find(const struct fb_memfs *m, const struct memf
 	return NULL;
 }
 
-static int dir_buckets_grow(struct memfs_dir *d)
+/* Rehash into @n buckets (a power of two). Nothing changes on error. */
+static int dir_buckets_resize(struct memfs_dir *d, uint32_t n)
 {
-	uint32_t n = d->nbuckets ? d->nbuckets * 2 : 8;
 	struct memfs_dentry **b = calloc(n, sizeof(*b));
 
 	if (!b)
@@ -128,6 +128,24 @@ static void dir_order_compact(struct memfs_dir *d)
 		}
 	}
 	d->norder = j;
+	/* A directory that shrank gives its arrays back (failure to shrink is harmless). */
+	size_t cap = d->order_cap;
+	uint32_t nb = d->nbuckets;
+
+	while (cap > 16 && d->norder < cap / 4)
+		cap /= 2;
+	if (cap < d->order_cap) {
+		struct memfs_dentry **o = realloc(d->order, cap * sizeof(*o));
+
+		if (o) {
+			d->order = o;
+			d->order_cap = cap;
+		}
+	}
+	while (nb > 16 && d->count < nb / 8)
+		nb /= 2;
+	if (nb < d->nbuckets)
+		dir_buckets_resize(d, nb);
 }
 
 /* Add @name -> @inode to @dir. Link counts are the caller's business. Nothing changes on error. */
@@ -139,7 +157,7 @@ static int dir_add(struct fb_memfs *m, struct memfs_inode *dir, const char *name
 	int r;
 
 	if (d->count >= d->nbuckets) {
-		r = dir_buckets_grow(d);
+		r = dir_buckets_resize(d, d->nbuckets ? d->nbuckets * 2 : 8);
 		if (r < 0)
 			return r;
 	}
