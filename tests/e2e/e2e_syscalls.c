@@ -2066,11 +2066,13 @@ TEST(seek_data_hole)
 	fill(blk, sizeof(blk), 0, 9);
 	CHECK_EQ(pwrite(fd, blk, sizeof(blk), 0), sizeof(blk));
 	CHECK_EQ(pwrite(fd, blk, sizeof(blk), far), sizeof(blk));
-	off_t data = lseek(fd, 0, SEEK_DATA);
-	if (data < 0 && (errno == EINVAL || errno == EOPNOTSUPP))
-		SKIP("SEEK_DATA not supported (%s)", strerror(errno));
+	off_t data = SYS(lseek(fd, 0, SEEK_DATA));
+	if (data == -EINVAL || data == -EOPNOTSUPP)
+		SKIP("SEEK_DATA not supported (%s)", strerror((int)-data));
+	if (data < 0)
+		FBT_FAIL("SEEK_DATA from 0 of a written file: %s", strerror((int)-data));
 	CHECK_EQ(data, 0);
-	off_t hole = lseek(fd, 0, SEEK_HOLE);
+	off_t hole = SYS(lseek(fd, 0, SEEK_HOLE));
 	CHECK_OK(hole);
 	if (hole == far + 4096)
 		SKIP("the file system reports no holes (whole file is data)");
