@@ -299,6 +299,11 @@ TEST(write_returning_more_than_size)
 	CHECK_EQ(rep.oh.error, -EIO);
 }
 
+static void set_u32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 TEST(bogus_total_extlen)
 {
 	uint32_t g = 5;
@@ -318,14 +323,15 @@ TEST(bogus_total_extlen)
 	fbreq_ext_groups(&q, &g, 1);
 	fbreq_finish(&q);
 	q.keep_len = 1;
-	((struct fb_ext_header *)(void *)(q.buf + q.ext_start))->size = 64;
+	/* (Extensions follow the name: not aligned, so patch with memcpy.) */
+	set_u32(q.buf + q.ext_start, 64);
 	expect_error(33, -EINVAL);
 	/* A size of 0 (would loop forever if trusted). */
-	((struct fb_ext_header *)(void *)(q.buf + q.ext_start))->size = 0;
+	set_u32(q.buf + q.ext_start, 0);
 	expect_error(33, -EINVAL);
 	/* Groups count larger than the record. */
-	((struct fb_ext_header *)(void *)(q.buf + q.ext_start))->size = 16;
-	((struct fb_supp_groups *)(void *)(q.buf + q.ext_start + 8))->nr_groups = 3;
+	set_u32(q.buf + q.ext_start, 16);
+	set_u32(q.buf + q.ext_start + 8, 3);
 	expect_error(33, -EINVAL);
 	/* total_extlen cutting the name's NUL off. */
 	fbreq_start(&q, FB_LOOKUP, 34, 1);
