@@ -406,14 +406,16 @@ static long long ring_requests(const char *log)
 
 /*
  * Start @daemon (fb-memfs, or fb-passthrough over a fresh source directory when @source)
- * with -f -o @opts, its output into a log file; run @bin in the mount; SIGTERM. Fills @log.
- * Returns the suite's exit status; *@stop gets the daemon's.
+ * with -f -o @opts, its output into a log file; run @bin in the mount (or call @fn with the
+ * mount point when @bin is NULL); SIGTERM. Fills @log. Returns the suite's exit status (or
+ * @fn's result); *@stop gets the daemon's.
  */
 static int daemon_suite(const char *daemon, int source, const char *opts, const char *bin,
-			char *log, size_t loglen, int *stop)
+			int (*fn)(const char *mnt), char *log, size_t loglen, int *stop)
 {
 	char mnt[128], src[128] = "", logpath[160], envdir[200];
-	char *env[] = { envdir, NULL };
+	/* the suite runs all its tests, whatever TEST_FILTER picked here */
+	char *env[] = { envdir, "TEST_FILTER=", NULL };
 	int fd, r;
 	pid_t pid;
 
@@ -448,8 +450,13 @@ static int daemon_suite(const char *daemon, int source, const char *opts, const 
 	snprintf(envdir, sizeof(envdir), "FB_TEST_DIR=%s", mnt);
 	char *argv_suite[] = { (char *)bin, NULL };
 	fflush(NULL);
-	pid_t spid = e2e_spawn(argv_suite, env, -1);
-	r = spid < 0 ? spid : e2e_wait(spid, 20 * 60 * 1000L);
+	if (bin) {
+		pid_t spid = e2e_spawn(argv_suite, env, -1);
+
+		r = spid < 0 ? spid : e2e_wait(spid, 20 * 60 * 1000L);
+	} else {
+		r = fn(mnt);
+	}
 	*stop = e2e_stop_daemon(pid, SIGTERM);
 	while (e2e_is_fuse_mounted(mnt))
 		if (umount2(mnt, MNT_DETACH) < 0)
@@ -479,8 +486,8 @@ static void suite_over_rings(const char *daemon, int source, const char *bin, co
 		SKIP("the daemon was not built");
 	if (!bin)
 		SKIP("%s was not built", name);
-	r = daemon_suite(daemon, source, "io_uring,uring_depth=8,allow_other,threads=1", bin, log,
-			 sizeof(log), &stop);
+	r = daemon_suite(daemon, source, "io_uring,uring_depth=8,allow_other,threads=1", bin, NULL,
+			 log, sizeof(log), &stop);
 	n = ring_requests(log);
 	printf("# %s over %s -o io_uring: suite %d, daemon %d, %lld requests over the rings\n",
 	       name, daemon, r, stop, n);
@@ -510,6 +517,11 @@ TEST(syscalls_suite_over_passthrough_rings)
 	suite_over_rings(pt_bin, 1, syscalls_bin, "e2e_syscalls", 5000);
 }
 
+TEST(stress_suite_over_passthrough_rings)
+{
+	suite_over_rings(pt_bin, 1, stress_bin, "e2e_stress", 5000);
+}
+
 TEST(syscalls_suite_fallback_with_the_parameter_off)
 {
 	static char log[65536];
@@ -520,7 +532,7 @@ TEST(syscalls_suite_fallback_with_the_parameter_off)
 	if (!syscalls_bin)
 		SKIP("e2e_syscalls was not built");
 	CHECK_OK(param_set('N'));
-	r = daemon_suite(memfs_bin, 0, "io_uring,allow_other,threads=2", syscalls_bin, log,
+	r = daemon_suite(memfs_bin, 0, "io_uring,allow_other,threads=2", syscalls_bin, NULL, log,
 			 sizeof(log), &stop);
 	param_set('Y');
 	printf("# e2e_syscalls over fb-memfs -o io_uring, enable_uring=N: suite %d, daemon %d\n",
@@ -534,6 +546,97 @@ TEST(syscalls_suite_fallback_with_the_parameter_off)
 	CHECK_EQ(count_in(log, "serving over /dev/fuse"), 1);
 	CHECK_EQ(count_in(log, "io_uring: serving over"), 0);
 	CHECK_EQ(ring_requests(log), -1);
+}
+
+/*
+ * A waiting lock must not stall the other requests of its queue: B waits in F_SETLKW for the
+ * lock A holds, then A (on the same CPU, so the same queue) unlocks and closes. Over a queue
+ * that serves one request at a time the unlock would wait behind B's SETLKW forever.
+ */
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int lock_scenario(const char *mnt)
+{
+	char path[200];
+	int go[2], held[2], fd;
+	pid_t a, b;
+	char c = 0;
+	int ra, rb;
+
+	snprintf(path, sizeof(path), "%s/lockfile", mnt);
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (pipe(go) < 0 || pipe(held) < 0)
+		return -errno;
+	fflush(NULL);
+	a = fork();
+	if (a == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		pin_cpu0();
+		fd = open(path, O_RDWR);
+		if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0)
+			_exit(1);
+		if (write(held[1], "h", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		e2e_sleep_ms(300);	/* B is waiting in the daemon by now */
+		fl.l_type = F_UNLCK;
+		if (fcntl(fd, F_SETLK, &fl) < 0 || close(fd) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	if (read(held[0], &c, 1) != 1)
+		return -EIO;
+	b = fork();
+	if (b == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		pin_cpu0();
+		fd = open(path, O_RDWR);
+		if (fd < 0 || write(go[1], "g", 1) != 1 || fcntl(fd, F_SETLKW, &fl) < 0)
+			_exit(1);
+		close(fd);
+		_exit(0);
+	}
+	ra = e2e_wait(a, 15000);
+	rb = e2e_wait(b, 15000);
+	if (ra == -ETIMEDOUT || rb == -ETIMEDOUT) {
+		fprintf(stderr, "  lock scenario hung (A %d, B %d)\n", ra, rb);
+		kill(a, SIGKILL);
+		kill(b, SIGKILL);
+		waitpid(a, NULL, 0);
+		waitpid(b, NULL, 0);
+		return 99;
+	}
+	unlink(path);
+	return ra != 0 ? 10 + ra : rb != 0 ? 20 + rb : 0;
+}
+
+TEST(waiting_lock_does_not_stall_its_queue)
+{
+	static char log[65536];
+	int r, stop;
+
+	if (!pt_bin)
+		SKIP("fb-passthrough was not built");
+	r = daemon_suite(pt_bin, 1, "io_uring,uring_depth=4,threads=1,posix_lock", NULL, lock_scenario, log,
+			 sizeof(log), &stop);
+	printf("# lock scenario over fb-passthrough -o io_uring: %d, daemon %d, %lld requests "
+	       "over the rings\n", r, stop, ring_requests(log));
+	if (r != 0 || stop != 0)
+		fprintf(stderr, "  daemon log:\n%s", log);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(stop, 0);
+	CHECK(ring_requests(log) > 0);
 }
 
 TEST_MAIN()

@@ -16,6 +16,11 @@
  *                     for the entry's next request. An entry the kernel ends (-ENOTCONN on
  *                     unmount or abort) is dropped; the thread leaves when it has none left,
  *                     or when fb_uring_stop() pokes the stop eventfd every ring polls.
+ *   waiting requests  a request that may wait for another one (SETLKW: a lock held by a
+ *                     process whose unlock comes to the same queue) is served on a thread of
+ *                     its own, or the queue would deadlock. That thread puts the finished
+ *                     entry on the queue's done list and pokes the queue's wake eventfd; the
+ *                     queue thread then commits it.
  *
  * Why the kernel must always be answered: once FB_OVER_IO_URING is negotiated the kernel holds
  * every new request until each queue has an entry, or until a REGISTER fails. So every way out
@@ -36,6 +41,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fuse_backend/abi.h>
@@ -45,8 +51,11 @@
 #include "uring_i.h"
 
 #define URING_PARAM	"/sys/module/fuse/parameters/enable_uring"
-/* user_data of the stop poll; entries use their address, never 0 or ~0. */
+/* user_data of the stop and wake polls; entries use their address, never 0, 1 or ~0. */
 #define UD_STOP		0
+#define UD_WAKE		1
+/* How long fb_uring_stop() waits for requests still served on their own threads. */
+#define SLOW_WAIT_SEC	5
 /* user_data of the REGISTER that uring_refuse() sends. */
 #define UD_REFUSE	(~(uint64_t)0)
 
@@ -61,6 +70,9 @@ struct uring_queue {
 	void *mem;			/* their header, payload and side buffers */
 	unsigned int live;		/* entries the kernel holds (queue thread only) */
 	atomic_uint_fast64_t requests;	/* requests served (written by the queue thread) */
+	int wake_fd;			/* eventfd: a waiting request has finished */
+	pthread_mutex_t done_lock;	/* protects done */
+	struct fb__uring_ent *done;	/* finished waiting requests, to commit */
 };
 
 struct fb_uring {
@@ -78,10 +90,12 @@ struct fb_uring {
 	int was_active;			/* they did at some point (caller's thread only) */
 	int stopped;			/* fb_uring_stop() ran (caller's thread only) */
 
-	pthread_mutex_t lock;		/* protects reported and reg_err */
-	pthread_cond_t cond;		/* signalled when a queue reports */
+	pthread_mutex_t lock;		/* protects reported, reg_err and slow */
+	pthread_cond_t cond;		/* signalled when a queue reports or a slow thread ends */
 	unsigned int reported;		/* queues that finished registering */
 	int reg_err;			/* first queue failure (no entry registered), or 0 */
+	unsigned int slow;		/* requests being served on their own threads */
+	int slow_stuck;			/* some did not end at stop: memory must stay */
 };
 
 /* The kernel has one queue per possible CPU: count the CPUs in the "possible" list. */
@@ -208,26 +222,13 @@ out_exit_tmp:
 		io_uring_queue_exit(&tmp);
 }
 
-/* Serve the request in @e and queue its COMMIT_AND_FETCH. */
-static void queue_serve(struct uring_queue *q, struct fb__uring_ent *e)
+/* Answer the request in @e (@n from the server, @written in its writer): COMMIT_AND_FETCH. */
+static void queue_commit(struct uring_queue *q, struct fb__uring_ent *e, ssize_t n,
+			 size_t written)
 {
-	struct fb_uring *u = q->u;
 	struct io_uring_sqe *sqe;
-	struct fb_reader r;
-	struct fb_writer w;
-	size_t written = 0;
 	uint64_t commit_id;
-	ssize_t n;
 
-	n = fb__uring_ent_request(e, &r, &w);
-	if (n == 0) {
-		n = fb_server_handle(u->srv, &r, &w);
-		written = fb_writer_written(&w);
-	} else {
-		fb_log(FB_LOG_WARNING, "io_uring: queue %u: malformed request (opcode %u, len %u, "
-		       "payload %u): answered EIO", q->qid, e->in.opcode, e->in.len,
-		       e->hdr->ring_ent_in_out.payload_sz);
-	}
 	commit_id = fb__uring_ent_reply(e, n, written);
 	atomic_fetch_add_explicit(&q->requests, 1, memory_order_relaxed);
 	e->served = 1;
@@ -239,8 +240,105 @@ static void queue_serve(struct uring_queue *q, struct fb__uring_ent *e)
 		q->live--;
 		return;
 	}
-	prep_fuse_cmd(sqe, u->fd, FB_IO_URING_CMD_COMMIT_AND_FETCH, (uint16_t)q->qid, commit_id,
-		      NULL, 0, (uint64_t)(uintptr_t)e);
+	prep_fuse_cmd(sqe, q->u->fd, FB_IO_URING_CMD_COMMIT_AND_FETCH, (uint16_t)q->qid,
+		      commit_id, NULL, 0, (uint64_t)(uintptr_t)e);
+}
+
+/* A thread serving one request that may wait (see the top of the file). */
+static void *slow_main(void *arg)
+{
+	struct fb__uring_ent *e = arg;
+	struct uring_queue *q = e->queue;
+	struct fb_uring *u = q->u;
+	uint64_t one = 1;
+	ssize_t n;
+
+	e->result = fb_server_handle(u->srv, &e->r, &e->w);
+	e->written = fb_writer_written(&e->w);
+
+	pthread_mutex_lock(&q->done_lock);
+	e->next = q->done;
+	q->done = e;
+	pthread_mutex_unlock(&q->done_lock);
+	n = write(q->wake_fd, &one, sizeof(one));
+	(void)n;
+
+	pthread_mutex_lock(&u->lock);
+	u->slow--;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+	return NULL;
+}
+
+/* Serve @e's request on a thread of its own. Returns 0, or a negative errno (serve inline). */
+static int slow_start(struct uring_queue *q, struct fb__uring_ent *e)
+{
+	struct fb_uring *u = q->u;
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	r = -pthread_attr_init(&attr);
+	if (r < 0)
+		return r;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&u->lock);
+	u->slow++;
+	pthread_mutex_unlock(&u->lock);
+	r = -pthread_create(&t, &attr, slow_main, e);
+	pthread_attr_destroy(&attr);
+	if (r < 0) {
+		pthread_mutex_lock(&u->lock);
+		u->slow--;
+		pthread_mutex_unlock(&u->lock);
+	}
+	return r;
+}
+
+/* Commit what the slow threads finished, and listen for the next ones. */
+static void queue_wake(struct uring_queue *q)
+{
+	struct fb__uring_ent *e, *next;
+	struct io_uring_sqe *sqe;
+	uint64_t v;
+	ssize_t n;
+
+	n = read(q->wake_fd, &v, sizeof(v));
+	(void)n;
+	sqe = get_sqe(&q->ring);
+	if (sqe) {
+		io_uring_prep_poll_add(sqe, q->wake_fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, UD_WAKE);
+	}
+	pthread_mutex_lock(&q->done_lock);
+	e = q->done;
+	q->done = NULL;
+	pthread_mutex_unlock(&q->done_lock);
+	for (; e; e = next) {
+		next = e->next;
+		queue_commit(q, e, e->result, e->written);
+	}
+}
+
+/* Serve the request in @e and queue its COMMIT_AND_FETCH. */
+static void queue_serve(struct uring_queue *q, struct fb__uring_ent *e)
+{
+	struct fb_uring *u = q->u;
+	size_t written = 0;
+	ssize_t n;
+
+	n = fb__uring_ent_request(e, &e->r, &e->w);
+	if (n == 0 && e->in.opcode == FB_SETLKW && slow_start(q, e) == 0)
+		return;
+	if (n == 0) {
+		n = fb_server_handle(u->srv, &e->r, &e->w);
+		written = fb_writer_written(&e->w);
+	} else {
+		fb_log(FB_LOG_WARNING, "io_uring: queue %u: malformed request (opcode %u, len %u, "
+		       "payload %u): answered EIO", q->qid, e->in.opcode, e->in.len,
+		       e->hdr->ring_ent_in_out.payload_sz);
+	}
+	queue_commit(q, e, n, written);
 }
 
 /*
@@ -300,6 +398,8 @@ static void queue_loop(struct uring_queue *q)
 			seen++;
 			if (cqe->user_data == UD_STOP)
 				stop = 1;
+			else if (cqe->user_data == UD_WAKE)
+				queue_wake(q);
 			else if (cqe->res == 0)
 				queue_serve(q, e);
 			else
@@ -338,6 +438,11 @@ static int queue_register(struct uring_queue *q)
 		return -EBUSY;
 	io_uring_prep_poll_add(sqe, u->stop_fd, POLLIN);
 	io_uring_sqe_set_data64(sqe, UD_STOP);
+	sqe = get_sqe(&q->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, q->wake_fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, UD_WAKE);
 
 	do {
 		r = io_uring_submit(&q->ring);
@@ -348,7 +453,7 @@ static int queue_register(struct uring_queue *q)
 
 	/* The kernel checks a REGISTER while it is submitted: a refusal is already here. */
 	io_uring_for_each_cqe(&q->ring, head, cqe) {
-		if (cqe->user_data != UD_STOP && cqe->res < 0) {
+		if (cqe->user_data != UD_STOP && cqe->user_data != UD_WAKE && cqe->res < 0) {
 			refused++;
 			if (!err)
 				err = cqe->res;
@@ -470,6 +575,28 @@ static void stop_threads(struct fb_uring *u)
 	}
 }
 
+/*
+ * Wait (a few seconds at most) for requests still served on their own threads. One that does
+ * not end (a lock nobody releases) keeps its entry: the memory is then left allocated.
+ */
+static void slow_wait(struct fb_uring *u)
+{
+	struct timespec until;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SLOW_WAIT_SEC;
+	pthread_mutex_lock(&u->lock);
+	while (u->slow > 0 && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&u->cond, &u->lock, &until);
+	if (u->slow > 0) {
+		u->slow_stuck = 1;
+		fb_log(FB_LOG_WARNING, "io_uring: %u waiting requests did not end; their memory "
+		       "stays allocated", u->slow);
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
 int fb_uring_start(struct fb_uring *u)
 {
 	const struct fb_conn *conn;
@@ -500,8 +627,8 @@ int fb_uring_start(struct fb_uring *u)
 	for (unsigned int i = 0; i < u->nr_queues; i++) {
 		struct uring_queue *q = &u->queues[i];
 
-		/* one slot per entry, one for the stop poll */
-		r = ring_create(&q->ring, u->depth + 1);
+		/* one slot per entry, one each for the stop and wake polls */
+		r = ring_create(&q->ring, u->depth + 2);
 		if (r < 0) {
 			fb_log(FB_LOG_WARNING, "io_uring: cannot create ring %u (%s); serving over "
 			       "/dev/fuse", i, strerror(-r));
@@ -607,10 +734,25 @@ int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct
 		r = -ENOMEM;
 		goto out_close_stop;
 	}
+	for (unsigned int i = 0; i < u->nr_queues; i++)
+		u->queues[i].wake_fd = -1;
 	for (unsigned int i = 0; i < u->nr_queues; i++) {
-		u->queues[i].u = u;
-		u->queues[i].qid = i;
-		atomic_init(&u->queues[i].requests, 0);
+		struct uring_queue *q = &u->queues[i];
+
+		q->u = u;
+		q->qid = i;
+		atomic_init(&q->requests, 0);
+		q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (q->wake_fd < 0) {
+			r = -errno;
+			goto out_close_wake;
+		}
+		r = -pthread_mutex_init(&q->done_lock, NULL);
+		if (r < 0) {
+			close(q->wake_fd);
+			q->wake_fd = -1;
+			goto out_close_wake;
+		}
 	}
 	/*
 	 * The rings themselves are made by fb_uring_start(), in the process that serves (a
@@ -622,7 +764,7 @@ int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct
 		fb_log(FB_LOG_WARNING, "io_uring: cannot create a ring (%s); serving over "
 		       "/dev/fuse", strerror(-r));
 		r = -EOPNOTSUPP;
-		goto out_free_queues;
+		goto out_close_wake;
 	}
 	io_uring_queue_exit(&probe);
 
@@ -631,7 +773,13 @@ int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct
 	*ret = u;
 	return 0;
 
-out_free_queues:
+out_close_wake:
+	for (unsigned int i = 0; i < u->nr_queues; i++) {
+		if (u->queues[i].wake_fd >= 0) {
+			close(u->queues[i].wake_fd);
+			pthread_mutex_destroy(&u->queues[i].done_lock);
+		}
+	}
 	free(u->queues);
 out_close_stop:
 	close(u->stop_fd);
@@ -652,13 +800,14 @@ void fb_uring_stop(struct fb_uring *u)
 		return;
 	u->stopped = 1;
 	stop_threads(u);
+	slow_wait(u);
 	fb_uring_stats(u, &st);
 	atomic_store(&u->active, 0);
 	if (u->was_active)
 		fb_log(FB_LOG_INFO, "io_uring: stopped; %" PRIu64 " requests were served over the "
 		       "rings", st.requests);
 	/* Closing a ring cancels what the kernel still holds; only then can buffers go. */
-	for (unsigned int i = 0; i < u->nr_queues; i++) {
+	for (unsigned int i = 0; i < u->nr_queues && !u->slow_stuck; i++) {
 		struct uring_queue *q = &u->queues[i];
 
 		if (q->ring_ok) {
@@ -679,6 +828,12 @@ void fb_uring_free(struct fb_uring *u)
 	if (!u)
 		return;
 	fb_uring_stop(u);
+	if (u->slow_stuck)
+		return;	/* still in use by a request that never ended: leave it all */
+	for (unsigned int i = 0; i < u->nr_queues; i++) {
+		close(u->queues[i].wake_fd);
+		pthread_mutex_destroy(&u->queues[i].done_lock);
+	}
 	free(u->queues);
 	close(u->stop_fd);
 	pthread_cond_destroy(&u->cond);

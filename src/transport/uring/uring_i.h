@@ -53,6 +53,13 @@ struct fb__uring_ent {
 	void *queue;				/* owner (uring.c) */
 	int served;				/* served a request since (re)registering */
 	int reregistered;			/* registered again after the kernel dropped it */
+
+	/* A request served on a thread of its own (uring.c: requests that may wait): */
+	struct fb_reader r;
+	struct fb_writer w;
+	ssize_t result;				/* fb_server_handle()'s return value */
+	size_t written;				/* what the writer held */
+	struct fb__uring_ent *next;		/* on the queue's list of finished ones */
 };
 
 /*
