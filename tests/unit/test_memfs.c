@@ -1027,7 +1027,7 @@ TEST(create_existing_and_open_rules)
 
 struct listing {
 	int count;
-	char names[512][32];
+	char names[512][256];
 	uint64_t inos[512];
 	uint64_t last_off;
 };
@@ -1059,7 +1059,7 @@ static int list_once(struct fb_memfs *m, fb_ino_t dir, uint64_t off, size_t bufs
 			d = (struct fb_dirent *)(buf + pos);
 			pos += FB_DIRENT_SIZE(d);
 		}
-		CHECK(l->count < 512 && d->namelen < 32);
+		CHECK(l->count < 512 && d->namelen < 256);
 		memcpy(l->names[l->count], d->name, d->namelen);
 		l->names[l->count][d->namelen] = '\0';
 		l->inos[l->count] = d->ino;
@@ -1208,6 +1208,327 @@ TEST(readdirplus_takes_lookups)
 	CHECK_EQ(fb_memfs_inode_count(m), 1);
 	free(l);
 	fb_memfs_free(m);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Random operations: never crash, and the lookup accounting adds up                          */
+
+#define FZ_MAX_INO	(1 << 17)
+#define FZ_MAX_FH	256
+
+struct fz {
+	struct fb_memfs *m;
+	uint64_t rng;
+	uint64_t *held;			/* lookups the "kernel" holds, by ino */
+	fb_ino_t known[1024];		/* inos seen, some of them dead */
+	int nknown;
+	struct { fb_ino_t ino; uint64_t fh; } open[FZ_MAX_FH];
+	int nopen;
+	long entries, opens, io;	/* successes, to see that the run does something */
+};
+
+static uint64_t fz_rand(struct fz *z)
+{
+	z->rng ^= z->rng << 13;
+	z->rng ^= z->rng >> 7;
+	z->rng ^= z->rng << 17;
+	return z->rng;
+}
+
+static fb_ino_t fz_ino(struct fz *z)
+{
+	switch (fz_rand(z) % 8) {
+	case 0:
+		return ROOT;
+	case 1:
+		return fz_rand(z) % 4 == 0 ? UINT64_MAX : fz_rand(z) % 100000;
+	default:
+		return z->nknown ? z->known[fz_rand(z) % z->nknown] : ROOT;
+	}
+}
+
+static const char *fz_name(struct fz *z)
+{
+	static const char *names[] = { "a", "b", "c", "d", "e", "f", "g", "h", ".", "..", "", "x/y",
+		"\xff\x01",
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" };
+
+	/* Mostly good names, so that things get made; sometimes bad ones. */
+	if (fz_rand(z) % 5)
+		return names[fz_rand(z) % 8];
+	return names[fz_rand(z) % (sizeof(names) / sizeof(names[0]))];
+}
+
+static uint64_t fz_off(struct fz *z)
+{
+	switch (fz_rand(z) % 4) {
+	case 0:
+		return UINT64_MAX - fz_rand(z) % 10000;
+	case 1:
+		return fz_rand(z) % (1ULL << 31);
+	default:
+		return fz_rand(z) % 20000;
+	}
+}
+
+/* An entry came back: the kernel now holds one more lookup of it. */
+static void fz_got(struct fz *z, int r, const struct fb_entry *e)
+{
+	if (r != 0)
+		return;
+	CHECK(e->ino >= ROOT && e->ino < FZ_MAX_INO);	/* ".." may be the root */
+	z->entries++;
+	z->held[e->ino]++;
+	if (z->nknown < 1024)
+		z->known[z->nknown++] = e->ino;
+	else
+		z->known[fz_rand(z) % 1024] = e->ino;
+}
+
+static void fz_opened(struct fz *z, int r, fb_ino_t ino, const struct fb_file_info *fi)
+{
+	if (r != 0)
+		return;
+	if (z->nopen == FZ_MAX_FH) {
+		CHECK_ERR(OPS.release(z->m, &root_ctx, z->open[0].ino, z->open[0].fh, 0, 0, 0), 0);
+		z->open[0] = z->open[--z->nopen];
+	}
+	z->opens++;
+	z->open[z->nopen].ino = ino;
+	z->open[z->nopen].fh = fi->fh;
+	z->nopen++;
+}
+
+/* READDIRPLUS: count the entries that carry a node id. */
+static void fz_readdir(struct fz *z, const struct fb_ctx *ctx, bool plus)
+{
+	char buf[4096];
+	struct iovec iov = { buf, 1 + fz_rand(z) % sizeof(buf) };
+	struct fb_writer w;
+	struct fb_dirbuf b;
+	size_t pos = 0;
+	fb_ino_t dir = fz_ino(z);
+	int r;
+
+	fb_writer_init(&w, &iov, 1);
+	fb__dirbuf_init(&b, &w, iov.iov_len, plus, 45);
+	r = plus ? OPS.readdirplus(z->m, ctx, dir, 0, fz_off(z) % 64, &b)
+		 : OPS.readdir(z->m, ctx, dir, 0, fz_off(z), &b);
+	if (r < 0 || !plus)
+		return;
+	while (pos < fb_writer_written(&w)) {
+		struct fb_direntplus *dp = (struct fb_direntplus *)(buf + pos);
+
+		if (dp->entry_out.nodeid) {
+			CHECK(dp->entry_out.nodeid < FZ_MAX_INO);
+			z->held[dp->entry_out.nodeid]++;
+		}
+		pos += FB_DIRENTPLUS_SIZE(dp);
+	}
+}
+
+static void fz_step(struct fz *z)
+{
+	static const uint32_t user_groups[] = { 1000, 2000 };
+	struct fb_ctx u = { .uid = 1000, .gid = 1000, .umask = 002, .ngroups = 2,
+			    .groups = user_groups };
+	const struct fb_ctx *ctx = fz_rand(z) % 3 ? &root_ctx : &u;
+	struct fb_memfs *m = z->m;
+	struct fb_entry e;
+	struct fb_file_info fi;
+	struct stat st = { 0 };
+	char buf[9000] = { 0 };
+	uint64_t out;
+	fb_ino_t ino = fz_ino(z);
+	int r;
+
+	switch (fz_rand(z) % 24) {
+	case 0:
+		fz_got(z, OPS.lookup(m, ctx, ino, fz_name(z), &e), &e);
+		break;
+	case 1:
+		fz_got(z, OPS.mkdir(m, ctx, ino, fz_name(z), fz_rand(z) & 07777, &e), &e);
+		break;
+	case 2: {
+		static const mode_t types[] = { S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, 0, S_IFDIR };
+
+		fz_got(z, OPS.mknod(m, ctx, ino, fz_name(z), types[fz_rand(z) % 6] |
+				    (fz_rand(z) & 07777), makedev(1, 3), &e), &e);
+		break;
+	}
+	case 3:
+		fz_got(z, OPS.symlink(m, ctx, fz_name(z), ino, fz_name(z), &e), &e);
+		break;
+	case 4:
+		fz_got(z, OPS.link(m, ctx, ino, fz_ino(z), fz_name(z), &e), &e);
+		break;
+	case 5:
+		OPS.unlink(m, ctx, ino, fz_name(z));
+		break;
+	case 6:
+		OPS.rmdir(m, ctx, ino, fz_name(z));
+		break;
+	case 7: {
+		static const uint32_t flags[] = { 0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE, 7 };
+
+		OPS.rename(m, ctx, ino, fz_name(z), fz_ino(z), fz_name(z), flags[fz_rand(z) % 5]);
+		break;
+	}
+	case 8:
+		r = OPS.create(m, ctx, ino, fz_name(z), fz_rand(z) & 07777,
+			       O_CREAT | (int)(fz_rand(z) % 3) | (fz_rand(z) % 2 ? O_EXCL : 0) |
+			       (fz_rand(z) % 4 ? 0 : O_TRUNC), &e, &fi);
+		fz_got(z, r, &e);
+		fz_opened(z, r, e.ino, &fi);
+		break;
+	case 9:
+		r = OPS.open(m, ctx, ino, (int)(fz_rand(z) % 3) | (fz_rand(z) % 4 ? 0 : O_TRUNC),
+			     &fi);
+		fz_opened(z, r, ino, &fi);
+		break;
+	case 10:
+		if (z->nopen) {
+			int k = (int)(fz_rand(z) % z->nopen);
+
+			CHECK_ERR(OPS.release(m, ctx, z->open[k].ino, z->open[k].fh, 0, 0, 0), 0);
+			z->open[k] = z->open[--z->nopen];
+		}
+		OPS.release(m, ctx, ino, fz_rand(z), 0, 0, 0);	/* unknown fh: refused */
+		break;
+	case 11:
+		z->io += rd(m, ino, 0, buf, fz_rand(z) % sizeof(buf), fz_off(z)) > 0;
+		break;
+	case 12:
+		memset(buf, (int)fz_rand(z), sizeof(buf));
+		z->io += wr(m, ctx, ino, 0, buf, fz_rand(z) % sizeof(buf), fz_off(z),
+			    (uint32_t)fz_rand(z) & 7) > 0;
+		break;
+	case 13:
+		st.st_mode = (mode_t)fz_rand(z);
+		st.st_uid = (uid_t)(fz_rand(z) % 3 * 1000);
+		st.st_gid = (gid_t)(fz_rand(z) % 3 * 1000);
+		st.st_size = (off_t)(fz_off(z) & INT64_MAX);
+		st.st_mtim.tv_sec = (time_t)(fz_rand(z) % 100000);
+		setattr(m, ctx, ino, &st, (uint32_t)fz_rand(z) & 0xfff);
+		break;
+	case 14:
+		OPS.fallocate(m, ctx, ino, 0, (int)(fz_rand(z) % 4), fz_off(z), fz_off(z));
+		break;
+	case 15:
+		OPS.lseek(m, ctx, ino, 0, fz_off(z), (int)(fz_rand(z) % 5), &out);
+		break;
+	case 16:
+		OPS.copy_file_range(m, ctx, ino, 0, fz_off(z), fz_ino(z), 0, fz_off(z), fz_off(z),
+				    fz_rand(z) % 8 == 0, &out);
+		break;
+	case 17:
+		OPS.setxattr(m, ctx, ino, fz_rand(z) % 2 ? "user.x" : "trusted.y", buf,
+			     fz_rand(z) % 100, (int)(fz_rand(z) % 4), 0);
+		break;
+	case 18:
+		OPS.getxattr(m, ctx, ino, fz_rand(z) % 2 ? "user.x" : "security.z", buf,
+			     fz_rand(z) % 64);
+		OPS.listxattr(m, ctx, ino, buf, fz_rand(z) % 64);
+		OPS.removexattr(m, ctx, ino, "user.x");
+		break;
+	case 19:
+	case 20:
+		fz_readdir(z, ctx, fz_rand(z) % 2);
+		break;
+	case 21:
+		r = OPS.tmpfile(m, ctx, ino, fz_rand(z) & 0777, O_RDWR | (fz_rand(z) % 2 ? O_EXCL : 0),
+				&e, &fi);
+		fz_got(z, r, &e);
+		fz_opened(z, r, e.ino, &fi);
+		break;
+	case 22: {
+		/* The kernel forgets some of what it holds (or nonsense, which must be ignored). */
+		uint64_t n = fz_rand(z) % 3;
+
+		if (ino < FZ_MAX_INO && ino != ROOT) {
+			n = n < z->held[ino] ? n : z->held[ino];
+			z->held[ino] -= n;
+			OPS.forget(m, ino, n);
+		} else if (ino != ROOT) {
+			OPS.forget(m, ino, n);
+		}
+		break;
+	}
+	default:
+		OPS.access(m, ctx, ino, (uint32_t)fz_rand(z) % 8);
+		OPS.readlink(m, ctx, ino, buf, fz_rand(z) % 16);
+		OPS.statfs(m, ctx, ino, &(struct statvfs){ 0 });
+		break;
+	}
+}
+
+/* Remove everything below @dir as root; every lookup taken here is given back. */
+static void fz_rm_tree(struct fb_memfs *m, fb_ino_t dir)
+{
+	struct listing *l = calloc(1, sizeof(*l));
+	uint64_t off = 0;
+
+	CHECK(l);
+	/* Open the directory up first (a fuzzed chmod may have closed it). */
+	CHECK_ERR(chmod_(m, &root_ctx, dir, 0700), 0);
+	while (list_once(m, dir, off, 8192, false, l) > 0 && l->count < 400)
+		off = l->last_off;
+	for (int i = 0; i < l->count; i++) {
+		if (!strcmp(l->names[i], ".") || !strcmp(l->names[i], ".."))
+			continue;
+		long long ino = lookup(m, &root_ctx, dir, l->names[i]);
+
+		CHECK(ino > 0);
+		if (S_ISDIR(getattr(m, (fb_ino_t)ino).st_mode)) {
+			fz_rm_tree(m, (fb_ino_t)ino);
+			CHECK_ERR(OPS.rmdir(m, &root_ctx, dir, l->names[i]), 0);
+		} else {
+			CHECK_ERR(OPS.unlink(m, &root_ctx, dir, l->names[i]), 0);
+		}
+		OPS.forget(m, (fb_ino_t)ino, 1);
+	}
+	free(l);
+}
+
+TEST(random_operations_keep_accounting)
+{
+	struct fz *z = calloc(1, sizeof(*z));
+	const char *env = getenv("FB_MEMFS_FUZZ_STEPS");
+	long steps = env ? atol(env) : 100000;
+
+	CHECK(z);
+	z->held = calloc(FZ_MAX_INO, sizeof(*z->held));
+	CHECK(z->held);
+	/* Small on memory, large on file size: sparse files far out, ENOSPC now and then. */
+	struct fb_memfs_config cfg = { .max_bytes = 16 << 20, .max_file_size = 1ULL << 40,
+				       .max_inodes = 20000 };
+
+	CHECK_ERR(fb_memfs_new(&cfg, &z->m), 0);
+	for (uint64_t seed = 1; seed <= 4; seed++) {
+		z->rng = 0x9e3779b97f4a7c15ULL * seed;
+		for (long i = 0; i < steps / 4; i++)
+			fz_step(z);
+	}
+	printf("# %ld steps: %ld entries, %ld opens, %ld reads/writes, %" PRIu64 " inodes\n",
+	       steps, z->entries, z->opens, z->io, fb_memfs_inode_count(z->m));
+	CHECK(z->entries > steps / 100 && z->opens > steps / 200 && z->io > steps / 200);
+	/* Give everything back: handles, lookups, then the names. Only the root may remain. */
+	for (int k = 0; k < z->nopen; k++)
+		CHECK_ERR(OPS.release(z->m, &root_ctx, z->open[k].ino, z->open[k].fh, 0, 0, 0), 0);
+	for (fb_ino_t ino = 2; ino < FZ_MAX_INO; ino++)
+		if (z->held[ino])
+			OPS.forget(z->m, ino, z->held[ino]);
+	fz_rm_tree(z->m, ROOT);
+	OPS.removexattr(z->m, &root_ctx, ROOT, "user.x");
+	OPS.removexattr(z->m, &root_ctx, ROOT, "trusted.y");
+	CHECK_EQ(fb_memfs_handle_count(z->m), 0);
+	CHECK_EQ(fb_memfs_inode_count(z->m), 1);
+	CHECK_EQ(fb_memfs_bytes_used(z->m), 0);
+	fb_memfs_free(z->m);
+	free(z->held);
+	free(z);
 }
 
 /* ------------------------------------------------------------------------------------------ */
