@@ -1249,11 +1249,12 @@ static fb_ino_t fz_ino(struct fz *z)
 
 static const char *fz_name(struct fz *z)
 {
+	static char longname[254];
 	static const char *names[] = { "a", "b", "c", "d", "e", "f", "g", "h", ".", "..", "", "x/y",
-		"\xff\x01",
-		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
-		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
-		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" };
+				       "\xff\x01", longname };
+
+	if (!longname[0])
+		memset(longname, 'n', sizeof(longname) - 1);
 
 	/* Mostly good names, so that things get made; sometimes bad ones. */
 	if (fz_rand(z) % 5)
@@ -1438,8 +1439,8 @@ static void fz_step(struct fz *z)
 		fz_readdir(z, ctx, fz_rand(z) % 2);
 		break;
 	case 21:
-		r = OPS.tmpfile(m, ctx, ino, fz_rand(z) & 0777, O_RDWR | (fz_rand(z) % 2 ? O_EXCL : 0),
-				&e, &fi);
+		r = OPS.tmpfile(m, ctx, ino, fz_rand(z) & 0777,
+				O_RDWR | (fz_rand(z) % 2 ? O_EXCL : 0), &e, &fi);
 		fz_got(z, r, &e);
 		fz_opened(z, r, e.ino, &fi);
 		break;
