@@ -133,6 +133,7 @@ bool fb__memfs_kill_suid(struct memfs_inode *inode)
 		inode->mode &= ~S_ISGID;
 	return inode->mode != old;
 }
+
 /* ------------------------------------------------------------------------------------------ */
 /* The inode table                                                                            */
 
@@ -212,7 +213,7 @@ void fb__memfs_inode_put(struct fb_memfs *m, struct memfs_inode *inode)
  * Called with m->lock held for writing.
  */
 int fb__memfs_inode_new(struct fb_memfs *m, const struct fb_ctx *ctx, struct memfs_inode *parent,
-		     mode_t mode, struct memfs_inode **ret)
+			mode_t mode, struct memfs_inode **ret)
 {
 	struct memfs_inode *inode;
 	mode_t perm = mode & 07777;
@@ -657,7 +658,7 @@ static int open_mask(int flags)
  * mode may change), else at least the read lock.
  */
 int fb__memfs_open_inode(struct fb_memfs *m, const struct fb_ctx *ctx, struct memfs_inode *inode,
-		      int flags, bool check_perm, struct fb_file_info *fi)
+			 int flags, bool check_perm, struct fb_file_info *fi)
 {
 	int r;
 

@@ -268,7 +268,7 @@ static void dir_touch(struct memfs_inode *dir, const struct timespec *now)
 }
 
 int fb__memfs_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
-			struct fb_entry *out)
+		     struct fb_entry *out)
 {
 	struct fb_memfs *m = fs;
 	struct memfs_inode *dir, *inode = NULL;
@@ -381,7 +381,7 @@ out_uncharge:
 }
 
 int fb__memfs_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
-		       mode_t mode, dev_t rdev, struct fb_entry *out)
+		    mode_t mode, dev_t rdev, struct fb_entry *out)
 {
 	struct fb_memfs *m = fs;
 	struct memfs_inode *inode;
@@ -413,7 +413,7 @@ int fb__memfs_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const c
 }
 
 int fb__memfs_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
-		       mode_t mode, struct fb_entry *out)
+		    mode_t mode, struct fb_entry *out)
 {
 	struct fb_memfs *m = fs;
 	struct memfs_inode *inode;
@@ -428,7 +428,7 @@ int fb__memfs_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const c
 }
 
 int fb__memfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target,
-			 fb_ino_t parent, const char *name, struct fb_entry *out)
+		      fb_ino_t parent, const char *name, struct fb_entry *out)
 {
 	struct fb_memfs *m = fs;
 	struct memfs_inode *inode;
@@ -443,7 +443,7 @@ int fb__memfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target,
 }
 
 int fb__memfs_link(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, fb_ino_t newparent,
-		      const char *newname, struct fb_entry *out)
+		   const char *newname, struct fb_entry *out)
 {
 	struct fb_memfs *m = fs;
 	struct memfs_inode *inode, *dir;
@@ -670,7 +670,7 @@ static void dir_reparent(struct memfs_inode *d, struct memfs_inode *from, struct
 }
 
 int fb__memfs_rename(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
-			fb_ino_t newparent, const char *newname, uint32_t flags)
+		     fb_ino_t newparent, const char *newname, uint32_t flags)
 {
 	struct fb_memfs *m = fs;
 	struct memfs_inode *odir, *ndir, *src, *dst;
@@ -755,7 +755,7 @@ out_unlock:
 /* Create and open                                                                            */
 
 int fb__memfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
-			mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi)
+		     mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi)
 {
 	struct fb_memfs *m = fs;
 	struct memfs_inode *dir = NULL, *inode;
@@ -795,7 +795,7 @@ out_unlock:
 }
 
 int fb__memfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode,
-			 int flags, struct fb_entry *out, struct fb_file_info *fi)
+		      int flags, struct fb_entry *out, struct fb_file_info *fi)
 {
 	struct fb_memfs *m = fs;
 	struct memfs_inode *dir, *inode;
@@ -909,13 +909,13 @@ out_unlock:
 }
 
 int fb__memfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			 uint64_t off, struct fb_dirbuf *buf)
+		      uint64_t off, struct fb_dirbuf *buf)
 {
 	return memfs_list(fs, ino, off, buf, false);
 }
 
 int fb__memfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			     uint64_t off, struct fb_dirbuf *buf)
+			  uint64_t off, struct fb_dirbuf *buf)
 {
 	return memfs_list(fs, ino, off, buf, true);
 }
