@@ -167,7 +167,7 @@ static int apply_common(struct fb_daemon_opts *o, const char *name, const char *
 		return 0;
 	}
 	if (strcmp(name, "uring_depth") == 0) {
-		if (parse_uint(value, 4096, &u) < 0 || u == 0)
+		if (parse_uint(value, FB_URING_DEPTH_MAX, &u) < 0 || u == 0)
 			return -EINVAL;
 		o->uring_depth = (unsigned int)u;
 		return 0;

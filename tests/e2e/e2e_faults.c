@@ -192,6 +192,34 @@ TEST(sigterm_with_open_file_still_stops)
 	stop_with(SIGTERM, 1);
 }
 
+/*
+ * A bind mount keeps the connection alive after the daemon's own unmount: the daemon still
+ * stops (it aborts the connection), and the copy answers ENOTCONN instead of hanging.
+ */
+TEST(sigterm_with_bind_mount_copy_still_stops)
+{
+	char mnt[128], bind[128];
+	struct stat st;
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("bsrc", mnt, sizeof(mnt)));
+	CHECK_OK(e2e_tempdir("bdst", bind, sizeof(bind)));
+	char *argv[] = { (char *)memfs, "-f", mnt, NULL };
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	int b = mount(mnt, bind, NULL, MS_BIND, NULL);
+	int status = e2e_stop_daemon(pid, SIGTERM);
+	errno = 0;
+	int sr = stat(bind, &st);
+	int err = errno;
+	cleanup(bind, 0);
+	cleanup(mnt, 0);
+	CHECK_EQ(b, 0);
+	CHECK_EQ(status, 0);
+	CHECK_EQ(sr, -1);
+	CHECK_EQ(err, ENOTCONN);
+}
+
 /* An unmount from outside ends the daemon with status 0. */
 TEST(external_umount_exits_zero)
 {

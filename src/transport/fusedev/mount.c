@@ -602,6 +602,12 @@ int fb__abort_conn(unsigned int conn_id)
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", conn_id);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && geteuid() == 0 &&
+	    fb__mountinfo_find("/sys/fs/fuse/connections", NULL, 0, NULL) == 0) {
+		/* The control file system is usually mounted at boot; as root, mount it. */
+		if (mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL) == 0)
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -errno;
 	if (write(fd, "1", 1) < 0)
