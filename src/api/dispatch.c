@@ -24,9 +24,9 @@
 
 #include "api/server_i.h"
 
-#define OPS (req->s->ops)
-#define FS (req->s->fs)
-#define CTX (&req->ctx)
+#define OPS  (req->s->ops)
+#define FS   (req->s->fs)
+#define CTX  (&req->ctx)
 #define NODE (req->h.nodeid)
 
 /* Copy the fixed argument (req->fixed bytes, maybe a compat size) into a zeroed @dst. */
@@ -246,9 +246,10 @@ static int do_batch_forget(struct fb__req *req)
 		return FB__NO_REPLY;
 	n = fb_reader_remaining(req->r) / sizeof(one);
 	if ((uint64_t)in.count * sizeof(one) != fb_reader_remaining(req->r))
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " BATCH_FORGET: count %" PRIu32
-		       " does not match %zu bytes of records", req->h.unique, in.count,
-		       fb_reader_remaining(req->r));
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " BATCH_FORGET: count %" PRIu32
+		       " does not match %zu bytes of records",
+		       req->h.unique, in.count, fb_reader_remaining(req->r));
 	if (in.count < n)
 		n = in.count;
 	for (uint64_t i = 0; i < n; i++) {
@@ -263,7 +264,7 @@ static int do_batch_forget(struct fb__req *req)
 static int do_getattr(struct fb__req *req)
 {
 	struct fb_getattr_in in;
-	struct fb_file_info fi = { 0 };
+	struct fb_file_info fi = {0};
 	struct stat st;
 	double t = 0;
 	int r;
@@ -281,7 +282,7 @@ static int do_getattr(struct fb__req *req)
 static int do_setattr(struct fb__req *req)
 {
 	struct fb_setattr_in in;
-	struct fb_file_info fi = { 0 };
+	struct fb_file_info fi = {0};
 	struct stat st, out;
 	double t = 0;
 	int r;
@@ -477,7 +478,7 @@ static int do_link(struct fb__req *req)
 static int open_common(struct fb__req *req, int dir)
 {
 	struct fb_open_in in;
-	struct fb_file_info fi = { 0 };
+	struct fb_file_info fi = {0};
 	int r;
 
 	fixed_arg(req, &in, sizeof(in));
@@ -531,16 +532,17 @@ static int do_read(struct fb__req *req)
 static int do_write(struct fb__req *req)
 {
 	struct fb_write_in in;
-	struct fb_write_out out = { 0 };
+	struct fb_write_out out = {0};
 	int r;
 
 	memset(&in, 0, sizeof(in));
 	if (fb_reader_read(req->r, &in, req->fixed) < 0)
 		return -EINVAL;
 	if (in.size != fb_reader_remaining(req->r) || in.size > req->s->conn.max_write) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " WRITE: size %" PRIu32 " with %zu bytes of "
-		       "data (max_write %" PRIu32 ")", req->h.unique, in.size,
-		       fb_reader_remaining(req->r), req->s->conn.max_write);
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " WRITE: size %" PRIu32 " with %zu bytes of "
+		       "data (max_write %" PRIu32 ")",
+		       req->h.unique, in.size, fb_reader_remaining(req->r), req->s->conn.max_write);
 		return -EINVAL;
 	}
 	if (!OPS.write)
@@ -577,10 +579,12 @@ static int release_common(struct fb__req *req, int dir)
 	fixed_arg(req, &in, sizeof(in));
 	/* The kernel cannot act on a failed release: a missing op is success. */
 	if (dir)
-		return OPS.releasedir ? fs_ret(req, OPS.releasedir(FS, CTX, NODE, in.fh,
-								   (int)in.flags)) : 0;
+		return OPS.releasedir
+			       ? fs_ret(req, OPS.releasedir(FS, CTX, NODE, in.fh, (int)in.flags))
+			       : 0;
 	return OPS.release ? fs_ret(req, OPS.release(FS, CTX, NODE, in.fh, (int)in.flags,
-						     in.release_flags, in.lock_owner)) : 0;
+						     in.release_flags, in.lock_owner))
+			   : 0;
 }
 
 static int do_release(struct fb__req *req)
@@ -610,8 +614,7 @@ static int do_fsyncdir(struct fb__req *req)
 	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.fsyncdir)
 		return -ENOSYS;
-	return fs_ret(req,
-		      OPS.fsyncdir(FS, CTX, NODE, in.fh, in.fsync_flags & FB_FSYNC_FDATASYNC));
+	return fs_ret(req, OPS.fsyncdir(FS, CTX, NODE, in.fh, in.fsync_flags & FB_FSYNC_FDATASYNC));
 }
 
 static int do_setxattr(struct fb__req *req)
@@ -627,8 +630,9 @@ static int do_setxattr(struct fb__req *req)
 	if (r < 0)
 		return r;
 	if (name[0] == '\0' || in.size != c.left) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " SETXATTR: value size %" PRIu32
-		       " with %zu bytes", req->h.unique, in.size, c.left);
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " SETXATTR: value size %" PRIu32 " with %zu bytes",
+		       req->h.unique, in.size, c.left);
 		return -EINVAL;
 	}
 	if (in.size > FB__XATTR_MAX)
@@ -642,7 +646,7 @@ static int do_setxattr(struct fb__req *req)
 /* GETXATTR (@name != NULL) and LISTXATTR. */
 static int xattr_get(struct fb__req *req, const char *name, uint32_t size)
 {
-	struct fb_getxattr_out out = { 0 };
+	struct fb_getxattr_out out = {0};
 	struct out_area a;
 	size_t cap = size;
 	int r;
@@ -661,6 +665,8 @@ static int xattr_get(struct fb__req *req, const char *name, uint32_t size)
 		cap = FB__XATTR_MAX;
 	if (cap > fb_writer_available(req->w))
 		cap = fb_writer_available(req->w);
+	if (cap == 0)
+		return -ERANGE; /* 0 would turn the call into a size query */
 	r = out_area_get(req, cap, &a);
 	if (r < 0)
 		return r;
@@ -845,7 +851,7 @@ static int do_access(struct fb__req *req)
 static int do_create(struct fb__req *req)
 {
 	struct fb_create_in in;
-	struct fb_file_info fi = { 0 };
+	struct fb_file_info fi = {0};
 	struct fb_entry e;
 	const char *name;
 	int r;
@@ -865,7 +871,7 @@ static int do_create(struct fb__req *req)
 static int do_tmpfile(struct fb__req *req)
 {
 	struct fb_create_in in;
-	struct fb_file_info fi = { 0 };
+	struct fb_file_info fi = {0};
 	struct fb_entry e;
 	const char *ignored;
 	struct cur c;
@@ -922,8 +928,10 @@ static int do_ioctl(struct fb__req *req)
 	if (in.flags & FB_IOCTL_UNRESTRICTED)
 		return -ENOSYS;
 	if (in.in_size != c.left || in.in_size > FB__IOCTL_MAX || in.out_size > FB__IOCTL_MAX) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " IOCTL: in_size %" PRIu32 " with %zu bytes, "
-		       "out_size %" PRIu32, req->h.unique, in.in_size, c.left, in.out_size);
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " IOCTL: in_size %" PRIu32 " with %zu bytes, "
+		       "out_size %" PRIu32,
+		       req->h.unique, in.in_size, c.left, in.out_size);
 		return -EINVAL;
 	}
 	if (!OPS.ioctl)
@@ -938,11 +946,12 @@ static int do_ioctl(struct fb__req *req)
 	r = out_area_get(req, out_size, &a);
 	if (r < 0)
 		return r;
-	r = OPS.ioctl(FS, CTX, NODE, in.fh, in.flags, in.cmd, c.left ? c.p : NULL, in.in_size,
-		      a.p, &out_size);
+	r = OPS.ioctl(FS, CTX, NODE, in.fh, in.flags, in.cmd, c.left ? c.p : NULL, in.in_size, a.p,
+		      &out_size);
 	if (r >= 0 && out_size > in.out_size) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " IOCTL: %" PRIu32 " output bytes for %"
-		       PRIu32, req->h.unique, out_size, in.out_size);
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " IOCTL: %" PRIu32 " output bytes for %" PRIu32,
+		       req->h.unique, out_size, in.out_size);
 		r = -EIO;
 	}
 	if (r < 0) {
@@ -954,13 +963,15 @@ static int do_ioctl(struct fb__req *req)
 	if (r < 0)
 		return r;
 	return fb_writer_pwrite(req->w, fb_writer_written(req->w) - out_size - sizeof(out), &out,
-				sizeof(out)) < 0 ? -ERANGE : 0;
+				sizeof(out)) < 0
+		       ? -ERANGE
+		       : 0;
 }
 
 static int do_poll(struct fb__req *req)
 {
 	struct fb_poll_in in;
-	struct fb_poll_out out = { 0 };
+	struct fb_poll_out out = {0};
 	uint32_t revents = 0;
 	int r;
 
@@ -985,8 +996,10 @@ static int do_notify_reply(struct fb__req *req)
 	if (fb_reader_read(req->r, &in, sizeof(in)) < 0)
 		return FB__NO_REPLY;
 	if (in.size != fb_reader_remaining(req->r)) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " NOTIFY_REPLY: size %" PRIu32 " with %zu "
-		       "bytes: dropped", req->h.unique, in.size, fb_reader_remaining(req->r));
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " NOTIFY_REPLY: size %" PRIu32 " with %zu "
+		       "bytes: dropped",
+		       req->h.unique, in.size, fb_reader_remaining(req->r));
 		return FB__NO_REPLY;
 	}
 	pthread_mutex_lock(&s->retrieve_lock);
@@ -1005,8 +1018,7 @@ static int do_fallocate(struct fb__req *req)
 	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.fallocate)
 		return -ENOSYS;
-	return fs_ret(req,
-		      OPS.fallocate(FS, CTX, NODE, in.fh, (int)in.mode, in.offset, in.length));
+	return fs_ret(req, OPS.fallocate(FS, CTX, NODE, in.fh, (int)in.mode, in.offset, in.length));
 }
 
 static int do_lseek(struct fb__req *req)
@@ -1040,17 +1052,18 @@ static int do_copy_file_range(struct fb__req *req)
 	if (r < 0)
 		return r;
 	if (copied > in.len) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " COPY_FILE_RANGE: copied %" PRIu64 " of %"
-		       PRIu64, req->h.unique, copied, in.len);
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " COPY_FILE_RANGE: copied %" PRIu64 " of %" PRIu64,
+		       req->h.unique, copied, in.len);
 		return -EIO;
 	}
 	if (req->h.opcode == FB_COPY_FILE_RANGE_64) {
-		struct fb_copy_file_range_out out = { .bytes_copied = copied };
+		struct fb_copy_file_range_out out = {.bytes_copied = copied};
 
 		return fb__put(req, &out, sizeof(out));
 	}
 	/* The 32-bit reply: a short count is a valid answer, the caller copies the rest. */
-	struct fb_write_out out = { .size = copied > UINT32_MAX ? UINT32_MAX : (uint32_t)copied };
+	struct fb_write_out out = {.size = copied > UINT32_MAX ? UINT32_MAX : (uint32_t)copied};
 
 	return fb__put(req, &out, sizeof(out));
 }
@@ -1076,8 +1089,10 @@ static int do_removemapping(struct fb__req *req)
 
 	fixed_arg(req, &in, sizeof(in));
 	if ((uint64_t)in.count * sizeof(struct fb_removemapping_one) != req->argslen - req->fixed) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " REMOVEMAPPING: count %" PRIu32 " with %zu "
-		       "bytes", req->h.unique, in.count, req->argslen - req->fixed);
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " REMOVEMAPPING: count %" PRIu32 " with %zu "
+		       "bytes",
+		       req->h.unique, in.count, req->argslen - req->fixed);
 		return -EINVAL;
 	}
 	if (!OPS.removemapping)
@@ -1106,7 +1121,7 @@ static int do_syncfs(struct fb__req *req)
 static int do_statx(struct fb__req *req)
 {
 	struct fb_statx_in in;
-	struct fb_file_info fi = { 0 };
+	struct fb_file_info fi = {0};
 	struct statx sx;
 	double t = 0;
 	int r;
@@ -1138,9 +1153,9 @@ static int do_destroy(struct fb__req *req)
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-#define OP(code, fn, size, fl) [FB_##code] = { fn, #code, size, fl }
-#define NONE 0
-#define NR (FB__OP_NO_REPLY | FB__OP_NO_TRACK)
+#define OP(code, fn, size, fl) [FB_##code] = {fn, #code, size, fl}
+#define NONE		       0
+#define NR		       (FB__OP_NO_REPLY | FB__OP_NO_TRACK)
 
 const struct fb__op fb__ops[] = {
 	OP(LOOKUP, do_lookup, 0, NONE),
@@ -1200,8 +1215,7 @@ const uint32_t fb__ops_count = sizeof(fb__ops) / sizeof(fb__ops[0]);
 
 size_t fb__arg_size(const struct fb_server *s, uint32_t opcode)
 {
-	uint32_t minor = fb__minor(s);
-
+	/* conn is only read for opcodes that cannot come before INIT. */
 	if (opcode >= fb__ops_count)
 		return 0;
 	switch (opcode) {
@@ -1210,9 +1224,9 @@ size_t fb__arg_size(const struct fb_server *s, uint32_t opcode)
 	case FB_READDIR:
 	case FB_READDIRPLUS:
 		/* Before 7.9 read_in/write_in ended after size/flags. */
-		return minor < 9 ? FB_COMPAT_WRITE_IN_SIZE : fb__ops[opcode].min_size;
+		return fb__minor(s) < 9 ? FB_COMPAT_WRITE_IN_SIZE : fb__ops[opcode].min_size;
 	case FB_MKNOD:
-		return minor < 12 ? FB_COMPAT_MKNOD_IN_SIZE : fb__ops[opcode].min_size;
+		return fb__minor(s) < 12 ? FB_COMPAT_MKNOD_IN_SIZE : fb__ops[opcode].min_size;
 	case FB_SETXATTR:
 		/* The extended form only once SETXATTR_EXT is negotiated. */
 		return (s->conn.want & FB_SETXATTR_EXT) ? sizeof(struct fb_setxattr_in)

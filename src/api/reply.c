@@ -77,8 +77,10 @@ int fb__errno_check(const struct fb__req *req, int err)
 {
 	if (err < 0 && err >= -FB__ERRNO_WIRE_MAX)
 		return err;
-	fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: file system returned invalid error %d, "
-	       "sending EIO", req->h.unique, fb_opcode_name(req->h.opcode), err);
+	fb_log(FB_LOG_ERR,
+	       "unique=%" PRIu64 " %s: file system returned invalid error %d, "
+	       "sending EIO",
+	       req->h.unique, fb_opcode_name(req->h.opcode), err);
 	return -EIO;
 }
 
@@ -161,8 +163,7 @@ int fb__reply_open(struct fb__req *req, const struct fb_file_info *fi)
 	return fb__put(req, &oo, sizeof(oo));
 }
 
-int fb__reply_create(struct fb__req *req, const struct fb_entry *e,
-		     const struct fb_file_info *fi)
+int fb__reply_create(struct fb__req *req, const struct fb_entry *e, const struct fb_file_info *fi)
 {
 	int r = fb__reply_entry(req, e);
 
@@ -184,8 +185,7 @@ int fb__reply_statfs(struct fb__req *req, const struct statvfs *st)
 	so.st.bsize = (uint32_t)st->f_bsize;
 	so.st.namelen = (uint32_t)st->f_namemax;
 	so.st.frsize = (uint32_t)st->f_frsize;
-	return fb__put(req, &so,
-			       fb__minor(req->s) < 4 ? FB_COMPAT_STATFS_SIZE : sizeof(so));
+	return fb__put(req, &so, fb__minor(req->s) < 4 ? FB_COMPAT_STATFS_SIZE : sizeof(so));
 }
 
 static void sx_time(struct fb_sx_time *out, const struct statx_timestamp *in)

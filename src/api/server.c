@@ -100,7 +100,7 @@ const struct fb_conn *fb_server_conn(const struct fb_server *s)
 	struct fb_server *m = (struct fb_server *)s;
 
 	return atomic_load_explicit(&m->state, memory_order_acquire) >= FB__STATE_READY ? &s->conn
-										       : NULL;
+											: NULL;
 }
 
 int fb_server_destroyed(const struct fb_server *s)
@@ -312,9 +312,10 @@ int fb__do_init(struct fb__req *req)
 		return fb__put(req, &out, FB_COMPAT_INIT_OUT_SIZE);
 	}
 	if (in.major < FB__PROTO_MAJOR || in.minor < FB__PROTO_MINOR_MIN) {
-		fb_log(FB_LOG_ERR, "INIT: kernel protocol %" PRIu32 ".%" PRIu32
-		       " is too old (need %d.%d or later)", in.major, in.minor, FB__PROTO_MAJOR,
-		       FB__PROTO_MINOR_MIN);
+		fb_log(FB_LOG_ERR,
+		       "INIT: kernel protocol %" PRIu32 ".%" PRIu32
+		       " is too old (need %d.%d or later)",
+		       in.major, in.minor, FB__PROTO_MAJOR, FB__PROTO_MINOR_MIN);
 		return -EPROTO;
 	}
 	if (req->argslen < 16)
@@ -327,8 +328,8 @@ int fb__do_init(struct fb__req *req)
 	if (in.flags & FB_INIT_EXT)
 		offered |= (uint64_t)in.flags2 << 32;
 	c.capable = offered & server_supported(s, c.proto_minor);
-	want = FB__INIT_DEFAULT_WANT | (s->tops ? s->tops->caps & (FB_SPLICE_WRITE |
-				       FB_SPLICE_MOVE | FB_SPLICE_READ) : 0);
+	want = FB__INIT_DEFAULT_WANT |
+	       (s->tops ? s->tops->caps & (FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ) : 0);
 	if (!s->ops.open)
 		want |= FB_NO_OPEN_SUPPORT;
 	if (!s->ops.opendir)
@@ -409,8 +410,9 @@ int fb__do_init(struct fb__req *req)
 	if (r == 0) {
 		s->conn = c;
 		atomic_store_explicit(&s->state, FB__STATE_READY, memory_order_release);
-		fb_log(FB_LOG_DEBUG, "INIT: protocol %d.%" PRIu32 ", flags 0x%" PRIx64
-		       ", max_write %" PRIu32, FB__PROTO_MAJOR, c.proto_minor, c.want, c.max_write);
+		fb_log(FB_LOG_DEBUG,
+		       "INIT: protocol %d.%" PRIu32 ", flags 0x%" PRIx64 ", max_write %" PRIu32,
+		       FB__PROTO_MAJOR, c.proto_minor, c.want, c.max_write);
 	}
 	pthread_mutex_unlock(&s->init_lock);
 	return r;

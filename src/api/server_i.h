@@ -36,8 +36,8 @@
 #define FB__GROUPS_MAX 32
 
 #define FB__MAX_WRITE_DEFAULT (1u << 20)
-#define FB__MAX_WRITE_LIMIT (16u << 20)
-#define FB__MAX_WRITE_MIN 4096u
+#define FB__MAX_WRITE_LIMIT   (16u << 20)
+#define FB__MAX_WRITE_MIN     4096u
 
 /* Server states; only ever move forward, except that a failed INIT stays in NEW. */
 enum {
@@ -50,25 +50,25 @@ enum {
 struct fb__inflight {
 	struct fb__inflight *next;
 	struct fb__inflight *prev;
-	uint64_t unique;	/* without FB_UNIQUE_RESEND */
-	int interrupted;	/* set by INTERRUPT; read by fb_ctx_interrupted() */
+	uint64_t unique; /* without FB_UNIQUE_RESEND */
+	int interrupted; /* set by INTERRUPT; read by fb_ctx_interrupted() */
 };
 
 struct fb_server {
-	struct fb_fs_ops ops;		/* the caller's table, padded with NULLs */
+	struct fb_fs_ops ops; /* the caller's table, padded with NULLs */
 	void *fs;
-	struct fb_server_config cfg;	/* with defaults filled in */
+	struct fb_server_config cfg; /* with defaults filled in */
 	const struct fb_transport_ops *tops;
 	void *tpriv;
 
-	atomic_int state;		/* FB__STATE_*; READY published with release order */
-	pthread_mutex_t init_lock;	/* serialises INIT handling (writes of conn) */
-	struct fb_conn conn;		/* written under init_lock before READY, then read-only */
+	atomic_int state;	   /* FB__STATE_*; READY published with release order */
+	pthread_mutex_t init_lock; /* serialises INIT handling (writes of conn) */
+	struct fb_conn conn;	   /* written under init_lock before READY, then read-only */
 
-	pthread_mutex_t intr_lock;	/* protects the inflight list and each entry's flag */
-	struct fb__inflight inflight;	/* list head (circular) */
+	pthread_mutex_t intr_lock;    /* protects the inflight list and each entry's flag */
+	struct fb__inflight inflight; /* list head (circular) */
 
-	pthread_mutex_t retrieve_lock;	/* protects retrieve_fn and retrieve_priv */
+	pthread_mutex_t retrieve_lock; /* protects retrieve_fn and retrieve_priv */
 	fb_retrieve_fn retrieve_fn;
 	void *retrieve_priv;
 };
@@ -78,13 +78,13 @@ struct fb__req {
 	struct fb_server *s;
 	struct fb_in_header h;
 	struct fb_ctx ctx;
-	struct fb_reader *r;		/* after the fixed argument, limited to the arguments */
-	struct fb_writer *w;		/* the reply writer, after the out header */
-	const uint8_t *args;		/* the whole argument area, contiguous (not for RAW ops) */
+	struct fb_reader *r; /* after the fixed argument, limited to the arguments */
+	struct fb_writer *w; /* the reply writer, after the out header */
+	const uint8_t *args; /* the whole argument area, contiguous (not for RAW ops) */
 	size_t argslen;
-	size_t fixed;			/* fixed argument size for this opcode and minor */
-	void *args_copy;		/* malloc'd copy of args when the reader is scattered */
-	void *ext_copy;			/* malloc'd copy of the extensions when scattered */
+	size_t fixed;	 /* fixed argument size for this opcode and minor */
+	void *args_copy; /* malloc'd copy of args when the reader is scattered */
+	void *ext_copy;	 /* malloc'd copy of the extensions when scattered */
 	uint32_t groups[FB__GROUPS_MAX];
 };
 
@@ -94,14 +94,14 @@ struct fb__req {
 typedef int (*fb__handler_fn)(struct fb__req *req);
 
 /* Flags of a dispatch table entry. */
-#define FB__OP_NO_REPLY (1u << 0)	/* never answered (FORGET, BATCH_FORGET, NOTIFY_REPLY) */
-#define FB__OP_RAW (1u << 1)		/* handler reads the payload from req->r itself */
-#define FB__OP_NO_TRACK (1u << 2)	/* not entered in the in-flight list */
+#define FB__OP_NO_REPLY (1u << 0) /* never answered (FORGET, BATCH_FORGET, NOTIFY_REPLY) */
+#define FB__OP_RAW	(1u << 1) /* handler reads the payload from req->r itself */
+#define FB__OP_NO_TRACK (1u << 2) /* not entered in the in-flight list */
 
 struct fb__op {
 	fb__handler_fn handler;
 	const char *name;
-	uint16_t min_size;		/* fixed argument size at the newest minor */
+	uint16_t min_size; /* fixed argument size at the newest minor */
 	uint8_t flags;
 };
 
@@ -128,8 +128,7 @@ int fb__errno_check(const struct fb__req *req, int err);
 int fb__reply_entry(struct fb__req *req, const struct fb_entry *e);
 int fb__reply_attr(struct fb__req *req, const struct stat *st, double timeout);
 int fb__reply_open(struct fb__req *req, const struct fb_file_info *fi);
-int fb__reply_create(struct fb__req *req, const struct fb_entry *e,
-		     const struct fb_file_info *fi);
+int fb__reply_create(struct fb__req *req, const struct fb_entry *e, const struct fb_file_info *fi);
 int fb__reply_statfs(struct fb__req *req, const struct statvfs *st);
 int fb__reply_statx(struct fb__req *req, const struct statx *sx, double timeout);
 /* Append @len bytes to the reply; -ERANGE (not -ENOSPC) when the writer cannot hold them. */
@@ -153,11 +152,11 @@ typedef int (*fb__dirbuf_plus_hook)(void *priv, struct fb_dirbuf *b, const char 
 
 struct fb_dirbuf {
 	struct fb_writer *w;
-	size_t left;			/* bytes the kernel still accepts */
-	int plus;			/* READDIRPLUS records */
-	int added;			/* entries added */
+	size_t left; /* bytes the kernel still accepts */
+	int plus;    /* READDIRPLUS records */
+	int added;   /* entries added */
 	uint32_t minor;
-	fb__dirbuf_plus_hook plus_hook;	/* see above; NULL: add directly */
+	fb__dirbuf_plus_hook plus_hook; /* see above; NULL: add directly */
 	void *plus_priv;
 };
 

@@ -64,7 +64,7 @@ static void retrieve(void *priv, uint64_t cookie, fb_ino_t ino, uint64_t off,
 
 	while (fb_reader_remaining(data) > 0) {
 		size_t n = fb_reader_remaining(data) < sizeof(tmp) ? fb_reader_remaining(data)
-								    : sizeof(tmp);
+								   : sizeof(tmp);
 
 		if (fb_reader_read(data, tmp, n) < 0)
 			abort();
@@ -113,20 +113,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct fb_transport_ops tops_plain = { .send_notify = notify_sink };
+	static const struct fb_transport_ops tops_plain = {.send_notify = notify_sink};
 	static const struct fb_transport_ops tops_pt = {
 		.caps = FB_PASSTHROUGH | FB_OVER_IO_URING,
 		.send_notify = notify_sink,
 		.backing_open = backing_open,
 		.backing_close = backing_close,
 	};
-	struct fb_memfs_config mc = { .max_bytes = 1 << 20, .max_inodes = 256 };
-	struct fb_server_config sc = { 0 };
+	struct fb_memfs_config mc = {.max_bytes = 1 << 20, .max_inodes = 256};
+	struct fb_server_config sc = {0};
 	struct fb_memfs *m = NULL;
 	struct fb_server *s = NULL;
-	struct fb_init_in in = { .major = 7, .max_readahead = 131072 };
+	struct fb_init_in in = {.major = 7, .max_readahead = 131072};
 	uint8_t init[sizeof(struct fb_in_header) + sizeof(struct fb_init_in)];
-	struct fb_in_header h = { .opcode = FB_INIT, .unique = 2 };
+	struct fb_in_header h = {.opcode = FB_INIT, .unique = 2};
 	uint64_t flags;
 	uint8_t *buf;
 	size_t pos;
@@ -193,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fb_server_notify_inval_entry(s, 1, (const char *)data + 12, nl, data[10] & 1);
 		fb_server_notify_delete(s, 1, 2, (const char *)data + 12, nl);
 		fb_server_notify_store(s, 2, 0, data, size);
-		fb_ino_t inos[2] = { 2, 3 };
+		fb_ino_t inos[2] = {2, 3};
 
 		fb_server_notify_prune(s, inos, 2);
 	}

@@ -41,19 +41,19 @@ struct fbreq {
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
-	size_t ext_start;	/* offset where extensions start (0: none) */
-	size_t split;		/* > 0: deliver as iovecs of this size */
-	int keep_len;		/* do not set in_header.len / total_extlen on send */
+	size_t ext_start; /* offset where extensions start (0: none) */
+	size_t split;	  /* > 0: deliver as iovecs of this size */
+	int keep_len;	  /* do not set in_header.len / total_extlen on send */
 };
 
 struct fbrep {
 	uint8_t *buf;
 	size_t cap;
-	size_t split;		/* > 0: reply memory as iovecs of this size */
-	ssize_t ret;		/* what fb_server_handle() returned */
-	size_t written;		/* bytes in the writer afterwards */
-	struct fb_out_header oh;	/* valid when ret >= 16 (or DESTROY) */
-	const uint8_t *body;	/* after the out header */
+	size_t split;		 /* > 0: reply memory as iovecs of this size */
+	ssize_t ret;		 /* what fb_server_handle() returned */
+	size_t written;		 /* bytes in the writer afterwards */
+	struct fb_out_header oh; /* valid when ret >= 16 (or DESTROY) */
+	const uint8_t *body;	 /* after the out header */
 	size_t bodylen;
 };
 
@@ -151,7 +151,7 @@ static inline void fbreq_ext_secctx(struct fbreq *q, const char *name, const voi
 		.size = (uint32_t)FB_REC_ALIGN(sizeof(sh) + body),
 		.nr_secctx = 1,
 	};
-	struct fb_secctx sc = { .size = len };
+	struct fb_secctx sc = {.size = len};
 	size_t start = q->len;
 
 	fbreq_ext_mark(q);
@@ -246,8 +246,8 @@ static inline ssize_t fbreq_send(struct fb_server *s, struct fbreq *q, struct fb
 }
 
 /* The INIT request a kernel of 7.@minor sends, offering @flags (bits 32-63 need INIT_EXT). */
-static inline void fbreq_init_msg(struct fbreq *q, uint64_t unique, uint32_t major,
-				  uint32_t minor, uint32_t readahead, uint64_t flags)
+static inline void fbreq_init_msg(struct fbreq *q, uint64_t unique, uint32_t major, uint32_t minor,
+				  uint32_t readahead, uint64_t flags)
 {
 	struct fb_init_in in = {
 		.major = major,
@@ -266,7 +266,7 @@ static inline void fbreq_init_msg(struct fbreq *q, uint64_t unique, uint32_t maj
 static inline int fbreq_init_session(struct fb_server *s, uint32_t minor, uint64_t flags,
 				     struct fbrep *p)
 {
-	struct fbreq q = { 0 };
+	struct fbreq q = {0};
 	int err;
 
 	fbreq_init_msg(&q, 1, 7, minor, 128 * 1024, flags);
@@ -282,7 +282,7 @@ static inline int fbreq_init_session(struct fb_server *s, uint32_t minor, uint64
 		type fbrep_v;                                                                      \
 		memset(&fbrep_v, 0, sizeof(fbrep_v));                                              \
 		memcpy(&fbrep_v, (p)->body,                                                        \
-		       (p)->bodylen < sizeof(fbrep_v) ? (p)->bodylen : sizeof(fbrep_v));          \
+		       (p)->bodylen < sizeof(fbrep_v) ? (p)->bodylen : sizeof(fbrep_v));           \
 		fbrep_v;                                                                           \
 	})
 

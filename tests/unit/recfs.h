@@ -42,20 +42,20 @@ struct recfs {
 	int destroyed;
 
 	/* what to answer */
-	int ret;			/* returned by every op (count ops: see below) */
+	int ret; /* returned by every op (count ops: see below) */
 	struct fb_entry entry;
 	struct stat attr;
 	double timeout;
 	struct fb_file_info fi;
-	uint8_t out[70000];		/* read / readlink / getxattr / ioctl data */
+	uint8_t out[70000]; /* read / readlink / getxattr / ioctl data */
 	size_t outlen;
-	uint64_t u64out;		/* bmap, lseek, copy_file_range */
+	uint64_t u64out; /* bmap, lseek, copy_file_range */
 	uint32_t revents;
-	struct fb_conn conn;		/* what init() saw */
-	uint64_t init_set, init_clear;	/* init() sets / clears these want bits */
-	uint32_t init_max_write;	/* non-zero: init() sets max_write */
+	struct fb_conn conn;	       /* what init() saw */
+	uint64_t init_set, init_clear; /* init() sets / clears these want bits */
+	uint32_t init_max_write;       /* non-zero: init() sets max_write */
 	uint16_t init_timeout;
-	int ndirents;			/* readdir(plus) adds this many entries */
+	int ndirents; /* readdir(plus) adds this many entries */
 };
 
 static struct recfs rec;
@@ -329,8 +329,8 @@ static int rec_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int fla
 	return rec.ret;
 }
 
-static int rec_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		       uint64_t off, struct fb_dirbuf *buf)
+static int rec_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		       struct fb_dirbuf *buf)
 {
 	char name[32];
 
@@ -368,8 +368,7 @@ static int rec_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uin
 	return rec.ret;
 }
 
-static int rec_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			  int flags)
+static int rec_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags)
 {
 	rec_call("releasedir", ctx, ino);
 	rec.fh = fh;
@@ -377,8 +376,7 @@ static int rec_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint
 	return rec.ret;
 }
 
-static int rec_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			int datasync)
+static int rec_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
 {
 	rec_call("fsyncdir", ctx, ino);
 	rec.fh = fh;
@@ -456,8 +454,8 @@ static int rec_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t
 	return rec.ret;
 }
 
-static int rec_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint64_t owner, struct fb_lock *lk)
+static int rec_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		     struct fb_lock *lk)
 {
 	rec_call("getlk", ctx, ino);
 	rec.fh = fh;
@@ -468,8 +466,8 @@ static int rec_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	return rec.ret;
 }
 
-static int rec_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint64_t owner, const struct fb_lock *lk, int sleep)
+static int rec_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		     const struct fb_lock *lk, int sleep)
 {
 	rec_call("setlk", ctx, ino);
 	rec.fh = fh;
@@ -479,8 +477,8 @@ static int rec_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	return rec.ret;
 }
 
-static int rec_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint64_t owner, int op)
+static int rec_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		     int op)
 {
 	rec_call("flock", ctx, ino);
 	rec.fh = fh;
@@ -499,9 +497,8 @@ static int rec_bmap(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t b
 	return rec.ret;
 }
 
-static int rec_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint32_t flags, uint32_t cmd, const void *in, uint32_t in_size, void *out,
-		     uint32_t *out_size)
+static int rec_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint32_t flags,
+		     uint32_t cmd, const void *in, uint32_t in_size, void *out, uint32_t *out_size)
 {
 	rec_call("ioctl", ctx, ino);
 	rec.fh = fh;
@@ -554,9 +551,9 @@ static int rec_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	return rec.ret;
 }
 
-static int rec_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in,
-			       uint64_t fh_in, uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out,
-			       uint64_t off_out, uint64_t len, uint64_t flags, uint64_t *copied)
+static int rec_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in, uint64_t fh_in,
+			       uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out, uint64_t off_out,
+			       uint64_t len, uint64_t flags, uint64_t *copied)
 {
 	rec_call("copy_file_range", ctx, ino_in);
 	rec.fh = fh_in;
@@ -570,8 +567,8 @@ static int rec_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_
 	return rec.ret;
 }
 
-static int rec_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode,
-		       int flags, struct fb_entry *out, struct fb_file_info *fi)
+static int rec_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode, int flags,
+		       struct fb_entry *out, struct fb_file_info *fi)
 {
 	rec_call("tmpfile", ctx, parent);
 	rec.mode = mode;

@@ -29,7 +29,7 @@ static int send_notify(void *priv, const struct iovec *iov, int iovcnt)
 	return send_ret;
 }
 
-static const struct fb_transport_ops tops = { .send_notify = send_notify };
+static const struct fb_transport_ops tops = {.send_notify = send_notify};
 
 static int setup(void)
 {
@@ -68,7 +68,7 @@ static size_t want_len;
 
 static void want_start(int32_t code)
 {
-	struct fb_out_header oh = { .len = 0, .error = code, .unique = 0 };
+	struct fb_out_header oh = {.len = 0, .error = code, .unique = 0};
 
 	memcpy(want, &oh, sizeof(oh));
 	want_len = sizeof(oh);
@@ -92,7 +92,7 @@ static void check_sent(void)
 TEST(inval_inode)
 {
 	struct fb_server *s = server_at(45);
-	struct fb_notify_inval_inode_out o = { .ino = 77, .off = -1, .len = 4096 };
+	struct fb_notify_inval_inode_out o = {.ino = 77, .off = -1, .len = 4096};
 
 	CHECK_EQ(fb_server_notify_inval_inode(s, 77, -1, 4096), 0);
 	want_start(FB_NOTIFY_INVAL_INODE);
@@ -106,7 +106,7 @@ TEST(inval_inode)
 TEST(inval_entry_and_expire_only)
 {
 	struct fb_server *s = server_at(45);
-	struct fb_notify_inval_entry_out o = { .parent = 1, .namelen = 5, .flags = 0 };
+	struct fb_notify_inval_entry_out o = {.parent = 1, .namelen = 5, .flags = 0};
 
 	CHECK_EQ(fb_server_notify_inval_entry(s, 1, "hello world", 5, 0), 0);
 	want_start(FB_NOTIFY_INVAL_ENTRY);
@@ -149,7 +149,7 @@ TEST(name_limits)
 TEST(delete)
 {
 	struct fb_server *s = server_at(45);
-	struct fb_notify_delete_out o = { .parent = 1, .child = 99, .namelen = 3 };
+	struct fb_notify_delete_out o = {.parent = 1, .child = 99, .namelen = 3};
 
 	CHECK_EQ(fb_server_notify_delete(s, 1, 99, "abc", 3), 0);
 	want_start(FB_NOTIFY_DELETE);
@@ -162,7 +162,7 @@ TEST(delete)
 TEST(store)
 {
 	struct fb_server *s = server_at(45);
-	struct fb_notify_store_out o = { .nodeid = 5, .offset = 8192, .size = 6 };
+	struct fb_notify_store_out o = {.nodeid = 5, .offset = 8192, .size = 6};
 
 	CHECK_EQ(fb_server_notify_store(s, 5, 8192, "stored", 6), 0);
 	want_start(FB_NOTIFY_STORE);
@@ -176,8 +176,8 @@ TEST(store)
 TEST(retrieve)
 {
 	struct fb_server *s = server_at(45);
-	struct fb_notify_retrieve_out o = { .notify_unique = 0xfeed, .nodeid = 6, .offset = 100,
-					    .size = 4096 };
+	struct fb_notify_retrieve_out o = {
+		.notify_unique = 0xfeed, .nodeid = 6, .offset = 100, .size = 4096};
 
 	CHECK_EQ(fb_server_notify_retrieve(s, 6, 100, 4096, 0xfeed), 0);
 	want_start(FB_NOTIFY_RETRIEVE);
@@ -189,7 +189,7 @@ TEST(retrieve)
 TEST(poll)
 {
 	struct fb_server *s = server_at(45);
-	struct fb_notify_poll_wakeup_out o = { .kh = 0x1122334455667788ULL };
+	struct fb_notify_poll_wakeup_out o = {.kh = 0x1122334455667788ULL};
 
 	CHECK_EQ(fb_server_notify_poll(s, 0x1122334455667788ULL), 0);
 	want_start(FB_NOTIFY_POLL);
@@ -201,8 +201,8 @@ TEST(poll)
 TEST(resend_inc_epoch_prune_versions)
 {
 	struct fb_server *s = server_at(45);
-	fb_ino_t inos[3] = { 10, 20, 30 };
-	struct fb_notify_prune_out o = { .count = 3 };
+	fb_ino_t inos[3] = {10, 20, 30};
+	struct fb_notify_prune_out o = {.count = 3};
 
 	CHECK_EQ(fb_server_notify_resend(s), 0);
 	want_start(FB_NOTIFY_RESEND);

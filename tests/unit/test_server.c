@@ -36,7 +36,7 @@ static int slow_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, cons
 	return -ETIMEDOUT;
 }
 
-static const struct fb_fs_ops slow_ops = { .lookup = slow_lookup };
+static const struct fb_fs_ops slow_ops = {.lookup = slow_lookup};
 
 struct handle_job {
 	struct fb_server *s;
@@ -55,10 +55,10 @@ static void *handle_thread(void *arg)
 static void interrupt_case(uint64_t target_unique, uint64_t intr_target)
 {
 	struct fb_server *s = NULL;
-	struct handle_job j = { 0 };
-	struct fbreq q = { 0 };
+	struct handle_job j = {0};
+	struct fbreq q = {0};
 	struct fbrep p;
-	struct fb_interrupt_in in = { .unique = intr_target };
+	struct fb_interrupt_in in = {.unique = intr_target};
 	pthread_t t;
 
 	fbrep_init(&p, 0);
@@ -108,9 +108,9 @@ TEST(interrupt_matches_resent_request)
 TEST(interrupt_unknown_target)
 {
 	struct fb_server *s = NULL;
-	struct fbreq q = { 0 };
+	struct fbreq q = {0};
 	struct fbrep p;
-	struct fb_interrupt_in in = { .unique = 4242 };
+	struct fb_interrupt_in in = {.unique = 4242};
 
 	fbrep_init(&p, 0);
 	CHECK_EQ(fb_server_new(&slow_ops, sizeof(slow_ops), NULL, NULL, &s), 0);
@@ -127,7 +127,7 @@ TEST(interrupt_unknown_target)
 
 TEST(ctx_interrupted_outside_a_request)
 {
-	struct fb_ctx ctx = { 0 };
+	struct fb_ctx ctx = {0};
 
 	CHECK_EQ(fb_ctx_interrupted(&ctx), 0);
 	CHECK_EQ(fb_ctx_interrupted(NULL), 0);
@@ -149,19 +149,19 @@ static int mt_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 	return 0;
 }
 
-static const struct fb_fs_ops mt_ops = { .getattr = mt_getattr };
+static const struct fb_fs_ops mt_ops = {.getattr = mt_getattr};
 
 #define MT_THREADS 4
-#define MT_REQS 3000
+#define MT_REQS	   3000
 
 static atomic_int mt_bad;
 
 static void *mt_thread(void *arg)
 {
 	struct fb_server *s = arg;
-	struct fbreq q = { 0 };
+	struct fbreq q = {0};
 	struct fbrep p;
-	struct fb_getattr_in in = { 0 };
+	struct fb_getattr_in in = {0};
 
 	fbrep_init(&p, 4096);
 	for (int i = 0; i < MT_REQS; i++) {
@@ -203,7 +203,8 @@ TEST(concurrent_requests)
 	fb_server_free(s);
 }
 
-/* ---- passthrough backing files ---------------------------------------------------------------- */
+/* ---- passthrough backing files ----------------------------------------------------------------
+ */
 
 static int backing_fd_seen, backing_closed;
 
@@ -240,16 +241,17 @@ static int bk_init(void *fs, struct fb_conn *c)
 	return 0;
 }
 
-static const struct fb_fs_ops bk_ops = { .init = bk_init, .open = bk_open };
+static const struct fb_fs_ops bk_ops = {.init = bk_init, .open = bk_open};
 
 TEST(ctx_backing_open_close)
 {
-	struct fb_transport_ops t = { .caps = FB_PASSTHROUGH, .backing_open = t_backing_open,
-				      .backing_close = t_backing_close };
+	struct fb_transport_ops t = {.caps = FB_PASSTHROUGH,
+				     .backing_open = t_backing_open,
+				     .backing_close = t_backing_close};
 	struct fb_server *s = NULL;
-	struct fbreq q = { 0 };
+	struct fbreq q = {0};
 	struct fbrep p;
-	struct fb_open_in in = { .flags = O_RDONLY };
+	struct fb_open_in in = {.flags = O_RDONLY};
 
 	fbrep_init(&p, 0);
 	CHECK_EQ(fb_server_new(&bk_ops, sizeof(bk_ops), NULL, NULL, &s), 0);
@@ -289,19 +291,19 @@ static ssize_t msend(struct fb_server *s, struct fbreq *q, struct fbrep *p)
 
 TEST(memfs_session)
 {
-	struct fb_memfs_config mc = { .root_uid = FBREQ_UID, .root_gid = FBREQ_GID };
+	struct fb_memfs_config mc = {.root_uid = FBREQ_UID, .root_gid = FBREQ_GID};
 	struct fb_memfs *m = NULL;
 	struct fb_server *s = NULL;
-	struct fbreq q = { 0 };
+	struct fbreq q = {0};
 	struct fbrep p;
-	struct fb_mkdir_in mk = { .mode = 0755, .umask = 022 };
-	struct fb_create_in cr = { .flags = O_CREAT | O_RDWR, .mode = S_IFREG | 0644, .umask = 022 };
+	struct fb_mkdir_in mk = {.mode = 0755, .umask = 022};
+	struct fb_create_in cr = {.flags = O_CREAT | O_RDWR, .mode = S_IFREG | 0644, .umask = 022};
 	struct fb_entry_out dir, file;
 	struct fb_open_out fo, dirh;
-	struct fb_write_in wi = { .size = 11 };
-	struct fb_read_in ri = { .size = 4096 };
-	struct fb_open_in oi = { .flags = O_RDONLY | O_DIRECTORY };
-	struct fb_forget_in fi = { .nlookup = 1 };
+	struct fb_write_in wi = {.size = 11};
+	struct fb_read_in ri = {.size = 4096};
+	struct fb_open_in oi = {.flags = O_RDONLY | O_DIRECTORY};
+	struct fb_forget_in fi = {.nlookup = 1};
 	uint64_t before;
 	const uint8_t *rp;
 	int found = 0;
@@ -367,7 +369,8 @@ TEST(memfs_session)
 		struct fb_direntplus d;
 
 		memcpy(&d, rp, sizeof(d));
-		if (d.dirent.namelen == 4 && memcmp(rp + FB_NAME_OFFSET_DIRENTPLUS, "file", 4) == 0) {
+		if (d.dirent.namelen == 4 &&
+		    memcmp(rp + FB_NAME_OFFSET_DIRENTPLUS, "file", 4) == 0) {
 			CHECK_EQ(d.entry_out.nodeid, file.nodeid);
 			CHECK_EQ(d.entry_out.attr.size, 11);
 			found = 1;
@@ -382,7 +385,7 @@ TEST(memfs_session)
 	msend(s, &q, &p);
 	CHECK_EQ(p.oh.error, 0);
 	{
-		struct fb_release_in rel = { .fh = fo.fh, .flags = O_RDWR };
+		struct fb_release_in rel = {.fh = fo.fh, .flags = O_RDWR};
 
 		fbreq_start(&q, FB_RELEASE, uniq++, file.nodeid);
 		fbreq_put(&q, &rel, sizeof(rel));

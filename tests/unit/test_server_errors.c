@@ -56,9 +56,9 @@ TEST(short_header_dropped)
 {
 	struct fb_reader r;
 	struct fb_writer w;
-	uint8_t buf[39] = { 0 };
+	uint8_t buf[39] = {0};
 	uint8_t out[64];
-	struct iovec rv = { buf, sizeof(buf) }, wv = { out, sizeof(out) };
+	struct iovec rv = {buf, sizeof(buf)}, wv = {out, sizeof(out)};
 
 	fresh();
 	fb_reader_init(&r, &rv, 1);
@@ -114,7 +114,7 @@ TEST(oversize_name)
 
 TEST(bad_entry_names)
 {
-	static const char *bad[] = { "", ".", "..", "a/b", "/" };
+	static const char *bad[] = {"", ".", "..", "a/b", "/"};
 
 	fresh();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -131,10 +131,10 @@ TEST(bad_entry_names)
 
 TEST(two_name_ops_checked)
 {
-	struct fb_rename_in ri = { .newdir = 2 };
-	struct fb_rename2_in r2 = { .newdir = 2 };
-	struct fb_link_in li = { .oldnodeid = 5 };
-	struct fb_create_in ci = { .mode = 0644 };
+	struct fb_rename_in ri = {.newdir = 2};
+	struct fb_rename2_in r2 = {.newdir = 2};
+	struct fb_link_in li = {.oldnodeid = 5};
+	struct fb_create_in ci = {.mode = 0644};
 
 	fresh();
 	/* RENAME: second name missing, unterminated, invalid. */
@@ -177,46 +177,46 @@ TEST(short_args_every_opcode)
 		uint32_t op;
 		size_t size;
 	} t[] = {
-		{ FB_FORGET, 0 }, /* no reply: dropped */
-		{ FB_GETATTR, sizeof(struct fb_getattr_in) },
-		{ FB_SETATTR, sizeof(struct fb_setattr_in) },
-		{ FB_MKNOD, sizeof(struct fb_mknod_in) },
-		{ FB_MKDIR, sizeof(struct fb_mkdir_in) },
-		{ FB_RENAME, sizeof(struct fb_rename_in) },
-		{ FB_LINK, sizeof(struct fb_link_in) },
-		{ FB_OPEN, sizeof(struct fb_open_in) },
-		{ FB_READ, sizeof(struct fb_read_in) },
-		{ FB_WRITE, sizeof(struct fb_write_in) },
-		{ FB_RELEASE, sizeof(struct fb_release_in) },
-		{ FB_FSYNC, sizeof(struct fb_fsync_in) },
-		{ FB_SETXATTR, sizeof(struct fb_setxattr_in) },
-		{ FB_GETXATTR, sizeof(struct fb_getxattr_in) },
-		{ FB_LISTXATTR, sizeof(struct fb_getxattr_in) },
-		{ FB_FLUSH, sizeof(struct fb_flush_in) },
-		{ FB_OPENDIR, sizeof(struct fb_open_in) },
-		{ FB_READDIR, sizeof(struct fb_read_in) },
-		{ FB_RELEASEDIR, sizeof(struct fb_release_in) },
-		{ FB_FSYNCDIR, sizeof(struct fb_fsync_in) },
-		{ FB_GETLK, sizeof(struct fb_lk_in) },
-		{ FB_SETLK, sizeof(struct fb_lk_in) },
-		{ FB_SETLKW, sizeof(struct fb_lk_in) },
-		{ FB_ACCESS, sizeof(struct fb_access_in) },
-		{ FB_CREATE, sizeof(struct fb_create_in) },
-		{ FB_INTERRUPT, sizeof(struct fb_interrupt_in) },
-		{ FB_BMAP, sizeof(struct fb_bmap_in) },
-		{ FB_IOCTL, sizeof(struct fb_ioctl_in) },
-		{ FB_POLL, sizeof(struct fb_poll_in) },
-		{ FB_FALLOCATE, sizeof(struct fb_fallocate_in) },
-		{ FB_READDIRPLUS, sizeof(struct fb_read_in) },
-		{ FB_RENAME2, sizeof(struct fb_rename2_in) },
-		{ FB_LSEEK, sizeof(struct fb_lseek_in) },
-		{ FB_COPY_FILE_RANGE, sizeof(struct fb_copy_file_range_in) },
-		{ FB_SETUPMAPPING, sizeof(struct fb_setupmapping_in) },
-		{ FB_REMOVEMAPPING, sizeof(struct fb_removemapping_in) },
-		{ FB_SYNCFS, sizeof(struct fb_syncfs_in) },
-		{ FB_TMPFILE, sizeof(struct fb_create_in) },
-		{ FB_STATX, sizeof(struct fb_statx_in) },
-		{ FB_COPY_FILE_RANGE_64, sizeof(struct fb_copy_file_range_in) },
+		{FB_FORGET, 0}, /* no reply: dropped */
+		{FB_GETATTR, sizeof(struct fb_getattr_in)},
+		{FB_SETATTR, sizeof(struct fb_setattr_in)},
+		{FB_MKNOD, sizeof(struct fb_mknod_in)},
+		{FB_MKDIR, sizeof(struct fb_mkdir_in)},
+		{FB_RENAME, sizeof(struct fb_rename_in)},
+		{FB_LINK, sizeof(struct fb_link_in)},
+		{FB_OPEN, sizeof(struct fb_open_in)},
+		{FB_READ, sizeof(struct fb_read_in)},
+		{FB_WRITE, sizeof(struct fb_write_in)},
+		{FB_RELEASE, sizeof(struct fb_release_in)},
+		{FB_FSYNC, sizeof(struct fb_fsync_in)},
+		{FB_SETXATTR, sizeof(struct fb_setxattr_in)},
+		{FB_GETXATTR, sizeof(struct fb_getxattr_in)},
+		{FB_LISTXATTR, sizeof(struct fb_getxattr_in)},
+		{FB_FLUSH, sizeof(struct fb_flush_in)},
+		{FB_OPENDIR, sizeof(struct fb_open_in)},
+		{FB_READDIR, sizeof(struct fb_read_in)},
+		{FB_RELEASEDIR, sizeof(struct fb_release_in)},
+		{FB_FSYNCDIR, sizeof(struct fb_fsync_in)},
+		{FB_GETLK, sizeof(struct fb_lk_in)},
+		{FB_SETLK, sizeof(struct fb_lk_in)},
+		{FB_SETLKW, sizeof(struct fb_lk_in)},
+		{FB_ACCESS, sizeof(struct fb_access_in)},
+		{FB_CREATE, sizeof(struct fb_create_in)},
+		{FB_INTERRUPT, sizeof(struct fb_interrupt_in)},
+		{FB_BMAP, sizeof(struct fb_bmap_in)},
+		{FB_IOCTL, sizeof(struct fb_ioctl_in)},
+		{FB_POLL, sizeof(struct fb_poll_in)},
+		{FB_FALLOCATE, sizeof(struct fb_fallocate_in)},
+		{FB_READDIRPLUS, sizeof(struct fb_read_in)},
+		{FB_RENAME2, sizeof(struct fb_rename2_in)},
+		{FB_LSEEK, sizeof(struct fb_lseek_in)},
+		{FB_COPY_FILE_RANGE, sizeof(struct fb_copy_file_range_in)},
+		{FB_SETUPMAPPING, sizeof(struct fb_setupmapping_in)},
+		{FB_REMOVEMAPPING, sizeof(struct fb_removemapping_in)},
+		{FB_SYNCFS, sizeof(struct fb_syncfs_in)},
+		{FB_TMPFILE, sizeof(struct fb_create_in)},
+		{FB_STATX, sizeof(struct fb_statx_in)},
+		{FB_COPY_FILE_RANGE_64, sizeof(struct fb_copy_file_range_in)},
 	};
 
 	fresh();
@@ -248,9 +248,9 @@ TEST(short_args_every_opcode)
 
 TEST(write_size_checks)
 {
-	struct fb_write_in in = { .fh = 1, .size = 100 };
-	uint8_t data[200] = { 0 };
-	struct fb_server_config cfg = { .max_write = 4096 };
+	struct fb_write_in in = {.fh = 1, .size = 100};
+	uint8_t data[200] = {0};
+	struct fb_server_config cfg = {.max_write = 4096};
 
 	fresh();
 	/* size says more than the payload. */
@@ -287,7 +287,7 @@ TEST(write_size_checks)
 
 TEST(write_returning_more_than_size)
 {
-	struct fb_write_in in = { .fh = 1, .size = 10 };
+	struct fb_write_in in = {.fh = 1, .size = 10};
 
 	fresh();
 	rec.ret = 11;
@@ -344,8 +344,8 @@ TEST(bogus_total_extlen)
 
 TEST(batch_forget_count_lying)
 {
-	struct fb_batch_forget_in bi = { .count = 1000 };
-	struct fb_forget_one one[2] = { { 10, 1 }, { 11, 1 } };
+	struct fb_batch_forget_in bi = {.count = 1000};
+	struct fb_forget_one one[2] = {{10, 1}, {11, 1}};
 
 	fresh();
 	fbreq_start(&q, FB_BATCH_FORGET, 35, 0);
@@ -374,7 +374,7 @@ TEST(batch_forget_count_lying)
 
 TEST(unknown_opcodes)
 {
-	static const uint32_t ops[] = { 0, 7, 19, 54, 1000, FB_CUSE_INIT, 0xffffffffu };
+	static const uint32_t ops[] = {0, 7, 19, 54, 1000, FB_CUSE_INIT, 0xffffffffu};
 
 	fresh();
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
@@ -387,7 +387,7 @@ TEST(unknown_opcodes)
 TEST(request_before_init)
 {
 	struct fb_server *s = NULL;
-	struct fb_forget_in fi = { .nlookup = 1 };
+	struct fb_forget_in fi = {.nlookup = 1};
 
 	rec_reset();
 	CHECK_EQ(fb_server_new(&rec_ops, sizeof(rec_ops), NULL, NULL, &s), 0);
@@ -417,7 +417,7 @@ TEST(unique_zero_dropped)
 
 TEST(positive_and_out_of_range_errno_from_fs)
 {
-	static const int bad[] = { 5, 1, -512, -100000, -2147483647 - 1 };
+	static const int bad[] = {5, 1, -512, -100000, -2147483647 - 1};
 
 	fresh();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -436,7 +436,7 @@ TEST(positive_and_out_of_range_errno_from_fs)
 
 TEST(read_returning_bad_count)
 {
-	struct fb_read_in in = { .size = 10 };
+	struct fb_read_in in = {.size = 10};
 
 	fresh();
 	rec.outlen = 5;
@@ -456,7 +456,7 @@ TEST(read_returning_bad_count)
 TEST(reply_too_big_for_writer)
 {
 	struct fbrep tiny;
-	struct fb_getattr_in in = { 0 };
+	struct fb_getattr_in in = {0};
 
 	fresh();
 	/* Room for the header only: an attr reply does not fit. */
@@ -486,7 +486,7 @@ TEST(reply_too_big_for_writer)
 
 TEST(entry_ops_with_zero_ino_are_eio)
 {
-	struct fb_mkdir_in in = { .mode = 0755 };
+	struct fb_mkdir_in in = {.mode = 0755};
 
 	fresh();
 	rec.entry.ino = 0;
@@ -505,8 +505,8 @@ TEST(entry_ops_with_zero_ino_are_eio)
 
 TEST(xattr_and_ioctl_bounds)
 {
-	struct fb_setxattr_in si = { .size = 10 };
-	struct fb_ioctl_in ii = { .in_size = 8, .out_size = 8 };
+	struct fb_setxattr_in si = {.size = 10};
+	struct fb_ioctl_in ii = {.in_size = 8, .out_size = 8};
 
 	fresh();
 	/* setxattr size disagreeing with the payload. */
@@ -534,7 +534,7 @@ TEST(xattr_and_ioctl_bounds)
 	expect_error(50, -EINVAL);
 	/* REMOVEMAPPING count lying. */
 	{
-		struct fb_removemapping_in ri = { .count = 5 };
+		struct fb_removemapping_in ri = {.count = 5};
 
 		fbreq_start(&q, FB_REMOVEMAPPING, 51, 0);
 		fbreq_put(&q, &ri, sizeof(ri));
@@ -545,7 +545,7 @@ TEST(xattr_and_ioctl_bounds)
 
 TEST(notify_reply_size_lying_dropped)
 {
-	struct fb_notify_retrieve_in in = { .size = 100 };
+	struct fb_notify_retrieve_in in = {.size = 100};
 
 	fresh();
 	fbreq_start(&q, FB_NOTIFY_REPLY, 52, 5);

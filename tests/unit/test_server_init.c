@@ -30,7 +30,7 @@ TEST_TEARDOWN(teardown)
 /* Send INIT as a kernel major.minor offering @flags; returns the reply error. */
 static int init_as(struct fb_server *s, uint32_t major, uint32_t minor, uint64_t flags)
 {
-	struct fbreq q = { 0 };
+	struct fbreq q = {0};
 
 	fbreq_init_msg(&q, 10, major, minor, 65536, flags);
 	fbreq_send(s, &q, &rep);
@@ -84,8 +84,8 @@ TEST(minor_matrix)
 		int err;
 		uint32_t negotiated;
 	} m[] = {
-		{ 26, -EPROTO, 0 }, { 27, 0, 27 }, { 31, 0, 31 }, { 36, 0, 36 },
-		{ 38, 0, 38 },      { 40, 0, 40 }, { 45, 0, 45 }, { 46, 0, 45 },
+		{26, -EPROTO, 0}, {27, 0, 27}, {31, 0, 31}, {36, 0, 36},
+		{38, 0, 38},	  {40, 0, 40}, {45, 0, 45}, {46, 0, 45},
 	};
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
@@ -251,7 +251,7 @@ TEST(flags_only_what_kernel_offers)
 TEST(high_flags_need_init_ext)
 {
 	struct fb_server *s = new_rec(NULL, NULL);
-	struct fb_transport_ops t = { .caps = FB_PASSTHROUGH | FB_OVER_IO_URING };
+	struct fb_transport_ops t = {.caps = FB_PASSTHROUGH | FB_OVER_IO_URING};
 
 	/* Bits 32+ offered without INIT_EXT: flags2 is not read. */
 	fb_server_set_transport(s, &t, NULL);
@@ -266,7 +266,7 @@ TEST(high_flags_need_init_ext)
 
 TEST(transport_caps_gate_passthrough_and_uring)
 {
-	struct fb_transport_ops t = { .caps = FB_PASSTHROUGH | FB_OVER_IO_URING };
+	struct fb_transport_ops t = {.caps = FB_PASSTHROUGH | FB_OVER_IO_URING};
 	struct fb_server *s = new_rec(NULL, NULL);
 
 	fb_server_set_transport(s, &t, NULL);
@@ -312,7 +312,7 @@ TEST(fs_init_adds_and_removes)
 
 TEST(config_disable)
 {
-	struct fb_server_config cfg = { .disable = FB_ASYNC_READ | FB_WRITEBACK_CACHE };
+	struct fb_server_config cfg = {.disable = FB_ASYNC_READ | FB_WRITEBACK_CACHE};
 	struct fb_server *s = new_rec(NULL, &cfg);
 
 	rec.init_set = FB_WRITEBACK_CACHE;
@@ -341,7 +341,7 @@ TEST(security_ctx_from_38_only)
 TEST(max_write_and_pages)
 {
 	uint32_t pg = (uint32_t)sysconf(_SC_PAGESIZE);
-	struct fb_server_config cfg = { .max_write = 300000 };
+	struct fb_server_config cfg = {.max_write = 300000};
 	struct fb_server *s = new_rec(NULL, &cfg);
 
 	CHECK_EQ(init_as(s, 7, 45, FBREQ_ALL_FLAGS), 0);
@@ -424,7 +424,7 @@ TEST(request_timeout)
 
 TEST(bad_config_refused)
 {
-	struct fb_server_config cfg = { .max_write = 32 << 20 };
+	struct fb_server_config cfg = {.max_write = 32 << 20};
 	struct fb_server *s = NULL;
 
 	CHECK_ERR(fb_server_new(&rec_ops, sizeof(rec_ops), NULL, &cfg, &s), -EINVAL);
@@ -451,7 +451,7 @@ TEST(short_ops_table)
 
 TEST(buffer_sizes)
 {
-	struct fb_server_config cfg = { .max_write = 128 * 1024 };
+	struct fb_server_config cfg = {.max_write = 128 * 1024};
 	struct fb_server *s = new_rec(NULL, &cfg);
 
 	CHECK(fb_server_request_max(s) >= 40 + 40 + 128 * 1024);
@@ -471,8 +471,8 @@ TEST(buffer_sizes)
 TEST(init_short_args)
 {
 	struct fb_server *s = new_rec(NULL, NULL);
-	struct fbreq q = { 0 };
-	struct fb_init_in in = { .major = 7, .minor = 45 };
+	struct fbreq q = {0};
+	struct fb_init_in in = {.major = 7, .minor = 45};
 
 	fbreq_start(&q, FB_INIT, 3, 0);
 	fbreq_put(&q, &in, 4);

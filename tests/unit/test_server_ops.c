@@ -52,7 +52,7 @@ static ssize_t send(void)
 #define CHECK_OK_REPLY(u, n)                                                                       \
 	do {                                                                                       \
 		CHECK_EQ(rep.ret, 16 + (n));                                                       \
-		CHECK_EQ(rep.oh.len, 16 + (n));                                                  \
+		CHECK_EQ(rep.oh.len, 16 + (n));                                                    \
 		CHECK_EQ(rep.oh.error, 0);                                                         \
 		CHECK_EQ(rep.oh.unique, (u));                                                      \
 	} while (0)
@@ -130,9 +130,9 @@ TEST(lookup_scattered_request_and_reply)
 
 TEST(forget_and_batch_forget)
 {
-	struct fb_forget_in fi = { .nlookup = 5 };
-	struct fb_batch_forget_in bi = { .count = 3 };
-	struct fb_forget_one one[3] = { { 10, 1 }, { 11, 2 }, { FB_ROOT_ID, 9 } };
+	struct fb_forget_in fi = {.nlookup = 5};
+	struct fb_batch_forget_in bi = {.count = 3};
+	struct fb_forget_one one[3] = {{10, 1}, {11, 2}, {FB_ROOT_ID, 9}};
 
 	fresh(45);
 	fbreq_start(&q, FB_FORGET, 103, 42);
@@ -155,7 +155,7 @@ TEST(forget_and_batch_forget)
 
 TEST(getattr_with_and_without_fh)
 {
-	struct fb_getattr_in in = { .getattr_flags = 0, .fh = 9 };
+	struct fb_getattr_in in = {.getattr_flags = 0, .fh = 9};
 	struct fb_attr_out ao;
 
 	fresh(45);
@@ -244,7 +244,7 @@ TEST(symlink)
 
 TEST(mknod_with_umask_and_rdev)
 {
-	struct fb_mknod_in in = { .mode = S_IFCHR | 0666, .umask = 022 };
+	struct fb_mknod_in in = {.mode = S_IFCHR | 0666, .umask = 022};
 	dev_t dev = makedev(259, 70000);
 
 	/* The kernel's new_encode_dev(). */
@@ -264,8 +264,8 @@ TEST(mknod_with_umask_and_rdev)
 
 TEST(mkdir_with_groups_and_secctx)
 {
-	struct fb_mkdir_in in = { .mode = 0755, .umask = 027 };
-	uint32_t groups[2] = { 100, 200 };
+	struct fb_mkdir_in in = {.mode = 0755, .umask = 027};
+	uint32_t groups[2] = {100, 200};
 
 	fresh(45);
 	fbreq_start(&q, FB_MKDIR, 111, 1);
@@ -316,8 +316,8 @@ TEST(unlink_rmdir)
 
 TEST(rename_and_rename2)
 {
-	struct fb_rename_in r1 = { .newdir = 8 };
-	struct fb_rename2_in r2 = { .newdir = 9, .flags = RENAME_EXCHANGE };
+	struct fb_rename_in r1 = {.newdir = 8};
+	struct fb_rename2_in r2 = {.newdir = 9, .flags = RENAME_EXCHANGE};
 
 	fresh(45);
 	fbreq_start(&q, FB_RENAME, 114, 7);
@@ -345,7 +345,7 @@ TEST(rename_and_rename2)
 
 TEST(link)
 {
-	struct fb_link_in in = { .oldnodeid = 55 };
+	struct fb_link_in in = {.oldnodeid = 55};
 
 	fresh(45);
 	fbreq_start(&q, FB_LINK, 116, 4);
@@ -361,7 +361,7 @@ TEST(link)
 
 TEST(open_and_opendir)
 {
-	struct fb_open_in in = { .flags = O_RDWR | O_APPEND };
+	struct fb_open_in in = {.flags = O_RDWR | O_APPEND};
 	struct fb_open_out oo;
 
 	fresh(45);
@@ -390,7 +390,7 @@ TEST(open_and_opendir)
 
 TEST(read)
 {
-	struct fb_read_in in = { .fh = 5, .offset = 4096, .size = 100, .flags = O_RDONLY };
+	struct fb_read_in in = {.fh = 5, .offset = 4096, .size = 100, .flags = O_RDONLY};
 
 	fresh(45);
 	for (int i = 0; i < 300; i++)
@@ -413,7 +413,7 @@ TEST(read)
 
 TEST(read_size_capped_to_writer)
 {
-	struct fb_read_in in = { .fh = 5, .size = 1 << 20 };
+	struct fb_read_in in = {.fh = 5, .size = 1 << 20};
 	struct fbrep small;
 
 	fresh(45);
@@ -431,7 +431,10 @@ TEST(read_size_capped_to_writer)
 TEST(write)
 {
 	struct fb_write_in in = {
-		.fh = 6, .offset = 10, .size = 5000, .write_flags = FB_WRITE_KILL_SUIDGID,
+		.fh = 6,
+		.offset = 10,
+		.size = 5000,
+		.write_flags = FB_WRITE_KILL_SUIDGID,
 		.flags = O_WRONLY,
 	};
 	static uint8_t data[5000];
@@ -477,10 +480,10 @@ TEST(statfs)
 
 TEST(release_flush_fsync)
 {
-	struct fb_release_in ri = { .fh = 7, .flags = O_RDWR, .release_flags = FB_RELEASE_FLUSH,
-				    .lock_owner = 88 };
-	struct fb_flush_in fl = { .fh = 7, .lock_owner = 99 };
-	struct fb_fsync_in fs = { .fh = 7, .fsync_flags = FB_FSYNC_FDATASYNC };
+	struct fb_release_in ri = {
+		.fh = 7, .flags = O_RDWR, .release_flags = FB_RELEASE_FLUSH, .lock_owner = 88};
+	struct fb_flush_in fl = {.fh = 7, .lock_owner = 99};
+	struct fb_fsync_in fs = {.fh = 7, .fsync_flags = FB_FSYNC_FDATASYNC};
 
 	fresh(45);
 	fbreq_start(&q, FB_RELEASE, 123, 77);
@@ -516,9 +519,9 @@ TEST(release_flush_fsync)
 
 TEST(xattrs)
 {
-	struct fb_setxattr_in si = { .size = 6, .flags = XATTR_CREATE,
-				     .setxattr_flags = FB_SETXATTR_ACL_KILL_SGID };
-	struct fb_getxattr_in gi = { .size = 0 };
+	struct fb_setxattr_in si = {
+		.size = 6, .flags = XATTR_CREATE, .setxattr_flags = FB_SETXATTR_ACL_KILL_SGID};
+	struct fb_getxattr_in gi = {.size = 0};
 
 	fresh(45);
 	fbreq_start(&q, FB_SETXATTR, 128, 77);
@@ -578,7 +581,7 @@ TEST(xattrs)
 
 TEST(setxattr_compat_size_without_ext)
 {
-	struct fb_setxattr_in si = { .size = 2, .flags = 0 };
+	struct fb_setxattr_in si = {.size = 2, .flags = 0};
 
 	/* Kernel offering no SETXATTR_EXT: 8-byte setxattr_in. */
 	fb_server_free(srv);
@@ -596,7 +599,7 @@ TEST(setxattr_compat_size_without_ext)
 
 static void readdir_check(int plus)
 {
-	struct fb_read_in in = { .fh = 3, .offset = 0, .size = 4096 };
+	struct fb_read_in in = {.fh = 3, .offset = 0, .size = 4096};
 	size_t recsize = plus ? FB_DIRENT_ALIGN(FB_NAME_OFFSET_DIRENTPLUS + 6)
 			      : FB_DIRENT_ALIGN(FB_NAME_OFFSET + 6);
 	const uint8_t *p;
@@ -671,8 +674,8 @@ TEST(readdirplus)
 
 TEST(locks)
 {
-	struct fb_lk_in in = { .fh = 4, .owner = 0xabc,
-			       .lk = { .start = 10, .end = 20, .type = F_RDLCK, .pid = 7 } };
+	struct fb_lk_in in = {
+		.fh = 4, .owner = 0xabc, .lk = {.start = 10, .end = 20, .type = F_RDLCK, .pid = 7}};
 	struct fb_lk_out lo;
 
 	fresh(45);
@@ -724,7 +727,7 @@ TEST(locks)
 
 TEST(access)
 {
-	struct fb_access_in in = { .mask = R_OK | X_OK };
+	struct fb_access_in in = {.mask = R_OK | X_OK};
 
 	fresh(45);
 	fbreq_start(&q, FB_ACCESS, 145, 77);
@@ -738,8 +741,8 @@ TEST(access)
 
 TEST(create)
 {
-	struct fb_create_in in = { .flags = O_CREAT | O_EXCL | O_WRONLY, .mode = S_IFREG | 0666,
-				   .umask = 002 };
+	struct fb_create_in in = {
+		.flags = O_CREAT | O_EXCL | O_WRONLY, .mode = S_IFREG | 0666, .umask = 002};
 	struct fb_open_out oo;
 
 	fresh(45);
@@ -761,7 +764,7 @@ TEST(create)
 
 TEST(tmpfile)
 {
-	struct fb_create_in in = { .flags = O_RDWR, .mode = S_IFREG | 0600, .umask = 077 };
+	struct fb_create_in in = {.flags = O_RDWR, .mode = S_IFREG | 0600, .umask = 077};
 
 	fresh(45);
 	rec.fi.fh = 32;
@@ -777,11 +780,11 @@ TEST(tmpfile)
 
 TEST(bmap_poll_fallocate_lseek)
 {
-	struct fb_bmap_in bi = { .block = 5, .blocksize = 512 };
-	struct fb_poll_in pi = { .fh = 2, .kh = 77777, .flags = FB_POLL_SCHEDULE_NOTIFY,
-				 .events = POLLIN };
-	struct fb_fallocate_in fi = { .fh = 2, .offset = 100, .length = 200, .mode = 1 };
-	struct fb_lseek_in li = { .fh = 2, .offset = 50, .whence = SEEK_DATA };
+	struct fb_bmap_in bi = {.block = 5, .blocksize = 512};
+	struct fb_poll_in pi = {
+		.fh = 2, .kh = 77777, .flags = FB_POLL_SCHEDULE_NOTIFY, .events = POLLIN};
+	struct fb_fallocate_in fi = {.fh = 2, .offset = 100, .length = 200, .mode = 1};
+	struct fb_lseek_in li = {.fh = 2, .offset = 50, .whence = SEEK_DATA};
 
 	fresh(45);
 	rec.u64out = 1234;
@@ -825,9 +828,13 @@ TEST(bmap_poll_fallocate_lseek)
 
 TEST(copy_file_range_32_and_64)
 {
-	struct fb_copy_file_range_in in = { .fh_in = 1, .off_in = 2, .nodeid_out = 3,
-					    .fh_out = 4, .off_out = 5, .len = 10ULL << 32,
-					    .flags = 0 };
+	struct fb_copy_file_range_in in = {.fh_in = 1,
+					   .off_in = 2,
+					   .nodeid_out = 3,
+					   .fh_out = 4,
+					   .off_out = 5,
+					   .len = 10ULL << 32,
+					   .flags = 0};
 
 	fresh(45);
 	rec.u64out = 5ULL << 32;
@@ -860,8 +867,8 @@ TEST(copy_file_range_32_and_64)
 
 TEST(ioctl_restricted)
 {
-	struct fb_ioctl_in in = { .fh = 8, .flags = 0, .cmd = 0x8004667f, .in_size = 4,
-				  .out_size = 8 };
+	struct fb_ioctl_in in = {
+		.fh = 8, .flags = 0, .cmd = 0x8004667f, .in_size = 4, .out_size = 8};
 	struct fb_ioctl_out io;
 
 	fresh(45);
@@ -899,8 +906,8 @@ TEST(ioctl_restricted)
 
 TEST(statx)
 {
-	struct fb_statx_in in = { .getattr_flags = FB_GETATTR_FH, .fh = 6, .sx_flags = 0x2000,
-				  .sx_mask = 0x7ff };
+	struct fb_statx_in in = {
+		.getattr_flags = FB_GETATTR_FH, .fh = 6, .sx_flags = 0x2000, .sx_mask = 0x7ff};
 	struct fb_statx_out so;
 
 	fresh(45);
@@ -925,10 +932,13 @@ TEST(statx)
 
 TEST(syncfs_and_mappings)
 {
-	struct fb_syncfs_in si = { 0 };
-	struct fb_setupmapping_in mi = { .fh = 1, .foffset = 2 << 20, .len = 2 << 20,
-					 .flags = FB_SETUPMAPPING_FLAG_READ, .moffset = 4 << 20 };
-	struct fb_removemapping_in ri = { .count = 100 };
+	struct fb_syncfs_in si = {0};
+	struct fb_setupmapping_in mi = {.fh = 1,
+					.foffset = 2 << 20,
+					.len = 2 << 20,
+					.flags = FB_SETUPMAPPING_FLAG_READ,
+					.moffset = 4 << 20};
+	struct fb_removemapping_in ri = {.count = 100};
 	struct fb_removemapping_one one;
 
 	fresh(45);
@@ -979,7 +989,7 @@ static void retrieve_cb(void *priv, uint64_t cookie, fb_ino_t ino, uint64_t off,
 
 TEST(notify_reply_goes_to_callback)
 {
-	struct fb_notify_retrieve_in in = { .offset = 4096, .size = 5 };
+	struct fb_notify_retrieve_in in = {.offset = 4096, .size = 5};
 
 	fresh(45);
 	fb_server_set_retrieve_cb(srv, retrieve_cb, NULL);
@@ -1016,9 +1026,9 @@ TEST(destroy)
 
 TEST(missing_ops_answer_enosys)
 {
-	static const struct fb_fs_ops none = { 0 };
-	struct fb_open_in oi = { 0 };
-	struct fb_release_in ri = { 0 };
+	static const struct fb_fs_ops none = {0};
+	struct fb_open_in oi = {0};
+	struct fb_release_in ri = {0};
 
 	fb_server_free(srv);
 	srv = NULL;
@@ -1066,7 +1076,7 @@ static void capture(enum fb_log_level level, const char *msg, void *priv)
 
 TEST(debug_log_lines)
 {
-	struct fb_server_config cfg = { .debug = 1 };
+	struct fb_server_config cfg = {.debug = 1};
 
 	fb_server_free(srv);
 	srv = rec_server(&cfg, 45, FBREQ_ALL_FLAGS, &rep);
