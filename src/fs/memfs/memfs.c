@@ -510,7 +510,9 @@ static int setattr_check(struct fb_memfs *m, const struct fb_ctx *ctx,
 			return -EISDIR;
 		if (!S_ISREG(inode->mode))
 			return -EINVAL;
-		if ((uint64_t)in->st_size > m->cfg.max_file_size || in->st_size < 0)
+		if (in->st_size < 0)
+			return -EINVAL;
+		if ((uint64_t)in->st_size > m->cfg.max_file_size)
 			return -EFBIG;
 		/* truncate(2) needs write permission; ftruncate(2) was checked at open. */
 		if (!(valid & FB_FATTR_FH)) {
@@ -637,6 +639,7 @@ static int memfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char
 	pthread_rwlock_unlock(&m->lock);
 	return r;
 }
+
 /* ------------------------------------------------------------------------------------------ */
 /* Open and release                                                                           */
 
@@ -744,6 +747,7 @@ static int memfs_syncfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino)
 {
 	return memfs_exists(fs, ino);
 }
+
 /* ------------------------------------------------------------------------------------------ */
 /* Directories, sync, statfs                                                                  */
 
@@ -789,6 +793,7 @@ static int memfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct
 	out->f_namemax = MEMFS_NAME_MAX;
 	return 0;
 }
+
 /* ------------------------------------------------------------------------------------------ */
 /* The instance                                                                               */
 

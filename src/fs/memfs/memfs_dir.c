@@ -20,7 +20,7 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Names                                                                                      */
 
-/* FNV-1a, seeded per instance so that crafted names cannot pick our buckets. */
+/* FNV-1a with a per-instance seed, so that colliding names are not known in advance. */
 static uint32_t name_hash(const struct fb_memfs *m, const char *name, size_t len)
 {
 	uint32_t h = 2166136261u ^ m->hash_seed;
@@ -52,6 +52,7 @@ static bool is_dot_or_dotdot(const char *name)
 {
 	return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
+
 /* May the caller remove or replace the name of @victim in @dir (write, search, sticky bit)? */
 static int may_delete(const struct fb_ctx *ctx, const struct memfs_inode *dir,
 		      const struct memfs_inode *victim)
