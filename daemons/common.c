@@ -6,6 +6,7 @@
  * mount options (fb_mount_opts_set()), then the daemon's own table. Adding an option to a
  * daemon means adding a row to its table, nothing here.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -65,12 +66,11 @@ static int parse_size(const char *s, uint64_t *out)
 	v = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
+	/* K, M, G, T: 2^10, 2^20, 2^30, 2^40 */
+	if (*end && strchr("KMGT", toupper((unsigned char)*end))) {
+		shift = 10 *
+			(unsigned int)(strchr("KMGT", toupper((unsigned char)*end)) - "KMGT" + 1);
+		end++;
 	}
 	if (shift && *end == 'i')
 		end++;
@@ -213,7 +213,8 @@ static int apply_o(const struct fb_daemon_info *info, struct fb_daemon_opts *o, 
 			if (value)
 				seterr(err, errlen, "bad value for option '%s': '%s'", item, value);
 			else
-				seterr(err, errlen, "option '%s' needs a value or takes none", item);
+				seterr(err, errlen, "option '%s' needs a value or takes none",
+				       item);
 			return -EINVAL;
 		}
 	}
@@ -305,8 +306,8 @@ int fb_daemon_parse(const struct fb_daemon_info *info, int argc, char **argv,
 		}
 	}
 	if (o->nargs < info->nargs) {
-		seterr(err, errlen, "missing %s", info->args[o->nargs] ? info->args[o->nargs]
-								    : "argument");
+		seterr(err, errlen, "missing %s",
+		       info->args[o->nargs] ? info->args[o->nargs] : "argument");
 		return -EINVAL;
 	}
 	if (o->nargs > 0)
@@ -351,7 +352,8 @@ void fb_daemon_usage(const struct fb_daemon_info *info, FILE *f)
 		"    -o allow_other         let other users in\n"
 		"    -o default_permissions let the kernel check permissions\n"
 		"    -o ro                  read-only\n"
-		"    -o suid, -o dev        honour set-uid bits / device files (default nosuid,nodev)\n"
+		"    -o suid, -o dev        honour set-uid bits / device files (default "
+		"nosuid,nodev)\n"
 		"    -o noexec, -o noatime  as for mount(8)\n"
 		"    -o max_read=BYTES      largest read request\n"
 		"    -o auto_unmount        unmount when the daemon dies (through fusermount3)\n",
@@ -416,7 +418,7 @@ static void on_signal(int sig)
 
 static int install_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -537,7 +539,7 @@ int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts
 	 * the session serves over /dev/fuse alone.
 	 */
 	if (o->io_uring) {
-		struct fb_uring_opts uo = { .depth = o->uring_depth };
+		struct fb_uring_opts uo = {.depth = o->uring_depth};
 
 		if (fb_uring_new(se, &uo, &uring) < 0)
 			uring = NULL;
@@ -572,9 +574,9 @@ out_unmount:
 		fb_session_unmount(se, 1);
 out_free_session:
 	forget_signals();
-	fb_uring_free(uring);	/* the connection has ended: the rings have nothing left */
+	fb_uring_free(uring); /* the connection has ended: the rings have nothing left */
 	fb_session_free(se);
 	if (ready_fd >= 0)
-		close(ready_fd);	/* never ready: the parent exits 1 */
+		close(ready_fd); /* never ready: the parent exits 1 */
 	return status;
 }

@@ -29,7 +29,7 @@ static struct fb_session *session;
 static void on_signal(int sig)
 {
 	(void)sig;
-	fb_session_exit(session);	/* async-signal-safe */
+	fb_session_exit(session); /* async-signal-safe */
 }
 
 /* Handle every request that is waiting right now; -ENODEV when the session is over. */
@@ -43,16 +43,16 @@ static int drain(struct fb_session *se, struct fb_channel *ch)
 
 		n = fb_channel_receive(ch, &rd, &wr);
 		if (n == -EAGAIN || n == -EINTR)
-			return 0;		/* nothing more for now */
+			return 0; /* nothing more for now */
 		if (n < 0)
-			return (int)n;		/* -ENODEV: unmounted */
+			return (int)n; /* -ENODEV: unmounted */
 		n = fb_server_handle(fb_session_server(se), &rd, &wr);
 		if (n > 0) {
 			r = fb_channel_send(ch, (size_t)n);
 			if (r < 0)
 				return r;
 		} else if (n == -ENODEV) {
-			return -ENODEV;		/* DESTROY */
+			return -ENODEV; /* DESTROY */
 		}
 	}
 }
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 	struct fb_memfs *fs;
 	struct fb_server *server;
 	struct fb_channel *ch;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	int r, status = 1, wrote_hello = 0;
 
 	if (argc != 2) {
@@ -91,8 +91,8 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		struct pollfd p[2] = {
-			{ .fd = fb_channel_fd(ch), .events = POLLIN },
-			{ .fd = fb_session_exit_fd(session), .events = POLLIN },
+			{.fd = fb_channel_fd(ch), .events = POLLIN},
+			{.fd = fb_session_exit_fd(session), .events = POLLIN},
 		};
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR) {
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;	/* the helper child below */
+			; /* the helper child below */
 		r = drain(session, ch);
 		if (r == -ENODEV) {
 			r = 0;

@@ -61,7 +61,7 @@ TEST(sigkill_leaves_enotconn_until_lazy_umount)
 	pid_t pid;
 
 	CHECK_OK(e2e_tempdir("kill", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-f", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	if (write_file(mnt, "f", "data") < 0) {
@@ -91,7 +91,7 @@ TEST(dead_mount_refused_with_hint)
 	pid_t pid;
 
 	CHECK_OK(e2e_tempdir("dead", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-f", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	kill(pid, SIGKILL);
@@ -109,7 +109,7 @@ TEST(auto_unmount_after_sigkill)
 	pid_t pid;
 
 	CHECK_OK(e2e_tempdir("auto", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-f", "-o", "auto_unmount", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", "-o", "auto_unmount", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	int w = write_file(mnt, "f", "data");
@@ -128,7 +128,7 @@ TEST(auto_unmount_sigterm_exits_zero)
 	pid_t pid;
 
 	CHECK_OK(e2e_tempdir("autot", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-f", "-o", "auto_unmount", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", "-o", "auto_unmount", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	int status = e2e_stop_daemon(pid, SIGTERM);
@@ -145,7 +145,7 @@ static void stop_with(int sig, int keep_busy)
 	int fd = -1;
 
 	CHECK_OK(e2e_tempdir("term", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-f", "-o", "threads=2", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", "-o", "threads=2", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	int w = write_file(mnt, "f", "data");
@@ -204,7 +204,7 @@ TEST(sigterm_with_bind_mount_copy_still_stops)
 
 	CHECK_OK(e2e_tempdir("bsrc", mnt, sizeof(mnt)));
 	CHECK_OK(e2e_tempdir("bdst", bind, sizeof(bind)));
-	char *argv[] = { (char *)memfs, "-f", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	int b = mount(mnt, bind, NULL, MS_BIND, NULL);
@@ -227,7 +227,7 @@ TEST(external_umount_exits_zero)
 	pid_t pid;
 
 	CHECK_OK(e2e_tempdir("ext", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-f", "-o", "threads=3", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", "-o", "threads=3", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	int u = umount2(mnt, 0);
@@ -244,7 +244,7 @@ TEST(busy_mountpoint_refused)
 	pid_t pid;
 
 	CHECK_OK(e2e_tempdir("busy", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-f", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	int status = e2e_run_capture(argv, out, sizeof(out));
@@ -261,7 +261,7 @@ TEST(busy_mountpoint_refused)
 TEST(missing_mountpoint_refused)
 {
 	char out[2048];
-	char *argv[] = { (char *)memfs, "-f", "/tmp/fb-fusedev-does-not-exist/x", NULL };
+	char *argv[] = {(char *)memfs, "-f", "/tmp/fb-fusedev-does-not-exist/x", NULL};
 
 	CHECK_EQ(e2e_run_capture(argv, out, sizeof(out)), 1);
 	CHECK(strstr(out, "does not exist") != NULL);
@@ -270,7 +270,7 @@ TEST(missing_mountpoint_refused)
 TEST(file_as_mountpoint_refused)
 {
 	char out[2048];
-	char *argv[] = { (char *)memfs, "-f", "/etc/hostname", NULL };
+	char *argv[] = {(char *)memfs, "-f", "/etc/hostname", NULL};
 
 	CHECK_EQ(e2e_run_capture(argv, out, sizeof(out)), 1);
 	CHECK(strstr(out, "not a directory") != NULL);
@@ -279,9 +279,9 @@ TEST(file_as_mountpoint_refused)
 TEST(no_mountpoint_and_bad_option_refused)
 {
 	char out[2048];
-	char *argv1[] = { (char *)memfs, NULL };
-	char *argv2[] = { (char *)memfs, "-o", "no_such_option", "/tmp", NULL };
-	char *argv3[] = { (char *)memfs, "-o", "threads=zero", "/tmp", NULL };
+	char *argv1[] = {(char *)memfs, NULL};
+	char *argv2[] = {(char *)memfs, "-o", "no_such_option", "/tmp", NULL};
+	char *argv3[] = {(char *)memfs, "-o", "threads=zero", "/tmp", NULL};
 
 	CHECK_EQ(e2e_run_capture(argv1, out, sizeof(out)), 1);
 	CHECK(strstr(out, "missing MOUNTPOINT") != NULL);
@@ -298,7 +298,7 @@ TEST(background_mode_mounts_before_returning)
 	struct stat st;
 
 	CHECK_OK(e2e_tempdir("bg", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-o", "fsname=fbtest-bg,subtype=memfs", mnt, NULL };
+	char *argv[] = {(char *)memfs, "-o", "fsname=fbtest-bg,subtype=memfs", mnt, NULL};
 	int status = e2e_run_capture(argv, out, sizeof(out));
 	char type[64];
 	e2e_mount_type(mnt, type, sizeof(type));
@@ -322,8 +322,7 @@ TEST(mount_options_applied)
 	pid_t pid;
 
 	CHECK_OK(e2e_tempdir("opts", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)memfs, "-f", "-o", "ro,allow_other,default_permissions", mnt,
-			 NULL };
+	char *argv[] = {(char *)memfs, "-f", "-o", "ro,allow_other,default_permissions", mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	snprintf(path, sizeof(path), "%s/f", mnt);

@@ -61,7 +61,7 @@ static int mount_memfs(struct mounted *m, const char *opts)
 
 	if (r < 0)
 		return r;
-	char *argv[] = { (char *)memfs, "-f", "-o", (char *)opts, m->mnt, NULL };
+	char *argv[] = {(char *)memfs, "-f", "-o", (char *)opts, m->mnt, NULL};
 	m->pid = e2e_start_daemon(argv, m->mnt);
 	if (m->pid < 0) {
 		rmdir(m->mnt);
@@ -91,8 +91,8 @@ static int unmount_memfs(struct mounted *m)
 static int run_in(const char *bin, const char *dir, const char *extra)
 {
 	char envdir[256], envextra[128];
-	char *env[3] = { envdir, NULL, NULL };
-	char *argv[] = { (char *)bin, NULL };
+	char *env[3] = {envdir, NULL, NULL};
+	char *argv[] = {(char *)bin, NULL};
 	pid_t pid;
 
 	snprintf(envdir, sizeof(envdir), "FB_TEST_DIR=%s", dir);
@@ -195,7 +195,7 @@ TEST(stress_threads4_memory_returns)
 		SKIP("e2e_stress was not built");
 	CHECK_OK(mount_memfs(&m, "threads=4,allow_other"));
 	struct stat st;
-	stat(m.mnt, &st);	/* INIT done */
+	stat(m.mnt, &st); /* INIT done */
 	start = settled_rss(m.pid, -1);
 	r1 = run_in(stress_bin, m.mnt, NULL);
 	after1 = settled_rss(m.pid, E2E_ASAN ? -1 : start + 32 * 1024);
@@ -203,8 +203,8 @@ TEST(stress_threads4_memory_returns)
 	after2 = settled_rss(m.pid, E2E_ASAN ? -1 : after1 + 4 * 1024);
 	stop = unmount_memfs(&m);
 	printf("# fb-memfs VmRSS: start %ld KiB, after stress run 1 %ld KiB (limit %ld), "
-	       "after run 2 %ld KiB (limit %ld)\n", start, after1, start + 32 * 1024, after2,
-	       after1 + 4 * 1024);
+	       "after run 2 %ld KiB (limit %ld)\n",
+	       start, after1, start + 32 * 1024, after2, after1 + 4 * 1024);
 	if (r1 == 77 || r2 == 77)
 		SKIP("e2e_stress skipped");
 	CHECK_EQ(r1, 0);
@@ -265,7 +265,7 @@ TEST(hello_loop_example)
 	if (!hello_bin)
 		SKIP("hello_loop was not built");
 	CHECK_OK(e2e_tempdir("hello", mnt, sizeof(mnt)));
-	char *argv[] = { (char *)hello_bin, mnt, NULL };
+	char *argv[] = {(char *)hello_bin, mnt, NULL};
 	pid = e2e_start_daemon(argv, mnt);
 	CHECK(pid > 0);
 	snprintf(path, sizeof(path), "%s/hello", mnt);

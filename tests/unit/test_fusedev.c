@@ -12,7 +12,7 @@
 
 TEST(mount_opts_set_flags_and_values)
 {
-	struct fb_mount_opts o = { 0 };
+	struct fb_mount_opts o = {0};
 
 	CHECK_EQ(fb_mount_opts_set(&o, "allow_other", NULL), 0);
 	CHECK_EQ(fb_mount_opts_set(&o, "default_permissions", NULL), 0);
@@ -37,9 +37,9 @@ TEST(mount_opts_set_flags_and_values)
 
 TEST(mount_opts_set_rejects)
 {
-	struct fb_mount_opts o = { 0 };
+	struct fb_mount_opts o = {0};
 
-	CHECK_EQ(fb_mount_opts_set(&o, "cache", "always"), -ENOENT);	/* not ours */
+	CHECK_EQ(fb_mount_opts_set(&o, "cache", "always"), -ENOENT); /* not ours */
 	CHECK_EQ(fb_mount_opts_set(&o, "allow_other", "1"), -EINVAL);
 	CHECK_EQ(fb_mount_opts_set(&o, "max_read", NULL), -EINVAL);
 	CHECK_EQ(fb_mount_opts_set(&o, "max_read", "12k"), -EINVAL);
@@ -58,8 +58,9 @@ TEST(kernel_data_defaults)
 	char buf[256];
 	unsigned long flags = 0;
 
-	CHECK_EQ(fb__mount_kernel_data(NULL, 7, S_IFDIR | 0755, 1000, 100, buf, sizeof(buf),
-				       &flags), 0);
+	CHECK_EQ(
+		fb__mount_kernel_data(NULL, 7, S_IFDIR | 0755, 1000, 100, buf, sizeof(buf), &flags),
+		0);
 	CHECK_STR(buf, "fd=7,rootmode=40000,user_id=1000,group_id=100");
 	CHECK_EQ(flags, MS_NOSUID | MS_NODEV);
 }
@@ -67,8 +68,14 @@ TEST(kernel_data_defaults)
 TEST(kernel_data_with_options)
 {
 	struct fb_mount_opts o = {
-		.allow_other = 1, .default_permissions = 1, .max_read = 65536, .ro = 1,
-		.suid = 1, .dev = 1, .noexec = 1, .noatime = 1,
+		.allow_other = 1,
+		.default_permissions = 1,
+		.max_read = 65536,
+		.ro = 1,
+		.suid = 1,
+		.dev = 1,
+		.noexec = 1,
+		.noatime = 1,
 	};
 	char buf[256];
 	unsigned long flags = 0;
@@ -81,12 +88,11 @@ TEST(kernel_data_with_options)
 
 TEST(kernel_data_refuses_blksize_and_short_buffers)
 {
-	struct fb_mount_opts o = { .blksize = 4096 };
+	struct fb_mount_opts o = {.blksize = 4096};
 	char buf[256];
 	unsigned long flags;
 
-	CHECK_EQ(fb__mount_kernel_data(&o, 3, S_IFDIR, 0, 0, buf, sizeof(buf), &flags),
-		 -EINVAL);
+	CHECK_EQ(fb__mount_kernel_data(&o, 3, S_IFDIR, 0, 0, buf, sizeof(buf), &flags), -EINVAL);
 	o.blksize = 0;
 	o.allow_other = 1;
 	CHECK_EQ(fb__mount_kernel_data(&o, 3, S_IFDIR, 0, 0, buf, 20, &flags), -ENAMETOOLONG);
@@ -101,7 +107,7 @@ TEST(kernel_data_refuses_blksize_and_short_buffers)
 
 TEST(fusermount_opts)
 {
-	struct fb_mount_opts o = { 0 };
+	struct fb_mount_opts o = {0};
 	char buf[256];
 
 	CHECK_EQ(fb__mount_fusermount_opts(&o, buf, sizeof(buf)), 0);
@@ -146,18 +152,18 @@ static int add_mount(void *priv, const char *name, const char *value)
 
 static struct dcfg cfg;
 static const struct fb_daemon_opt test_opts[] = {
-	{ "size", FB_DOPT_SIZE, &cfg.size, .help = "size=BYTES  capacity" },
-	{ "n", FB_DOPT_UINT, &cfg.n },
-	{ "timeout", FB_DOPT_DOUBLE, &cfg.timeout },
-	{ "cache", FB_DOPT_STRING, &cfg.cache, .help = "cache=MODE  auto|always|never" },
-	{ "xattr", FB_DOPT_FLAG, &cfg.xattr },
-	{ "--mount", FB_DOPT_FUNC, .fn = add_mount, .priv = &cfg,
-	  .help = "--mount PATH=SPEC  add a file system" },
-	{ NULL },
+	{"size", FB_DOPT_SIZE, &cfg.size, .help = "size=BYTES  capacity"},
+	{"n", FB_DOPT_UINT, &cfg.n},
+	{"timeout", FB_DOPT_DOUBLE, &cfg.timeout},
+	{"cache", FB_DOPT_STRING, &cfg.cache, .help = "cache=MODE  auto|always|never"},
+	{"xattr", FB_DOPT_FLAG, &cfg.xattr},
+	{"--mount", FB_DOPT_FUNC, .fn = add_mount, .priv = &cfg,
+	 .help = "--mount PATH=SPEC  add a file system"},
+	{NULL},
 };
 static const struct fb_daemon_info test_info = {
 	.name = "fb-test",
-	.args = { "SOURCE", "MOUNTPOINT" },
+	.args = {"SOURCE", "MOUNTPOINT"},
 	.nargs = 2,
 	.opts = test_opts,
 };
@@ -165,7 +171,7 @@ static const struct fb_daemon_info test_info = {
 /* Parse a NULL-terminated list of arguments (after argv[0]). */
 static int parse(struct fb_daemon_opts *o, char *err, size_t len, ...)
 {
-	char *argv[32] = { "fb-test" };
+	char *argv[32] = {"fb-test"};
 	int argc = 1;
 	va_list ap;
 
@@ -181,9 +187,8 @@ TEST(daemon_parse_common_and_mount_options)
 {
 	struct fb_daemon_opts o;
 	char err[256];
-	int r = parse(&o, err, sizeof(err), "-f", "-o", "threads=8,allow_other", "-oro",
-		      "-o", "fsname=x,max_write=128K,io_uring,uring_depth=16", "/src", "/mnt",
-		      NULL);
+	int r = parse(&o, err, sizeof(err), "-f", "-o", "threads=8,allow_other", "-oro", "-o",
+		      "fsname=x,max_write=128K,io_uring,uring_depth=16", "/src", "/mnt", NULL);
 
 	CHECK_EQ(r, 0);
 	CHECK(o.foreground && !o.debug);
@@ -264,7 +269,7 @@ TEST(daemon_parse_errors_say_what)
 	fb_daemon_opts_done(&o);
 	CHECK_EQ(parse(&o, err, sizeof(err), "-o", "allow_other=yes", "a", "b", NULL), -EINVAL);
 	fb_daemon_opts_done(&o);
-	CHECK_EQ(parse(&o, err, sizeof(err), "-o", ",", "a", "b", NULL), 0);	/* empty list */
+	CHECK_EQ(parse(&o, err, sizeof(err), "-o", ",", "a", "b", NULL), 0); /* empty list */
 	fb_daemon_opts_done(&o);
 	CHECK_EQ(parse(&o, err, sizeof(err), "-o", "=x", "a", "b", NULL), -EINVAL);
 	fb_daemon_opts_done(&o);

@@ -121,7 +121,7 @@ ssize_t fb_channel_receive(struct fb_channel *ch, struct fb_reader *r, struct fb
 			return -ENODEV;
 		}
 		switch (errno) {
-		case ENOENT:	/* withdrawn (interrupted) before we read it */
+		case ENOENT: /* withdrawn (interrupted) before we read it */
 			continue;
 		case EINTR:
 			return -EINTR;
@@ -165,7 +165,7 @@ int fb_channel_send(struct fb_channel *ch, size_t len)
 		return 0;
 	}
 	switch (errno) {
-	case ENOENT:	/* the request was interrupted and the kernel no longer waits */
+	case ENOENT: /* the request was interrupted and the kernel no longer waits */
 		return 0;
 	case ENODEV:
 		fb__session_ended(ch->se);
@@ -193,8 +193,7 @@ int fb_channel_process(struct fb_channel *ch)
 		if (r == -ENODEV)
 			return r;
 		if (r < 0)
-			fb_log(FB_LOG_WARNING, "sending a reply of %zd bytes: %s", n,
-			       strerror(-r));
+			fb_log(FB_LOG_WARNING, "sending a reply of %zd bytes: %s", n, strerror(-r));
 		return 0;
 	}
 	if (n == -ENODEV) {
@@ -205,7 +204,6 @@ int fb_channel_process(struct fb_channel *ch)
 		return -ENODEV;
 	}
 	if (n < 0)
-		fb_log(FB_LOG_ERR, "the server could not answer a request: %s",
-		       strerror((int)-n));
+		fb_log(FB_LOG_ERR, "the server could not answer a request: %s", strerror((int)-n));
 	return 0;
 }

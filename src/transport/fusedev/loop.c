@@ -21,8 +21,8 @@ struct worker {
 	pthread_t thread;
 	struct fb_session *se;
 	struct fb_channel *ch;
-	atomic_int *running;	/* workers still in their loop, shared */
-	int err;		/* why the worker stopped, if not the end of the connection */
+	atomic_int *running; /* workers still in their loop, shared */
+	int err;	     /* why the worker stopped, if not the end of the connection */
 };
 
 static void *worker_main(void *arg)
@@ -38,7 +38,7 @@ static void *worker_main(void *arg)
 			break;
 		if (r < 0) {
 			w->err = r;
-			fb_session_exit(w->se);	/* the others stop when the mount goes */
+			fb_session_exit(w->se); /* the others stop when the mount goes */
 			break;
 		}
 	}
@@ -62,7 +62,7 @@ static void stop_mount(struct fb_session *se)
 	       se->mountpoint);
 	pthread_mutex_lock(&se->lock);
 	if (se->mountpoint && geteuid() == 0)
-		umount2(se->mountpoint, MNT_FORCE);	/* FUSE aborts the connection */
+		umount2(se->mountpoint, MNT_FORCE); /* FUSE aborts the connection */
 	pthread_mutex_unlock(&se->lock);
 	fb__abort_conn(se->conn_id);
 	fb_session_unmount(se, 1);
@@ -107,7 +107,7 @@ int fb_session_loop(struct fb_session *se, unsigned int nthreads)
 	}
 
 	while (atomic_load(&running) > 0) {
-		struct pollfd p = { .fd = se->exit_fd, .events = POLLIN };
+		struct pollfd p = {.fd = se->exit_fd, .events = POLLIN};
 		uint64_t v;
 		ssize_t n;
 
@@ -118,7 +118,8 @@ int fb_session_loop(struct fb_session *se, unsigned int nthreads)
 		if (poll(&p, 1, stopping ? 1000 : -1) == 0 && atomic_load(&running) > 0) {
 			/* Still blocked a second after unmounting: end the connection harder. */
 			if (!waited++)
-				fb_log(FB_LOG_WARNING, "workers still busy after unmount; aborting");
+				fb_log(FB_LOG_WARNING,
+				       "workers still busy after unmount; aborting");
 			fb__abort_conn(se->conn_id);
 		}
 		n = read(se->exit_fd, &v, sizeof(v));

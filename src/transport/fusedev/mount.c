@@ -48,19 +48,19 @@ int fb_mount_opts_set(struct fb_mount_opts *o, const char *name, const char *val
 		size_t off;
 		int val;
 	} flags[] = {
-		{ "allow_other", offsetof(struct fb_mount_opts, allow_other), 1 },
-		{ "default_permissions", offsetof(struct fb_mount_opts, default_permissions), 1 },
-		{ "ro", offsetof(struct fb_mount_opts, ro), 1 },
-		{ "rw", offsetof(struct fb_mount_opts, ro), 0 },
-		{ "suid", offsetof(struct fb_mount_opts, suid), 1 },
-		{ "nosuid", offsetof(struct fb_mount_opts, suid), 0 },
-		{ "dev", offsetof(struct fb_mount_opts, dev), 1 },
-		{ "nodev", offsetof(struct fb_mount_opts, dev), 0 },
-		{ "exec", offsetof(struct fb_mount_opts, noexec), 0 },
-		{ "noexec", offsetof(struct fb_mount_opts, noexec), 1 },
-		{ "atime", offsetof(struct fb_mount_opts, noatime), 0 },
-		{ "noatime", offsetof(struct fb_mount_opts, noatime), 1 },
-		{ "auto_unmount", offsetof(struct fb_mount_opts, auto_unmount), 1 },
+		{"allow_other", offsetof(struct fb_mount_opts, allow_other), 1},
+		{"default_permissions", offsetof(struct fb_mount_opts, default_permissions), 1},
+		{"ro", offsetof(struct fb_mount_opts, ro), 1},
+		{"rw", offsetof(struct fb_mount_opts, ro), 0},
+		{"suid", offsetof(struct fb_mount_opts, suid), 1},
+		{"nosuid", offsetof(struct fb_mount_opts, suid), 0},
+		{"dev", offsetof(struct fb_mount_opts, dev), 1},
+		{"nodev", offsetof(struct fb_mount_opts, dev), 0},
+		{"exec", offsetof(struct fb_mount_opts, noexec), 0},
+		{"noexec", offsetof(struct fb_mount_opts, noexec), 1},
+		{"atime", offsetof(struct fb_mount_opts, noatime), 0},
+		{"noatime", offsetof(struct fb_mount_opts, noatime), 1},
+		{"auto_unmount", offsetof(struct fb_mount_opts, auto_unmount), 1},
 	};
 
 	if (!o || !name)
@@ -132,7 +132,7 @@ int fb__mount_kernel_data(const struct fb_mount_opts *o, int fd, mode_t rootmode
 	if (!buf || len == 0)
 		return -ENAMETOOLONG;
 	if (o->blksize)
-		return -EINVAL;	/* the kernel takes blksize for fuseblk mounts only */
+		return -EINVAL; /* the kernel takes blksize for fuseblk mounts only */
 	buf[0] = '\0';
 	r = append(buf, len, &pos, "fd=%d,rootmode=%o,user_id=%u,group_id=%u", fd,
 		   (unsigned int)(rootmode & S_IFMT), (unsigned int)uid, (unsigned int)gid);
@@ -274,8 +274,10 @@ static int check_mountpoint(const char *mnt, char *canon, mode_t *mode)
 		if (r == -ENOENT)
 			fb_log(FB_LOG_ERR, "mount point %s does not exist", mnt);
 		else if (r == -ENOTCONN)
-			fb_log(FB_LOG_ERR, "mount point %s is a FUSE mount whose daemon is gone; "
-			       "remove it with 'umount -l %s' first", mnt, mnt);
+			fb_log(FB_LOG_ERR,
+			       "mount point %s is a FUSE mount whose daemon is gone; "
+			       "remove it with 'umount -l %s' first",
+			       mnt, mnt);
 		else
 			fb_log(FB_LOG_ERR, "mount point %s: %s", mnt, strerror(-r));
 		return r;
@@ -292,16 +294,17 @@ static int check_mountpoint(const char *mnt, char *canon, mode_t *mode)
 	r = fb__mountinfo_find(canon, type, sizeof(type), NULL);
 	if (r > 0 && (strcmp(type, "fuse") == 0 || strncmp(type, "fuse.", 5) == 0 ||
 		      strcmp(type, "fuseblk") == 0)) {
-		fb_log(FB_LOG_ERR, "mount point %s is already a FUSE mount (%s) in use; "
-		       "unmount it first", mnt, type);
+		fb_log(FB_LOG_ERR,
+		       "mount point %s is already a FUSE mount (%s) in use; "
+		       "unmount it first",
+		       mnt, type);
 		return -EBUSY;
 	}
 	*mode = st.st_mode;
 	return 0;
 }
 
-static int mount_direct(const char *canon, mode_t mode, const struct fb_mount_opts *o,
-			int *ret_fd)
+static int mount_direct(const char *canon, mode_t mode, const struct fb_mount_opts *o, int *ret_fd)
 {
 	char data[512], type[128];
 	const char *source;
@@ -336,7 +339,9 @@ out_close_fd:
 static const char *find_fusermount(void)
 {
 	static const char *const paths[] = {
-		"/usr/bin/fusermount3", "/bin/fusermount3", "/usr/local/bin/fusermount3",
+		"/usr/bin/fusermount3",
+		"/bin/fusermount3",
+		"/usr/local/bin/fusermount3",
 		"/usr/sbin/fusermount3",
 	};
 
@@ -403,7 +408,7 @@ static int receive_fd(int sock)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
 	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
@@ -420,7 +425,7 @@ static int receive_fd(int sock)
 	if (n < 0)
 		return -errno;
 	if (n == 0)
-		return -EIO;	/* the helper failed and closed the socket */
+		return -EIO; /* the helper failed and closed the socket */
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
 		    c->cmsg_len != CMSG_LEN(sizeof(int)))
@@ -469,7 +474,7 @@ static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 			    struct fb__mount_result *res)
 {
 	char opts[1024];
-	const char *argv[] = { NULL, "-o", opts, "--", canon, NULL };
+	const char *argv[] = {NULL, "-o", opts, "--", canon, NULL};
 	int sv[2], ep[2], fd, r;
 	pid_t pid;
 
@@ -543,7 +548,7 @@ int fb__mount(const char *mnt, const struct fb_mount_opts *o, struct fb__mount_r
 	res->helper_err = -1;
 	if (o->blksize) {
 		fb_log(FB_LOG_ERR, "blksize= applies to block-device (fuseblk) mounts only, "
-		       "which fuse-backend does not make");
+				   "which fuse-backend does not make");
 		return -EINVAL;
 	}
 	r = check_mountpoint(mnt, canon, &mode);
@@ -571,7 +576,7 @@ int fb__unmount(const char *mnt, int lazy, int via_fusermount, int quiet)
 			return 0;
 		r = -errno;
 	} else {
-		const char *argv[] = { NULL, lazy ? "-uz" : "-u", "--", mnt, NULL };
+		const char *argv[] = {NULL, lazy ? "-uz" : "-u", "--", mnt, NULL};
 		pid_t pid = spawn_fusermount(argv, -1, -1);
 
 		if (pid < 0)
@@ -580,12 +585,14 @@ int fb__unmount(const char *mnt, int lazy, int via_fusermount, int quiet)
 		return r == 0 ? 0 : -EBUSY;
 	}
 	if (r == -EINVAL)
-		return 0;	/* not mounted (any more) */
+		return 0; /* not mounted (any more) */
 	if (quiet)
 		return r;
 	if (r == -EBUSY)
-		fb_log(FB_LOG_ERR, "%s is busy (open files or a process's working directory); "
-		       "close them or unmount lazily ('umount -l %s')", mnt, mnt);
+		fb_log(FB_LOG_ERR,
+		       "%s is busy (open files or a process's working directory); "
+		       "close them or unmount lazily ('umount -l %s')",
+		       mnt, mnt);
 	else if (r == -ENOENT)
 		fb_log(FB_LOG_ERR, "cannot unmount %s: it does not exist", mnt);
 	else

@@ -36,7 +36,7 @@ static int dev_send_notify(void *priv, const struct iovec *iov, int iovcnt)
 static int dev_backing_open(void *priv, int fd)
 {
 	struct fb_session *se = priv;
-	struct fb_backing_map map = { .fd = fd };
+	struct fb_backing_map map = {.fd = fd};
 	int r;
 
 	if (se->fd < 0)
@@ -64,7 +64,7 @@ static int dev_backing_close(void *priv, int backing_id)
 /* Registering a backing file needs CAP_SYS_ADMIN: only offer passthrough when we have it. */
 static int have_cap_sys_admin(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
@@ -202,7 +202,7 @@ static int still_ours(struct fb_session *se)
 	int r;
 
 	if (!se->conn_id)
-		return 1;	/* unknown: assume so */
+		return 1; /* unknown: assume so */
 	r = fb__mountinfo_find(se->mountpoint, NULL, 0, &minor);
 	if (r < 0)
 		return 1;
@@ -222,7 +222,7 @@ int fb__session_unmount(struct fb_session *se, int lazy, int quiet)
 		return -EINVAL;
 	pthread_mutex_lock(&se->lock);
 	if (se->mounted && se->mountpoint && !still_ours(se))
-		se->mounted = 0;	/* unmounted from outside; never touch a newer mount */
+		se->mounted = 0; /* unmounted from outside; never touch a newer mount */
 	if (se->mounted && se->mountpoint) {
 		r = fb__unmount(se->mountpoint, lazy, se->via_fusermount, quiet);
 		if (r == 0)
