@@ -80,7 +80,9 @@ struct fb_passthrough_config {
 				 * cache=always-like use; default 0 */
 	int no_opendir;		/* FB_NO_OPENDIR_SUPPORT likewise for directories; default 0 */
 	int killpriv_v2;	/* FB_HANDLE_KILLPRIV_V2: the file system clears set-uid/set-gid
-				 * on write, truncate and chown as the kernel asks; default 0 */
+				 * on write, truncate and chown as the kernel asks (which also
+				 * spares the kernel a security.capability lookup per write);
+				 * default 1 */
 	int submounts;		/* FB_SUBMOUNTS: a directory on another host file system inside
 				 * the source gets FB_ATTR_SUBMOUNT; default 0 */
 	int allow_direct_io;	/* honour O_DIRECT opens with FB_FOPEN_DIRECT_IO; default 1 */

@@ -223,6 +223,8 @@ void fb__pt_inode_forget(struct fb_passthrough *pt, fb_ino_t id, uint64_t n)
 	if (in) {
 		in->nlookup -= n < in->nlookup ? n : in->nlookup;
 		if (in->nlookup == 0) {
+			if (in->fd_cached)
+				pt->cached_fds--;
 			unlink_id(pt, in);
 			if (in->hashed_key)
 				unlink_key(pt, in);
@@ -240,11 +242,24 @@ int fb__pt_inode_fd(struct fb_passthrough *pt, struct fb__pt_inode *in, int *own
 	int fd;
 
 	*owned = 0;
-	if (in->fd >= 0)
-		return in->fd;
+	fd = __atomic_load_n(&in->fd, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		return fd;
 	fd = fb__pt_sys.open_by_handle_at(in->mount_fd, in->handle, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (S_ISDIR(in->mode)) {
+		/* Directories are the parents of every name op: keep a bounded number open. */
+		pthread_mutex_lock(&pt->lock);
+		if (in->fd < 0 && in->hashed_id && pt->cached_fds < FB__PT_DIR_FDS_MAX) {
+			in->fd_cached = 1;
+			pt->cached_fds++;
+			__atomic_store_n(&in->fd, fd, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&pt->lock);
+			return fd;
+		}
+		pthread_mutex_unlock(&pt->lock);
+	}
 	*owned = 1;
 	return fd;
 }
@@ -411,6 +426,42 @@ out_free:
 	return r;
 }
 
+int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *parent, int pfd,
+			   const char *name, const struct statx *st, struct fb_entry *e)
+{
+	union {
+		struct file_handle fh;
+		char raw[sizeof(struct file_handle) + FB__PT_HANDLE_MAX];
+	} hb;
+	uint64_t dev = makedev(st->stx_dev_major, st->stx_dev_minor);
+	uint64_t mnt = (st->stx_mask & STATX_MNT_ID) ? st->stx_mnt_id : parent->mnt_id;
+	struct fb__pt_inode *in;
+	int has_handle, mid;
+
+	pthread_mutex_lock(&pt->lock);
+	in = find_key(pt, dev, st->stx_ino, mnt);
+	has_handle = in && in->handle;
+	pthread_mutex_unlock(&pt->lock);
+	if (!in)
+		return 0;
+	if (has_handle) {
+		/* Same inode number, same file? (the host reuses numbers of deleted files) */
+		hb.fh.handle_bytes = FB__PT_HANDLE_MAX;
+		if (fb__pt_sys.name_to_handle_at(pfd, name, &hb.fh, &mid, 0) < 0)
+			return 0;
+	}
+	pthread_mutex_lock(&pt->lock);
+	in = find_key(pt, dev, st->stx_ino, mnt);
+	if (!in || (has_handle && (!in->handle || !handle_equal(in->handle, &hb.fh)))) {
+		pthread_mutex_unlock(&pt->lock);
+		return 0;
+	}
+	in->nlookup++;
+	e->ino = in->id;
+	pthread_mutex_unlock(&pt->lock);
+	return 1;
+}
+
 void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name)
 {
 	struct statx st;
@@ -444,7 +495,7 @@ void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name)
 	pthread_mutex_lock(&pt->lock);
 	in = find_key(pt, dev, st.stx_ino, (st.stx_mask & STATX_MNT_ID) ? st.stx_mnt_id : 0);
 	if (in && in->fd < 0) {
-		in->fd = fd;
+		__atomic_store_n(&in->fd, fd, __ATOMIC_RELEASE);
 		fd = -1;
 	}
 	pthread_mutex_unlock(&pt->lock);

@@ -158,6 +158,13 @@ static int lookup_at(struct fb_passthrough *pt, struct fb__pt_inode *parent, int
 	struct statx sx;
 	int fd, r;
 
+	/* Known already? One statx (and a handle to compare) instead of open + close. */
+	if (fb__pt_sys.statx(pfd, name, AT_SYMLINK_NOFOLLOW, PT_STATX_MASK, &sx) < 0)
+		return -errno;
+	if (fb__pt_inode_find_name(pt, parent, pfd, name, &sx, e)) {
+		entry_fill(pt, parent, &sx, e);
+		return 0;
+	}
 	fd = fb__pt_sys.openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -26,6 +26,7 @@ void fb_passthrough_config_init(struct fb_passthrough_config *cfg)
 	cfg->readdirplus = 1;
 	cfg->xattr = 1;
 	cfg->allow_direct_io = 1;
+	cfg->killpriv_v2 = 1;
 	cfg->passthrough = 1;
 	cfg->cred_switch = 1;
 }

@@ -68,6 +68,12 @@ struct fb__pt_syscalls {
 extern struct fb__pt_syscalls fb__pt_sys;
 void fb__pt_syscalls_reset(void);
 
+/*
+ * Directories used as parents are reopened from their handle for every request; up to this
+ * many keep their O_PATH descriptor instead (the process limit on our machines is 20,000).
+ */
+#define FB__PT_DIR_FDS_MAX 1024
+
 /* The longest file handle we store (MAX_HANDLE_SZ is 128). */
 #define FB__PT_HANDLE_MAX 128
 
@@ -83,7 +89,10 @@ struct fb__pt_inode {
 	uint64_t mnt_id;
 	uint32_t mode;			/* file type bits (S_IFMT), fixed for the inode's life */
 	int submount;			/* on another host mount than its parent directory */
-	int fd;				/* O_PATH fd or -1 (then handle is set) */
+	int fd;				/* O_PATH fd or -1 (then handle is set); set once
+					 * from -1 under the table lock, read atomically */
+	int fd_cached;			/* fd is a directory fd cache entry (counted in
+					 * cached_fds), not needed for the identity */
 	int mount_fd;			/* borrowed from the mount table; with handle */
 	struct file_handle *handle;	/* malloc'd, or NULL */
 
@@ -151,6 +160,7 @@ struct fb_passthrough {
 	size_t buckets;			/* size of both tables, a power of two */
 	uint64_t ninodes;		/* live inodes, the root included */
 	uint64_t next_id;
+	uint32_t cached_fds;		/* directory inodes holding a cached O_PATH fd */
 	struct fb__pt_mount *mounts;
 	size_t nmounts;
 
@@ -184,6 +194,13 @@ void fb__pt_fd_put(int fd, int owned);
  */
 int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, int fd,
 		       const struct statx *st, struct fb_entry *e);
+/*
+ * The inode of @name below @parent whose statx is @st, if the table has it (and, with handles,
+ * its file handle still matches): take one lookup, set e->ino and return 1. Returns 0 when the
+ * caller must open the name and use fb__pt_inode_enter().
+ */
+int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *parent, int pfd,
+			   const char *name, const struct statx *st, struct fb_entry *e);
 /* Keep an O_PATH fd in the inode of (dev, ino, mnt) if the kernel knows it (before unlink). */
 void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name);
 
