@@ -78,6 +78,26 @@ TEST(payload_size_is_the_largest_of_the_kernel_limits)
 	CHECK_EQ(fb__uring_payload_size(0, 65535, 1 << 20), (size_t)65535 << 20);
 }
 
+TEST(possible_cpu_list_is_counted)
+{
+	/* one queue per possible CPU: a wrong count leaves the kernel waiting forever */
+	CHECK_EQ(fb__uring_count_cpus("0\n"), 1);
+	CHECK_EQ(fb__uring_count_cpus("0-1\n"), 2);
+	CHECK_EQ(fb__uring_count_cpus("0-3,8-11\n"), 8);
+	CHECK_EQ(fb__uring_count_cpus("0,2,4-5"), 4);
+	CHECK_EQ(fb__uring_count_cpus("0-65535"), 65536);
+	/* malformed or absurd lists: 0, the caller falls back to get_nprocs_conf() */
+	CHECK_EQ(fb__uring_count_cpus(""), 0);
+	CHECK_EQ(fb__uring_count_cpus("x"), 0);
+	CHECK_EQ(fb__uring_count_cpus("3-1"), 0);
+	CHECK_EQ(fb__uring_count_cpus("0-"), 0);
+	CHECK_EQ(fb__uring_count_cpus("0;1"), 0);
+	CHECK_EQ(fb__uring_count_cpus("-1"), 0);
+	CHECK_EQ(fb__uring_count_cpus("0-65536"), 0);
+	CHECK_EQ(fb__uring_count_cpus("0-4294967295"), 0);
+	CHECK_EQ(fb__uring_count_cpus("0-40000,40001-70000"), 0);
+}
+
 TEST(lookup_name_travels_in_the_payload)
 {
 	struct fb_reader r;

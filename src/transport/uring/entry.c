@@ -11,6 +11,37 @@
 
 unsigned int fb__uring_test_short_payload;
 
+unsigned int fb__uring_count_cpus(const char *list)
+{
+	unsigned long n = 0;
+	const char *p = list;
+	char *end;
+
+	while (*p && *p != '\n') {
+		unsigned long a, b;
+
+		if (*p < '0' || *p > '9')
+			return 0;
+		a = strtoul(p, &end, 10);
+		b = a;
+		p = end;
+		if (*p == '-') {
+			if (p[1] < '0' || p[1] > '9')
+				return 0;
+			b = strtoul(p + 1, &end, 10);
+			p = end;
+		}
+		if (b < a || b - a >= FB__URING_MAX_CPUS || n + (b - a + 1) > FB__URING_MAX_CPUS)
+			return 0;
+		n += b - a + 1;
+		if (*p == ',')
+			p++;
+		else if (*p && *p != '\n')
+			return 0;
+	}
+	return (unsigned int)n;
+}
+
 size_t fb__uring_payload_size(uint32_t max_write, uint32_t max_pages, size_t page_size)
 {
 	size_t sz = FB_MIN_READ_BUFFER;

@@ -101,43 +101,26 @@ struct fb_uring {
 /* The kernel has one queue per possible CPU: count the CPUs in the "possible" list. */
 static unsigned int possible_cpus(void)
 {
-	char buf[256];
+	char buf[1024];
 	unsigned int n = 0;
 	ssize_t len;
-	char *p, *end;
 	int fd;
 
 	fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto out_fallback;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		goto out_fallback;
-	buf[len] = '\0';
-	for (p = buf; *p && *p != '\n';) {
-		unsigned long a, b;
-
-		a = strtoul(p, &end, 10);
-		if (end == p)
-			goto out_fallback;
-		b = a;
-		p = end;
-		if (*p == '-') {
-			b = strtoul(p + 1, &end, 10);
-			if (end == p + 1 || b < a)
-				goto out_fallback;
-			p = end;
+	if (fd >= 0) {
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len > 0) {
+			buf[len] = '\0';
+			n = fb__uring_count_cpus(buf);
 		}
-		n += (unsigned int)(b - a + 1);
-		if (*p == ',')
-			p++;
 	}
-	if (n > 0)
-		return n;
-out_fallback:
-	n = (unsigned int)get_nprocs_conf();
-	return n > 0 ? n : 1;
+	if (n == 0) {
+		int c = get_nprocs_conf();
+
+		n = c > 0 ? (unsigned int)c : 1;
+	}
+	return n;
 }
 
 /* A ring for FUSE commands: 128-byte SQEs, whose command area holds struct fb_uring_cmd_req. */

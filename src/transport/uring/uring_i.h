@@ -69,6 +69,16 @@ struct fb__uring_ent {
  */
 extern unsigned int fb__uring_test_short_payload;
 
+/* Most CPUs (queues) we accept; queue ids are 16 bits. */
+#define FB__URING_MAX_CPUS	65536
+
+/*
+ * Count the CPUs in a kernel CPU list such as "0-3,8-11\n" (the format of
+ * /sys/devices/system/cpu/possible). Returns the count, or 0 for a malformed list or more than
+ * FB__URING_MAX_CPUS.
+ */
+unsigned int fb__uring_count_cpus(const char *list);
+
 /* Payload buffer size the kernel requires for these negotiated limits (bytes). */
 size_t fb__uring_payload_size(uint32_t max_write, uint32_t max_pages, size_t page_size);
 
