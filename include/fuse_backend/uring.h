@@ -6,8 +6,8 @@
  * How it fits a session:
  *
  *	fb_session_new(server, &se);
- *	fb_uring_new(se, &uring_opts, &ur);	// before mounting: creates the rings and adds
- *						// FB_OVER_IO_URING to the INIT offer
+ *	fb_uring_new(se, &uring_opts, &ur);	// before mounting: adds FB_OVER_IO_URING to
+ *						// the INIT offer
  *	fb_session_mount(se, "/mnt", &mount_opts);
  *	fb_session_loop(se, 1);			// INIT arrives on /dev/fuse; right after its
  *						// reply the session starts the rings

@@ -4,13 +4,14 @@
  * picture and uring_i.h for an entry's layout).
  *
  * Life of an engine:
- *   fb_uring_new()    before mounting: one ring per possible CPU (SQE128: the FUSE command
- *                     lives in the big SQE's command area), FB_OVER_IO_URING offered at INIT,
- *                     the session's init hook set to fb_uring_start().
- *   fb_uring_start()  after the INIT reply: allocate every entry's buffers, start one thread
- *                     per queue; each thread registers its entries (REGISTER) and reports
- *                     back; the caller waits for all of them. A queue that could not register
- *                     a single entry makes the whole engine fall back to /dev/fuse.
+ *   fb_uring_new()    before mounting: check that a ring can be made, offer FB_OVER_IO_URING
+ *                     at INIT, set the session's init hook to fb_uring_start().
+ *   fb_uring_start()  after the INIT reply, in the serving process: one ring per possible CPU
+ *                     (SQE128: the FUSE command lives in the big SQE's command area), every
+ *                     entry's buffers, one thread per queue; each thread registers its entries
+ *                     (REGISTER) and reports back; the caller waits for all of them. A queue
+ *                     that could not register a single entry makes the whole engine fall back
+ *                     to /dev/fuse.
  *   queue thread      waits for completions: a completed entry holds a request; the thread
  *                     hands it to the server and answers with COMMIT_AND_FETCH, which waits
  *                     for the entry's next request. An entry the kernel ends (-ENOTCONN on
