@@ -20,7 +20,10 @@
  * entry is a header buffer (struct fb_uring_req_header) and a payload buffer big enough for
  * the largest request and reply; the kernel writes a request into them and completes the
  * entry's pending command, the thread hands the request to fb_server_handle() and sends the
- * reply back with COMMIT_AND_FETCH, which also waits for the entry's next request.
+ * reply back with COMMIT_AND_FETCH, which also waits for the entry's next request. A request
+ * that may wait for another one (SETLKW, a blocking lock) is served on a thread of its own so
+ * that its queue keeps going. The file system's operations run on these threads (and on the
+ * /dev/fuse threads), concurrently, as over /dev/fuse.
  *
  * /dev/fuse stays in use: INIT, FORGET, BATCH_FORGET and INTERRUPT always arrive there, and
  * notifications are written there, so the session's /dev/fuse loop keeps running (one thread
