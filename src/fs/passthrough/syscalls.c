@@ -36,44 +36,47 @@ static ssize_t sys_getdents64(int fd, void *buf, size_t size)
 	return getdents64(fd, buf, size);
 }
 
-static const struct fb__pt_syscalls pt_sys_default = {
-	.openat = sys_openat,
-	.open_by_handle_at = open_by_handle_at,
-	.name_to_handle_at = name_to_handle_at,
-	.close = close,
-	.statx = statx,
-	.readlinkat = readlinkat,
-	.mkdirat = mkdirat,
-	.mknodat = mknodat,
-	.symlinkat = symlinkat,
-	.unlinkat = unlinkat,
-	.renameat2 = renameat2,
-	.linkat = linkat,
-	.fchmodat = fchmodat,
-	.fchmod = fchmod,
-	.fchownat = fchownat,
-	.ftruncate = ftruncate,
-	.utimensat = utimensat,
-	.fallocate = fallocate,
-	.lseek = lseek,
-	.fsync = fsync,
-	.fdatasync = fdatasync,
-	.syncfs = syncfs,
-	.getxattr = getxattr,
-	.setxattr = setxattr,
-	.listxattr = listxattr,
-	.removexattr = removexattr,
-	.copy_file_range = copy_file_range,
-	.fcntl_lock = sys_fcntl_lock,
-	.flock = flock,
-	.fstatvfs = fstatvfs,
-	.ioctl = sys_ioctl,
-	.getdents64 = sys_getdents64,
-	.faccessat = faccessat,
-	.dup = dup,
-};
+/* The real calls; a macro so both tables below start from it (C needs a constant). */
+#define PT_SYS_DEFAULT { \
+	.openat = sys_openat, \
+	.open_by_handle_at = open_by_handle_at, \
+	.name_to_handle_at = name_to_handle_at, \
+	.close = close, \
+	.statx = statx, \
+	.readlinkat = readlinkat, \
+	.mkdirat = mkdirat, \
+	.mknodat = mknodat, \
+	.symlinkat = symlinkat, \
+	.unlinkat = unlinkat, \
+	.renameat2 = renameat2, \
+	.linkat = linkat, \
+	.fchmodat = fchmodat, \
+	.fchmod = fchmod, \
+	.fchownat = fchownat, \
+	.ftruncate = ftruncate, \
+	.utimensat = utimensat, \
+	.fallocate = fallocate, \
+	.lseek = lseek, \
+	.fsync = fsync, \
+	.fdatasync = fdatasync, \
+	.syncfs = syncfs, \
+	.getxattr = getxattr, \
+	.setxattr = setxattr, \
+	.listxattr = listxattr, \
+	.removexattr = removexattr, \
+	.copy_file_range = copy_file_range, \
+	.fcntl_lock = sys_fcntl_lock, \
+	.flock = flock, \
+	.fstatvfs = fstatvfs, \
+	.ioctl = sys_ioctl, \
+	.getdents64 = sys_getdents64, \
+	.faccessat = faccessat, \
+	.dup = dup, \
+}
 
-struct fb__pt_syscalls fb__pt_sys = pt_sys_default;
+static const struct fb__pt_syscalls pt_sys_default = PT_SYS_DEFAULT;
+
+struct fb__pt_syscalls fb__pt_sys = PT_SYS_DEFAULT;
 
 void fb__pt_syscalls_reset(void)
 {
