@@ -16,6 +16,7 @@
 #include <fuse_backend/server.h>
 
 #include "common.h"
+#include "daemon_vfs.h"
 
 /* -o root_mode=1777: octal permission bits. */
 static int parse_root_mode(void *priv, const char *name, const char *value)
@@ -38,6 +39,7 @@ static int parse_root_mode(void *priv, const char *name, const char *value)
 int main(int argc, char **argv)
 {
 	struct fb_memfs_config mcfg = { 0 };
+	struct fb_daemon_vfs dv = { 0 };
 	const struct fb_daemon_opt opts[] = {
 		{ "size", FB_DOPT_SIZE, &mcfg.max_bytes,
 		  .help = "size=BYTES             capacity for data (K/M/G/T; default 1G)" },
@@ -51,6 +53,7 @@ int main(int argc, char **argv)
 		  .help = "attr_timeout=SECONDS   kernel attribute cache (default 1)" },
 		{ "root_mode", FB_DOPT_FUNC, .fn = parse_root_mode, .priv = &mcfg,
 		  .help = "root_mode=OCTAL        permissions of the root (default 755)" },
+		FB_DAEMON_VFS_OPTS(&dv),
 		{ NULL },
 	};
 	const struct fb_daemon_info info = {
@@ -59,11 +62,17 @@ int main(int argc, char **argv)
 		.args = { "MOUNTPOINT" },
 		.nargs = 1,
 		.opts = opts,
+		.started = fb_daemon_vfs_started,
+		.stopped = fb_daemon_vfs_stopped,
+		.priv = &dv,
 	};
 	struct fb_daemon_opts o;
 	struct fb_server_config scfg;
 	struct fb_server *server;
 	struct fb_memfs *m;
+	const struct fb_fs_ops *ops = &fb_memfs_ops;
+	size_t ops_size = sizeof(fb_memfs_ops);
+	void *fs;
 	int r, status;
 
 	fb_daemon_parse_or_exit(&info, argc, argv, &o);
@@ -77,16 +86,26 @@ int main(int argc, char **argv)
 		fb_daemon_opts_done(&o);
 		return 1;
 	}
-	fb_daemon_server_config(&o, &scfg);
-	r = fb_server_new(&fb_memfs_ops, sizeof(fb_memfs_ops), m, &scfg, &server);
-	if (r < 0) {
-		fprintf(stderr, "fb-memfs: cannot create the server: %s\n", strerror(-r));
+	fs = m;
+	if (fb_daemon_vfs_setup(&dv, "fb-memfs", &ops, &ops_size, &fs) < 0) {
+		fb_daemon_vfs_done(&dv);
 		fb_memfs_free(m);
 		fb_daemon_opts_done(&o);
 		return 1;
 	}
+	fb_daemon_server_config(&o, &scfg);
+	r = fb_server_new(ops, ops_size, fs, &scfg, &server);
+	if (r < 0) {
+		fprintf(stderr, "fb-memfs: cannot create the server: %s\n", strerror(-r));
+		fb_daemon_vfs_done(&dv);
+		fb_memfs_free(m);
+		fb_daemon_opts_done(&o);
+		return 1;
+	}
+	fb_daemon_vfs_server(&dv, server);
 	status = fb_daemon_run(&info, &o, server);
 	fb_server_free(server);
+	fb_daemon_vfs_done(&dv);
 	fb_memfs_free(m);
 	fb_daemon_opts_done(&o);
 	return status;

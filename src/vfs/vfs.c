@@ -412,6 +412,9 @@ static int want_names(uint64_t bits, char *buf, size_t size)
 		{ FB_WRITEBACK_CACHE, "WRITEBACK_CACHE" },
 		{ FB_PASSTHROUGH, "PASSTHROUGH" },
 		{ FB_DO_READDIRPLUS, "DO_READDIRPLUS" },
+		{ FB_READDIRPLUS_AUTO, "READDIRPLUS_AUTO" },
+		{ FB_POSIX_LOCKS, "POSIX_LOCKS" },
+		{ FB_FLOCK_LOCKS, "FLOCK_LOCKS" },
 	};
 	size_t o = 0;
 
@@ -431,6 +434,25 @@ static int want_names(uint64_t bits, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * INIT flags that send the file system requests this backend has no operation for: the
+ * server offers them for the VFS's full table, so the VFS takes them back per backend.
+ */
+static uint64_t ops_lacking(const struct fb_fs_ops *o)
+{
+	uint64_t f = 0;
+
+	if (!o->setlk)
+		f |= FB_POSIX_LOCKS;
+	if (!o->flock)
+		f |= FB_FLOCK_LOCKS;
+	if (!o->readdirplus)
+		f |= FB_DO_READDIRPLUS | FB_READDIRPLUS_AUTO;
+	if (!o->readdir)
+		f |= FB_READDIRPLUS_AUTO;
+	return f;
+}
+
 /* Run a late-mounted backend's init() with the negotiated connection (init_lock held). */
 static int slot_init_late(struct fb_vfs *vfs, struct fb__vslot *s)
 {
@@ -439,10 +461,19 @@ static int slot_init_late(struct fb_vfs *vfs, struct fb__vslot *s)
 	char names[160];
 	int r;
 
+	/* Locks and READDIRPLUS go to the file system once negotiated: it needs the ops. */
+	extra = vfs->conn.want & ops_lacking(&s->ops) &
+		(FB_POSIX_LOCKS | FB_FLOCK_LOCKS | FB_DO_READDIRPLUS);
+	if (extra) {
+		want_names(extra, names, sizeof(names));
+		return fb__vfs_error(-EOPNOTSUPP, "the session negotiated %s, and the backend "
+				     "lacks the operations the kernel then sends", names);
+	}
 	if (!s->ops.init)
 		return 0;
 	/* Only what the session has is on offer: a backend that adds more needs it. */
 	c.capable = vfs->conn.want;
+	c.want &= ~ops_lacking(&s->ops);
 	r = s->ops.init(s->fs, &c);
 	if (r < 0)
 		return fb__vfs_error(r, "the backend's init failed: %s", strerror(-r));
@@ -585,7 +616,7 @@ out_free:
 int fb_vfs_umount(struct fb_vfs *vfs, const char *path)
 {
 	char norm[FB_VFS_PATH_MAX + 1];
-	struct fb__pnode *covered, *n;
+	struct fb__pnode *covered, *n, *top;
 	struct fb__vslot *s;
 	struct fb_server *srv;
 	fb_ino_t parent;
@@ -608,9 +639,13 @@ int fb_vfs_umount(struct fb_vfs *vfs, const char *path)
 	n->mounted = NULL;
 	atomic_store(&s->mounted, 0);
 	fb__pseudo_use(n, -1);
-	parent = n->parent_ino;
-	if (n->name)
-		name = strdup(n->name);
+	/* The highest directory that goes with it: dropping its name drops all below. */
+	top = n;
+	while (top->parent && top->parent != vfs->root && top->parent->users == 0)
+		top = top->parent;
+	parent = top->parent_ino;
+	if (top->name)
+		name = strdup(top->name);
 	/* n stays allocated: the slot holds it until it is freed. */
 	fb__pseudo_prune(vfs, n);
 	srv = vfs->server;
@@ -856,6 +891,7 @@ static int vfs_init(void *fs, struct fb_conn *conn)
 		struct fb__vslot *s = held[i];
 		struct fb_conn c = *conn;
 
+		c.want &= ~ops_lacking(&s->ops);
 		if (s->ops.init)
 			r = s->ops.init(s->fs, &c);
 		if (r < 0) {
@@ -867,6 +903,9 @@ static int vfs_init(void *fs, struct fb_conn *conn)
 		wanted[i] = c.want;
 		conn_fold(&res, &c);
 	}
+	/* With no backend yet, the kernel keeps locks itself: any backend can be mounted. */
+	if (n == 0)
+		res.want &= ~(FB_POSIX_LOCKS | FB_FLOCK_LOCKS);
 	res.want &= res.capable;
 	/* A backend that asked for a flag another one refused learns the outcome: its init
 	 * runs again with only the agreed flags offered (so it does not count on them). */

@@ -752,6 +752,66 @@ TEST(init_offers_intersection)
 	CHECK_EQ(released, 1);
 }
 
+static int tfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t owner, int op)
+{
+	return 0;
+}
+
+TEST(init_takes_back_flags_backends_cannot_serve)
+{
+	struct fb_ops_pair {
+		struct fb_fs_ops ops;
+	} with_flock = { tfs_ops };
+	struct fb_vfs *v;
+	struct fb_server *s;
+	struct fbrep p;
+	const struct fb_conn *c;
+	struct tfs *t;
+
+	with_flock.ops.flock = tfs_flock;
+	/* Empty at INIT: the kernel keeps locks itself, so a lock-less backend fits later. */
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(fb_server_new(&fb_vfs_ops, sizeof(fb_vfs_ops), v, NULL, &s), 0);
+	fbrep_init(&p, 0);
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
+	c = fb_server_conn(s);
+	CHECK_EQ(c->want & (FB_FLOCK_LOCKS | FB_POSIX_LOCKS), 0);
+	CHECK(c->want & FB_DO_READDIRPLUS);
+	CHECK_EQ(mount_tfs(v, "/a", tfs_new(NULL), 0, NULL), 0);
+	fb_server_free(s);
+	fb_vfs_free(v);
+
+	/* One backend with flock at INIT: FLOCK_LOCKS negotiated; a flock-less one is refused */
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	t = tfs_new(NULL);
+	CHECK_EQ(fb_vfs_mount(v, "/f", &with_flock.ops, sizeof(with_flock.ops), t,
+			      &(struct fb_vfs_mount_opts){ .release = tfs_release }, NULL), 0);
+	CHECK_EQ(fb_server_new(&fb_vfs_ops, sizeof(fb_vfs_ops), v, NULL, &s), 0);
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
+	c = fb_server_conn(s);
+	CHECK(c->want & FB_FLOCK_LOCKS);
+	CHECK_EQ(c->want & FB_POSIX_LOCKS, 0); /* no setlk in it */
+	t = tfs_new(NULL);
+	CHECK_EQ(mount_tfs(v, "/g", t, 0, NULL), -EOPNOTSUPP);
+	CHECK(strstr(fb_vfs_last_error(), "FB_FLOCK_LOCKS") != NULL);
+	free(t);
+	fb_server_free(s);
+	fb_vfs_free(v);
+
+	/* ... and a flock-less one next to it at INIT takes FLOCK_LOCKS away */
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(fb_vfs_mount(v, "/f", &with_flock.ops, sizeof(with_flock.ops), tfs_new(NULL),
+			      &(struct fb_vfs_mount_opts){ .release = tfs_release }, NULL), 0);
+	CHECK_EQ(mount_tfs(v, "/g", tfs_new(NULL), 0, NULL), 0);
+	CHECK_EQ(fb_server_new(&fb_vfs_ops, sizeof(fb_vfs_ops), v, NULL, &s), 0);
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
+	CHECK_EQ(fb_server_conn(s)->want & FB_FLOCK_LOCKS, 0);
+	fbrep_free(&p);
+	fb_server_free(s);
+	fb_vfs_free(v);
+}
+
 /* Requests on a backend while it is mounted and unmounted over and over. */
 struct stress {
 	struct fb_vfs *v;
