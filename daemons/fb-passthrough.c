@@ -21,6 +21,7 @@
 #include <fuse_backend/server.h>
 
 #include "common.h"
+#include "daemon_vfs.h"
 
 /* On/off options: "-o NAME" sets the field, "-o no_NAME" clears it. */
 struct pt_flag {
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 {
 	struct fb_passthrough_config cfg;
 	double timeout = -1, dir_timeout = -1;
+	struct fb_daemon_vfs dv = { 0 };
 
 	fb_passthrough_config_init(&cfg);
 #define FLAG_OPT(n, h) { n, FB_DOPT_FUNC, .fn = set_flag, .priv = &cfg, .help = h }
@@ -137,6 +139,7 @@ int main(int argc, char **argv)
 		FLAG_OPT("no_posix_lock", NULL),
 		FLAG_OPT("direct_io", "[no_]direct_io         honour O_DIRECT opens (on)"),
 		FLAG_OPT("no_direct_io", NULL),
+		FB_DAEMON_VFS_OPTS(&dv),
 		{ NULL },
 	};
 #undef FLAG_OPT
@@ -146,11 +149,17 @@ int main(int argc, char **argv)
 		.args = { "SOURCE", "MOUNTPOINT" },
 		.nargs = 2,
 		.opts = opts,
+		.started = fb_daemon_vfs_started,
+		.stopped = fb_daemon_vfs_stopped,
+		.priv = &dv,
 	};
 	struct fb_daemon_opts o;
 	struct fb_server_config scfg;
 	struct fb_server *server;
 	struct fb_passthrough *pt;
+	const struct fb_fs_ops *ops = &fb_passthrough_ops;
+	size_t ops_size = sizeof(fb_passthrough_ops);
+	void *fs;
 	struct stat st;
 	int r, status;
 
@@ -179,15 +188,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fb-passthrough: source %s: %s\n", cfg.source, strerror(-r));
 		goto out_fail;
 	}
-	fb_daemon_server_config(&o, &scfg);
-	r = fb_server_new(&fb_passthrough_ops, sizeof(fb_passthrough_ops), pt, &scfg, &server);
-	if (r < 0) {
-		fprintf(stderr, "fb-passthrough: cannot create the server: %s\n", strerror(-r));
+	/* --mount / --control: serve a VFS (SOURCE is the backend type "self") */
+	fs = pt;
+	if (fb_daemon_vfs_setup(&dv, "fb-passthrough", &ops, &ops_size, &fs) < 0) {
+		fb_daemon_vfs_done(&dv);
 		fb_passthrough_free(pt);
 		goto out_fail;
 	}
+	fb_daemon_server_config(&o, &scfg);
+	r = fb_server_new(ops, ops_size, fs, &scfg, &server);
+	if (r < 0) {
+		fprintf(stderr, "fb-passthrough: cannot create the server: %s\n", strerror(-r));
+		fb_daemon_vfs_done(&dv);
+		fb_passthrough_free(pt);
+		goto out_fail;
+	}
+	fb_daemon_vfs_server(&dv, server);
 	status = fb_daemon_run(&info, &o, server);
 	fb_server_free(server);
+	fb_daemon_vfs_done(&dv);
 	fb_passthrough_free(pt);
 	fb_daemon_opts_done(&o);
 	return status;
