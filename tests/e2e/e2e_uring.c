@@ -562,6 +562,13 @@ static void pin_cpu0(void)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+static int lock_interrupt;	/* lock_scenario(): B is interrupted instead of served */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
 static int lock_scenario(const char *mnt)
 {
 	char path[200];
@@ -588,27 +595,48 @@ static int lock_scenario(const char *mnt)
 			_exit(1);
 		if (write(held[1], "h", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(2);
-		e2e_sleep_ms(300);	/* B is waiting in the daemon by now */
+		/* B is waiting in the daemon by now (and, with lock_interrupt, interrupted) */
+		e2e_sleep_ms(lock_interrupt ? 3000 : 300);
 		fl.l_type = F_UNLCK;
 		if (fcntl(fd, F_SETLK, &fl) < 0 || close(fd) < 0)
 			_exit(3);
 		_exit(0);
 	}
-	if (read(held[0], &c, 1) != 1)
+	if (read(held[0], &c, 1) != 1) {
+		waitpid(a, NULL, 0);
 		return -EIO;
+	}
 	b = fork();
 	if (b == 0) {
 		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
+		struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+
 		pin_cpu0();
+		sigaction(SIGUSR1, &sa, NULL);
 		fd = open(path, O_RDWR);
-		if (fd < 0 || write(go[1], "g", 1) != 1 || fcntl(fd, F_SETLKW, &fl) < 0)
+		if (fd < 0 || write(go[1], "g", 1) != 1)
+			_exit(1);
+		if (lock_interrupt)	/* the signal must end the wait: EINTR */
+			_exit(fcntl(fd, F_SETLKW, &fl) < 0 && errno == EINTR ? 0 : 5);
+		if (fcntl(fd, F_SETLKW, &fl) < 0)
 			_exit(1);
 		close(fd);
 		_exit(0);
 	}
-	ra = e2e_wait(a, 15000);
-	rb = e2e_wait(b, 15000);
+	close(go[0]);
+	close(go[1]);
+	close(held[0]);
+	close(held[1]);
+	if (lock_interrupt) {
+		e2e_sleep_ms(500);
+		kill(b, SIGUSR1);
+		rb = e2e_wait(b, 2000);	/* well before A lets go after 3 s */
+		ra = e2e_wait(a, 15000);
+	} else {
+		ra = e2e_wait(a, 15000);
+		rb = e2e_wait(b, 15000);
+	}
 	if (ra == -ETIMEDOUT || rb == -ETIMEDOUT) {
 		fprintf(stderr, "  lock scenario hung (A %d, B %d)\n", ra, rb);
 		kill(a, SIGKILL);
@@ -628,9 +656,35 @@ TEST(waiting_lock_does_not_stall_its_queue)
 
 	if (!pt_bin)
 		SKIP("fb-passthrough was not built");
+	lock_interrupt = 0;
 	r = daemon_suite(pt_bin, 1, "io_uring,uring_depth=4,threads=1,posix_lock", NULL, lock_scenario, log,
 			 sizeof(log), &stop);
 	printf("# lock scenario over fb-passthrough -o io_uring: %d, daemon %d, %lld requests "
+	       "over the rings\n", r, stop, ring_requests(log));
+	if (r != 0 || stop != 0)
+		fprintf(stderr, "  daemon log:\n%s", log);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(stop, 0);
+	CHECK(ring_requests(log) > 0);
+}
+
+/*
+ * Interrupts: the request is on a ring, its INTERRUPT comes through /dev/fuse, and the server
+ * still ends it: a process waiting in F_SETLKW gets a signal and fcntl() fails with EINTR
+ * long before the holder lets go.
+ */
+TEST(signal_interrupts_a_request_on_the_rings)
+{
+	static char log[65536];
+	int r, stop;
+
+	if (!pt_bin)
+		SKIP("fb-passthrough was not built");
+	lock_interrupt = 1;
+	r = daemon_suite(pt_bin, 1, "io_uring,uring_depth=4,threads=1,posix_lock", NULL,
+			 lock_scenario, log, sizeof(log), &stop);
+	lock_interrupt = 0;
+	printf("# interrupted lock over fb-passthrough -o io_uring: %d, daemon %d, %lld requests "
 	       "over the rings\n", r, stop, ring_requests(log));
 	if (r != 0 || stop != 0)
 		fprintf(stderr, "  daemon log:\n%s", log);
