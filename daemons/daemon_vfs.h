@@ -35,15 +35,15 @@
 #define FB_DAEMON_VFS_MAX_MOUNTS 64
 
 struct fb_daemon_vfs {
-	const char *mounts[FB_DAEMON_VFS_MAX_MOUNTS];	/* "PATH=SPEC", borrowed from argv */
+	const char *mounts[FB_DAEMON_VFS_MAX_MOUNTS]; /* "PATH=SPEC", borrowed from argv */
 	int nmounts;
-	const char *control;		/* --control SOCKET, or NULL */
-	struct fb_vfs *vfs;		/* set by fb_daemon_vfs_setup() when in use */
-	struct fb_vfs_control *ctl;	/* the control socket while serving */
-	const struct fb_fs_ops *self_ops;	/* the daemon's own file system ("self") */
+	const char *control;		  /* --control SOCKET, or NULL */
+	struct fb_vfs *vfs;		  /* set by fb_daemon_vfs_setup() when in use */
+	struct fb_vfs_control *ctl;	  /* the control socket while serving */
+	const struct fb_fs_ops *self_ops; /* the daemon's own file system ("self") */
 	size_t self_ops_size;
 	void *self_fs;
-	int self_used;			/* mounted now (at most once at a time) */
+	int self_used; /* mounted now (at most once at a time) */
 };
 
 static inline int fb_daemon_vfs_add_mount(void *priv, const char *name, const char *value)
@@ -58,11 +58,13 @@ static inline int fb_daemon_vfs_add_mount(void *priv, const char *name, const ch
 	return 0;
 }
 
-#define FB_DAEMON_VFS_OPTS(dv)                                                                   \
-	{ "--mount", FB_DOPT_FUNC, .fn = fb_daemon_vfs_add_mount, .priv = (dv),                  \
-	  .help = "--mount PATH=TYPE[:ARGS]  backend at PATH (memfs, passthrough:/DIR, self)" },   \
-	{ "--control", FB_DOPT_STRING, &(dv)->control,                                           \
-	  .help = "--control SOCKET        runtime mounts through fb-ctl SOCKET ..." }
+#define FB_DAEMON_VFS_OPTS(dv)                                                                     \
+	{"--mount", FB_DOPT_FUNC, .fn = fb_daemon_vfs_add_mount, .priv = (dv),                     \
+	 .help = "--mount PATH=TYPE[:ARGS]  backend at PATH (memfs, passthrough:/DIR, self)"},     \
+	{                                                                                          \
+		"--control", FB_DOPT_STRING, &(dv)->control,                                       \
+			.help = "--control SOCKET        runtime mounts through fb-ctl SOCKET ..." \
+	}
 
 static inline int fb_daemon_vfs_self_create(void *priv, const char *args,
 					    const struct fb_fs_ops **ops, size_t *ops_size,

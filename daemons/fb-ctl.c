@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 4096
-#define REPLY_MAX (1 << 20)
+#define REPLY_MAX      (1 << 20)
 
 static void usage(FILE *f)
 {
@@ -43,7 +43,7 @@ static int word_ok(const char *w)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char line[LINE_MAX_BYTES + 2];
 	char *reply;
 	size_t len = 0, got = 0;
@@ -57,8 +57,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	want = strcmp(argv[2], "mount") == 0 ? 5 : strcmp(argv[2], "umount") == 0 ? 4 :
-	       strcmp(argv[2], "list") == 0 ? 3 : -1;
+	want = strcmp(argv[2], "mount") == 0	? 5
+	       : strcmp(argv[2], "umount") == 0 ? 4
+	       : strcmp(argv[2], "list") == 0	? 3
+						: -1;
 	if (want != argc) {
 		usage(stderr);
 		return 2;
@@ -67,8 +69,10 @@ int main(int argc, char **argv)
 		int n;
 
 		if (!word_ok(argv[i])) {
-			fprintf(stderr, "fb-ctl: '%s': spaces and control characters cannot be "
-					"sent\n", argv[i]);
+			fprintf(stderr,
+				"fb-ctl: '%s': spaces and control characters cannot be "
+				"sent\n",
+				argv[i]);
 			return 2;
 		}
 		n = snprintf(line + len, sizeof(line) - len, "%s%s", i > 2 ? " " : "", argv[i]);
@@ -102,7 +106,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
 		if (poll(&p, 1, 30000) <= 0) {

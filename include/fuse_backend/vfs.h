@@ -73,23 +73,23 @@ void fb_vfs_free(struct fb_vfs *vfs);
 void fb_vfs_set_server(struct fb_vfs *vfs, struct fb_server *server);
 
 /* fb_vfs_mount_opts.flags */
-#define FB_VFS_MOUNT_READ_ONLY (1u << 0)	/* every write operation answers EROFS */
-#define FB_VFS_MOUNT_ENTRY_TIMEOUT (1u << 1)	/* entry_timeout overrides the backend's */
-#define FB_VFS_MOUNT_ATTR_TIMEOUT (1u << 2)	/* attr_timeout overrides the backend's */
+#define FB_VFS_MOUNT_READ_ONLY	   (1u << 0) /* every write operation answers EROFS */
+#define FB_VFS_MOUNT_ENTRY_TIMEOUT (1u << 1) /* entry_timeout overrides the backend's */
+#define FB_VFS_MOUNT_ATTR_TIMEOUT  (1u << 2) /* attr_timeout overrides the backend's */
 
 /* Per-backend settings for fb_vfs_mount(). A zeroed struct (or NULL) means none. */
 struct fb_vfs_mount_opts {
-	uint32_t flags;			/* FB_VFS_MOUNT_* */
-	double entry_timeout;		/* seconds, with FB_VFS_MOUNT_ENTRY_TIMEOUT */
-	double attr_timeout;		/* seconds, with FB_VFS_MOUNT_ATTR_TIMEOUT */
+	uint32_t flags;	      /* FB_VFS_MOUNT_* */
+	double entry_timeout; /* seconds, with FB_VFS_MOUNT_ENTRY_TIMEOUT */
+	double attr_timeout;  /* seconds, with FB_VFS_MOUNT_ATTR_TIMEOUT */
 	/* Called once when the slot is freed (after destroy()), to free @fs; may be NULL. Also
 	 * called when fb_vfs_mount() fails after taking ownership (it never does: on failure
 	 * the caller still owns @fs). */
 	void (*release)(void *fs, void *priv);
 	void *release_priv;
 	/* Shown by fb_vfs_list(); copied. May be NULL. */
-	const char *type;		/* e.g. "memfs" */
-	const char *source;		/* e.g. "/srv/data" */
+	const char *type;   /* e.g. "memfs" */
+	const char *source; /* e.g. "/srv/data" */
 };
 
 /*
@@ -108,8 +108,8 @@ struct fb_vfs_mount_opts {
  *   other     the backend's init() failed with it
  * fb_vfs_last_error() describes the failure in words.
  */
-int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *ops,
-		 size_t ops_size, void *fs, const struct fb_vfs_mount_opts *opts, int *ret_slot);
+int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *ops, size_t ops_size,
+		 void *fs, const struct fb_vfs_mount_opts *opts, int *ret_slot);
 
 /*
  * Unmount the backend at @path: it disappears at once, its slot is freed when the kernel has
@@ -130,7 +130,7 @@ struct fb_vfs_mount_info {
 	char type[64];
 	char source[FB_VFS_PATH_MAX + 1];
 	int slot;
-	uint32_t flags;			/* FB_VFS_MOUNT_* */
+	uint32_t flags; /* FB_VFS_MOUNT_* */
 };
 
 /*
@@ -152,30 +152,29 @@ int fb_vfs_ino_to_node(struct fb_vfs *vfs, int slot, fb_ino_t ino, fb_ino_t *ret
  * Return what the server's function returns, -ENOTCONN without a server, or the error of
  * fb_vfs_ino_to_node().
  */
-int fb_vfs_notify_inval_inode(struct fb_vfs *vfs, int slot, fb_ino_t ino, int64_t off,
-			      int64_t len);
+int fb_vfs_notify_inval_inode(struct fb_vfs *vfs, int slot, fb_ino_t ino, int64_t off, int64_t len);
 int fb_vfs_notify_inval_entry(struct fb_vfs *vfs, int slot, fb_ino_t parent, const char *name,
 			      size_t namelen, uint32_t flags);
 int fb_vfs_notify_delete(struct fb_vfs *vfs, int slot, fb_ino_t parent, fb_ino_t child,
 			 const char *name, size_t namelen);
-int fb_vfs_notify_store(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off,
-			const void *data, size_t size);
-int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off,
-			   uint32_t size, uint64_t cookie);
+int fb_vfs_notify_store(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off, const void *data,
+			size_t size);
+int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off, uint32_t size,
+			   uint64_t cookie);
 
 /*
  * Backend types, so that mounts can be named in text ("memfs", "passthrough:/srv") by the
  * control socket and by daemons' --mount options.
  */
 struct fb_vfs_type {
-	const char *name;		/* [a-z0-9_-]+, copied */
+	const char *name; /* [a-z0-9_-]+, copied */
 	/*
 	 * Create a backend from @args (the text after "TYPE:" with the VFS's own options
 	 * removed; "" when none). Fill *@ops, *@ops_size and *@fs and return 0, or return a
 	 * negative errno and may write a message into @err (@errlen bytes).
 	 */
-	int (*create)(void *priv, const char *args, const struct fb_fs_ops **ops,
-		      size_t *ops_size, void **fs, char *err, size_t errlen);
+	int (*create)(void *priv, const char *args, const struct fb_fs_ops **ops, size_t *ops_size,
+		      void **fs, char *err, size_t errlen);
 	/* Free a backend made by create(). */
 	void (*free)(void *priv, void *fs);
 	void *priv;

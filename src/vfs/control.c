@@ -157,8 +157,8 @@ static int split_options(char *args, struct fb_vfs_mount_opts *opts, char *rest,
 int fb_vfs_mount_spec(struct fb_vfs *vfs, const char *path, const char *spec, int *ret_slot)
 {
 	char type[64], args[CTL_LINE_MAX + 1], rest[CTL_LINE_MAX + 1], err[200];
-	struct fb_vfs_mount_opts opts = { 0 };
-	struct fb_vfs_type t = { 0 };
+	struct fb_vfs_mount_opts opts = {0};
+	struct fb_vfs_type t = {0};
 	struct typed_release *tr;
 	const struct fb_fs_ops *ops = NULL;
 	const char *colon;
@@ -233,10 +233,26 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+	case 't':
+		shift = 40;
+		end++;
+		break;
 	}
 	if (*end || v > (UINT64_MAX >> shift))
 		return -EINVAL;
@@ -248,7 +264,7 @@ static int parse_size(const char *s, uint64_t *out)
 static int memfs_create(void *priv, const char *args, const struct fb_fs_ops **ops,
 			size_t *ops_size, void **fs, char *err, size_t errlen)
 {
-	struct fb_memfs_config cfg = { .root_uid = getuid(), .root_gid = getgid() };
+	struct fb_memfs_config cfg = {.root_uid = getuid(), .root_gid = getgid()};
 	char buf[CTL_LINE_MAX + 1], *save = NULL;
 	struct fb_memfs *m;
 	int r;
@@ -285,11 +301,15 @@ static int passthrough_create(void *priv, const char *args, const struct fb_fs_o
 		size_t off;
 		int value;
 	} flags[] = {
-#define PTF(n, f, v) { n, offsetof(struct fb_passthrough_config, f), v }
-		PTF("writeback", writeback, 1), PTF("no_writeback", writeback, 0),
-		PTF("readdirplus", readdirplus, 1), PTF("no_readdirplus", readdirplus, 0),
-		PTF("xattr", xattr, 1), PTF("no_xattr", xattr, 0),
-		PTF("passthrough", passthrough, 1), PTF("no_passthrough", passthrough, 0),
+#define PTF(n, f, v) {n, offsetof(struct fb_passthrough_config, f), v}
+		PTF("writeback", writeback, 1),
+		PTF("no_writeback", writeback, 0),
+		PTF("readdirplus", readdirplus, 1),
+		PTF("no_readdirplus", readdirplus, 0),
+		PTF("xattr", xattr, 1),
+		PTF("no_xattr", xattr, 0),
+		PTF("passthrough", passthrough, 1),
+		PTF("no_passthrough", passthrough, 0),
 #undef PTF
 	};
 	struct fb_passthrough_config cfg;
@@ -350,8 +370,8 @@ static void passthrough_free(void *priv, void *fs)
 int fb_vfs_register_builtin_types(struct fb_vfs *vfs)
 {
 	static const struct fb_vfs_type types[] = {
-		{ .name = "memfs", .create = memfs_create, .free = memfs_free },
-		{ .name = "passthrough", .create = passthrough_create, .free = passthrough_free },
+		{.name = "memfs", .create = memfs_create, .free = memfs_free},
+		{.name = "passthrough", .create = passthrough_create, .free = passthrough_free},
 	};
 	int r = 0;
 
@@ -486,7 +506,7 @@ int fb_vfs_control_handle(struct fb_vfs *vfs, const char *line, size_t len, char
 /* ---- the socket ----------------------------------------------------------------------- */
 
 struct ctl_conn {
-	int fd;				/* -1 when the place is free */
+	int fd; /* -1 when the place is free */
 	size_t len;
 	struct timespec deadline;
 	char buf[CTL_LINE_MAX + 2];
@@ -495,10 +515,10 @@ struct ctl_conn {
 struct fb_vfs_control {
 	struct fb_vfs *vfs;
 	char *path;
-	int lfd;			/* listening socket */
-	int stop[2];			/* pipe: a byte stops the thread */
+	int lfd;     /* listening socket */
+	int stop[2]; /* pipe: a byte stops the thread */
 	pthread_t thread;
-	char *reply;			/* CTL_REPLY_MAX bytes, used by the thread only */
+	char *reply;			     /* CTL_REPLY_MAX bytes, used by the thread only */
 	struct ctl_conn conns[CTL_CONN_MAX]; /* used by the thread only */
 };
 
@@ -514,7 +534,7 @@ static int64_t ms_left(const struct timespec *deadline)
 /* Send the whole reply, waiting at most 2 s for a slow reader; then close. */
 static void conn_finish(struct ctl_conn *c, const char *reply)
 {
-	struct timeval tv = { .tv_sec = 2 };
+	struct timeval tv = {.tv_sec = 2};
 	size_t len = strlen(reply), off = 0;
 	int fl = fcntl(c->fd, F_GETFL);
 
@@ -564,8 +584,9 @@ static void conn_read(struct fb_vfs_control *ctl, struct ctl_conn *c)
 		return;
 	}
 	if (n == 0) {
-		conn_error(c, -EINVAL, c->len ? "partial line (no newline before end of stream)" :
-			   "empty request");
+		conn_error(c, -EINVAL,
+			   c->len ? "partial line (no newline before end of stream)"
+				  : "empty request");
 		return;
 	}
 	c->len += (size_t)n;
@@ -579,8 +600,7 @@ static void conn_read(struct fb_vfs_control *ctl, struct ctl_conn *c)
 		conn_error(c, -EINVAL, "more than one line in request");
 		return;
 	}
-	fb_vfs_control_handle(ctl->vfs, c->buf, (size_t)(nl - c->buf), ctl->reply,
-			      CTL_REPLY_MAX);
+	fb_vfs_control_handle(ctl->vfs, c->buf, (size_t)(nl - c->buf), ctl->reply, CTL_REPLY_MAX);
 	conn_finish(c, ctl->reply);
 }
 
@@ -626,8 +646,8 @@ static void *ctl_thread(void *arg)
 	for (;;) {
 		int n = 0, timeout = -1;
 
-		pfd[n++] = (struct pollfd){ .fd = ctl->stop[0], .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = ctl->lfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){.fd = ctl->stop[0], .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = ctl->lfd, .events = POLLIN};
 		for (int i = 0; i < CTL_CONN_MAX; i++) {
 			struct ctl_conn *c = &ctl->conns[i];
 			int64_t left;
@@ -642,7 +662,7 @@ static void *ctl_thread(void *arg)
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;
 			map[n] = i;
-			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+			pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
 		}
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
@@ -669,7 +689,7 @@ static void *ctl_thread(void *arg)
 
 int fb_vfs_control_new(struct fb_vfs *vfs, const char *path, struct fb_vfs_control **ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct fb_vfs_control *ctl;
 	struct stat st;
 	int r;

@@ -157,7 +157,8 @@ int fb__vfs_path_normalize(const char *path, char *out)
 			p++;
 		len = (size_t)(p - s);
 		if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
-			return fb__vfs_error(-EINVAL, "'.' and '..' are not allowed in a mount path");
+			return fb__vfs_error(-EINVAL,
+					     "'.' and '..' are not allowed in a mount path");
 		if (len > 255)
 			return fb__vfs_error(-EINVAL, "path component longer than 255 bytes");
 		if (o > 1)
@@ -172,8 +173,7 @@ int fb__vfs_path_normalize(const char *path, char *out)
 	return 0;
 }
 
-struct fb__pnode *fb__pseudo_walk(struct fb_vfs *vfs, const char *path,
-				  struct fb__pnode **covered)
+struct fb__pnode *fb__pseudo_walk(struct fb_vfs *vfs, const char *path, struct fb__pnode **covered)
 {
 	struct fb__pnode *n = vfs->root;
 	const char *p = path + 1;

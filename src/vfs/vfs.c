@@ -350,8 +350,9 @@ static int pseudo_readdir(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct r
 				e.attr.st_ino = off == 0 ? dir->ino : dir->parent_ino;
 				r = fb_dirbuf_add_plus(buf, dot, off + 1, &e, off + 1);
 			} else {
-				r = fb_dirbuf_add(buf, dot, off + 1, off == 0 ? dir->ino :
-						  dir->parent_ino, DT_DIR, off + 1);
+				r = fb_dirbuf_add(buf, dot, off + 1,
+						  off == 0 ? dir->ino : dir->parent_ino, DT_DIR,
+						  off + 1);
 			}
 			if (r < 0)
 				break;
@@ -409,12 +410,9 @@ static int want_names(uint64_t bits, char *buf, size_t size)
 		uint64_t bit;
 		const char *name;
 	} names[] = {
-		{ FB_WRITEBACK_CACHE, "WRITEBACK_CACHE" },
-		{ FB_PASSTHROUGH, "PASSTHROUGH" },
-		{ FB_DO_READDIRPLUS, "DO_READDIRPLUS" },
-		{ FB_READDIRPLUS_AUTO, "READDIRPLUS_AUTO" },
-		{ FB_POSIX_LOCKS, "POSIX_LOCKS" },
-		{ FB_FLOCK_LOCKS, "FLOCK_LOCKS" },
+		{FB_WRITEBACK_CACHE, "WRITEBACK_CACHE"}, {FB_PASSTHROUGH, "PASSTHROUGH"},
+		{FB_DO_READDIRPLUS, "DO_READDIRPLUS"},	 {FB_READDIRPLUS_AUTO, "READDIRPLUS_AUTO"},
+		{FB_POSIX_LOCKS, "POSIX_LOCKS"},	 {FB_FLOCK_LOCKS, "FLOCK_LOCKS"},
 	};
 	size_t o = 0;
 
@@ -466,8 +464,10 @@ static int slot_init_late(struct fb_vfs *vfs, struct fb__vslot *s)
 		(FB_POSIX_LOCKS | FB_FLOCK_LOCKS | FB_DO_READDIRPLUS);
 	if (extra) {
 		want_names(extra, names, sizeof(names));
-		return fb__vfs_error(-EOPNOTSUPP, "the session negotiated %s, and the backend "
-				     "lacks the operations the kernel then sends", names);
+		return fb__vfs_error(-EOPNOTSUPP,
+				     "the session negotiated %s, and the backend "
+				     "lacks the operations the kernel then sends",
+				     names);
 	}
 	if (!s->ops.init)
 		return 0;
@@ -481,14 +481,16 @@ static int slot_init_late(struct fb_vfs *vfs, struct fb__vslot *s)
 	extra = c.want & ~vfs->conn.want;
 	if (extra) {
 		want_names(extra, names, sizeof(names));
-		return fb__vfs_error(-EOPNOTSUPP, "the backend needs %s, which the session did "
-				     "not negotiate at INIT", names);
+		return fb__vfs_error(-EOPNOTSUPP,
+				     "the backend needs %s, which the session did "
+				     "not negotiate at INIT",
+				     names);
 	}
 	return 0;
 }
 
-int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *ops,
-		 size_t ops_size, void *fs, const struct fb_vfs_mount_opts *opts, int *ret_slot)
+int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *ops, size_t ops_size,
+		 void *fs, const struct fb_vfs_mount_opts *opts, int *ret_slot)
 {
 	char norm[FB_VFS_PATH_MAX + 1];
 	struct fb__pnode *covered, *n;
@@ -524,7 +526,7 @@ int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *o
 	/* The backend's root must be a directory (getattr works before init for ours; a
 	 * backend that fails it here is not judged). */
 	if (s->ops.getattr) {
-		struct fb_ctx ctx = { 0 };
+		struct fb_ctx ctx = {0};
 		struct stat st;
 		double t;
 
@@ -563,7 +565,8 @@ int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *o
 		if (!vfs->slots[idx])
 			break;
 	if (idx > FB_VFS_MAX_SLOTS) {
-		r = fb__vfs_error(-ENOSPC, "all %d slots are in use (unmounted backends keep "
+		r = fb__vfs_error(-ENOSPC,
+				  "all %d slots are in use (unmounted backends keep "
 				  "theirs until the kernel forgets their inodes)",
 				  FB_VFS_MAX_SLOTS);
 		goto out_unlock;
@@ -594,8 +597,8 @@ int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *o
 		srv = vfs->server;
 		pthread_rwlock_unlock(&vfs->lock);
 		if (srv)
-			fb_server_notify_inval_entry(srv, parent, s->mp->name,
-						     strlen(s->mp->name), 0);
+			fb_server_notify_inval_entry(srv, parent, s->mp->name, strlen(s->mp->name),
+						     0);
 	}
 	return 0;
 
@@ -761,8 +764,7 @@ static struct fb_server *vfs_server(struct fb_vfs *vfs)
 	return s;
 }
 
-int fb_vfs_notify_inval_inode(struct fb_vfs *vfs, int slot, fb_ino_t ino, int64_t off,
-			      int64_t len)
+int fb_vfs_notify_inval_inode(struct fb_vfs *vfs, int slot, fb_ino_t ino, int64_t off, int64_t len)
 {
 	struct fb_server *srv = vfs_server(vfs);
 	fb_ino_t node;
@@ -799,8 +801,8 @@ int fb_vfs_notify_delete(struct fb_vfs *vfs, int slot, fb_ino_t parent, fb_ino_t
 	return srv ? fb_server_notify_delete(srv, pnode, cnode, name, namelen) : -ENOTCONN;
 }
 
-int fb_vfs_notify_store(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off,
-			const void *data, size_t size)
+int fb_vfs_notify_store(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off, const void *data,
+			size_t size)
 {
 	struct fb_server *srv = vfs_server(vfs);
 	fb_ino_t node;
@@ -811,8 +813,8 @@ int fb_vfs_notify_store(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off
 	return srv ? fb_server_notify_store(srv, node, off, data, size) : -ENOTCONN;
 }
 
-int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off,
-			   uint32_t size, uint64_t cookie)
+int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t off, uint32_t size,
+			   uint64_t cookie)
 {
 	struct fb_server *srv = vfs_server(vfs);
 	fb_ino_t node;
@@ -829,23 +831,23 @@ int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t 
  * Forward an operation on @node: to the backend (as `op`, with `rt.ino` for the ino) or, for
  * a pseudo directory, evaluate @pseudo (the read lock is held). @ro: a write operation.
  */
-#define FORWARD(node, ro, pseudo, op, ...)                                                       \
-	do {                                                                                     \
-		struct fb_vfs *v = fs;                                                           \
-		struct route rt;                                                                 \
-		int r_ = route_get(v, (node), &rt);                                              \
-		if (r_ < 0)                                                                      \
-			return r_;                                                               \
-		if (!rt.slot)                                                                    \
-			r_ = (pseudo);                                                           \
-		else if ((ro) && slot_ro(rt.slot))                                               \
-			r_ = -EROFS;                                                             \
-		else if (!rt.slot->ops.op)                                                       \
-			r_ = -ENOSYS;                                                            \
-		else                                                                             \
-			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                          \
-		route_put(v, &rt);                                                               \
-		return r_;                                                                       \
+#define FORWARD(node, ro, pseudo, op, ...)                                                         \
+	do {                                                                                       \
+		struct fb_vfs *v = fs;                                                             \
+		struct route rt;                                                                   \
+		int r_ = route_get(v, (node), &rt);                                                \
+		if (r_ < 0)                                                                        \
+			return r_;                                                                 \
+		if (!rt.slot)                                                                      \
+			r_ = (pseudo);                                                             \
+		else if ((ro) && slot_ro(rt.slot))                                                 \
+			r_ = -EROFS;                                                               \
+		else if (!rt.slot->ops.op)                                                         \
+			r_ = -ENOSYS;                                                              \
+		else                                                                               \
+			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                            \
+		route_put(v, &rt);                                                                 \
+		return r_;                                                                         \
 	} while (0)
 
 /* Fold the limits a backend's init() chose into @res. */
@@ -917,9 +919,10 @@ static int vfs_init(void *fs, struct fb_conn *conn)
 			continue;
 		c.capable = res.want;
 		if (s->ops.init(s->fs, &c) < 0 || (c.want & ~res.want))
-			fb_log(FB_LOG_WARNING, "vfs: the backend at %s asks for INIT flags "
-			       "0x%llx that the others do not agree on", s->path,
-			       (unsigned long long)(c.want & ~res.want));
+			fb_log(FB_LOG_WARNING,
+			       "vfs: the backend at %s asks for INIT flags "
+			       "0x%llx that the others do not agree on",
+			       s->path, (unsigned long long)(c.want & ~res.want));
 	}
 	for (int i = 0; i < n; i++)
 		slot_put(vfs, held[i], 1);
@@ -1091,25 +1094,25 @@ static int vfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *
  * Operations that create a name: refused in the pseudo fs (EROFS), in an unmounted backend
  * (ENOENT) and in a read-only one (EROFS); the new entry is mapped.
  */
-#define CREATE_OP(parent, op, out, ...)                                                          \
-	do {                                                                                     \
-		struct fb_vfs *v = fs;                                                           \
-		struct route rt;                                                                 \
-		int r_ = route_get(v, (parent), &rt);                                            \
-		if (r_ < 0)                                                                      \
-			return r_;                                                               \
-		if (!rt.slot || slot_ro(rt.slot))                                                \
-			r_ = -EROFS;                                                             \
-		else if (!atomic_load(&rt.slot->mounted))                                        \
-			r_ = -ENOENT;                                                            \
-		else if (!rt.slot->ops.op)                                                       \
-			r_ = -ENOSYS;                                                            \
-		else                                                                             \
-			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                          \
-		if (r_ == 0)                                                                     \
-			r_ = entry_map(rt.slot, (out));                                          \
-		route_put(v, &rt);                                                               \
-		return r_;                                                                       \
+#define CREATE_OP(parent, op, out, ...)                                                            \
+	do {                                                                                       \
+		struct fb_vfs *v = fs;                                                             \
+		struct route rt;                                                                   \
+		int r_ = route_get(v, (parent), &rt);                                              \
+		if (r_ < 0)                                                                        \
+			return r_;                                                                 \
+		if (!rt.slot || slot_ro(rt.slot))                                                  \
+			r_ = -EROFS;                                                               \
+		else if (!atomic_load(&rt.slot->mounted))                                          \
+			r_ = -ENOENT;                                                              \
+		else if (!rt.slot->ops.op)                                                         \
+			r_ = -ENOSYS;                                                              \
+		else                                                                               \
+			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                            \
+		if (r_ == 0)                                                                       \
+			r_ = entry_map(rt.slot, (out));                                            \
+		route_put(v, &rt);                                                                 \
+		return r_;                                                                         \
 	} while (0)
 
 static int vfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
@@ -1141,8 +1144,7 @@ static int vfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const 
 }
 
 /* Route two node ids that must be in the same backend (rename, link, copy_file_range). */
-static int route_pair(struct fb_vfs *vfs, fb_ino_t a, fb_ino_t b, struct route *rt,
-		      fb_ino_t *ino_b)
+static int route_pair(struct fb_vfs *vfs, fb_ino_t a, fb_ino_t b, struct route *rt, fb_ino_t *ino_b)
 {
 	struct route rb;
 	int r = route_get(vfs, a, rt);
@@ -1165,7 +1167,7 @@ static int route_pair(struct fb_vfs *vfs, fb_ino_t a, fb_ino_t b, struct route *
 		return r;
 	}
 	*ino_b = rb.ino;
-	route_put(vfs, &rb);	/* rt's reference is enough */
+	route_put(vfs, &rb); /* rt's reference is enough */
 	return 0;
 }
 
@@ -1258,8 +1260,8 @@ static int vfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const
 	return r;
 }
 
-static int vfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode,
-		       int flags, struct fb_entry *out, struct fb_file_info *fi)
+static int vfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode, int flags,
+		       struct fb_entry *out, struct fb_file_info *fi)
 {
 	struct fb_vfs *vfs = fs;
 	struct route rt;
@@ -1326,8 +1328,8 @@ static int vfs_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int fla
 	FORWARD(ino, 0, pseudo_opendir(fi), opendir, ctx, rt.ino, flags, fi);
 }
 
-static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		       uint64_t off, struct fb_dirbuf *buf)
+static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		       struct fb_dirbuf *buf)
 {
 	struct fb_vfs *vfs = fs;
 	struct route rt;
@@ -1348,7 +1350,7 @@ static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_
 /* READDIRPLUS of a backend: every entry the backend adds passes through here first. */
 struct plus_hook {
 	struct fb__vslot *slot;
-	fb__dirbuf_plus_hook prev;	/* hook of a VFS above us, or NULL */
+	fb__dirbuf_plus_hook prev; /* hook of a VFS above us, or NULL */
 	void *prev_priv;
 };
 
@@ -1397,7 +1399,7 @@ static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uin
 	} else if (!rt.slot->ops.readdirplus) {
 		r = -ENOSYS;
 	} else {
-		struct plus_hook h = { .slot = rt.slot, .prev = plus_hook, .prev_priv = NULL };
+		struct plus_hook h = {.slot = rt.slot, .prev = plus_hook, .prev_priv = NULL};
 
 		h.prev_priv = &h;
 		/* Install ours; h.prev/prev_priv now hold what was there. */
@@ -1409,14 +1411,12 @@ static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uin
 	return r;
 }
 
-static int vfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			  int flags)
+static int vfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags)
 {
 	FORWARD(ino, 0, 0, releasedir, ctx, rt.ino, fh, flags);
 }
 
-static int vfs_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			int datasync)
+static int vfs_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
 {
 	FORWARD(ino, 0, 0, fsyncdir, ctx, rt.ino, fh, datasync);
 }
@@ -1429,8 +1429,7 @@ static int vfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct s
 static int vfs_setxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
 			const void *value, size_t size, int flags, uint32_t setxattr_flags)
 {
-	FORWARD(ino, 1, -EROFS, setxattr, ctx, rt.ino, name, value, size, flags,
-		setxattr_flags);
+	FORWARD(ino, 1, -EROFS, setxattr, ctx, rt.ino, name, value, size, flags, setxattr_flags);
 }
 
 static int vfs_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
@@ -1454,20 +1453,20 @@ static int vfs_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t
 	FORWARD(ino, (mask & W_OK) != 0, (mask & W_OK) ? -EROFS : 0, access, ctx, rt.ino, mask);
 }
 
-static int vfs_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint64_t owner, struct fb_lock *lk)
+static int vfs_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		     struct fb_lock *lk)
 {
 	FORWARD(ino, 0, -ENOSYS, getlk, ctx, rt.ino, fh, owner, lk);
 }
 
-static int vfs_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint64_t owner, const struct fb_lock *lk, int sleep)
+static int vfs_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		     const struct fb_lock *lk, int sleep)
 {
 	FORWARD(ino, 0, -ENOSYS, setlk, ctx, rt.ino, fh, owner, lk, sleep);
 }
 
-static int vfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint64_t owner, int op)
+static int vfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		     int op)
 {
 	FORWARD(ino, 0, -ENOSYS, flock, ctx, rt.ino, fh, owner, op);
 }
@@ -1478,9 +1477,8 @@ static int vfs_bmap(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t b
 	FORWARD(ino, 0, -ENOSYS, bmap, ctx, rt.ino, blocksize, block, out);
 }
 
-static int vfs_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint32_t flags, uint32_t cmd, const void *in, uint32_t in_size, void *out,
-		     uint32_t *out_size)
+static int vfs_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint32_t flags,
+		     uint32_t cmd, const void *in, uint32_t in_size, void *out, uint32_t *out_size)
 {
 	FORWARD(ino, 0, -ENOTTY, ioctl, ctx, rt.ino, fh, flags, cmd, in, in_size, out, out_size);
 }
@@ -1503,9 +1501,9 @@ static int vfs_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	FORWARD(ino, 0, -ENOSYS, lseek, ctx, rt.ino, fh, off, whence, out);
 }
 
-static int vfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in,
-			       uint64_t fh_in, uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out,
-			       uint64_t off_out, uint64_t len, uint64_t flags, uint64_t *copied)
+static int vfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in, uint64_t fh_in,
+			       uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out, uint64_t off_out,
+			       uint64_t len, uint64_t flags, uint64_t *copied)
 {
 	struct fb_vfs *vfs = fs;
 	struct route rt;
@@ -1525,8 +1523,7 @@ static int vfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_
 	return r;
 }
 
-static int pseudo_statx(struct fb_vfs *vfs, struct fb__pnode *n, struct statx *sx,
-			double *timeout)
+static int pseudo_statx(struct fb_vfs *vfs, struct fb__pnode *n, struct statx *sx, double *timeout)
 {
 	struct stat st;
 

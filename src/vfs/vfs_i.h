@@ -16,42 +16,42 @@
 
 /* A directory of the pseudo fs. */
 struct fb__pnode {
-	fb_ino_t ino;			/* node id (slot 0): 1 for the root */
-	char *name;			/* NULL for the root */
-	struct fb__pnode *parent;	/* NULL for the root and once unlinked */
-	fb_ino_t parent_ino;		/* kept after unlinking, for lookup("..") */
-	struct fb__pnode *children;	/* first child (linked nodes only) */
-	struct fb__pnode *next;		/* next sibling */
-	struct fb__pnode *hnext;	/* hash chain */
+	fb_ino_t ino;		    /* node id (slot 0): 1 for the root */
+	char *name;		    /* NULL for the root */
+	struct fb__pnode *parent;   /* NULL for the root and once unlinked */
+	fb_ino_t parent_ino;	    /* kept after unlinking, for lookup("..") */
+	struct fb__pnode *children; /* first child (linked nodes only) */
+	struct fb__pnode *next;	    /* next sibling */
+	struct fb__pnode *hnext;    /* hash chain */
 	/* The kernel's lookups of this node. Changed atomically under the read lock, tested
 	 * for zero (to free) under the write lock. */
 	atomic_uint_fast64_t nlookup;
-	unsigned users;			/* mounts at or below this node (linked while > 0) */
-	unsigned holds;			/* slots (live, maybe unmounted) whose mount point this is */
-	struct fb__vslot *mounted;	/* backend mounted here, NULL if none */
-	struct timespec time;		/* creation time, shown as a/m/ctime */
+	unsigned users;		   /* mounts at or below this node (linked while > 0) */
+	unsigned holds;		   /* slots (live, maybe unmounted) whose mount point this is */
+	struct fb__vslot *mounted; /* backend mounted here, NULL if none */
+	struct timespec time;	   /* creation time, shown as a/m/ctime */
 };
 
 /* One backend. */
 struct fb__vslot {
-	int idx;			/* 1..255 */
-	struct fb_fs_ops ops;		/* the backend's table padded with NULLs */
+	int idx;	      /* 1..255 */
+	struct fb_fs_ops ops; /* the backend's table padded with NULLs */
 	void *fs;
-	struct fb_vfs_mount_opts opts;	/* type/source point to the copies below */
-	char *path;			/* normalised mount path */
+	struct fb_vfs_mount_opts opts; /* type/source point to the copies below */
+	char *path;		       /* normalised mount path */
 	char *type;
 	char *source;
-	struct fb__pnode *mp;		/* mount-point directory (held by `holds`) */
+	struct fb__pnode *mp; /* mount-point directory (held by `holds`) */
 	/*
 	 * References: 1 while mounted + one per request running on the slot + one per lookup
 	 * the kernel holds on the backend's inodes (root excluded). The slot is freed by
 	 * whoever drops it to 0; it never goes up from 0.
 	 */
 	atomic_uint_fast64_t refs;
-	atomic_uint_fast64_t nlookup;	/* the lookup part of refs, to clamp forgets */
-	atomic_int mounted;		/* 1 until fb_vfs_umount() */
-	int inited;			/* init() ran (set before the slot is published) */
-	atomic_int destroyed;		/* destroy() ran */
+	atomic_uint_fast64_t nlookup; /* the lookup part of refs, to clamp forgets */
+	atomic_int mounted;	      /* 1 until fb_vfs_umount() */
+	int inited;		      /* init() ran (set before the slot is published) */
+	atomic_int destroyed;	      /* destroy() ran */
 };
 
 struct fb_vfs {
@@ -67,19 +67,19 @@ struct fb_vfs {
 
 	/* pseudo fs (see lock) */
 	struct fb__pnode *root;
-	struct fb__pnode **htab;	/* ino -> node, chained */
-	size_t hsize;			/* buckets, a power of 2 */
+	struct fb__pnode **htab; /* ino -> node, chained */
+	size_t hsize;		 /* buckets, a power of 2 */
 	size_t nnodes;
 	fb_ino_t next_ino;
 	double pseudo_timeout;
 	uid_t uid;
 	gid_t gid;
 
-	pthread_mutex_t init_lock;	/* serialises INIT with mounts; protects conn, inited */
-	struct fb_conn conn;		/* as negotiated (valid once inited) */
+	pthread_mutex_t init_lock; /* serialises INIT with mounts; protects conn, inited */
+	struct fb_conn conn;	   /* as negotiated (valid once inited) */
 	int inited;
 
-	pthread_mutex_t types_lock;	/* protects types, ntypes */
+	pthread_mutex_t types_lock; /* protects types, ntypes */
 	struct fb_vfs_type *types;
 	size_t ntypes;
 };
@@ -110,8 +110,7 @@ int fb__vfs_path_normalize(const char *path, char *out);
 struct fb__pnode *fb__pseudo_mkpath(struct fb_vfs *vfs, const char *path);
 /* Walk @path without creating (read lock); NULL when absent. Sets *@covered to the first
  * node on the way (itself included) that has a backend mounted, or NULL. */
-struct fb__pnode *fb__pseudo_walk(struct fb_vfs *vfs, const char *path,
-				  struct fb__pnode **covered);
+struct fb__pnode *fb__pseudo_walk(struct fb_vfs *vfs, const char *path, struct fb__pnode **covered);
 /* Add @d to the users of @n and its ancestors (write lock). */
 void fb__pseudo_use(struct fb__pnode *n, int d);
 /* Unlink nodes without users from @n upwards and free those the kernel does not hold

@@ -116,8 +116,8 @@ TEST_TEARDOWN(teardown)
 static int run_syscalls(const char *dir, const char *compare)
 {
 	char env_dir[256], env_cmp[256], log[160], line[256], last[256] = "";
-	char *argv[] = { (char *)syscalls_bin, NULL };
-	char *env[4] = { env_dir, "TEST_FILTER=", NULL, NULL };
+	char *argv[] = {(char *)syscalls_bin, NULL};
+	char *env[4] = {env_dir, "TEST_FILTER=", NULL, NULL};
 	FILE *f;
 	int fd, r;
 	pid_t pid;
@@ -177,7 +177,7 @@ TEST(syscalls_passthrough_at_b)
 
 static int ctl(char *out, size_t len, const char *a, const char *b, const char *c)
 {
-	char *argv[] = { (char *)ctl_bin, sock, (char *)a, (char *)b, (char *)c, NULL };
+	char *argv[] = {(char *)ctl_bin, sock, (char *)a, (char *)b, (char *)c, NULL};
 
 	return e2e_run_capture(argv, out, len);
 }
@@ -219,7 +219,7 @@ TEST(fb_ctl_commands)
 /* Send one request line straight to the socket; the reply goes to @out. */
 static int ctl_direct(const char *line, char *out, size_t len)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t got = 0;
 	ssize_t n;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -274,7 +274,7 @@ static void worker(const char *dir)
 {
 	static char wbuf[65536], rbuf[65536];
 	long ops = 0, errors = 0;
-	char path[256];
+	char path[300];
 
 	signal(SIGUSR1, on_usr1);
 	while (!worker_stop) {

@@ -92,29 +92,29 @@ TEST(errors_change_nothing)
 		int err;
 		const char *reply_start;
 	} cases[] = {
-		{ "", -EINVAL, "error EINVAL: empty request" },
-		{ "   ", -EINVAL, "error EINVAL: empty request" },
-		{ "frobnicate /a", -EINVAL, "error EINVAL: unknown command" },
-		{ "list all", -EINVAL, "error EINVAL: usage: list" },
-		{ "mount /n", -EINVAL, "error EINVAL: usage: mount" },
-		{ "mount /n memfs extra", -EINVAL, "error EINVAL: usage: mount" },
-		{ "mount a b c d e", -EINVAL, "error EINVAL: too many words" },
-		{ "umount", -EINVAL, "error EINVAL: usage: umount" },
-		{ "mount rel memfs", -EINVAL, "error EINVAL: mount path must be absolute" },
-		{ "mount /a/../b memfs", -EINVAL, "error EINVAL: '.' and '..'" },
-		{ "mount /n nosuch", -ENOENT, "error ENOENT: unknown backend type 'nosuch'" },
-		{ "mount /n :x", -EINVAL, "error EINVAL: bad backend type" },
-		{ "mount /n Mem$fs", -EINVAL, "error EINVAL: bad backend type" },
-		{ "mount /n memfs:timeout=abc", -EINVAL, "error EINVAL: bad timeout 'abc'" },
-		{ "mount /n memfs:entry_timeout=-1", -EINVAL, "error EINVAL: bad entry_timeout" },
-		{ "mount /n memfs:bogus", -EINVAL, "error EINVAL: memfs: unknown memfs option" },
-		{ "mount /m memfs", -EEXIST, "error EEXIST: /m is already mounted" },
-		{ "mount /m/sub memfs", -EBUSY, "error EBUSY: /m/sub is inside the backend" },
-		{ "mount / memfs", -EBUSY, "error EBUSY: backends are mounted below /" },
-		{ "umount /nothing", -ENOENT, "error ENOENT: nothing is mounted at /nothing" },
-		{ "umount /", -ENOENT, "error ENOENT: nothing is mounted at /" },
-		{ "mount /a\x01 memfs", -EINVAL, "error EINVAL: control character" },
-		{ "list\nlist", -EINVAL, "error EINVAL: more than one line" },
+		{"", -EINVAL, "error EINVAL: empty request"},
+		{"   ", -EINVAL, "error EINVAL: empty request"},
+		{"frobnicate /a", -EINVAL, "error EINVAL: unknown command"},
+		{"list all", -EINVAL, "error EINVAL: usage: list"},
+		{"mount /n", -EINVAL, "error EINVAL: usage: mount"},
+		{"mount /n memfs extra", -EINVAL, "error EINVAL: usage: mount"},
+		{"mount a b c d e", -EINVAL, "error EINVAL: too many words"},
+		{"umount", -EINVAL, "error EINVAL: usage: umount"},
+		{"mount rel memfs", -EINVAL, "error EINVAL: mount path must be absolute"},
+		{"mount /a/../b memfs", -EINVAL, "error EINVAL: '.' and '..'"},
+		{"mount /n nosuch", -ENOENT, "error ENOENT: unknown backend type 'nosuch'"},
+		{"mount /n :x", -EINVAL, "error EINVAL: bad backend type"},
+		{"mount /n Mem$fs", -EINVAL, "error EINVAL: bad backend type"},
+		{"mount /n memfs:timeout=abc", -EINVAL, "error EINVAL: bad timeout 'abc'"},
+		{"mount /n memfs:entry_timeout=-1", -EINVAL, "error EINVAL: bad entry_timeout"},
+		{"mount /n memfs:bogus", -EINVAL, "error EINVAL: memfs: unknown memfs option"},
+		{"mount /m memfs", -EEXIST, "error EEXIST: /m is already mounted"},
+		{"mount /m/sub memfs", -EBUSY, "error EBUSY: /m/sub is inside the backend"},
+		{"mount / memfs", -EBUSY, "error EBUSY: backends are mounted below /"},
+		{"umount /nothing", -ENOENT, "error ENOENT: nothing is mounted at /nothing"},
+		{"umount /", -ENOENT, "error ENOENT: nothing is mounted at /"},
+		{"mount /a\x01 memfs", -EINVAL, "error EINVAL: control character"},
+		{"list\nlist", -EINVAL, "error EINVAL: more than one line"},
 	};
 	struct fb_vfs *v = new_vfs();
 	char big[5000];
@@ -123,8 +123,8 @@ TEST(errors_change_nothing)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int r = req(v, cases[i].line);
 
-		if (r != cases[i].err || strncmp(reply, cases[i].reply_start,
-						 strlen(cases[i].reply_start)) != 0)
+		if (r != cases[i].err ||
+		    strncmp(reply, cases[i].reply_start, strlen(cases[i].reply_start)) != 0)
 			FBT_FAIL("'%s': got %d '%s'", cases[i].line, r, reply);
 		CHECK(reply[strlen(reply) - 1] == '\n');
 		CHECK(strchr(reply, '\n') == reply + strlen(reply) - 1); /* one line */
@@ -163,8 +163,9 @@ TEST(mount_spec_direct)
 	CHECK_EQ(mi[0].flags, FB_VFS_MOUNT_ENTRY_TIMEOUT | FB_VFS_MOUNT_ATTR_TIMEOUT);
 	/* re-registering a type replaces it; bad names are refused */
 	CHECK_EQ(fb_vfs_register_type(v, &memfs_type), 0);
-	CHECK_EQ(fb_vfs_register_type(v, &(struct fb_vfs_type){ .name = "Bad Name",
-							       .create = memfs_create }), -EINVAL);
+	CHECK_EQ(fb_vfs_register_type(
+			 v, &(struct fb_vfs_type){.name = "Bad Name", .create = memfs_create}),
+		 -EINVAL);
 	fb_vfs_free(v);
 }
 
@@ -187,8 +188,10 @@ TEST(builtin_types)
 	CHECK_EQ(req(v, "mount /q passthrough:/tmp,bogus"), -EINVAL);
 	CHECK_EQ(req(v, "mount /q memfs:size=lots"), -EINVAL);
 	CHECK_EQ(req(v, "list"), 0);
-	snprintf(line, sizeof(line), "ok 2\n/p passthrough %s,cache=never 1 ro\n"
-		 "/m memfs size=1M,max_inodes=100 2\n", src);
+	snprintf(line, sizeof(line),
+		 "ok 2\n/p passthrough %s,cache=never 1 ro\n"
+		 "/m memfs size=1M,max_inodes=100 2\n",
+		 src);
 	CHECK_STR(reply, line);
 	fb_vfs_free(v);
 	rmdir(src);
@@ -201,7 +204,7 @@ static char sock[100];
 
 static int sock_connect(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
@@ -219,7 +222,7 @@ static ssize_t read_reply(int fd, char *buf, size_t size)
 	size_t o = 0;
 
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
 		if (poll(&p, 1, 8000) <= 0)
@@ -295,7 +298,7 @@ TEST(socket_round_trip)
 	int busy = 0;
 
 	for (int i = 0; i < 20; i++) {
-		struct pollfd p = { .fd = fds[i], .events = POLLIN };
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
 
 		if (fds[i] >= 0 && poll(&p, 1, 200) == 1) {
 			if (read_reply(fds[i], out, sizeof(out)) > 0 &&

@@ -25,21 +25,21 @@
 /* ---- the test double ---------------------------------------------------------------- */
 
 #define T_FILE 2
-#define T_DIR 3
-#define T_BIG ((UINT64_C(1) << 56) + 5) /* does not fit in a node id */
+#define T_DIR  3
+#define T_BIG  ((UINT64_C(1) << 56) + 5) /* does not fit in a node id */
 #define T_NINO 4
 
 struct tfs {
-	atomic_long nlookup[T_NINO];	/* lookups held on inos 2, 3 (index = ino) */
-	atomic_long big_lookups;	/* lookups of T_BIG still held */
-	atomic_long forgets;		/* forget() calls */
+	atomic_long nlookup[T_NINO]; /* lookups held on inos 2, 3 (index = ino) */
+	atomic_long big_lookups;     /* lookups of T_BIG still held */
+	atomic_long forgets;	     /* forget() calls */
 	_Atomic uint64_t last_forget_ino, last_forget_n;
 	int root_is_file;
-	uint64_t init_add;		/* bits init() adds to want when offered */
-	uint64_t init_require;		/* bits init() adds whatever is offered */
-	uint64_t last_capable;		/* conn->capable at the last init() */
+	uint64_t init_add;     /* bits init() adds to want when offered */
+	uint64_t init_require; /* bits init() adds whatever is offered */
+	uint64_t last_capable; /* conn->capable at the last init() */
 	int inits, destroys;
-	atomic_int *released;		/* incremented by the release callback */
+	atomic_int *released; /* incremented by the release callback */
 	atomic_long writes;
 	_Atomic uint64_t last_getattr_ino;
 };
@@ -49,8 +49,8 @@ static void tfs_stat(fb_ino_t ino, struct stat *st, int root_is_file)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino + 1000;
 	st->st_nlink = 1;
-	st->st_mode = (ino == FB_FS_ROOT_INO && !root_is_file) || ino == T_DIR ? S_IFDIR | 0755 :
-										     S_IFREG | 0644;
+	st->st_mode = (ino == FB_FS_ROOT_INO && !root_is_file) || ino == T_DIR ? S_IFDIR | 0755
+									       : S_IFREG | 0644;
 }
 
 static int tfs_init(void *fs, struct fb_conn *conn)
@@ -156,8 +156,8 @@ static int tfs_rename(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const
 static int tfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 			   uint64_t off, struct fb_dirbuf *buf)
 {
-	static const char *names[] = { ".", "f", "big", "d" };
-	static const fb_ino_t inos[] = { 0, T_FILE, T_BIG, T_DIR };
+	static const char *names[] = {".", "f", "big", "d"};
+	static const fb_ino_t inos[] = {0, T_FILE, T_BIG, T_DIR};
 	struct tfs *t = fs;
 
 	for (uint64_t i = off; i < 4; i++) {
@@ -212,10 +212,9 @@ static struct tfs *tfs_new(atomic_int *released)
 	return t;
 }
 
-static int mount_tfs(struct fb_vfs *v, const char *path, struct tfs *t, uint32_t flags,
-		     int *slot)
+static int mount_tfs(struct fb_vfs *v, const char *path, struct tfs *t, uint32_t flags, int *slot)
 {
-	struct fb_vfs_mount_opts o = { .flags = flags, .release = tfs_release, .type = "tfs" };
+	struct fb_vfs_mount_opts o = {.flags = flags, .release = tfs_release, .type = "tfs"};
 
 	return fb_vfs_mount(v, path, &tfs_ops, sizeof(tfs_ops), t, &o, slot);
 }
@@ -273,10 +272,10 @@ TEST(mapping_round_trip_each_slot)
 		CHECK_EQ(st.st_ino, 1000 + T_FILE);
 		CHECK_EQ(atomic_load(&t->nlookup[T_FILE]), 1);
 	}
-	CHECK_EQ(fb_vfs_ino_to_node(v, 1, UINT64_C(1) << 56, &(fb_ino_t){ 0 }), -EOVERFLOW);
-	CHECK_EQ(fb_vfs_ino_to_node(v, 9, 5, &(fb_ino_t){ 0 }), -ENOENT);
+	CHECK_EQ(fb_vfs_ino_to_node(v, 1, UINT64_C(1) << 56, &(fb_ino_t){0}), -EOVERFLOW);
+	CHECK_EQ(fb_vfs_ino_to_node(v, 9, 5, &(fb_ino_t){0}), -ENOENT);
 	/* The largest ino that fits maps, and is routed back unchanged. */
-	CHECK_EQ(fb_vfs_ino_to_node(v, 255, 5, &(fb_ino_t){ 0 }), -ENOENT);
+	CHECK_EQ(fb_vfs_ino_to_node(v, 255, 5, &(fb_ino_t){0}), -ENOENT);
 	fb_vfs_free(v);
 	CHECK_EQ(released, 5);
 }
@@ -336,9 +335,9 @@ TEST(batch_forget_through_server)
 	struct fb_vfs *v;
 	struct fb_server *s;
 	struct tfs *t = tfs_new(NULL);
-	struct fbreq q = { 0 };
+	struct fbreq q = {0};
 	struct fbrep p;
-	struct fb_batch_forget_in bf = { .count = 2 };
+	struct fb_batch_forget_in bf = {.count = 2};
 	struct fb_forget_one one[2];
 	fb_ino_t mp, f, d;
 
@@ -351,8 +350,8 @@ TEST(batch_forget_through_server)
 	f = lookup_ok(v, mp, "f");
 	lookup_ok(v, mp, "f");
 	d = lookup_ok(v, mp, "d");
-	one[0] = (struct fb_forget_one){ .nodeid = f, .nlookup = 2 };
-	one[1] = (struct fb_forget_one){ .nodeid = d, .nlookup = 1 };
+	one[0] = (struct fb_forget_one){.nodeid = f, .nlookup = 2};
+	one[1] = (struct fb_forget_one){.nodeid = d, .nlookup = 1};
 	fbreq_start(&q, FB_BATCH_FORGET, 9, 0);
 	fbreq_put(&q, &bf, sizeof(bf));
 	fbreq_put(&q, one, sizeof(one));
@@ -378,7 +377,7 @@ TEST(umount_frees_slot_only_after_forgets)
 	double to;
 
 	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
-	CHECK_EQ(fb_vfs_ops.init(v, &(struct fb_conn){ .want = 0, .capable = ~0ULL }), 0);
+	CHECK_EQ(fb_vfs_ops.init(v, &(struct fb_conn){.want = 0, .capable = ~0ULL}), 0);
 	CHECK_EQ(mount_tfs(v, "/a", t, 0, &slot), 0);
 	CHECK_EQ(t->inits, 1);
 	mp = lookup_ok(v, FB_ROOT_ID, "a");
@@ -386,8 +385,8 @@ TEST(umount_frees_slot_only_after_forgets)
 	CHECK_EQ(fb_vfs_umount(v, "/a"), 0);
 	CHECK_EQ(fb_vfs_umount(v, "/a"), -ENOENT);
 	/* Gone for new lookups, alive for what the kernel holds. */
-	CHECK_EQ(fb_vfs_ops.lookup(v, &ctx0, FB_ROOT_ID, "a", &(struct fb_entry){ 0 }), -ENOENT);
-	CHECK_EQ(fb_vfs_ops.lookup(v, &ctx0, f, "x", &(struct fb_entry){ 0 }), -ENOENT);
+	CHECK_EQ(fb_vfs_ops.lookup(v, &ctx0, FB_ROOT_ID, "a", &(struct fb_entry){0}), -ENOENT);
+	CHECK_EQ(fb_vfs_ops.lookup(v, &ctx0, f, "x", &(struct fb_entry){0}), -ENOENT);
 	CHECK_EQ(fb_vfs_ops.getattr(v, &ctx0, f, NULL, &st, &to), 0);
 	CHECK_EQ(fb_vfs_list(v, NULL, 0), 0);
 	CHECK(fb__vfs_slot_busy(v, slot));
@@ -423,7 +422,7 @@ TEST(destroy_runs_before_release)
 	struct tfs *t = tfs_new(&released);
 
 	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
-	CHECK_EQ(fb_vfs_ops.init(v, &(struct fb_conn){ .capable = ~0ULL }), 0);
+	CHECK_EQ(fb_vfs_ops.init(v, &(struct fb_conn){.capable = ~0ULL}), 0);
 	CHECK_EQ(mount_tfs(v, "/a", t, 0, NULL), 0);
 	CHECK_EQ(t->destroys, 0);
 	/* No lookups: the slot goes at once. t is freed by then, so check via a second one. */
@@ -551,8 +550,9 @@ TEST(cross_backend_and_pseudo_writes)
 	CHECK_EQ(fb_vfs_ops.rename(v, &ctx0, a, "f", b, "f", 0), -EXDEV);
 	CHECK_EQ(fb_vfs_ops.rename(v, &ctx0, a, "f", FB_ROOT_ID, "f", 0), -EROFS);
 	CHECK_EQ(fb_vfs_ops.mkdir(v, &ctx0, FB_ROOT_ID, "new", 0755, &e), -EROFS);
-	CHECK_EQ(fb_vfs_ops.getattr(v, &ctx0, UINT64_C(9) << 56 | 5, NULL, &e.attr,
-				    &e.attr_timeout), -ESTALE);
+	CHECK_EQ(
+		fb_vfs_ops.getattr(v, &ctx0, UINT64_C(9) << 56 | 5, NULL, &e.attr, &e.attr_timeout),
+		-ESTALE);
 	fb_vfs_free(v);
 }
 
@@ -567,7 +567,7 @@ TEST(read_only_and_timeouts)
 		.attr_timeout = 0.5,
 		.release = tfs_release,
 	};
-	struct fb_file_info fi = { 0 };
+	struct fb_file_info fi = {0};
 	struct fb_entry e;
 	struct stat st;
 	double to;
@@ -620,8 +620,9 @@ static void parse_dir(const uint8_t *buf, size_t len, int plus, char *names, siz
 		}
 		if (names[0])
 			strncat(names, ",", size - strlen(names) - 1);
-		strncat(names, d->name, d->namelen < size - strlen(names) - 1 ?
-				     d->namelen : size - strlen(names) - 1);
+		strncat(names, d->name,
+			d->namelen < size - strlen(names) - 1 ? d->namelen
+							      : size - strlen(names) - 1);
 		nodes[(*n)++] = node;
 		o += rec;
 	}
@@ -629,15 +630,15 @@ static void parse_dir(const uint8_t *buf, size_t len, int plus, char *names, siz
 
 static size_t list_dir(struct fb_vfs *v, fb_ino_t ino, int plus, uint8_t *mem, size_t size)
 {
-	struct iovec iov = { mem, size };
+	struct iovec iov = {mem, size};
 	struct fb_writer w;
 	struct fb_dirbuf b;
 	int r;
 
 	fb_writer_init(&w, &iov, 1);
 	fb__dirbuf_init(&b, &w, size, plus, 45);
-	r = plus ? fb_vfs_ops.readdirplus(v, &ctx0, ino, 0, 0, &b) :
-		   fb_vfs_ops.readdir(v, &ctx0, ino, 0, 0, &b);
+	r = plus ? fb_vfs_ops.readdirplus(v, &ctx0, ino, 0, 0, &b)
+		 : fb_vfs_ops.readdir(v, &ctx0, ino, 0, 0, &b);
 	return r < 0 ? 0 : fb_writer_written(&w);
 }
 
@@ -752,8 +753,8 @@ TEST(init_offers_intersection)
 	CHECK_EQ(released, 1);
 }
 
-static int tfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		     uint64_t owner, int op)
+static int tfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		     int op)
 {
 	return 0;
 }
@@ -762,7 +763,7 @@ TEST(init_takes_back_flags_backends_cannot_serve)
 {
 	struct fb_ops_pair {
 		struct fb_fs_ops ops;
-	} with_flock = { tfs_ops };
+	} with_flock = {tfs_ops};
 	struct fb_vfs *v;
 	struct fb_server *s;
 	struct fbrep p;
@@ -786,7 +787,8 @@ TEST(init_takes_back_flags_backends_cannot_serve)
 	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
 	t = tfs_new(NULL);
 	CHECK_EQ(fb_vfs_mount(v, "/f", &with_flock.ops, sizeof(with_flock.ops), t,
-			      &(struct fb_vfs_mount_opts){ .release = tfs_release }, NULL), 0);
+			      &(struct fb_vfs_mount_opts){.release = tfs_release}, NULL),
+		 0);
 	CHECK_EQ(fb_server_new(&fb_vfs_ops, sizeof(fb_vfs_ops), v, NULL, &s), 0);
 	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
 	c = fb_server_conn(s);
@@ -802,7 +804,8 @@ TEST(init_takes_back_flags_backends_cannot_serve)
 	/* ... and a flock-less one next to it at INIT takes FLOCK_LOCKS away */
 	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
 	CHECK_EQ(fb_vfs_mount(v, "/f", &with_flock.ops, sizeof(with_flock.ops), tfs_new(NULL),
-			      &(struct fb_vfs_mount_opts){ .release = tfs_release }, NULL), 0);
+			      &(struct fb_vfs_mount_opts){.release = tfs_release}, NULL),
+		 0);
 	CHECK_EQ(mount_tfs(v, "/g", tfs_new(NULL), 0, NULL), 0);
 	CHECK_EQ(fb_server_new(&fb_vfs_ops, sizeof(fb_vfs_ops), v, NULL, &s), 0);
 	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
@@ -845,7 +848,7 @@ static void *stress_reader(void *arg)
 
 TEST(mount_umount_while_requests_run)
 {
-	struct stress st = { 0 };
+	struct stress st = {0};
 	pthread_t th[2];
 	atomic_int released = 0;
 	int mounted = 0;
