@@ -815,6 +815,76 @@ TEST(init_takes_back_flags_backends_cannot_serve)
 	fb_vfs_free(v);
 }
 
+/* Notifications a fake transport received: the first 128 bytes of each, concatenated. */
+static uint8_t notes[16][128];
+static int nnotes;
+
+static int capture_notify(void *priv, const struct iovec *iov, int iovcnt)
+{
+	size_t o = 0;
+
+	if (nnotes == 16)
+		return -ENOSPC;
+	for (int i = 0; i < iovcnt && o < 128; i++) {
+		size_t n = iov[i].iov_len < 128 - o ? iov[i].iov_len : 128 - o;
+
+		memcpy(notes[nnotes] + o, iov[i].iov_base, n);
+		o += n;
+	}
+	nnotes++;
+	return 0;
+}
+
+TEST(notifications_carry_node_ids)
+{
+	static const struct fb_transport_ops tops = {.send_notify = capture_notify};
+	struct fb_notify_inval_inode_out ii;
+	struct fb_notify_inval_entry_out ie;
+	struct fb_out_header oh;
+	struct fb_vfs *v;
+	struct fb_server *s;
+	struct fbrep p;
+	fb_ino_t mp;
+	int slot = 0;
+
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(fb_server_new(&fb_vfs_ops, sizeof(fb_vfs_ops), v, NULL, &s), 0);
+	fb_server_set_transport(s, &tops, NULL);
+	fbrep_init(&p, 0);
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
+	CHECK_EQ(fb_vfs_notify_inval_inode(v, 1, T_FILE, 0, -1), -ENOENT); /* empty slot */
+	fb_vfs_set_server(v, s);
+	nnotes = 0;
+	CHECK_EQ(mount_tfs(v, "/x/y", tfs_new(NULL), 0, &slot), 0);
+	/* mounting told the kernel to look the new name up again */
+	CHECK_EQ(nnotes, 1);
+	memcpy(&oh, notes[0], sizeof(oh));
+	memcpy(&ie, notes[0] + sizeof(oh), sizeof(ie));
+	CHECK_EQ(oh.error, FB_NOTIFY_INVAL_ENTRY);
+	CHECK_EQ(ie.parent, lookup_ok(v, FB_ROOT_ID, "x"));
+	CHECK_EQ(memcmp(notes[0] + sizeof(oh) + sizeof(ie), "y", 2), 0);
+	mp = lookup_ok(v, lookup_ok(v, FB_ROOT_ID, "x"), "y");
+	/* a backend's ino goes out as its node id; its root as the mount point */
+	CHECK_EQ(fb_vfs_notify_inval_inode(v, slot, T_FILE, 4, 8), 0);
+	memcpy(&ii, notes[1] + sizeof(oh), sizeof(ii));
+	CHECK_EQ(ii.ino, ((fb_ino_t)slot << 56) | T_FILE);
+	CHECK_EQ(ii.off, 4);
+	CHECK_EQ(fb_vfs_notify_inval_entry(v, slot, FB_FS_ROOT_INO, "f", 1, 0), 0);
+	memcpy(&ie, notes[2] + sizeof(oh), sizeof(ie));
+	CHECK_EQ(ie.parent, mp);
+	CHECK_EQ(fb_vfs_notify_inval_inode(v, slot, UINT64_C(1) << 56, 0, 0), -EOVERFLOW);
+	/* unmounting drops the topmost directory that goes away: "x" in the root */
+	CHECK_EQ(fb_vfs_umount(v, "/x/y"), 0);
+	CHECK_EQ(nnotes, 4);
+	memcpy(&ie, notes[3] + sizeof(oh), sizeof(ie));
+	CHECK_EQ(ie.parent, FB_ROOT_ID);
+	CHECK_EQ(memcmp(notes[3] + sizeof(oh) + sizeof(ie), "x", 2), 0);
+	fb_vfs_set_server(v, NULL);
+	fbrep_free(&p);
+	fb_server_free(s);
+	fb_vfs_free(v);
+}
+
 /* Requests on a backend while it is mounted and unmounted over and over. */
 struct stress {
 	struct fb_vfs *v;
