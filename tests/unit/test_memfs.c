@@ -891,8 +891,10 @@ TEST(suid_cleared_on_write_and_chown)
 	CHECK_EQ(getattr(m, f).st_mode & 07777, 06777);
 	CHECK_EQ(wr(m, &root_ctx, f, fh, "a", 1, 0, FB_WRITE_KILL_SUIDGID), 1);
 	CHECK_EQ(getattr(m, f).st_mode & 07777, 0777);
-	/* Anyone else writing drops them. */
+	/* Anyone else writing drops them (an empty write is no write). */
 	CHECK_ERR(chmod_(m, &root_ctx, f, 06777), 0);
+	CHECK_EQ(wr(m, &u, f, fh, "", 0, 0, 0), 0);
+	CHECK_EQ(getattr(m, f).st_mode & 07777, 06777);
 	CHECK_EQ(wr(m, &u, f, fh, "a", 1, 0, 0), 1);
 	CHECK_EQ(getattr(m, f).st_mode & 07777, 0777);
 	/* setgid without group execute is not a privilege: it stays. */

@@ -301,11 +301,18 @@ int fb__memfs_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 		return -EINVAL;
 	if (!range_ok(m, off, size))
 		return -EFBIG;
+	/* An empty write changes nothing, not even the mode. */
+	if (size == 0) {
+		pthread_rwlock_rdlock(&m->lock);
+		ret = get_file(m, ino, &inode);
+		pthread_rwlock_unlock(&m->lock);
+		return ret;
+	}
 	ret = lock_for_write(m, ctx, ino, write_flags & FB_WRITE_KILL_SUIDGID, &inode);
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&inode->mu);
-	n = size ? file_write(m, inode, r, off, size) : 0;
+	n = file_write(m, inode, r, off, size);
 	if (n > 0) {
 		fb__memfs_now(&inode->mtime);
 		inode->ctime = inode->mtime;
