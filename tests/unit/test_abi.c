@@ -675,8 +675,10 @@ TEST(constants)
 	SAME_CONST(FB_HANDLE_KILLPRIV_V2, FUSE_HANDLE_KILLPRIV_V2);
 	SAME_CONST(FB_SETXATTR_EXT, FUSE_SETXATTR_EXT);
 	SAME_CONST(FB_INIT_EXT, FUSE_INIT_EXT);
-	/* The system's (1 << 31) is a negative int; ours is 64-bit. Equal as wire bits. */
-	CHECK_EQ((uint32_t)FB_INIT_RESERVED, (uint32_t)FUSE_INIT_RESERVED);
+	/*
+	 * The system's FUSE_INIT_RESERVED is (1 << 31), which overflows int (UBSan reports it),
+	 * so it is not evaluated here; ours is 64-bit and must be bit 31.
+	 */
 	CHECK_EQ(FB_INIT_RESERVED, 0x80000000LL);
 	SAME_CONST(FB_SECURITY_CTX, FUSE_SECURITY_CTX);
 	SAME_CONST(FB_HAS_INODE_DAX, FUSE_HAS_INODE_DAX);
