@@ -442,6 +442,24 @@ TEST(mkdir_rmdir_unlink_and_link_counts)
 	fb_memfs_free(m);
 }
 
+TEST(link_count_limit)
+{
+	struct fb_memfs *m = new_fs();
+	struct fb_entry e, l;
+	char name[32];
+
+	CHECK_ERR(OPS.mknod(m, &root_ctx, ROOT, "f", S_IFREG | 0644, 0, &e), 0);
+	for (int i = 1; i < 65000; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		CHECK_ERR(OPS.link(m, &root_ctx, e.ino, ROOT, name, &l), 0);
+	}
+	CHECK_EQ(getattr(m, e.ino).st_nlink, 65000);
+	CHECK_ERR(OPS.link(m, &root_ctx, e.ino, ROOT, "one-too-many", &l), -EMLINK);
+	OPS.forget(m, e.ino, 65000);
+	CHECK_EQ(fb_memfs_inode_count(m), 2);
+	fb_memfs_free(m);
+}
+
 TEST(symlinks_and_special_nodes)
 {
 	struct fb_memfs *m = new_fs();
