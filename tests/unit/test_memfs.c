@@ -681,6 +681,10 @@ TEST(copy_file_range_keeps_holes)
 	/* Past the end of the source: nothing. */
 	CHECK_ERR(OPS.copy_file_range(m, &root_ctx, a, fa, 1 << 20, b, fb, 0, 4, 0, &copied), 0);
 	CHECK_EQ(copied, 0);
+	copied = 1;
+	CHECK_ERR(OPS.copy_file_range(m, &root_ctx, a, fa, UINT64_MAX, b, fb, 0, 4, 0, &copied),
+		  0);
+	CHECK_EQ(copied, 0);
 	CHECK_ERR(OPS.copy_file_range(m, &root_ctx, ROOT, 0, 0, b, fb, 0, 4, 0, &copied), -EISDIR);
 	fb_memfs_free(m);
 }

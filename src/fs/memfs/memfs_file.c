@@ -488,7 +488,9 @@ int fb__memfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_i
 		return -EINVAL;
 	if (len > MEMFS_IO_MAX)
 		len = MEMFS_IO_MAX;
-	if (!range_ok(m, off_out, len) || off_in > m->cfg.max_file_size)
+	if (off_in > m->cfg.max_file_size)
+		len = 0;		/* past the end of any file: nothing to copy */
+	if (!range_ok(m, off_out, len))
 		return -EFBIG;
 	if (ino_in == ino_out && off_in < off_out + len && off_out < off_in + len)
 		return -EINVAL;		/* overlapping ranges of one file */
