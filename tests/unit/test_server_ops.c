@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "fbreq.h"
 #include "recfs.h"
+#include "api/server_i.h"
 
 static struct fbrep rep;
 static struct fbreq q;
@@ -1092,6 +1093,73 @@ TEST(debug_log_lines)
 	CHECK_ERR_REPLY(300, -ENOENT);
 	CHECK(strstr(logbuf, "unique=300 LOOKUP nodeid=1 len=42"));
 	CHECK(strstr(logbuf, "unique=300 reply len=16 error=-2 ENOENT"));
+}
+
+/* The internal READDIRPLUS hook a stacking file system (the VFS) installs. */
+struct hook_state {
+	fb__dirbuf_plus_hook prev;
+	void *prev_priv;
+	int seen;
+};
+
+static int add_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t namelen,
+		    const struct fb_entry *e, uint64_t off)
+{
+	struct hook_state *h = priv;
+	struct fb_entry t = *e;
+	int r;
+
+	h->seen++;
+	t.ino += 1000;
+	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	r = fb_dirbuf_add_plus(b, name, namelen, &t, off);
+	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	return r;
+}
+
+static struct hook_state hstate;
+
+static int hooked_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			      uint64_t off, struct fb_dirbuf *buf)
+{
+	fb__dirbuf_plus_hook hook = add_hook;
+	void *priv = &hstate;
+	int r;
+
+	hstate.prev = NULL;
+	hstate.prev_priv = NULL;
+	fb__dirbuf_swap_plus_hook(buf, &hook, &priv);
+	hstate.prev = hook;
+	hstate.prev_priv = priv;
+	r = rec_readdirplus(fs, ctx, ino, fh, off, buf);
+	hook = hstate.prev;
+	priv = hstate.prev_priv;
+	fb__dirbuf_swap_plus_hook(buf, &hook, &priv);
+	return r;
+}
+
+TEST(readdirplus_hook_sees_and_rewrites_entries)
+{
+	struct fb_fs_ops ops = rec_ops;
+	struct fb_read_in in = {.size = 4096};
+	struct fb_entry_out eo;
+
+	ops.readdirplus = hooked_readdirplus;
+	fb_server_free(srv);
+	srv = NULL;
+	rec_reset();
+	CHECK_EQ(fb_server_new(&ops, sizeof(ops), NULL, NULL, &srv), 0);
+	CHECK_EQ(fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	rec.ndirents = 2;
+	hstate.seen = 0;
+	fbreq_start(&q, FB_READDIRPLUS, 170, 1);
+	fbreq_put(&q, &in, sizeof(in));
+	send();
+	CHECK_EQ(rep.oh.error, 0);
+	CHECK_EQ(hstate.seen, 2);
+	CHECK_EQ(rep.bodylen, 2 * FB_DIRENT_ALIGN(FB_NAME_OFFSET_DIRENTPLUS + 6));
+	memcpy(&eo, rep.body, sizeof(eo));
+	CHECK_EQ(eo.nodeid, 1100);
 }
 
 TEST_MAIN()
