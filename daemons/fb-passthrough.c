@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		FLAG_OPT("no_submounts", NULL),
 		FLAG_OPT("passthrough", "[no_]passthrough       FUSE passthrough I/O (on if offered)"),
 		FLAG_OPT("no_passthrough", NULL),
-		FLAG_OPT("posix_lock", "posix_lock             fcntl locks as host OFD locks (off)"),
+		FLAG_OPT("posix_lock", "posix_lock             fcntl/flock locks on the host (off)"),
 		FLAG_OPT("no_posix_lock", NULL),
 		FLAG_OPT("direct_io", "[no_]direct_io         honour O_DIRECT opens (on)"),
 		FLAG_OPT("no_direct_io", NULL),

@@ -88,12 +88,14 @@ struct fb_passthrough_config {
 	int allow_direct_io;	/* honour O_DIRECT opens with FB_FOPEN_DIRECT_IO; default 1 */
 	int passthrough;	/* FUSE passthrough (backing files) when the kernel and the
 				 * transport offer it; default 1 */
-	int posix_locks;	/* FB_POSIX_LOCKS: fcntl() record locks are taken on the host
-				 * as OFD locks, one lock owner per open file. That is not POSIX
-				 * (a close() does not drop the process's locks, F_GETLK reports
-				 * no pid), so the default 0 leaves record locks to the kernel,
-				 * which keeps them correct among users of this mount only.
-				 * flock() locks always go to the host (FB_FLOCK_LOCKS). */
+	int posix_locks;	/* FB_POSIX_LOCKS + FB_FLOCK_LOCKS: fcntl() record locks are
+				 * taken on the host as OFD locks, one lock owner per open file,
+				 * and flock() locks on each open file's host descriptor. That is
+				 * not POSIX (a close() does not drop the process's locks, F_GETLK
+				 * reports no pid, and the kernel's RELEASE that drops a flock()
+				 * lock arrives asynchronously after the last close()), so the
+				 * default 0 leaves locks to the kernel, which keeps them correct
+				 * among users of this mount only. */
 	int cred_switch;	/* run each request with the caller's credentials. Default 1;
 				 * ignored (off) when the process is not root */
 };

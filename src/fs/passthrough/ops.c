@@ -232,8 +232,13 @@ static int pt_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const 
 		goto out_put;
 	r = lookup_at(pt, p.in, p.fd, name, out);
 	fb__pt_creds_leave(pt, &cr);
-	if (r == 0 && out->ino == FB_ROOT_ID)
-		out->attr_flags = 0;
+	if (r == -ENOENT && pt->entry_timeout > 0) {
+		/* A negative entry: the kernel may remember the name is absent as long as it
+		 * would remember a positive one (creates through the mount update it). */
+		memset(out, 0, sizeof(*out));
+		out->entry_timeout = pt->entry_timeout;
+		r = 0;
+	}
 out_put:
 	ifd_put(pt, &p);
 	return r;
@@ -631,6 +636,9 @@ static uint32_t fopen_flags(struct fb_passthrough *pt, int flags)
 		of |= FB_FOPEN_KEEP_CACHE;
 	if ((flags & O_DIRECT) && pt->cfg.allow_direct_io)
 		of |= FB_FOPEN_DIRECT_IO;
+	/* Our writes are positional (pwritev): concurrent direct writes are safe. */
+	if (of & FB_FOPEN_DIRECT_IO)
+		of |= FB_FOPEN_PARALLEL_DIRECT_WRITES;
 	return of;
 }
 

@@ -235,8 +235,12 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	want(conn, FB_DIRECT_IO_ALLOW_MMAP, 1);
 	want(conn, FB_PARALLEL_DIROPS, 1);
 	want(conn, FB_POSIX_LOCKS, c->posix_locks);
-	/* flock() needs an open file to hold the lock. */
-	want(conn, FB_FLOCK_LOCKS, !c->no_open);
+	/*
+	 * flock() needs an open file to hold the lock; and since the kernel sends RELEASE
+	 * asynchronously, a lock dropped by the last close() may still be held on the host
+	 * for a moment, so host flock locks come only with the other host locks.
+	 */
+	want(conn, FB_FLOCK_LOCKS, c->posix_locks && !c->no_open);
 	want(conn, FB_HAS_IOCTL_DIR, 1);
 	want(conn, FB_EXPORT_SUPPORT, 0);
 	if (want(conn, FB_DO_READDIRPLUS, c->readdirplus))
