@@ -178,6 +178,21 @@ int main(int argc, char **argv)
 	}
 	if (check_mountpoint(o.mountpoint) < 0)
 		goto out_fail;
+	{
+		/* Serving a tree that contains the mount would make the daemon wait on itself. */
+		char *rs = realpath(cfg.source, NULL), *rm = realpath(o.mountpoint, NULL);
+		int inside = rs && rm &&
+			     (strcmp(rs, "/") == 0 ||
+			      (strncmp(rm, rs, strlen(rs)) == 0 && rm[strlen(rs)] == '/') ||
+			      strcmp(rm, rs) == 0);
+		free(rs);
+		free(rm);
+		if (inside) {
+			fprintf(stderr, "fb-passthrough: mount point %s is inside the source %s\n",
+				o.mountpoint, cfg.source);
+			goto out_fail;
+		}
+	}
 	if (!o.mount.fsname)
 		o.mount.fsname = cfg.source;
 	if (!o.mount.subtype)

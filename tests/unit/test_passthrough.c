@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
@@ -271,6 +272,17 @@ TEST(setattr_and_xattr)
 		 0);
 	CHECK_EQ(out.st_size, 10);
 	CHECK_EQ(out.st_mode & 07777, 0755);
+	/* A write the kernel marks KILL_SUIDGID (killpriv_v2) drops set-uid and set-gid. */
+	in.st_mode = 06775;
+	CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), 0);
+	CHECK_EQ(out.st_mode & 07777, 06775);
+	struct iovec kiov = { (void *)"k", 1 };
+	struct fb_reader kr;
+	fb_reader_init(&kr, &kiov, 1);
+	CHECK_EQ(ops->write(pt, &root_ctx, e.ino, fi.fh, &kr, 1, 0, FB_WRITE_KILL_SUIDGID, O_RDWR),
+		 1);
+	CHECK_EQ(ops->getattr(pt, &root_ctx, e.ino, NULL, &out, &t), 0);
+	CHECK_EQ(out.st_mode & 07777, 0775);
 
 	CHECK_EQ(ops->setxattr(pt, &root_ctx, e.ino, "user.k", "v1", 2, 0, 0), 0);
 	CHECK_EQ(ops->getxattr(pt, &root_ctx, e.ino, "user.k", NULL, 0), 2);
@@ -669,6 +681,53 @@ TEST(fd_count_stays_low_with_many_inodes)
 	CHECK_EQ(fb_passthrough_inode_count(pt), 1);
 	fb_passthrough_free(pt);
 	rm_rf(src);
+}
+
+TEST(submount_inside_the_source)
+{
+	if (geteuid() != 0)
+		SKIP("mounting a tmpfs needs root");
+	struct fb_passthrough_config cfg;
+	struct fb_passthrough *pt = fresh();
+	struct fb_entry sub, f, x;
+	struct fb_file_info fi;
+	char p[PATH_MAX], buf[16] = { 0 };
+	CHECK(pt);
+	fb_passthrough_free(pt);
+
+	snprintf(p, sizeof(p), "%s/sub", src);
+	CHECK_OK(mkdir(p, 0755));
+	if (mount("fb-pt-unit", p, "tmpfs", 0, "size=1m") < 0)
+		SKIP("cannot mount a tmpfs: %s", strerror(errno));
+	fb_passthrough_config_init(&cfg);
+	cfg.source = src;
+	cfg.submounts = 1;
+	int r = fb_passthrough_new(&cfg, &pt);
+	if (r < 0)
+		umount2(p, MNT_DETACH);
+	CHECK_EQ(r, 0);
+	struct fb_conn conn = { .capable = ~0ULL };
+	CHECK_EQ(ops->init(pt, &conn), 0);
+	CHECK(conn.want & FB_SUBMOUNTS);
+
+	r = ops->lookup(pt, &root_ctx, FB_ROOT_ID, "sub", &sub);
+	if (r == 0)
+		r = ops->create(pt, &root_ctx, sub.ino, "f", 0644, O_RDWR | O_CREAT, &f, &fi);
+	umount2(p, MNT_DETACH); /* lazily: the instance still holds the mount's descriptor */
+	CHECK_EQ(r, 0);
+	CHECK(sub.attr_flags & FB_ATTR_SUBMOUNT);
+	struct iovec iov = { (void *)"tmpfs", 5 };
+	struct fb_reader rd;
+	fb_reader_init(&rd, &iov, 1);
+	CHECK_EQ(ops->write(pt, &root_ctx, f.ino, fi.fh, &rd, 5, 0, 0, O_RDWR), 5);
+	ops->release(pt, &root_ctx, f.ino, fi.fh, O_RDWR, 0, 0);
+	/* Reopened from its handle on the tmpfs mount's descriptor. */
+	CHECK_EQ(read_all(pt, &root_ctx, f.ino, buf, sizeof(buf)), 5);
+	CHECK_STR(buf, "tmpfs");
+	CHECK_EQ(ops->lookup(pt, &root_ctx, sub.ino, "f", &x), 0);
+	CHECK_EQ(x.ino, f.ino);
+	CHECK(!(x.attr_flags & FB_ATTR_SUBMOUNT));
+	fb_passthrough_free(pt);
 }
 
 TEST(locks_are_per_open_file)

@@ -270,15 +270,33 @@ void fb__pt_fd_put(int fd, int owned)
 		fb__pt_sys.close(fd);
 }
 
-/* An O_PATH descriptor for the object open as @fd, through /proc/self/fd. */
-static int reopen_path(struct fb_passthrough *pt, int fd)
+/* A new descriptor with @flags for the object open as @fd, through /proc/self/fd. */
+static int reopen_as(struct fb_passthrough *pt, int fd, int flags)
 {
 	char name[16];
 	int r;
 
 	snprintf(name, sizeof(name), "%d", fd);
-	r = fb__pt_sys.openat(pt->proc_fd, name, O_PATH | O_CLOEXEC, 0);
+	r = fb__pt_sys.openat(pt->proc_fd, name, flags | O_CLOEXEC, 0);
 	return r < 0 ? -errno : r;
+}
+
+static int reopen_path(struct fb_passthrough *pt, int fd)
+{
+	return reopen_as(pt, fd, O_PATH);
+}
+
+/*
+ * A descriptor on a newly seen mount for open_by_handle_at(), which refuses O_PATH ones. Only
+ * directories and regular files are opened (a device or fifo could block or act on open).
+ */
+static int open_mount_fd(struct fb_passthrough *pt, int fd, uint32_t mode)
+{
+	if (S_ISDIR(mode))
+		return reopen_as(pt, fd, O_RDONLY | O_DIRECTORY);
+	if (S_ISREG(mode))
+		return reopen_as(pt, fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	return -EINVAL;
 }
 
 /* The mount fd for @mnt, or -1. Called with pt->lock held. */
@@ -358,6 +376,15 @@ int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, i
 	nin->nlookup = 1;
 
 	int new_mount_fd = -1;
+	if (have_handle && mount_fd < 0) {
+		/* A mount seen for the first time: without a descriptor for it (e.g. the caller
+		 * may not read the directory) this inode keeps an O_PATH fd instead. */
+		new_mount_fd = open_mount_fd(pt, fd, nin->mode);
+		if (new_mount_fd < 0) {
+			new_mount_fd = -1;
+			have_handle = 0;
+		}
+	}
 	if (have_handle) {
 		size_t hsize = sizeof(struct file_handle) + hb.fh.handle_bytes;
 		nin->handle = malloc(hsize);
@@ -366,13 +393,6 @@ int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, i
 			goto out_free;
 		}
 		memcpy(nin->handle, &hb.fh, hsize);
-		if (mount_fd < 0) {
-			new_mount_fd = reopen_path(pt, fd);
-			if (new_mount_fd < 0) {
-				r = new_mount_fd;
-				goto out_free;
-			}
-		}
 	} else {
 		nin->fd = reopen_path(pt, fd);
 		if (nin->fd < 0) {
