@@ -8,11 +8,12 @@
  * on a thread. Each test changes the file system behind the kernel's back by calling memfs
  * directly, checks through ordinary system calls that the kernel still shows its cached view,
  * sends a notification and checks that the view changed:
- *   inval_entry (plain and EXPIRE_ONLY), delete, inval_inode (attributes, a data range), store
+ *   inval_entry (plain and EXPIRE_ONLY), delete (file and directory), inval_inode (attributes, a data range), store
  *   (no READ reaches the file system), retrieve (the callback gets the cached bytes), poll
  *   (a poll(2) waiting in another process wakes up), inc_epoch, prune, resend (a held request
- *   comes back with FB_UNIQUE_RESEND and is answered), and 4 threads x 1000 notifications
- *   while requests are being served.
+ *   comes back with FB_UNIQUE_RESEND and is answered), and 4 threads each sending at least
+ *   1000 mixed notifications (for at least a second) while another process's requests are
+ *   served and their answers checked.
  * Interrupts: a read that polls fb_ctx_interrupted() ends with EINTR within a second of the
  * caller's signal; a read that ignores the interrupt and answers after the caller was killed
  * does no harm.
@@ -432,6 +433,19 @@ static void check_mount_works(void)
 	CHECK_ERR(stat(P("alive"), &st), -ENOENT);
 }
 
+/* Over io_uring: the requests did go over the rings. */
+static void check_rings_used(void)
+{
+	struct fb_uring_stats us = { 0 };
+
+	if (!M.ur)
+		return;
+	fb_uring_stats(M.ur, &us);
+	printf("# %" PRIu64 " requests over the rings\n", us.requests);
+	CHECK(us.active);
+	CHECK(us.requests > 0);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Entries
  */
@@ -490,6 +504,25 @@ TEST(delete_drops_an_open_file_name)
 	CHECK((ino = fs_ino("d2")) != 0);
 	CHECK_EQ(fb_server_notify_delete(T.srv, FB_ROOT_ID, ino + 1000, "d2", 2), -ENOENT);
 	CHECK_OK(stat(P("d2"), &st));
+	check_mount_works();
+	mnt_down();
+}
+
+TEST(delete_drops_a_directory_name)
+{
+	struct fb_ctx c;
+	struct stat st;
+	fb_ino_t ino;
+
+	mnt_up(0);
+	c = root_ctx();
+	CHECK_OK(mkdir(P("dir1"), 0755));
+	CHECK_OK(stat(P("dir1"), &st));
+	CHECK((ino = fs_ino("dir1")) != 0);
+	CHECK_OK(fb_memfs_ops.rmdir(T.m, &c, FB_ROOT_ID, "dir1"));
+	CHECK_OK(stat(P("dir1"), &st));
+	CHECK_EQ(fb_server_notify_delete(T.srv, FB_ROOT_ID, ino, "dir1", 4), 0);
+	CHECK_ERR(stat(P("dir1"), &st), -ENOENT);
 	check_mount_works();
 	mnt_down();
 }
@@ -681,6 +714,7 @@ static void store_retrieve_case(int uring)
 	CHECK_EQ(atomic_load(&T.reads), reads);
 	close(fd);
 	check_mount_works();
+	check_rings_used();
 	mnt_down();
 }
 
@@ -826,6 +860,9 @@ static void interrupt_case(int uring)
 	kill(pid, SIGKILL);
 	e2e_sleep_ms(300);
 	CHECK(!atomic_load(&T.slow_returned));
+	/* The kernel does not drop a request the server has read: even the killed caller waits
+	 * for the answer (so the late reply below does reach a waiting kernel). */
+	CHECK_EQ(e2e_wait(pid, 0), -ETIMEDOUT);
 	atomic_store(&T.release, 1); /* the late reply */
 	st = e2e_wait(pid, 5000);
 	if (st == -ETIMEDOUT) {
@@ -842,6 +879,7 @@ static void interrupt_case(int uring)
 	CHECK(pid > 0);
 	CHECK_EQ(e2e_wait(pid, 5000), 10 + 64);
 	check_mount_works();
+	check_rings_used();
 	mnt_down();
 }
 
@@ -906,18 +944,41 @@ TEST(resend_repeats_a_held_request)
 #define NFILES 8
 
 static fb_ino_t storm_inos[NFILES];
-static atomic_int storm_errors;
+static atomic_int storm_errors, storm_sent;
 static atomic_int storm_first_error;
 
+static char storm_data[NFILES][4096 + NFILES];
+
+/* Each thread mixes: inval_inode (data and attributes / attributes only), inval_entry, and a
+ * store of the bytes the file already holds (so readers must still see them). */
 static void *notifier(void *arg)
 {
-	long id = (long)arg;
+	long id = (long)arg, t0 = now_ms();
 
-	for (int i = 0; i < PER_THREAD; i++) {
-		fb_ino_t ino = storm_inos[(id + i) % NFILES];
-		int r = (i % 2) ? fb_server_notify_inval_inode(T.srv, ino, -1, 0)
-				: fb_server_notify_inval_inode(T.srv, ino, 0, 0);
+	/* At least PER_THREAD, and for at least a second, so that requests overlap them. */
+	for (int i = 0; i < PER_THREAD || now_ms() - t0 < 1000; i++) {
+		int f = (int)((id + i) % NFILES);
+		char name[32];
+		int r;
 
+		switch (i % 4) {
+		case 0:
+			r = fb_server_notify_inval_inode(T.srv, storm_inos[f], 0, 0);
+			break;
+		case 1:
+			r = fb_server_notify_inval_inode(T.srv, storm_inos[f], -1, 0);
+			break;
+		case 2:
+			snprintf(name, sizeof(name), "f%d", f);
+			r = fb_server_notify_inval_entry(T.srv, FB_ROOT_ID, name, strlen(name), 0);
+			if (r == -ENOENT) /* not in the kernel's cache right now */
+				r = 0;
+			break;
+		default:
+			r = fb_server_notify_store(T.srv, storm_inos[f], 0, storm_data[f],
+						   4096 + (size_t)f);
+		}
+		atomic_fetch_add(&storm_sent, 1);
 		if (r < 0) {
 			atomic_fetch_add(&storm_errors, 1);
 			atomic_store(&storm_first_error, r);
@@ -929,6 +990,7 @@ static void *notifier(void *arg)
 TEST(notifications_from_many_threads)
 {
 	pthread_t th[NOTIFIERS];
+	unsigned int reads0;
 	int fds[NFILES];
 	char name[32];
 	pid_t pid;
@@ -938,10 +1000,13 @@ TEST(notifications_from_many_threads)
 	for (int i = 0; i < NFILES; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
 		CHECK_OK(mk_file(name, (char)('a' + i), 4096 + i));
+		memset(storm_data[i], 'a' + i, sizeof(storm_data[i]));
 		CHECK((storm_inos[i] = fs_ino(name)) != 0);
 		CHECK_OK(fds[i] = open(P(name), O_RDONLY)); /* the kernel keeps the inodes */
 	}
 	atomic_store(&storm_errors, 0);
+	atomic_store(&storm_sent, 0);
+	reads0 = atomic_load(&T.reads);
 	fflush(NULL);
 	pid = fork();
 	CHECK(pid >= 0);
@@ -966,6 +1031,9 @@ TEST(notifications_from_many_threads)
 			}
 		}
 	}
+	/* Start once the child's requests are flowing. */
+	for (int t = 0; t < 500 && atomic_load(&T.reads) < reads0 + 4; t++)
+		e2e_sleep_ms(10);
 	for (long i = 0; i < NOTIFIERS; i++)
 		CHECK_EQ(pthread_create(&th[i], NULL, notifier, (void *)i), 0);
 	for (int i = 0; i < NOTIFIERS; i++)
@@ -978,6 +1046,9 @@ TEST(notifications_from_many_threads)
 			strerror(-atomic_load(&storm_first_error)));
 	CHECK_EQ(atomic_load(&storm_errors), 0);
 	CHECK_EQ(st, -ETIMEDOUT);
+	printf("# %d notifications from %d threads; %u READs served meanwhile\n",
+	       atomic_load(&storm_sent), NOTIFIERS, atomic_load(&T.reads) - reads0);
+	CHECK(atomic_load(&storm_sent) >= NOTIFIERS * PER_THREAD);
 	for (int i = 0; i < NFILES; i++)
 		close(fds[i]);
 	check_mount_works();
