@@ -427,6 +427,14 @@ TEST(bad_command_lines_exit_1)
 	char *a4[] = { (char *)g_daemon, "-f", "-o", "cache=sometimes", g_src, g_mnt, NULL };
 	CHECK_EQ(e2e_run_capture(a4, out, sizeof(out)), 1);
 
+	char inner[700];
+	snprintf(inner, sizeof(inner), "%s/inner", g_src);
+	mkdir(inner, 0755);
+	char *a6[] = { (char *)g_daemon, "-f", g_src, inner, NULL };
+	CHECK_EQ(e2e_run_capture(a6, out, sizeof(out)), 1);
+	CHECK(strstr(out, "inside the source"));
+	rmdir(inner);
+
 	pid_t pid = mount_pt("");
 	CHECK(pid > 0);
 	char *a5[] = { (char *)g_daemon, "-f", g_src, g_mnt, NULL };
