@@ -8,12 +8,12 @@
  * on a thread. Each test changes the file system behind the kernel's back by calling memfs
  * directly, checks through ordinary system calls that the kernel still shows its cached view,
  * sends a notification and checks that the view changed:
- *   inval_entry (plain and EXPIRE_ONLY), delete (file and directory), inval_inode (attributes, a data range), store
- *   (no READ reaches the file system), retrieve (the callback gets the cached bytes), poll
- *   (a poll(2) waiting in another process wakes up), inc_epoch, prune, resend (a held request
- *   comes back with FB_UNIQUE_RESEND and is answered), and 4 threads each sending at least
- *   1000 mixed notifications (for at least a second) while another process's requests are
- *   served and their answers checked.
+ *   inval_entry (plain and EXPIRE_ONLY), delete (file and directory), inval_inode
+ *   (attributes, a data range), store (no READ reaches the file system), retrieve (the
+ *   callback gets the cached bytes), poll (a poll(2) waiting in another process wakes up),
+ *   inc_epoch, prune, resend (a held request comes back with FB_UNIQUE_RESEND and is
+ *   answered), and 4 threads each sending at least 1000 mixed notifications (for at least a
+ *   second) while another process's requests are served and their answers checked.
  * Interrupts: a read that polls fb_ctx_interrupted() ends with EINTR within a second of the
  * caller's signal; a read that ignores the interrupt and answers after the caller was killed
  * does no harm.
@@ -37,36 +37,36 @@
 #include "harness.h"
 #include "e2e_util.h"
 
-#define TIMEOUT_S 3600.0
+#define TIMEOUT_S   3600.0
 #define URING_PARAM "/sys/module/fuse/parameters/enable_uring"
 
 /* ------------------------------------------------------------------------------------------
  * The test file system: memfs plus hooks. Its state is global; the ops get the memfs as `fs`.
  */
 enum slow_mode {
-	SLOW_INTR = 1,	/* wait up to 10 s, return -EINTR once interrupted */
-	SLOW_IGNORE,	/* ignore the interrupt; answer when released (a late reply) */
-	SLOW_HOLD,	/* hold the first request until released; answer a resend at once */
+	SLOW_INTR = 1, /* wait up to 10 s, return -EINTR once interrupted */
+	SLOW_IGNORE,   /* ignore the interrupt; answer when released (a late reply) */
+	SLOW_HOLD,     /* hold the first request until released; answer a resend at once */
 };
 
 static struct {
 	struct fb_memfs *m;
 	struct fb_server *srv;
-	atomic_uint reads;		/* READ requests that reached the file system */
-	atomic_uint polls;		/* POLL requests */
-	atomic_ullong slow_ino;		/* reads of this inode wait (slow_mode) */
+	atomic_uint reads;	/* READ requests that reached the file system */
+	atomic_uint polls;	/* POLL requests */
+	atomic_ullong slow_ino; /* reads of this inode wait (slow_mode) */
 	atomic_int slow_mode;
-	atomic_int slow_entered;	/* a slow read has started */
-	atomic_int slow_saw_intr;	/* ... and saw fb_ctx_interrupted() */
-	atomic_int slow_returned;	/* ... and returned */
-	atomic_int release;		/* SLOW_IGNORE / SLOW_HOLD: answer now */
-	atomic_ullong hold_unique;	/* SLOW_HOLD: unique of the first request */
-	atomic_ullong resend_unique;	/* SLOW_HOLD: unique of the resent request */
-	atomic_ullong poll_ino;		/* POLL on this inode is "not ready" until poll_ready */
+	atomic_int slow_entered;     /* a slow read has started */
+	atomic_int slow_saw_intr;    /* ... and saw fb_ctx_interrupted() */
+	atomic_int slow_returned;    /* ... and returned */
+	atomic_int release;	     /* SLOW_IGNORE / SLOW_HOLD: answer now */
+	atomic_ullong hold_unique;   /* SLOW_HOLD: unique of the first request */
+	atomic_ullong resend_unique; /* SLOW_HOLD: unique of the resent request */
+	atomic_ullong poll_ino;	     /* POLL on this inode is "not ready" until poll_ready */
 	atomic_int poll_ready;
 	atomic_int poll_kh_set;
 	atomic_ullong poll_kh;
-	atomic_ullong watch_ino;	/* forget of this inode sets watch_forgotten */
+	atomic_ullong watch_ino; /* forget of this inode sets watch_forgotten */
 	atomic_int watch_forgotten;
 } T;
 
@@ -279,8 +279,8 @@ static const char *P(const char *name)
 /* Mount a fresh test file system; @uring: serve over FUSE over io_uring (SKIPs if not). */
 static void mnt_up(int uring)
 {
-	struct fb_memfs_config mc = { .entry_timeout = TIMEOUT_S, .attr_timeout = TIMEOUT_S };
-	struct fb_uring_opts uo = { .depth = 4 };
+	struct fb_memfs_config mc = {.entry_timeout = TIMEOUT_S, .attr_timeout = TIMEOUT_S};
+	struct fb_uring_opts uo = {.depth = 4};
 	struct stat st;
 
 	mnt_down();
@@ -304,7 +304,7 @@ static void mnt_up(int uring)
 	M.loop_running = 1;
 	CHECK_OK(stat(M.dir, &st)); /* waits for INIT */
 	if (uring) {
-		struct fb_uring_stats us = { 0 };
+		struct fb_uring_stats us = {0};
 
 		for (int i = 0; i < 200 && !us.active; i++) {
 			fb_uring_stats(M.ur, &us);
@@ -318,7 +318,7 @@ static void mnt_up(int uring)
 /* A fake context for calls straight into memfs (behind the kernel's back). */
 static struct fb_ctx root_ctx(void)
 {
-	return (struct fb_ctx){ .uid = 0, .gid = 0, .server = T.srv };
+	return (struct fb_ctx){.uid = 0, .gid = 0, .server = T.srv};
 }
 
 /* The node id of @name in the root, looked up in memfs (the lookup is given back). */
@@ -343,7 +343,7 @@ static int fs_unlink(const char *name)
 static int fs_truncate(fb_ino_t ino, off_t size)
 {
 	struct fb_ctx c = root_ctx();
-	struct stat in = { .st_size = size }, out;
+	struct stat in = {.st_size = size}, out;
 	double t;
 
 	return fb_memfs_ops.setattr(T.m, &c, ino, &in, FB_FATTR_SIZE, NULL, &out, &t);
@@ -352,8 +352,8 @@ static int fs_truncate(fb_ino_t ino, off_t size)
 static int fs_pwrite(fb_ino_t ino, const void *data, size_t len, uint64_t off)
 {
 	struct fb_ctx c = root_ctx();
-	struct fb_file_info fi = { 0 };
-	struct iovec iov = { (void *)data, len };
+	struct fb_file_info fi = {0};
+	struct iovec iov = {(void *)data, len};
 	struct fb_reader rd;
 	int r;
 
@@ -436,7 +436,7 @@ static void check_mount_works(void)
 /* Over io_uring: the requests did go over the rings. */
 static void check_rings_used(void)
 {
-	struct fb_uring_stats us = { 0 };
+	struct fb_uring_stats us = {0};
 
 	if (!M.ur)
 		return;
@@ -738,12 +738,13 @@ TEST(poll_wakes_up_a_waiting_poll)
 
 	mnt_up(0);
 	CHECK_OK(mk_file("pollme", 'a', 10));
-	CHECK((T.poll_ino = fs_ino("pollme")) != 0);
+	atomic_store(&T.poll_ino, fs_ino("pollme"));
+	CHECK(atomic_load(&T.poll_ino) != 0);
 	fflush(NULL);
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		struct pollfd p = { .events = POLLIN };
+		struct pollfd p = {.events = POLLIN};
 
 		p.fd = open(P("pollme"), O_RDONLY);
 		if (p.fd < 0)
@@ -789,7 +790,7 @@ static pid_t slow_reader(void)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		struct sigaction sa = { .sa_handler = on_usr1 }; /* no SA_RESTART */
+		struct sigaction sa = {.sa_handler = on_usr1}; /* no SA_RESTART */
 		char buf[64];
 		ssize_t n;
 		int fd;
@@ -814,8 +815,8 @@ static void interrupt_case(int uring)
 
 	mnt_up(uring);
 	CHECK_OK(mk_file("slow", 'a', 64));
-	T.slow_ino = fs_ino("slow");
-	CHECK(T.slow_ino != 0);
+	atomic_store(&T.slow_ino, fs_ino("slow"));
+	CHECK(atomic_load(&T.slow_ino) != 0);
 
 	/* 1. The operation sees the interrupt and ends with EINTR. */
 	T.slow_mode = SLOW_INTR;
@@ -904,8 +905,8 @@ TEST(resend_repeats_a_held_request)
 
 	mnt_up(0);
 	CHECK_OK(mk_file("slow", 'a', 64));
-	T.slow_ino = fs_ino("slow");
-	CHECK(T.slow_ino != 0);
+	atomic_store(&T.slow_ino, fs_ino("slow"));
+	CHECK(atomic_load(&T.slow_ino) != 0);
 	T.slow_mode = SLOW_HOLD;
 	pid = slow_reader();
 	CHECK(pid > 0);
@@ -939,9 +940,9 @@ TEST(resend_repeats_a_held_request)
 /* ------------------------------------------------------------------------------------------
  * Many notifications from many threads while requests are served.
  */
-#define NOTIFIERS 4
+#define NOTIFIERS  4
 #define PER_THREAD 1000
-#define NFILES 8
+#define NFILES	   8
 
 static fb_ino_t storm_inos[NFILES];
 static atomic_int storm_errors, storm_sent;
