@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
@@ -433,6 +436,38 @@ TEST(credentials_are_the_callers)
 	member.ngroups = 1;
 	member.groups = groups;
 	CHECK_EQ(read_all(pt, &member, e.ino, buf, sizeof(buf)), 10);
+	/* Without groups in the request they come from /proc/PID/status of the caller, if it
+	 * still has the request's uid and gid. */
+	int pfd[2];
+	CHECK_OK(pipe(pfd));
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		gid_t g = 4343;
+		char c;
+		close(pfd[0]);
+		if (setgroups(1, &g) < 0 || setresgid(4242, 4242, 4242) < 0 ||
+		    setresuid(4242, 4242, 4242) < 0)
+			_exit(1);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(1);
+		if (read(pfd[1], &c, 1) < 0) /* blocks until killed */
+			_exit(0);
+		_exit(0);
+	}
+	close(pfd[1]);
+	char ready = 0;
+	CHECK_EQ(read(pfd[0], &ready, 1), 1);
+	struct fb_ctx proc_caller = other;
+	proc_caller.pid = (uint32_t)child;
+	int r1 = read_all(pt, &proc_caller, e.ino, buf, sizeof(buf));
+	proc_caller.uid = 4243; /* not that process's uid any more: its groups do not count */
+	int r2 = read_all(pt, &proc_caller, e.ino, buf, sizeof(buf));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(pfd[0]);
+	CHECK_EQ(r1, 10);
+	CHECK_EQ(r2, -EACCES);
 	/* And this thread is root again afterwards. */
 	CHECK_EQ(geteuid(), 0);
 	CHECK_EQ(getegid(), 0);

@@ -11,7 +11,8 @@
  *
  * The caller's supplementary groups come with the request when the kernel sends them
  * (FB_CREATE_SUPP_GROUP, create-like requests only); otherwise they are read from
- * /proc/PID/status of the calling process. If that fails (the process is gone, another pid
+ * /proc/PID/status of the calling process, provided its fsuid and fsgid there are the
+ * request's (the pid could have been reused). If that fails (the process is gone, another pid
  * namespace) the request runs with no supplementary groups, which can only deny access.
  */
 #include <errno.h>
@@ -26,8 +27,30 @@
 
 #define PT_GROUPS_MAX 256
 
-/* Parse the "Groups:" line of /proc/@pid/status into @out. Returns the count or -errno. */
-static int groups_of_pid(uint32_t pid, gid_t *out, int max)
+/* The fourth number (the fs id) of the "Uid:" / "Gid:" line @key in @status, or -1. */
+static long fs_id(const char *status, const char *key)
+{
+	const char *p = strstr(status, key);
+	unsigned long v = 0;
+	char *end;
+
+	if (!p)
+		return -1;
+	p += strlen(key);
+	for (int i = 0; i < 4; i++) {
+		v = strtoul(p, &end, 10);
+		if (end == p)
+			return -1;
+		p = end;
+	}
+	return (long)v;
+}
+
+/*
+ * Parse the "Groups:" line of /proc/@pid/status into @out, if that process still has the
+ * fsuid/fsgid of the request (a pid may have been reused). Returns the count or -errno.
+ */
+static int groups_of_pid(uint32_t pid, uint32_t uid, uint32_t gid, gid_t *out, int max)
 {
 	char path[64], buf[4096];
 	ssize_t n;
@@ -43,6 +66,8 @@ static int groups_of_pid(uint32_t pid, gid_t *out, int max)
 		return -errno;
 	buf[n] = '\0';
 
+	if (fs_id(buf, "\nUid:") != (long)uid || fs_id(buf, "\nGid:") != (long)gid)
+		return -ESRCH;
 	char *p = strstr(buf, "\nGroups:");
 	if (!p)
 		return -ENOENT;
@@ -78,7 +103,7 @@ int fb__pt_creds_enter(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 		for (uint32_t i = 0; i < ctx->ngroups && i < PT_GROUPS_MAX; i++)
 			groups[ngroups++] = ctx->groups[i];
 	} else if (ctx->pid && ctx->uid != 0) {
-		int n = groups_of_pid(ctx->pid, groups, PT_GROUPS_MAX);
+		int n = groups_of_pid(ctx->pid, ctx->uid, ctx->gid, groups, PT_GROUPS_MAX);
 		if (n > 0)
 			ngroups = n;
 	}

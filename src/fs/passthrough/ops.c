@@ -976,7 +976,7 @@ static int pt_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh
 		size = (uint32_t)fb_writer_available(w);
 	n = fb_writer_from_fd(w, fd, size, (off_t)off);
 	io_put(pt, h, fd, tmp);
-	return n < 0 ? (int)n : (int)n;
+	return (int)n;
 }
 
 static int pt_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
