@@ -21,19 +21,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fuse_backend/abi.h>		/* FB_FOPEN_* */
-#include <fuse_backend/fusedev.h>	/* fb_session_* */
-#include <fuse_backend/server.h>	/* fb_server_*, struct fb_fs_ops (fs.h) */
+#include <fuse_backend/abi.h>	  /* FB_FOPEN_* */
+#include <fuse_backend/fusedev.h> /* fb_session_* */
+#include <fuse_backend/server.h>  /* fb_server_*, struct fb_fs_ops (fs.h) */
 
-#define HELLO_INO 2			/* node id of "hello"; 1 (FB_FS_ROOT_INO) is the root */
+#define HELLO_INO 2 /* node id of "hello"; 1 (FB_FS_ROOT_INO) is the root */
 
 static const char hello_text[] = "Hello, world!\n";
 
 /* The file system's private data: handed to fb_server_new(), passed back as `fs`. */
 struct hello {
-	uid_t uid;			/* everything belongs to whoever mounted */
+	uid_t uid; /* everything belongs to whoever mounted */
 	gid_t gid;
-	time_t mounted;			/* used as every timestamp */
+	time_t mounted; /* used as every timestamp */
 };
 
 /* Attributes of our two inodes; -ENOENT for any other node id. */
@@ -62,9 +62,9 @@ static int hello_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, con
 {
 	if (parent != FB_FS_ROOT_INO || strcmp(name, "hello") != 0)
 		return -ENOENT;
-	out->ino = HELLO_INO;		/* the kernel now holds one lookup of it */
-	out->entry_timeout = 1.0;	/* seconds the kernel may cache the name ... */
-	out->attr_timeout = 1.0;	/* ... and the attributes */
+	out->ino = HELLO_INO;	  /* the kernel now holds one lookup of it */
+	out->entry_timeout = 1.0; /* seconds the kernel may cache the name ... */
+	out->attr_timeout = 1.0;  /* ... and the attributes */
 	return hello_stat(fs, HELLO_INO, &out->attr);
 }
 
@@ -99,7 +99,7 @@ static int hello_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint6
 	for (uint64_t i = off; i < sizeof(ents) / sizeof(ents[0]); i++) {
 		if (fb_dirbuf_add(buf, ents[i].name, strlen(ents[i].name), ents[i].ino,
 				  ents[i].type, i + 1) == -ENOSPC)
-			break;		/* full: the kernel asks again from here */
+			break; /* full: the kernel asks again from here */
 	}
 	return 0;
 }
@@ -110,9 +110,9 @@ static int hello_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flag
 	if (ino != HELLO_INO)
 		return -EISDIR;
 	if ((flags & O_ACCMODE) != O_RDONLY)
-		return -EACCES;		/* read-only: refuse writers at open */
-	fi->fh = 0;			/* no per-open state */
-	fi->open_flags = FB_FOPEN_KEEP_CACHE;	/* the content never changes */
+		return -EACCES;		      /* read-only: refuse writers at open */
+	fi->fh = 0;			      /* no per-open state */
+	fi->open_flags = FB_FOPEN_KEEP_CACHE; /* the content never changes */
 	return 0;
 }
 
@@ -124,12 +124,12 @@ static int hello_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t
 	if (ino != HELLO_INO)
 		return -EISDIR;
 	if (off >= len)
-		return 0;		/* end of file */
+		return 0; /* end of file */
 	if (size > len - off)
 		size = (uint32_t)(len - off);
 	if (fb_writer_write(w, hello_text + off, size) < 0)
 		return -EIO;
-	return (int)size;		/* the bytes put into w */
+	return (int)size; /* the bytes put into w */
 }
 
 /* For df(1) and statvfs(3); without it they fail with ENOSYS. */
@@ -153,14 +153,14 @@ static const struct fb_fs_ops hello_ops = {
 	.statfs = hello_statfs,
 };
 
-static struct fb_session *volatile session;	/* what the signal handler ends */
+static struct fb_session *volatile session; /* what the signal handler ends */
 
 static void on_signal(int sig)
 {
 	struct fb_session *se = session;
 
 	if (se)
-		fb_session_exit(se);	/* async-signal-safe: the loop unmounts and returns */
+		fb_session_exit(se); /* async-signal-safe: the loop unmounts and returns */
 }
 
 int main(int argc, char **argv)
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 	struct hello h = {.uid = getuid(), .gid = getgid(), .mounted = time(NULL)};
 	struct fb_server_config cfg = {0};
 	struct fb_mount_opts mo = {.fsname = "hello_fs", .subtype = "hello"};
-	struct sigaction sa = {.sa_handler = on_signal};	/* no SA_RESTART */
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
 	struct fb_server *server;
 	struct fb_session *se;
 	const char *mnt = argv[argc - 1];
@@ -192,11 +192,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	r = fb_session_mount(se, mnt, &mo);	/* logs why when it refuses */
+	r = fb_session_mount(se, mnt, &mo); /* logs why when it refuses */
 	if (r == 0)
-		r = fb_session_loop(se, 1);	/* one thread; returns once unmounted */
+		r = fb_session_loop(se, 1); /* one thread; returns once unmounted */
 
-	session = NULL;				/* a late signal finds nothing to end */
+	session = NULL; /* a late signal finds nothing to end */
 	fb_session_free(se);
 out_free_server:
 	fb_server_free(server);

@@ -31,7 +31,7 @@ TEST_SETUP(setup)
 struct hello {
 	char mnt[128];
 	pid_t pid;
-	int err;	/* read end of the daemon's stdout/stderr, or -1 */
+	int err; /* read end of the daemon's stdout/stderr, or -1 */
 };
 
 /* Start hello_fs (with -d when @debug) on a fresh directory and wait for its mount. */
