@@ -30,7 +30,10 @@ struct pt_flag {
 	int value;
 };
 
-#define PT_FLAG(n, field, v) { n, offsetof(struct fb_passthrough_config, field), v }
+#define PT_FLAG(n, field, v)                                                                       \
+	{                                                                                          \
+		n, offsetof(struct fb_passthrough_config, field), v                                \
+	}
 static const struct pt_flag pt_flags[] = {
 	PT_FLAG("writeback", writeback, 1),
 	PT_FLAG("no_writeback", writeback, 0),
@@ -84,8 +87,10 @@ static int check_mountpoint(const char *mp)
 
 	if (statx(AT_FDCWD, mp, 0, STATX_TYPE, &sx) < 0) {
 		if (errno == ENOTCONN)
-			fprintf(stderr, "fb-passthrough: %s: a dead FUSE mount is in the way "
-					"(unmount it with 'umount -l %s')\n", mp, mp);
+			fprintf(stderr,
+				"fb-passthrough: %s: a dead FUSE mount is in the way "
+				"(unmount it with 'umount -l %s')\n",
+				mp, mp);
 		else
 			fprintf(stderr, "fb-passthrough: mount point %s: %s\n", mp,
 				strerror(errno));
@@ -97,8 +102,10 @@ static int check_mountpoint(const char *mp)
 	}
 	if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
 	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
-		fprintf(stderr, "fb-passthrough: mount point %s is in use (something is "
-				"mounted there)\n", mp);
+		fprintf(stderr,
+			"fb-passthrough: mount point %s is in use (something is "
+			"mounted there)\n",
+			mp);
 		return -1;
 	}
 	return 0;
@@ -108,17 +115,20 @@ int main(int argc, char **argv)
 {
 	struct fb_passthrough_config cfg;
 	double timeout = -1, dir_timeout = -1;
-	struct fb_daemon_vfs dv = { 0 };
+	struct fb_daemon_vfs dv = {0};
 
 	fb_passthrough_config_init(&cfg);
-#define FLAG_OPT(n, h) { n, FB_DOPT_FUNC, .fn = set_flag, .priv = &cfg, .help = h }
+#define FLAG_OPT(n, h)                                                                             \
+	{                                                                                          \
+		n, FB_DOPT_FUNC, .fn = set_flag, .priv = &cfg, .help = h                           \
+	}
 	const struct fb_daemon_opt opts[] = {
-		{ "cache", FB_DOPT_FUNC, .fn = set_cache, .priv = &cfg,
-		  .help = "cache=MODE             never|metadata|auto|always (default auto)" },
-		{ "timeout", FB_DOPT_DOUBLE, &timeout,
-		  .help = "timeout=SECONDS        name/attribute cache (default by cache=)" },
-		{ "dir_timeout", FB_DOPT_DOUBLE, &dir_timeout,
-		  .help = "dir_timeout=SECONDS    the same for directories (default timeout)" },
+		{"cache", FB_DOPT_FUNC, .fn = set_cache, .priv = &cfg,
+		 .help = "cache=MODE             never|metadata|auto|always (default auto)"},
+		{"timeout", FB_DOPT_DOUBLE, &timeout,
+		 .help = "timeout=SECONDS        name/attribute cache (default by cache=)"},
+		{"dir_timeout", FB_DOPT_DOUBLE, &dir_timeout,
+		 .help = "dir_timeout=SECONDS    the same for directories (default timeout)"},
 		FLAG_OPT("writeback", "writeback              kernel write-back cache (off)"),
 		FLAG_OPT("no_writeback", NULL),
 		FLAG_OPT("readdirplus", "[no_]readdirplus       attributes with listings (on)"),
@@ -129,24 +139,27 @@ int main(int argc, char **argv)
 		FLAG_OPT("no_posix_acl", NULL),
 		FLAG_OPT("no_open", "no_open                no OPEN requests (use with ro data)"),
 		FLAG_OPT("no_opendir", "no_opendir             no OPENDIR requests"),
-		FLAG_OPT("killpriv_v2", "killpriv_v2            clear suid/sgid as the kernel asks"),
+		FLAG_OPT("killpriv_v2",
+			 "killpriv_v2            clear suid/sgid as the kernel asks"),
 		FLAG_OPT("no_killpriv_v2", NULL),
 		FLAG_OPT("submounts", "submounts              announce mounts inside SOURCE"),
 		FLAG_OPT("no_submounts", NULL),
-		FLAG_OPT("passthrough", "[no_]passthrough       FUSE passthrough I/O (on if offered)"),
+		FLAG_OPT("passthrough",
+			 "[no_]passthrough       FUSE passthrough I/O (on if offered)"),
 		FLAG_OPT("no_passthrough", NULL),
-		FLAG_OPT("posix_lock", "posix_lock             fcntl/flock locks on the host (off)"),
+		FLAG_OPT("posix_lock",
+			 "posix_lock             fcntl/flock locks on the host (off)"),
 		FLAG_OPT("no_posix_lock", NULL),
 		FLAG_OPT("direct_io", "[no_]direct_io         honour O_DIRECT opens (on)"),
 		FLAG_OPT("no_direct_io", NULL),
 		FB_DAEMON_VFS_OPTS(&dv),
-		{ NULL },
+		{NULL},
 	};
 #undef FLAG_OPT
 	const struct fb_daemon_info info = {
 		.name = "fb-passthrough",
 		.summary = "Serve the host directory SOURCE on MOUNTPOINT.",
-		.args = { "SOURCE", "MOUNTPOINT" },
+		.args = {"SOURCE", "MOUNTPOINT"},
 		.nargs = 2,
 		.opts = opts,
 		.started = fb_daemon_vfs_started,

@@ -23,8 +23,8 @@
 #include "e2e_util.h"
 
 static const char *g_daemon;
-static char g_base[256];	/* holds src/, outside/ */
-static char g_base2[256];	/* holds mnt/ (so mnt/.. is not g_base) */
+static char g_base[256];  /* holds src/, outside/ */
+static char g_base2[256]; /* holds mnt/ (so mnt/.. is not g_base) */
 static char g_src[512], g_mnt[512], g_outside[512], g_canary[600];
 
 static int rm_rf(const char *path)
@@ -46,7 +46,7 @@ static pid_t mount_pt(const char *opts)
 {
 	char o[512];
 	snprintf(o, sizeof(o), "allow_other%s%s", opts && *opts ? "," : "", opts ? opts : "");
-	char *argv[] = { (char *)g_daemon, "-f", "-o", o, g_src, g_mnt, NULL };
+	char *argv[] = {(char *)g_daemon, "-f", "-o", o, g_src, g_mnt, NULL};
 	return e2e_start_daemon(argv, g_mnt);
 }
 
@@ -75,8 +75,8 @@ static int run_syscalls(const char *opts)
 	snprintf(e2, sizeof(e2), "FB_TEST_COMPARE_DIR=%s", g_src);
 	if (opts && strstr(opts, "default_permissions"))
 		snprintf(e3, sizeof(e3), "FB_TEST_DEFAULT_PERMISSIONS=1");
-	char *env[] = { e1, e2, e3, NULL };
-	char *argv[] = { (char *)prog, NULL };
+	char *env[] = {e1, e2, e3, NULL};
+	char *argv[] = {(char *)prog, NULL};
 	pid_t t = e2e_spawn(argv, env, -1);
 	r = t < 0 ? (int)t : e2e_wait(t, 900000);
 	unmount_pt(pid);
@@ -331,7 +331,7 @@ TEST(escapes_never_touch_the_outside)
 
 	int cfd = open(g_canary, O_RDONLY);
 	CHECK(cfd >= 0);
-	char c[16] = { 0 };
+	char c[16] = {0};
 	CHECK_EQ(read(cfd, c, sizeof(c)), 6);
 	close(cfd);
 	CHECK_STR(c, "canary");
@@ -388,13 +388,13 @@ TEST(scale_many_files_few_fds)
 	empty_src();
 	pid_t pid = mount_pt("");
 	CHECK(pid > 0);
-	struct fd_watch w = { .pid = pid, .max = count_fds(pid) };
+	struct fd_watch w = {.pid = pid, .max = count_fds(pid)};
 	int start = w.max;
 	CHECK_EQ(pthread_create(&th, NULL, watch_fds, &w), 0);
 	snprintf(e1, sizeof(e1), "FB_TEST_DIR=%s", g_mnt);
 	snprintf(e2, sizeof(e2), "FB_STRESS_FILES=%s", files ? files : "200000");
-	char *env[] = { e1, e2, NULL };
-	char *argv[] = { (char *)prog, NULL };
+	char *env[] = {e1, e2, NULL};
+	char *argv[] = {(char *)prog, NULL};
 	pid_t t = e2e_spawn(argv, env, -1);
 	int r = t < 0 ? (int)t : e2e_wait(t, 1700000);
 	w.stop = 1;
@@ -415,29 +415,29 @@ TEST(bad_command_lines_exit_1)
 	CHECK(fd >= 0);
 	close(fd);
 
-	char *a1[] = { (char *)g_daemon, "-f", "/nonexistent/fb-pt", g_mnt, NULL };
+	char *a1[] = {(char *)g_daemon, "-f", "/nonexistent/fb-pt", g_mnt, NULL};
 	CHECK_EQ(e2e_run_capture(a1, out, sizeof(out)), 1);
 	CHECK(strstr(out, "No such file"));
-	char *a2[] = { (char *)g_daemon, "-f", p, g_mnt, NULL };
+	char *a2[] = {(char *)g_daemon, "-f", p, g_mnt, NULL};
 	CHECK_EQ(e2e_run_capture(a2, out, sizeof(out)), 1);
 	CHECK(strstr(out, "not a directory"));
-	char *a3[] = { (char *)g_daemon, "-f", g_src, p, NULL };
+	char *a3[] = {(char *)g_daemon, "-f", g_src, p, NULL};
 	CHECK_EQ(e2e_run_capture(a3, out, sizeof(out)), 1);
 	CHECK(strstr(out, "not a directory"));
-	char *a4[] = { (char *)g_daemon, "-f", "-o", "cache=sometimes", g_src, g_mnt, NULL };
+	char *a4[] = {(char *)g_daemon, "-f", "-o", "cache=sometimes", g_src, g_mnt, NULL};
 	CHECK_EQ(e2e_run_capture(a4, out, sizeof(out)), 1);
 
 	char inner[700];
 	snprintf(inner, sizeof(inner), "%s/inner", g_src);
 	mkdir(inner, 0755);
-	char *a6[] = { (char *)g_daemon, "-f", g_src, inner, NULL };
+	char *a6[] = {(char *)g_daemon, "-f", g_src, inner, NULL};
 	CHECK_EQ(e2e_run_capture(a6, out, sizeof(out)), 1);
 	CHECK(strstr(out, "inside the source"));
 	rmdir(inner);
 
 	pid_t pid = mount_pt("");
 	CHECK(pid > 0);
-	char *a5[] = { (char *)g_daemon, "-f", g_src, g_mnt, NULL };
+	char *a5[] = {(char *)g_daemon, "-f", g_src, g_mnt, NULL};
 	int r = e2e_run_capture(a5, out, sizeof(out));
 	unmount_pt(pid);
 	CHECK_EQ(r, 1);

@@ -31,12 +31,12 @@
 
 static const struct fb_fs_ops *ops = &fb_passthrough_ops;
 
-static char base[256];	/* temp dir holding src/ and outside/ */
-static char src[512];	/* the source directory */
-static char outside[512];	/* a directory next to the source: must stay untouched */
-static char canary[1024];	/* outside/canary */
+static char base[256];	  /* temp dir holding src/ and outside/ */
+static char src[512];	  /* the source directory */
+static char outside[512]; /* a directory next to the source: must stay untouched */
+static char canary[1024]; /* outside/canary */
 
-static struct fb_ctx root_ctx = { .uid = 0, .gid = 0, .umask = 022 };
+static struct fb_ctx root_ctx = {.uid = 0, .gid = 0, .umask = 022};
 
 static int rm_rf(const char *path)
 {
@@ -92,7 +92,7 @@ static void put_file(const char *dir, const char *name, const char *content, mod
 
 static int canary_intact(void)
 {
-	char buf[64] = { 0 };
+	char buf[64] = {0};
 	struct stat st;
 	int fd = open(canary, O_RDONLY);
 	if (fd < 0)
@@ -130,8 +130,8 @@ TEST_TEARDOWN(teardown)
 static int read_all(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
 		    size_t size)
 {
-	struct fb_file_info fi = { 0 };
-	struct iovec iov = { buf, size };
+	struct fb_file_info fi = {0};
+	struct iovec iov = {buf, size};
 	struct fb_writer w;
 	int r = ops->open(pt, ctx, ino, O_RDONLY, &fi);
 	if (r < 0)
@@ -146,8 +146,8 @@ TEST(lookup_create_write_read)
 {
 	struct fb_passthrough *pt = fresh();
 	struct fb_entry e, e2;
-	struct fb_file_info fi = { 0 };
-	char buf[64] = { 0 };
+	struct fb_file_info fi = {0};
+	char buf[64] = {0};
 	CHECK(pt);
 
 	/* A missing name is a negative entry the kernel may cache for the entry timeout. */
@@ -159,7 +159,7 @@ TEST(lookup_create_write_read)
 	CHECK(S_ISREG(e.attr.st_mode));
 	CHECK_EQ(e.attr.st_mode & 0777, 0644); /* umask 022 applied */
 
-	struct iovec iov = { (void *)"hello world", 11 };
+	struct iovec iov = {(void *)"hello world", 11};
 	struct fb_reader r;
 	fb_reader_init(&r, &iov, 1);
 	CHECK_EQ(ops->write(pt, &root_ctx, e.ino, fi.fh, &r, 11, 0, 0, O_RDWR), 11);
@@ -226,9 +226,11 @@ TEST(mkdir_symlink_link_rename_unlink)
 
 	CHECK_EQ(ops->rename(pt, &root_ctx, d.ino, "f", FB_ROOT_ID, "moved", 0), 0);
 	CHECK_ERR(ops->rename(pt, &root_ctx, FB_ROOT_ID, "moved", FB_ROOT_ID, "hard",
-			      RENAME_NOREPLACE), -EEXIST);
+			      RENAME_NOREPLACE),
+		  -EEXIST);
 	CHECK_EQ(ops->rename(pt, &root_ctx, FB_ROOT_ID, "moved", FB_ROOT_ID, "fifo",
-			     RENAME_EXCHANGE), 0);
+			     RENAME_EXCHANGE),
+		 0);
 	struct fb_entry x;
 	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "fifo", &x), 0);
 	CHECK_EQ(x.ino, f.ino);
@@ -263,7 +265,8 @@ TEST(setattr_and_xattr)
 	in.st_mtim.tv_sec = 1000000;
 	CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &in,
 			      FB_FATTR_SIZE | FB_FATTR_MTIME | FB_FATTR_ATIME_NOW | FB_FATTR_ATIME,
-			      NULL, &out, &t), 0);
+			      NULL, &out, &t),
+		 0);
 	CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), 0);
 	CHECK_EQ(out.st_mode & 07777, 04755);
 	CHECK_EQ(out.st_size, 4096);
@@ -279,7 +282,7 @@ TEST(setattr_and_xattr)
 	in.st_mode = 06775;
 	CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), 0);
 	CHECK_EQ(out.st_mode & 07777, 06775);
-	struct iovec kiov = { (void *)"k", 1 };
+	struct iovec kiov = {(void *)"k", 1};
 	struct fb_reader kr;
 	fb_reader_init(&kr, &kiov, 1);
 	CHECK_EQ(ops->write(pt, &root_ctx, e.ino, fi.fh, &kr, 1, 0, FB_WRITE_KILL_SUIDGID, O_RDWR),
@@ -300,14 +303,15 @@ TEST(setattr_and_xattr)
 
 	/* fallocate, lseek, copy_file_range */
 	CHECK_EQ(ops->fallocate(pt, &root_ctx, e.ino, fi.fh, 0, 0, 8192), 0);
-	struct iovec iov = { (void *)"0123456789", 10 };
+	struct iovec iov = {(void *)"0123456789", 10};
 	struct fb_reader rd;
 	fb_reader_init(&rd, &iov, 1);
 	CHECK_EQ(ops->write(pt, &root_ctx, e.ino, fi.fh, &rd, 10, 0, 0, O_RDWR), 10);
 	uint64_t pos = 0, copied = 0;
 	CHECK_EQ(ops->lseek(pt, &root_ctx, e.ino, fi.fh, 0, SEEK_DATA, &pos), 0);
 	CHECK_EQ(ops->copy_file_range(pt, &root_ctx, e.ino, fi.fh, 0, e.ino, fi.fh, 8192, 100, 0,
-				      &copied), 0);
+				      &copied),
+		 0);
 	CHECK_EQ(copied, 100);
 	CHECK_EQ(ops->access(pt, &root_ctx, e.ino, R_OK | W_OK), 0);
 	CHECK_EQ(ops->release(pt, &root_ctx, e.ino, fi.fh, O_RDWR, 0, 0), 0);
@@ -318,7 +322,7 @@ TEST(setattr_and_xattr)
 static int list_dir(struct fb_passthrough *pt, fb_ino_t ino, int plus, char *names, size_t size,
 		    fb_ino_t *inos, int max)
 {
-	struct fb_file_info fi = { 0 };
+	struct fb_file_info fi = {0};
 	static char reply[65536];
 	uint64_t off = 0;
 	int count = 0;
@@ -327,7 +331,7 @@ static int list_dir(struct fb_passthrough *pt, fb_ino_t ino, int plus, char *nam
 	if (ops->opendir(pt, &root_ctx, ino, O_RDONLY, &fi) < 0)
 		return -1;
 	for (;;) {
-		struct iovec iov = { reply, 512 }; /* small: forces several calls */
+		struct iovec iov = {reply, 512}; /* small: forces several calls */
 		struct fb_writer w;
 		struct fb_dirbuf b;
 		fb_writer_init(&w, &iov, 1);
@@ -396,7 +400,7 @@ TEST(credentials_are_the_callers)
 	if (geteuid() != 0)
 		SKIP("needs root");
 	struct fb_passthrough *pt = fresh();
-	struct fb_ctx nobody = { .uid = 65534, .gid = 65534, .umask = 022 };
+	struct fb_ctx nobody = {.uid = 65534, .gid = 65534, .umask = 022};
 	struct fb_entry e, d;
 	struct fb_file_info fi;
 	char buf[64];
@@ -407,7 +411,7 @@ TEST(credentials_are_the_callers)
 	CHECK_ERR(read_all(pt, &nobody, e.ino, buf, sizeof(buf)), -EACCES);
 	CHECK_ERR(ops->access(pt, &nobody, e.ino, R_OK), -EACCES);
 	CHECK_EQ(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), 9);
-	struct stat in = { .st_mode = 0666 }, out;
+	struct stat in = {.st_mode = 0666}, out;
 	double t;
 	CHECK_ERR(ops->setattr(pt, &nobody, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), -EPERM);
 	CHECK_ERR(ops->unlink(pt, &nobody, FB_ROOT_ID, "secret"), 0); /* src is 0777, no sticky */
@@ -421,11 +425,11 @@ TEST(credentials_are_the_callers)
 	CHECK_EQ(ops->mkdir(pt, &nobody, FB_ROOT_ID, "dir", 0700, &d), 0);
 	CHECK_EQ(d.attr.st_uid, 65534);
 	/* A private directory of nobody's: root may (DAC override), another user may not. */
-	struct fb_ctx other = { .uid = 4242, .gid = 4242, .umask = 022 };
+	struct fb_ctx other = {.uid = 4242, .gid = 4242, .umask = 022};
 	CHECK_ERR(ops->create(pt, &other, d.ino, "x", 0644, O_RDWR | O_CREAT, &e, &fi), -EACCES);
 	CHECK_ERR(ops->lookup(pt, &other, d.ino, "x", &e), -EACCES);
 	/* Supplementary groups from the request count. */
-	uint32_t groups[1] = { 4343 };
+	uint32_t groups[1] = {4343};
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/grp", src);
 	put_file(src, "grp", "group data", 0640);
@@ -492,7 +496,8 @@ TEST(escape_dotdot_and_names)
 	CHECK_ERR(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "../outside", &e), -ENOENT);
 	CHECK_ERR(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "../outside/canary", &e), -ENOENT);
 	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "../outside/canary", 0644,
-			      O_RDWR | O_CREAT | O_TRUNC, &e, &fi), -EINVAL);
+			      O_RDWR | O_CREAT | O_TRUNC, &e, &fi),
+		  -EINVAL);
 	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "..", 0644, O_RDWR | O_CREAT, &e, &fi),
 		  -EINVAL);
 	CHECK_ERR(ops->mkdir(pt, &root_ctx, FB_ROOT_ID, "a/b", 0755, &e), -EINVAL);
@@ -523,15 +528,16 @@ TEST(escape_symlinks_are_not_followed)
 	CHECK(S_ISLNK(e.attr.st_mode));
 	CHECK_EQ(ops->readlink(pt, &root_ctx, e.ino, buf, sizeof(buf)), (int)strlen(canary));
 	CHECK_ERR(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), -ELOOP);
-	struct stat in = { .st_mode = 0777, .st_size = 0 }, out;
+	struct stat in = {.st_mode = 0777, .st_size = 0}, out;
 	double t;
 	CHECK(ops->setattr(pt, &root_ctx, e.ino, &in, FB_FATTR_SIZE, NULL, &out, &t) < 0);
 	CHECK(ops->setattr(pt, &root_ctx, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t) < 0);
 	/* chown of the link changes the link, not the target */
 	if (geteuid() == 0) {
-		struct stat own = { .st_uid = 1, .st_gid = 1 };
-		CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &own, FB_FATTR_UID | FB_FATTR_GID,
-				      NULL, &out, &t), 0);
+		struct stat own = {.st_uid = 1, .st_gid = 1};
+		CHECK_EQ(ops->setattr(pt, &root_ctx, e.ino, &own, FB_FATTR_UID | FB_FATTR_GID, NULL,
+				      &out, &t),
+			 0);
 		CHECK(S_ISLNK(out.st_mode));
 		CHECK_EQ(out.st_uid, 1);
 	}
@@ -539,7 +545,8 @@ TEST(escape_symlinks_are_not_followed)
 	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "rel", &e), 0);
 	CHECK(S_ISLNK(e.attr.st_mode));
 	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "rel", 0644, O_RDWR | O_CREAT | O_TRUNC,
-			      &x, &fi), -ELOOP);
+			      &x, &fi),
+		  -ELOOP);
 	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "dirlink", &e), 0);
 	CHECK(S_ISLNK(e.attr.st_mode));
 	CHECK_ERR(ops->lookup(pt, &root_ctx, e.ino, "canary", &x), -ENOTDIR);
@@ -561,7 +568,7 @@ TEST(escape_rename_race)
 	struct fb_passthrough *pt = fresh();
 	struct fb_entry d, f, x;
 	struct fb_file_info fi;
-	char p[PATH_MAX], q[PATH_MAX], buf[64] = { 0 };
+	char p[PATH_MAX], q[PATH_MAX], buf[64] = {0};
 	CHECK(pt);
 
 	snprintf(p, sizeof(p), "%s/d", src);
@@ -603,8 +610,7 @@ static int fail_openat(int dirfd, const char *path, int flags, mode_t mode)
 	errno = inject_errno;
 	return -1;
 }
-static int fail_statx(int dirfd, const char *path, int flags, unsigned int mask,
-		      struct statx *out)
+static int fail_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *out)
 {
 	errno = inject_errno;
 	return -1;
@@ -614,8 +620,8 @@ static int fail_mkdirat(int dirfd, const char *path, mode_t mode)
 	errno = inject_errno;
 	return -1;
 }
-static int fail_name_to_handle_at(int dirfd, const char *path, struct file_handle *h,
-				  int *mnt_id, int flags)
+static int fail_name_to_handle_at(int dirfd, const char *path, struct file_handle *h, int *mnt_id,
+				  int flags)
 {
 	errno = inject_errno;
 	return -1;
@@ -726,7 +732,7 @@ TEST(submount_inside_the_source)
 	struct fb_passthrough *pt = fresh();
 	struct fb_entry sub, f, x;
 	struct fb_file_info fi;
-	char p[PATH_MAX], buf[16] = { 0 };
+	char p[PATH_MAX], buf[16] = {0};
 	CHECK(pt);
 	fb_passthrough_free(pt);
 
@@ -741,7 +747,7 @@ TEST(submount_inside_the_source)
 	if (r < 0)
 		umount2(p, MNT_DETACH);
 	CHECK_EQ(r, 0);
-	struct fb_conn conn = { .capable = ~0ULL };
+	struct fb_conn conn = {.capable = ~0ULL};
 	CHECK_EQ(ops->init(pt, &conn), 0);
 	CHECK(conn.want & FB_SUBMOUNTS);
 
@@ -751,7 +757,7 @@ TEST(submount_inside_the_source)
 	umount2(p, MNT_DETACH); /* lazily: the instance still holds the mount's descriptor */
 	CHECK_EQ(r, 0);
 	CHECK(sub.attr_flags & FB_ATTR_SUBMOUNT);
-	struct iovec iov = { (void *)"tmpfs", 5 };
+	struct iovec iov = {(void *)"tmpfs", 5};
 	struct fb_reader rd;
 	fb_reader_init(&rd, &iov, 1);
 	CHECK_EQ(ops->write(pt, &root_ctx, f.ino, fi.fh, &rd, 5, 0, 0, O_RDWR), 5);
@@ -774,10 +780,10 @@ TEST(locks_are_per_open_file)
 
 	CHECK_EQ(ops->create(pt, &root_ctx, FB_ROOT_ID, "l", 0644, O_RDWR | O_CREAT, &e, &a), 0);
 	CHECK_EQ(ops->open(pt, &root_ctx, e.ino, O_RDWR, &b), 0);
-	struct fb_lock lk = { .start = 0, .end = 99, .type = F_WRLCK };
+	struct fb_lock lk = {.start = 0, .end = 99, .type = F_WRLCK};
 	CHECK_EQ(ops->setlk(pt, &root_ctx, e.ino, a.fh, 1, &lk, 0), 0);
 	CHECK_ERR(ops->setlk(pt, &root_ctx, e.ino, b.fh, 2, &lk, 0), -EAGAIN);
-	struct fb_lock q = { .start = 50, .end = UINT64_MAX, .type = F_RDLCK };
+	struct fb_lock q = {.start = 50, .end = UINT64_MAX, .type = F_RDLCK};
 	CHECK_EQ(ops->getlk(pt, &root_ctx, e.ino, b.fh, 2, &q), 0);
 	CHECK_EQ(q.type, F_WRLCK);
 	CHECK_EQ(q.start, 0);
@@ -832,7 +838,7 @@ TEST(tmpfile_and_config)
 	cfg.source = src;
 	cfg.cache = FB_PT_CACHE_NEVER;
 	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
-	struct fb_conn conn = { .capable = ~0ULL, .want = 0 };
+	struct fb_conn conn = {.capable = ~0ULL, .want = 0};
 	CHECK_EQ(ops->init(pt, &conn), 0);
 	CHECK(!(conn.want & FB_PASSTHROUGH));
 	CHECK(conn.want & FB_DO_READDIRPLUS);
@@ -851,7 +857,7 @@ TEST(tmpfile_and_config)
 	cfg.writeback = 1;
 	cfg.no_open = 1;
 	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
-	conn = (struct fb_conn){ .capable = ~0ULL, .want = 0 };
+	conn = (struct fb_conn){.capable = ~0ULL, .want = 0};
 	CHECK_EQ(ops->init(pt, &conn), 0);
 	CHECK(conn.want & FB_WRITEBACK_CACHE);
 	CHECK(!(conn.want & FB_PASSTHROUGH));
@@ -861,7 +867,7 @@ TEST(tmpfile_and_config)
 	CHECK_EQ(e.entry_timeout, 86400);
 	/* read without a handle opens the file for the request */
 	char buf[8];
-	struct iovec iov = { buf, sizeof(buf) };
+	struct iovec iov = {buf, sizeof(buf)};
 	struct fb_writer w;
 	fb_writer_init(&w, &iov, 1);
 	CHECK_EQ(ops->read(pt, &root_ctx, e.ino, 0, &w, sizeof(buf), 0, O_RDONLY), 1);
@@ -871,7 +877,7 @@ TEST(tmpfile_and_config)
 	fb_passthrough_config_init(&cfg);
 	cfg.source = src;
 	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
-	conn = (struct fb_conn){ .capable = ~0ULL, .want = 0 };
+	conn = (struct fb_conn){.capable = ~0ULL, .want = 0};
 	CHECK_EQ(ops->init(pt, &conn), 0);
 	CHECK(conn.want & FB_PASSTHROUGH);
 	CHECK(conn.max_stack_depth >= 1);

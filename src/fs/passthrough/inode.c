@@ -490,8 +490,8 @@ void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name)
 
 	if (!pt->use_handles)
 		return;
-	if (fb__pt_sys.statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO |
-			     STATX_NLINK | STATX_MNT_ID, &st) < 0)
+	if (fb__pt_sys.statx(dirfd, name, AT_SYMLINK_NOFOLLOW,
+			     STATX_TYPE | STATX_INO | STATX_NLINK | STATX_MNT_ID, &st) < 0)
 		return;
 	if (S_ISDIR(st.stx_mode) || st.stx_nlink > 1)
 		return;

@@ -36,8 +36,8 @@
 
 #include "passthrough_i.h"
 
-#define PT(fs) ((struct fb_passthrough *)(fs))
-#define PT_STATX_MASK (STATX_BASIC_STATS | STATX_MNT_ID)
+#define PT(fs)	       ((struct fb_passthrough *)(fs))
+#define PT_STATX_MASK  (STATX_BASIC_STATS | STATX_MNT_ID)
 #define PT_DIRBUF_SIZE 32768
 
 void fb__pt_statx_to_stat(const struct statx *sx, struct stat *st)
@@ -333,8 +333,9 @@ static int pt_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const st
 		else if (h && !h->is_dir)
 			r = fb__pt_sys.fchmod(h->fd, in->st_mode & 07777) < 0 ? -errno : 0;
 		else
-			r = fb__pt_sys.fchmodat(pt->proc_fd, name, in->st_mode & 07777, 0) < 0 ?
-				    -errno : 0;
+			r = fb__pt_sys.fchmodat(pt->proc_fd, name, in->st_mode & 07777, 0) < 0
+				    ? -errno
+				    : 0;
 		if (r < 0)
 			goto out_creds;
 	}
@@ -643,8 +644,8 @@ static uint32_t fopen_flags(struct fb_passthrough *pt, int flags)
 }
 
 /* Register (or share) the inode's backing file. Returns 0 and sets *id, or -errno. */
-static int backing_get(struct fb_passthrough *pt, const struct fb_ctx *ctx,
-		       struct fb__pt_inode *in, int pfd, int need_write, int *id)
+static int backing_get(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct fb__pt_inode *in,
+		       int pfd, int need_write, int *id)
 {
 	int r = 0;
 
@@ -715,9 +716,8 @@ void fb__pt_handle_free(struct fb_passthrough *pt, struct fb__pt_handle *h)
  * Wrap open descriptor @fd of inode @in (whose ref moves to the handle) into a handle and fill
  * @fi. On failure @fd is closed and the ref dropped.
  */
-static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx,
-		      struct fb__pt_inode *in, int pfd, int fd, int is_dir, int flags,
-		      struct fb_file_info *fi)
+static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct fb__pt_inode *in,
+		      int pfd, int fd, int is_dir, int flags, struct fb_file_info *fi)
 {
 	struct fb__pt_handle *h = calloc(1, sizeof(*h));
 	int r;
@@ -769,8 +769,8 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 	return 0;
 }
 
-static int open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino,
-		       int flags, int is_dir, struct fb_file_info *fi)
+static int open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		       int is_dir, struct fb_file_info *fi)
 {
 	struct fb__pt_creds cr;
 	struct pt_ifd f;
@@ -832,8 +832,8 @@ static int pt_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flag
 }
 
 /* Finish create/tmpfile: enter the inode of @fd and make the handle. */
-static int created(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct pt_ifd *p,
-		   int fd, int flags, struct fb_entry *out, struct fb_file_info *fi)
+static int created(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct pt_ifd *p, int fd,
+		   int flags, struct fb_entry *out, struct fb_file_info *fi)
 {
 	struct fb__pt_inode *in;
 	int r = enter_fd(pt, p->in, fd, out);
@@ -895,8 +895,8 @@ out_put:
 	return r;
 }
 
-static int pt_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode,
-		      int flags, struct fb_entry *out, struct fb_file_info *fi)
+static int pt_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode, int flags,
+		      struct fb_entry *out, struct fb_file_info *fi)
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_creds cr;
@@ -1044,8 +1044,7 @@ static int pt_release(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t
 	return release_common(PT(fs), ctx, fh);
 }
 
-static int pt_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			 int flags)
+static int pt_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags)
 {
 	struct fb_passthrough *pt = PT(fs);
 	int r = release_common(pt, ctx, fh);
@@ -1066,8 +1065,7 @@ static int pt_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 	return r;
 }
 
-static int pt_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		       int datasync)
+static int pt_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *h = handle_of(pt, fh);
@@ -1105,7 +1103,7 @@ static int readdir_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, f
 			  uint64_t fh, uint64_t off, struct fb_dirbuf *buf, int plus)
 {
 	struct fb__pt_handle *h = handle_of(pt, fh), tmp;
-	struct fb__pt_creds cr = { 0 };
+	struct fb__pt_creds cr = {0};
 	int r = 0;
 
 	if (!h) {
@@ -1209,7 +1207,7 @@ static int readdir_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, f
 		}
 		if (r < 0)
 			break;
-next:
+	next:
 		h->dpos += de->d_reclen;
 		h->doff = (uint64_t)de->d_off;
 	}
@@ -1228,8 +1226,8 @@ out_unlock:
 	return r;
 }
 
-static int pt_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		      uint64_t off, struct fb_dirbuf *buf)
+static int pt_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		      struct fb_dirbuf *buf)
 {
 	return readdir_common(PT(fs), ctx, ino, fh, off, buf, 0);
 }
@@ -1256,8 +1254,8 @@ static int pt_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct st
 /* Run an xattr call on the inode through "/proc/self/fd/N", as the caller. */
 enum { XA_GET, XA_SET, XA_LIST, XA_REMOVE };
 
-static int xattr_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino,
-			int op, const char *name, void *buf, size_t size, int flags)
+static int xattr_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, int op,
+			const char *name, void *buf, size_t size, int flags)
 {
 	struct fb__pt_creds cr;
 	struct pt_ifd f;
@@ -1313,8 +1311,7 @@ static int pt_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const c
 	return xattr_common(PT(fs), ctx, ino, XA_GET, name, buf, size, 0);
 }
 
-static int pt_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
-			size_t size)
+static int pt_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
 {
 	return xattr_common(PT(fs), ctx, ino, XA_LIST, NULL, buf, size, 0);
 }
@@ -1345,8 +1342,7 @@ static int pt_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t 
 	if (S_ISLNK(f.in->mode))
 		r = 0; /* symlinks are always accessible; the target is not ours to follow */
 	else
-		r = fb__pt_sys.faccessat(pt->proc_fd, name, (int)mask, AT_EACCESS) < 0 ? -errno
-										      : 0;
+		r = fb__pt_sys.faccessat(pt->proc_fd, name, (int)mask, AT_EACCESS) < 0 ? -errno : 0;
 	fb__pt_creds_leave(pt, &cr);
 out_put:
 	ifd_put(pt, &f);
@@ -1366,8 +1362,8 @@ static void lock_to_flock(const struct fb_lock *lk, struct flock *fl)
 	fl->l_pid = 0; /* OFD locks */
 }
 
-static int pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		    uint64_t owner, struct fb_lock *lk)
+static int pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		    struct fb_lock *lk)
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *h = handle_of(pt, fh);
@@ -1394,8 +1390,8 @@ static int pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 	return 0;
 }
 
-static int pt_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		    uint64_t owner, const struct fb_lock *lk, int sleep)
+static int pt_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		    const struct fb_lock *lk, int sleep)
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *h = handle_of(pt, fh);
@@ -1427,8 +1423,8 @@ static int pt_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 	return r;
 }
 
-static int pt_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		    uint64_t owner, int op)
+static int pt_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		    int op)
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *h = handle_of(pt, fh);
@@ -1496,9 +1492,9 @@ static int pt_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 	return r;
 }
 
-static int pt_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in,
-			      uint64_t fh_in, uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out,
-			      uint64_t off_out, uint64_t len, uint64_t flags, uint64_t *copied)
+static int pt_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in, uint64_t fh_in,
+			      uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out, uint64_t off_out,
+			      uint64_t len, uint64_t flags, uint64_t *copied)
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *hi = NULL, *ho = NULL;
@@ -1530,13 +1526,12 @@ static int pt_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_i
 	return r;
 }
 
-static int pt_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
-		    const struct fb_file_info *fi, uint32_t sx_flags, uint32_t mask,
-		    struct statx *out, double *timeout)
+static int pt_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const struct fb_file_info *fi,
+		    uint32_t sx_flags, uint32_t mask, struct statx *out, double *timeout)
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *h = fi ? handle_of(pt, fi->fh) : NULL;
-	struct pt_ifd f = { NULL, -1, 0 };
+	struct pt_ifd f = {NULL, -1, 0};
 	int fd, r;
 
 	if (h) {
@@ -1548,8 +1543,11 @@ static int pt_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 		fd = f.fd;
 	}
 	r = fb__pt_sys.statx(fd, "",
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | (int)(sx_flags & AT_STATX_SYNC_TYPE),
-			     mask | STATX_BASIC_STATS, out) < 0 ? -errno : 0;
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW |
+				     (int)(sx_flags & AT_STATX_SYNC_TYPE),
+			     mask | STATX_BASIC_STATS, out) < 0
+		    ? -errno
+		    : 0;
 	if (h)
 		fb__pt_handle_put(pt, h);
 	else
@@ -1583,9 +1581,8 @@ static int pt_syncfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino)
  * Only FS_IOC_GETFLAGS / FS_IOC_SETFLAGS (chattr/lsattr) are passed to the host: their
  * argument is one integer, so nothing the caller sends is interpreted as a pointer.
  */
-static int pt_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		    uint32_t flags, uint32_t cmd, const void *in, uint32_t in_size, void *out,
-		    uint32_t *out_size)
+static int pt_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint32_t flags,
+		    uint32_t cmd, const void *in, uint32_t in_size, void *out, uint32_t *out_size)
 {
 	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *h;
@@ -1609,8 +1606,7 @@ static int pt_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
-	r = fb__pt_sys.ioctl(h->fd, set ? FS_IOC_SETFLAGS : FS_IOC_GETFLAGS, &val) < 0 ? -errno
-										       : 0;
+	r = fb__pt_sys.ioctl(h->fd, set ? FS_IOC_SETFLAGS : FS_IOC_GETFLAGS, &val) < 0 ? -errno : 0;
 	fb__pt_creds_leave(pt, &cr);
 	if (r == 0 && !set) {
 		long lv = val;

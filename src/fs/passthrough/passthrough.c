@@ -33,7 +33,7 @@ void fb_passthrough_config_init(struct fb_passthrough_config *cfg)
 
 int fb_passthrough_cache_parse(const char *name, enum fb_passthrough_cache *out)
 {
-	static const char *const names[] = { "never", "metadata", "auto", "always" };
+	static const char *const names[] = {"never", "metadata", "auto", "always"};
 
 	for (int i = 0; i < 4; i++) {
 		if (name && strcmp(name, names[i]) == 0) {
@@ -250,7 +250,8 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	want(conn, FB_AUTO_INVAL_DATA, c->cache == FB_PT_CACHE_AUTO);
 	want(conn, FB_CACHE_SYMLINKS, c->cache == FB_PT_CACHE_ALWAYS);
 	want(conn, FB_POSIX_ACL, c->posix_acl && c->xattr);
-	pt->writeback = want(conn, FB_WRITEBACK_CACHE, c->writeback && c->cache != FB_PT_CACHE_NEVER);
+	pt->writeback =
+		want(conn, FB_WRITEBACK_CACHE, c->writeback && c->cache != FB_PT_CACHE_NEVER);
 	pt->no_open = want(conn, FB_NO_OPEN_SUPPORT, c->no_open);
 	pt->no_opendir = want(conn, FB_NO_OPENDIR_SUPPORT, c->no_opendir);
 	pt->killpriv_v2 = want(conn, FB_HANDLE_KILLPRIV_V2, c->killpriv_v2);
