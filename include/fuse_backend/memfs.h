@@ -11,7 +11,7 @@
  *
  *	struct fb_memfs *m;
  *	r = fb_memfs_new(NULL, &m);
- *	... fb_server_new(&fb_memfs_ops, m, ...) ...
+ *	... fb_server_new(&fb_memfs_ops, sizeof(fb_memfs_ops), m, NULL, &server) ...
  *	fb_memfs_free(m);
  *
  * All operations may be called from several threads at once. Inodes are freed when the kernel
