@@ -299,9 +299,13 @@ static void file_name(char *name, size_t size, unsigned long i)
 	snprintf(name, size, "f%07lu", i);
 }
 
-/* Opens fbbench.d, creating it and its o.files files first when they are not all there. */
+/*
+ * Opens fbbench.d, creating it and its o.files files first when they are not there (the
+ * first and the last name are checked: the tests create and remove the set as a whole).
+ */
 static int meta_open(int dfd, bool fill)
 {
+	struct stat st;
 	char name[32];
 	unsigned long i;
 	int mfd, fd;
@@ -311,6 +315,14 @@ static int meta_open(int dfd, bool fill)
 	mfd = openat(dfd, META_NAME, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mfd < 0)
 		die("open " META_NAME);
+	if (fill) {
+		file_name(name, sizeof(name), 0);
+		if (fstatat(mfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			file_name(name, sizeof(name), o.files - 1);
+			if (fstatat(mfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				fill = false;
+		}
+	}
 	for (i = 0; fill && i < o.files; i++) {
 		file_name(name, sizeof(name), i);
 		fd = openat(mfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
