@@ -56,7 +56,7 @@ static struct {
 	atomic_uint polls;	/* POLL requests */
 	atomic_ullong slow_ino; /* reads of this inode wait (slow_mode) */
 	atomic_int slow_mode;
-	atomic_int slow_entered;     /* a slow read has started */
+	atomic_int slow_entered;     /* slow reads started */
 	atomic_int slow_saw_intr;    /* ... and saw fb_ctx_interrupted() */
 	atomic_int slow_returned;    /* ... and returned */
 	atomic_int release;	     /* SLOW_IGNORE / SLOW_HOLD: answer now */
@@ -126,7 +126,7 @@ static int t_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 		return fb_memfs_ops.read(fs, ctx, ino, fh, w, size, off, flags);
 	switch (atomic_load(&T.slow_mode)) {
 	case SLOW_INTR:
-		atomic_store(&T.slow_entered, 1);
+		atomic_fetch_add(&T.slow_entered, 1);
 		r = wait_flag(&never, ctx, 1, 10000);
 		if (r == -EINTR)
 			atomic_store(&T.slow_saw_intr, 1);
@@ -136,7 +136,7 @@ static int t_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 		fill = 'S';
 		break;
 	case SLOW_IGNORE:
-		atomic_store(&T.slow_entered, 1);
+		atomic_fetch_add(&T.slow_entered, 1);
 		wait_flag(&T.release, ctx, 0, 10000);
 		if (fb_ctx_interrupted(ctx))
 			atomic_store(&T.slow_saw_intr, 1);
@@ -150,7 +150,7 @@ static int t_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 			break;
 		}
 		atomic_store(&T.hold_unique, ctx->unique);
-		atomic_store(&T.slow_entered, 1);
+		atomic_fetch_add(&T.slow_entered, 1);
 		wait_flag(&T.release, ctx, 0, 10000);
 		atomic_store(&T.slow_returned, 1);
 		fill = 'O';
@@ -881,6 +881,45 @@ static void interrupt_case(int uring)
 	CHECK_EQ(e2e_wait(pid, 5000), 10 + 64);
 	check_mount_works();
 	check_rings_used();
+	mnt_down();
+}
+
+/*
+ * As many waiting reads as the loop has workers (4): the INTERRUPTs still get read (the loop
+ * adds a worker when all are stuck), and every read ends with EINTR within a second.
+ */
+TEST(interrupts_reach_a_pool_of_busy_workers)
+{
+	pid_t pids[4];
+	long t0, dt;
+	int st[4];
+
+	mnt_up(0);
+	CHECK_OK(mk_file("slow", 'a', 64));
+	atomic_store(&T.slow_ino, fs_ino("slow"));
+	CHECK(atomic_load(&T.slow_ino) != 0);
+	T.slow_mode = SLOW_INTR;
+	for (int i = 0; i < 4; i++)
+		pids[i] = slow_reader();
+	for (int t = 0; t < 500 && atomic_load(&T.slow_entered) < 4; t++)
+		e2e_sleep_ms(10);
+	t0 = now_ms();
+	for (int i = 0; i < 4; i++)
+		kill(pids[i], SIGUSR1);
+	for (int i = 0; i < 4; i++) {
+		st[i] = e2e_wait(pids[i], 15000);
+		if (st[i] == -ETIMEDOUT) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+		}
+	}
+	dt = now_ms() - t0;
+	printf("# 4 reads on 4 workers: all ended %ld ms after SIGUSR1\n", dt);
+	CHECK_EQ(atomic_load(&T.slow_entered), 4);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(st[i], 0);
+	CHECK(dt < 1000);
+	check_mount_works();
 	mnt_down();
 }
 
