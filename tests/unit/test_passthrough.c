@@ -217,7 +217,6 @@ TEST(mkdir_symlink_link_rename_unlink)
 	CHECK_EQ(ops->readlink(pt, &root_ctx, s.ino, buf, sizeof(buf)), 8);
 	CHECK(memcmp(buf, "target/x", 8) == 0);
 	CHECK_EQ(ops->create(pt, &root_ctx, d.ino, "f", 0644, O_WRONLY | O_CREAT, &f, &fi), 0);
-	CHECK_EQ(ops->release(pt, &root_ctx, f.ino, fi.fh, O_WRONLY, 0, 0), 0);
 	CHECK_EQ(ops->link(pt, &root_ctx, f.ino, FB_ROOT_ID, "hard", &l), 0);
 	CHECK_EQ(l.ino, f.ino);
 	CHECK_EQ(l.attr.st_nlink, 2);
@@ -240,11 +239,12 @@ TEST(mkdir_symlink_link_rename_unlink)
 	CHECK_EQ(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "fifo"), 0);
 	CHECK_EQ(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "hard"), 0);
 
-	/* The kernel still holds f: its last name is gone, getattr must still work. */
+	/* f is still open: its last name is gone, getattr (fstat) must still work. */
 	struct stat a;
 	double t;
 	CHECK_EQ(ops->getattr(pt, &root_ctx, f.ino, NULL, &a, &t), 0);
 	CHECK_EQ(a.st_nlink, 0);
+	CHECK_EQ(ops->release(pt, &root_ctx, f.ino, fi.fh, O_WRONLY, 0, 0), 0);
 	fb_passthrough_free(pt);
 }
 
@@ -869,6 +869,12 @@ TEST(tmpfile_and_config)
 	char buf[8];
 	struct iovec iov = {buf, sizeof(buf)};
 	struct fb_writer w;
+	fb_writer_init(&w, &iov, 1);
+	CHECK_EQ(ops->read(pt, &root_ctx, e.ino, 0, &w, sizeof(buf), 0, O_RDONLY), 1);
+	/* Without opens nothing keeps an unlinked file alive for its handle: it is pinned. */
+	CHECK_EQ(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "n"), 0);
+	CHECK_EQ(ops->getattr(pt, &root_ctx, e.ino, NULL, &a, &t), 0);
+	CHECK_EQ(a.st_nlink, 0);
 	fb_writer_init(&w, &iov, 1);
 	CHECK_EQ(ops->read(pt, &root_ctx, e.ino, 0, &w, sizeof(buf), 0, O_RDONLY), 1);
 	fb_passthrough_free(pt);

@@ -201,7 +201,11 @@ int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, i
  */
 int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *parent, int pfd,
 			   const char *name, const struct statx *st, struct fb_entry *e);
-/* Keep an O_PATH fd in the inode of (dev, ino, mnt) if the kernel knows it (before unlink). */
+/*
+ * Keep an O_PATH fd in the inode of @name if the kernel knows it, before its last name goes.
+ * A file handle opens an unlinked inode only while something keeps it alive: an open file
+ * does (our descriptor of every FUSE open), so this is needed only without OPEN (no_open).
+ */
 void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name);
 
 /* Handles: fh values are (generation << 32 | slot + 1). */
