@@ -7,7 +7,8 @@
  * TEST is one of seqwrite seqread randread randwrite create stat readdir unlink clean.
  * Each test prints one line:
  *
- *   test=NAME dir=DIR ops=N secs=S ops_per_sec=X mib_per_sec=Y dropped=0|1
+ *   test=NAME dir=DIR ops=N secs=S ops_per_sec=X mib_per_sec=Y dropped=0|1 cpu_us_per_op=C
+ *   daemon_cpu_us_per_op=D
  *
  * Files it uses, all inside DIR: fbbench.dat (sequential and random tests) and the directory
  * fbbench.d/ with files f0000000... (metadata tests). A test that needs a file or files that
@@ -48,6 +49,7 @@ struct opts {
 	unsigned long files;	/* files of the metadata tests */
 	int drop;		/* -1: the test's default, 0: never, 1: always */
 	uint64_t seed;
+	pid_t pid;		/* daemon whose CPU time is counted too, 0: none */
 };
 
 static struct opts o = {
@@ -72,6 +74,39 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * CPU time of the timed part: this process (user + system, so the kernel's FUSE client work
+ * is in it) and, with --pid, the daemon's whole process. Unlike wall time it hardly changes
+ * when other work shares the machine.
+ */
+static clockid_t daemon_clock;
+static double cpu_self, cpu_daemon;
+
+static double clock_secs(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) < 0)
+		return 0;
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double timer_start(void)
+{
+	cpu_self = clock_secs(CLOCK_PROCESS_CPUTIME_ID);
+	cpu_daemon = o.pid ? clock_secs(daemon_clock) : 0;
+	return now();
+}
+
+static double timer_stop(void)
+{
+	double t = now();
+
+	cpu_self = clock_secs(CLOCK_PROCESS_CPUTIME_ID) - cpu_self;
+	cpu_daemon = o.pid ? clock_secs(daemon_clock) - cpu_daemon : 0;
+	return t;
 }
 
 /* Returns 1 when the caches were dropped, 0 when not (not root): the result line says which. */
@@ -107,8 +142,9 @@ static void report(uint64_t ops, uint64_t bytes, double secs, int dropped)
 	if (secs <= 0)
 		secs = 1e-9;
 	printf("test=%s dir=%s ops=%" PRIu64 " secs=%.6f ops_per_sec=%.1f mib_per_sec=%.2f "
-	       "dropped=%d\n", o.test, o.dir, ops, secs, ops / secs,
-	       bytes / secs / (1024.0 * 1024.0), dropped);
+	       "dropped=%d cpu_us_per_op=%.2f daemon_cpu_us_per_op=%.2f\n", o.test, o.dir, ops,
+	       secs, ops / secs, bytes / secs / (1024.0 * 1024.0), dropped,
+	       ops ? (cpu_self + cpu_daemon) * 1e6 / ops : 0, ops ? cpu_daemon * 1e6 / ops : 0);
 	fflush(stdout);
 }
 
@@ -211,9 +247,9 @@ static int test_seqwrite(int dfd)
 	uint64_t ops;
 	double t0, t1;
 
-	t0 = now();
+	t0 = timer_start();
 	data_write(dfd, &ops);
-	t1 = now();
+	t1 = timer_stop();
 	report(ops, o.size, t1 - t0, dropped);
 	return 0;
 }
@@ -226,7 +262,7 @@ static int test_seqread(int dfd)
 
 	data_ensure(dfd);
 	dropped = maybe_drop(true);
-	t0 = now();
+	t0 = timer_start();
 	fd = openat(dfd, DATA_NAME, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("open " DATA_NAME);
@@ -241,7 +277,7 @@ static int test_seqread(int dfd)
 		}
 	}
 	close(fd);
-	t1 = now();
+	t1 = timer_stop();
 	report(ops, bytes, t1 - t0, dropped);
 	return 0;
 }
@@ -265,7 +301,7 @@ static int test_random(int dfd, bool writing)
 	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	dropped = maybe_drop(!writing);
 	rng_state = o.seed ? o.seed : 1;
-	t0 = now();
+	t0 = timer_start();
 	end = o.duration > 0 ? t0 + o.duration : 0;
 	for (;;) {
 		off_t off = (off_t)(rng_next() % blocks) * RAND_BLOCK;
@@ -288,7 +324,7 @@ static int test_random(int dfd, bool writing)
 	/* Writes count when they are on the file, not when they are in the page cache. */
 	if (writing && fsync(fd) < 0)
 		die("fsync");
-	t1 = now();
+	t1 = timer_stop();
 	close(fd);
 	report(ops, ops * RAND_BLOCK, t1 - t0, dropped);
 	return 0;
@@ -368,7 +404,7 @@ static int test_create(int dfd)
 	meta_remove(dfd);
 	mfd = meta_open(dfd, false);
 	dropped = maybe_drop(false);
-	t0 = now();
+	t0 = timer_start();
 	for (i = 0; i < o.files; i++) {
 		file_name(name, sizeof(name), i);
 		fd = openat(mfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -377,7 +413,7 @@ static int test_create(int dfd)
 		if (close(fd) < 0)
 			die("close");
 	}
-	t1 = now();
+	t1 = timer_stop();
 	close(mfd);
 	report(o.files, 0, t1 - t0, dropped);
 	return 0;
@@ -393,13 +429,13 @@ static int test_stat(int dfd)
 
 	mfd = meta_open(dfd, true);
 	dropped = maybe_drop(true);
-	t0 = now();
+	t0 = timer_start();
 	for (i = 0; i < o.files; i++) {
 		file_name(name, sizeof(name), i);
 		if (fstatat(mfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			die("stat");
 	}
-	t1 = now();
+	t1 = timer_stop();
 	close(mfd);
 	report(o.files, 0, t1 - t0, dropped);
 	return 0;
@@ -417,7 +453,7 @@ static int test_readdir(int dfd)
 	mfd = meta_open(dfd, true);
 	close(mfd);
 	dropped = maybe_drop(true);
-	t0 = now();
+	t0 = timer_start();
 	mfd = openat(dfd, META_NAME, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mfd < 0)
 		die("open " META_NAME);
@@ -441,7 +477,7 @@ static int test_readdir(int dfd)
 	if (n < 0)
 		die("getdents64");
 	close(mfd);
-	t1 = now();
+	t1 = timer_stop();
 	if (entries < o.files)
 		fprintf(stderr, "fbbench: readdir: %" PRIu64 " entries, expected %lu\n",
 			entries, o.files);
@@ -458,13 +494,13 @@ static int test_unlink(int dfd)
 
 	mfd = meta_open(dfd, true);
 	dropped = maybe_drop(true);
-	t0 = now();
+	t0 = timer_start();
 	for (i = 0; i < o.files; i++) {
 		file_name(name, sizeof(name), i);
 		if (unlinkat(mfd, name, 0) < 0)
 			die("unlink");
 	}
-	t1 = now();
+	t1 = timer_stop();
 	close(mfd);
 	meta_remove(dfd);
 	report(o.files, 0, t1 - t0, dropped);
@@ -508,7 +544,8 @@ static void usage(FILE *f)
 		"  --files N        files of the metadata tests (default 10000)\n"
 		"  --drop           drop caches before every timed part\n"
 		"  --no-drop        never drop caches\n"
-		"  --seed N         seed of the random offsets (default 1)\n");
+		"  --seed N         seed of the random offsets (default 1)\n"
+		"  --pid PID        add this daemon's CPU time to cpu_us_per_op\n");
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *ret)
@@ -534,6 +571,7 @@ int main(int argc, char **argv)
 		{ "drop", no_argument, NULL, 'D' },
 		{ "no-drop", no_argument, NULL, 'N' },
 		{ "seed", required_argument, NULL, 'r' },
+		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -577,6 +615,11 @@ int main(int argc, char **argv)
 				goto bad;
 			o.seed = v;
 			break;
+		case 'p':
+			if (!parse_u64(optarg, INT_MAX, &v) || v == 0)
+				goto bad;
+			o.pid = (pid_t)v;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -599,6 +642,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (o.pid && clock_getcpuclockid(o.pid, &daemon_clock)) {
+		fprintf(stderr, "fbbench: --pid %d: no CPU clock for it\n", (int)o.pid);
+		return 2;
+	}
 	if (posix_memalign((void **)&buf, 4096, SEQ_BLOCK))
 		return 1;
 	memset(buf, 0xa5, SEQ_BLOCK);
@@ -610,6 +657,6 @@ int main(int argc, char **argv)
 
 bad:
 	fprintf(stderr, "fbbench: bad value '%s' for --%s\n", optarg,
-		lopts[c == 's' ? 0 : c == 'c' ? 1 : c == 't' ? 2 : c == 'n' ? 3 : 6].name);
+		lopts[c == 's' ? 0 : c == 'c' ? 1 : c == 't' ? 2 : c == 'n' ? 3 : c == 'r' ? 6 : 7].name);
 	return 2;
 }
