@@ -871,7 +871,7 @@ TEST(tmpfile_and_config)
 	struct fb_writer w;
 	fb_writer_init(&w, &iov, 1);
 	CHECK_EQ(ops->read(pt, &root_ctx, e.ino, 0, &w, sizeof(buf), 0, O_RDONLY), 1);
-	/* Without opens nothing keeps an unlinked file alive for its handle: it is pinned. */
+	/* Nothing keeps an unlinked, unopened file alive for its handle: it is pinned. */
 	CHECK_EQ(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "n"), 0);
 	CHECK_EQ(ops->getattr(pt, &root_ctx, e.ino, NULL, &a, &t), 0);
 	CHECK_EQ(a.st_nlink, 0);

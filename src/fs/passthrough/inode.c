@@ -10,9 +10,8 @@
  *
  * Inode numbers of deleted host files are reused: a lookup that finds an inode by identity
  * also compares file handles, and an entry whose handle differs is stale (its file is gone)
- * and is replaced. A handle still opens an unlinked file while it is open somewhere (each FUSE
- * open holds a host descriptor); without OPEN requests (no_open) an inode whose last name is
- * removed is pinned with an O_PATH descriptor instead (fb__pt_inode_pin).
+ * and is replaced. An inode whose last name is removed while the kernel still knows it is
+ * pinned with an O_PATH descriptor (fb__pt_inode_pin), because a handle may no longer open it.
  */
 #include <errno.h>
 #include <fcntl.h>

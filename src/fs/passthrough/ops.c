@@ -522,7 +522,7 @@ static int unlink_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb
 	r = ifd_get(pt, parent, &p);
 	if (r < 0)
 		return r;
-	if (!(flags & AT_REMOVEDIR) && pt->no_open)
+	if (!(flags & AT_REMOVEDIR))
 		fb__pt_inode_pin(pt, p.fd, name);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r == 0) {
@@ -564,7 +564,7 @@ static int pt_rename(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const 
 	r = ifd_get(pt, newparent, &np);
 	if (r < 0)
 		goto out_put;
-	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) && pt->no_open)
+	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
 		fb__pt_inode_pin(pt, np.fd, newname);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r == 0) {

@@ -203,8 +203,9 @@ int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *paren
 			   const char *name, const struct statx *st, struct fb_entry *e);
 /*
  * Keep an O_PATH fd in the inode of @name if the kernel knows it, before its last name goes.
- * A file handle opens an unlinked inode only while something keeps it alive: an open file
- * does (our descriptor of every FUSE open), so this is needed only without OPEN (no_open).
+ * A file handle opens an unlinked inode only while something keeps it alive, and the kernel
+ * may still use the inode with nothing open (no_open reads, the writeback cache flushing
+ * mtime with SETATTR after the last close, fstat of an O_PATH descriptor).
  */
 void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name);
 
