@@ -144,6 +144,12 @@ static void inflight_add(struct fb_server *s, struct fb__inflight *e, uint64_t u
 	e->unique = unique & ~FB_UNIQUE_RESEND;
 	e->interrupted = 0;
 	pthread_mutex_lock(&s->intr_lock);
+	for (unsigned int i = 0; i < FB__EARLY_INTR_MAX; i++) {
+		if (s->early_intr[i] == e->unique) {
+			s->early_intr[i] = 0;
+			e->interrupted = 1;
+		}
+	}
 	e->next = s->inflight.next;
 	e->prev = &s->inflight;
 	s->inflight.next->prev = e;
@@ -175,6 +181,19 @@ int fb__do_interrupt(struct fb__req *req)
 			e->interrupted = 1;
 			found = 1; /* a resent request may be in flight twice: mark both */
 		}
+	}
+	if (!found && target) {
+		/* Not in flight: already answered, or not here yet. The kernel hands an INTERRUPT
+		 * out only after its target, but another thread may still be on its way with it
+		 * (and the EAGAIN below is dropped when the target went out through another
+		 * /dev/fuse fd or a ring), so remember it for a while. */
+		for (unsigned int i = 0; i < FB__EARLY_INTR_MAX; i++)
+			found |= s->early_intr[i] == target;
+		if (!found) {
+			s->early_intr[s->early_next] = target;
+			s->early_next = (s->early_next + 1) % FB__EARLY_INTR_MAX;
+		}
+		found = 0;
 	}
 	pthread_mutex_unlock(&s->intr_lock);
 	/* Unknown target: not read yet, or already answered. EAGAIN makes the kernel queue the

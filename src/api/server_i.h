@@ -39,6 +39,9 @@
 #define FB__MAX_WRITE_LIMIT   (16u << 20)
 #define FB__MAX_WRITE_MIN     4096u
 
+/* INTERRUPTs remembered for requests not seen yet (see fb_server.early_intr). */
+#define FB__EARLY_INTR_MAX 64
+
 /* Server states; only ever move forward, except that a failed INIT stays in NEW. */
 enum {
 	FB__STATE_NEW = 0,	/* waiting for INIT */
@@ -65,8 +68,14 @@ struct fb_server {
 	pthread_mutex_t init_lock; /* serialises INIT handling (writes of conn) */
 	struct fb_conn conn;	   /* written under init_lock before READY, then read-only */
 
-	pthread_mutex_t intr_lock;    /* protects the inflight list and each entry's flag */
+	pthread_mutex_t intr_lock;    /* protects the inflight list and each entry's flag, and
+				       * early_intr and early_next */
 	struct fb__inflight inflight; /* list head (circular) */
+	/* INTERRUPTs whose target was not in flight yet (0: free slot). The target may still
+	 * be on its way to fb_server_handle() (read by another channel, waiting in an io_uring
+	 * completion queue): it starts interrupted. Oldest overwritten first. */
+	uint64_t early_intr[FB__EARLY_INTR_MAX];
+	unsigned int early_next;
 
 	pthread_mutex_t retrieve_lock; /* protects retrieve_fn and retrieve_priv */
 	fb_retrieve_fn retrieve_fn;

@@ -17,13 +17,14 @@
  * Interrupts: a read that polls fb_ctx_interrupted() ends with EINTR within a second of the
  * caller's signal; a read that ignores the interrupt and answers after the caller was killed
  * does no harm.
- * The interrupt and store/retrieve tests run again over FUSE over io_uring when the build has
- * it and /sys/module/fuse/parameters/enable_uring is Y.
+ * The interrupt, store/retrieve and poll tests run again over FUSE over io_uring when the
+ * build has it and /sys/module/fuse/parameters/enable_uring is Y.
  * File work that may block runs in child processes, so a hang cannot stall the test.
  */
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -731,12 +732,12 @@ TEST(uring_store_and_retrieve)
 /* ------------------------------------------------------------------------------------------
  * Poll
  */
-TEST(poll_wakes_up_a_waiting_poll)
+static void poll_case(int uring)
 {
 	pid_t pid;
 	long t0;
 
-	mnt_up(0);
+	mnt_up(uring);
 	CHECK_OK(mk_file("pollme", 'a', 10));
 	atomic_store(&T.poll_ino, fs_ino("pollme"));
 	CHECK(atomic_load(&T.poll_ino) != 0);
@@ -768,7 +769,18 @@ TEST(poll_wakes_up_a_waiting_poll)
 	CHECK(now_ms() - t0 < 1000);
 	CHECK(atomic_load(&T.polls) >= 2);
 	check_mount_works();
+	check_rings_used();
 	mnt_down();
+}
+
+TEST(poll_wakes_up_a_waiting_poll)
+{
+	poll_case(0);
+}
+
+TEST(uring_poll_wakes_up_a_waiting_poll)
+{
+	poll_case(1);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -783,7 +795,7 @@ static void on_usr1(int sig)
  * A child reads the slow file; exit status 0 when read() failed with EINTR, 10 + n when it
  * returned n bytes, 2 for another error.
  */
-static pid_t slow_reader(void)
+static pid_t slow_reader_at(int cpu, int opened_fd, int go_fd)
 {
 	pid_t pid;
 
@@ -795,16 +807,32 @@ static pid_t slow_reader(void)
 		ssize_t n;
 		int fd;
 
+		if (cpu >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
 		sigaction(SIGUSR1, &sa, NULL);
 		fd = open(P("slow"), O_RDONLY);
 		if (fd < 0)
 			_exit(1);
+		if (opened_fd >= 0 && write(opened_fd, "o", 1) != 1)
+			_exit(3);
+		if (go_fd >= 0 && read(go_fd, buf, 1) != 1)
+			_exit(4);
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0)
 			_exit(errno == EINTR ? 0 : 2);
 		_exit(10 + (int)(n > 64 ? 64 : n));
 	}
 	return pid;
+}
+
+static pid_t slow_reader(void)
+{
+	return slow_reader_at(-1, -1, -1);
 }
 
 static void interrupt_case(int uring)
@@ -931,6 +959,69 @@ TEST(interrupt_ends_a_waiting_read)
 TEST(uring_interrupt_ends_a_waiting_read)
 {
 	interrupt_case(1);
+}
+
+/*
+ * Over io_uring a queue serves its requests one after the other, so a request can wait on the
+ * ring behind a slow one while its caller is interrupted. Its INTERRUPT arrives (on
+ * /dev/fuse) before the server has seen the request, and must not be lost: once the slow read
+ * ahead of it ends, the waiting one ends with EINTR at once, not after its 10 s.
+ */
+TEST(uring_interrupt_of_a_request_queued_behind_a_slow_one)
+{
+	int opened[2], go[2];
+	pid_t a, b;
+	long t0, dt;
+	int sa, sb;
+	char c;
+
+	mnt_up(1);
+	CHECK_OK(mk_file("slow", 'a', 64));
+	atomic_store(&T.slow_ino, fs_ino("slow"));
+	CHECK(atomic_load(&T.slow_ino) != 0);
+	T.slow_mode = SLOW_INTR;
+	CHECK_OK(pipe(opened));
+	CHECK_OK(pipe(go));
+	b = slow_reader_at(0, opened[1], go[0]); /* B: opens now, reads when told */
+	CHECK(b > 0);
+	CHECK_EQ(read(opened[0], &c, 1), 1);
+	a = slow_reader_at(0, -1, -1); /* A: the slow read on the same queue */
+	CHECK(a > 0);
+	if (!wait_set(&T.slow_entered, 5000)) {
+		kill(a, SIGKILL);
+		kill(b, SIGKILL);
+		waitpid(a, NULL, 0);
+		waitpid(b, NULL, 0);
+		CHECK(!"the slow read never reached the file system");
+	}
+	CHECK_EQ(write(go[1], "g", 1), 1);
+	e2e_sleep_ms(300); /* B's READ waits on the ring behind A's */
+	kill(b, SIGUSR1);
+	e2e_sleep_ms(300);
+	t0 = now_ms();
+	kill(a, SIGUSR1);
+	sa = e2e_wait(a, 5000);
+	sb = e2e_wait(b, 15000);
+	dt = now_ms() - t0;
+	printf("# io_uring: the queued read ended %ld ms after the slow one was interrupted "
+	       "(status %d, %d)\n",
+	       dt, sa, sb);
+	if (sa == -ETIMEDOUT || sb == -ETIMEDOUT) {
+		kill(a, SIGKILL);
+		kill(b, SIGKILL);
+		waitpid(a, NULL, 0);
+		waitpid(b, NULL, 0);
+	}
+	close(opened[0]);
+	close(opened[1]);
+	close(go[0]);
+	close(go[1]);
+	CHECK_EQ(sa, 0);
+	CHECK_EQ(sb, 0);
+	CHECK(dt < 1000);
+	check_mount_works();
+	check_rings_used();
+	mnt_down();
 }
 
 /* ------------------------------------------------------------------------------------------

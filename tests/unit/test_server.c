@@ -125,6 +125,34 @@ TEST(interrupt_unknown_target)
 	fb_server_free(s);
 }
 
+TEST(interrupt_before_its_target_arrives)
+{
+	struct fb_server *s = NULL;
+	struct fbreq q = {0}, r = {0};
+	struct fbrep p;
+	struct fb_interrupt_in in = {.unique = 5000};
+
+	/* Another thread (or an io_uring queue) still holds request 5000 when its INTERRUPT is
+	 * handled: the request starts interrupted once it gets here. */
+	fbrep_init(&p, 0);
+	CHECK_EQ(fb_server_new(&slow_ops, sizeof(slow_ops), NULL, NULL, &s), 0);
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
+	atomic_store(&op_saw_interrupt, 0);
+	fbreq_start(&q, FB_INTERRUPT, 5001, 0);
+	fbreq_put(&q, &in, sizeof(in));
+	CHECK_EQ(fbreq_send(s, &q, &p), 16);
+	CHECK_EQ(p.oh.error, -EAGAIN);
+	fbreq_start(&r, FB_LOOKUP, 5000, FB_ROOT_ID);
+	fbreq_str(&r, "slow");
+	CHECK_EQ(fbreq_send(s, &r, &p), 16);
+	CHECK_EQ(p.oh.error, -EINTR);
+	CHECK_EQ(atomic_load(&op_saw_interrupt), 1);
+	fbreq_free(&q);
+	fbreq_free(&r);
+	fbrep_free(&p);
+	fb_server_free(s);
+}
+
 TEST(ctx_interrupted_outside_a_request)
 {
 	struct fb_ctx ctx = {0};
