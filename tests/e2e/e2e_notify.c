@@ -795,7 +795,7 @@ static void on_usr1(int sig)
  * A child reads the slow file; exit status 0 when read() failed with EINTR, 10 + n when it
  * returned n bytes, 2 for another error.
  */
-static pid_t slow_reader_at(int cpu, int opened_fd, int go_fd)
+static pid_t reader_at(const char *name, int cpu, int opened_fd, int go_fd)
 {
 	pid_t pid;
 
@@ -815,7 +815,7 @@ static pid_t slow_reader_at(int cpu, int opened_fd, int go_fd)
 			sched_setaffinity(0, sizeof(set), &set);
 		}
 		sigaction(SIGUSR1, &sa, NULL);
-		fd = open(P("slow"), O_RDONLY);
+		fd = open(P(name), O_RDONLY);
 		if (fd < 0)
 			_exit(1);
 		if (opened_fd >= 0 && write(opened_fd, "o", 1) != 1)
@@ -832,7 +832,7 @@ static pid_t slow_reader_at(int cpu, int opened_fd, int go_fd)
 
 static pid_t slow_reader(void)
 {
-	return slow_reader_at(-1, -1, -1);
+	return reader_at("slow", -1, -1, -1);
 }
 
 static void interrupt_case(int uring)
@@ -982,10 +982,10 @@ TEST(uring_interrupt_of_a_request_queued_behind_a_slow_one)
 	T.slow_mode = SLOW_INTR;
 	CHECK_OK(pipe(opened));
 	CHECK_OK(pipe(go));
-	b = slow_reader_at(0, opened[1], go[0]); /* B: opens now, reads when told */
+	b = reader_at("slow", 0, opened[1], go[0]); /* B: opens now, reads when told */
 	CHECK(b > 0);
 	CHECK_EQ(read(opened[0], &c, 1), 1);
-	a = slow_reader_at(0, -1, -1); /* A: the slow read on the same queue */
+	a = reader_at("slow", 0, -1, -1); /* A: the slow read on the same queue */
 	CHECK(a > 0);
 	if (!wait_set(&T.slow_entered, 5000)) {
 		kill(a, SIGKILL);
