@@ -182,8 +182,11 @@ static long settled_rss(pid_t pid, long limit)
  * up what legitimately stays (each worker's request and reply buffers, malloc arenas); a
  * second run must then add almost nothing.
  *
- * Tolerances: first run <= start + 32 MiB (4 workers x 2 buffers of ~1 MiB each, plus
- * per-thread malloc arenas); second run <= after first + 4 MiB.
+ * Tolerance: after each run RSS <= start + 32 MiB (4 workers x 2 buffers of ~1 MiB each, plus
+ * per-thread malloc arenas). Both runs are held to the same bound, not the second to the first:
+ * how much of the arenas the first run happens to warm varies from run to run (seen: 3.6 MiB
+ * to 12.5 MiB), so "second <= first + small" fails without any leak. A leak proportional to the
+ * work (each run creates and deletes tens of thousands of files) breaks the bound.
  */
 TEST(stress_threads4_memory_returns)
 {
@@ -200,11 +203,11 @@ TEST(stress_threads4_memory_returns)
 	r1 = run_in(stress_bin, m.mnt, NULL);
 	after1 = settled_rss(m.pid, E2E_ASAN ? -1 : start + 32 * 1024);
 	r2 = run_in(stress_bin, m.mnt, NULL);
-	after2 = settled_rss(m.pid, E2E_ASAN ? -1 : after1 + 4 * 1024);
+	after2 = settled_rss(m.pid, E2E_ASAN ? -1 : start + 32 * 1024);
 	stop = unmount_memfs(&m);
 	printf("# fb-memfs VmRSS: start %ld KiB, after stress run 1 %ld KiB (limit %ld), "
 	       "after run 2 %ld KiB (limit %ld)\n",
-	       start, after1, start + 32 * 1024, after2, after1 + 4 * 1024);
+	       start, after1, start + 32 * 1024, after2, start + 32 * 1024);
 	if (r1 == 77 || r2 == 77)
 		SKIP("e2e_stress skipped");
 	CHECK_EQ(r1, 0);
@@ -214,7 +217,7 @@ TEST(stress_threads4_memory_returns)
 		SKIP("RSS says nothing under AddressSanitizer (its quarantine keeps freed memory)");
 	CHECK(start > 0);
 	CHECK(after1 <= start + 32 * 1024);
-	CHECK(after2 <= after1 + 4 * 1024);
+	CHECK(after2 <= start + 32 * 1024);
 }
 
 /* Without the other programs: big files through 4 workers, and a directory of many names. */
