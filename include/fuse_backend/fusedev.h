@@ -169,7 +169,10 @@ const char *fb_session_mountpoint(const struct fb_session *se);
  * channel, until the connection ends (an unmount from outside, DESTROY) or fb_session_exit()
  * is called; in the latter case it unmounts first (lazily if the mount is busy, aborting the
  * connection). Returns 0 on a clean end or a negative errno (e.g. a channel could not be
- * created). Threads block no signals the caller did not block.
+ * created). Threads block no signals the caller did not block. When every thread has been
+ * inside a request for 100 ms with none finished (operations waiting for a lock, or polling
+ * fb_ctx_interrupted()), the loop starts another thread, up to 64 beyond @nthreads, so that
+ * the INTERRUPT or the request that ends the wait is still read.
  */
 int fb_session_loop(struct fb_session *se, unsigned int nthreads);
 

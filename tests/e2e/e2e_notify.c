@@ -912,6 +912,45 @@ static void interrupt_case(int uring)
 	mnt_down();
 }
 
+/*
+ * As many waiting reads as the loop has workers (4): the INTERRUPTs still get read (the loop
+ * adds a worker when all are stuck), and every read ends with EINTR within a second.
+ */
+TEST(interrupts_reach_a_pool_of_busy_workers)
+{
+	pid_t pids[4];
+	long t0, dt;
+	int st[4];
+
+	mnt_up(0);
+	CHECK_OK(mk_file("slow", 'a', 64));
+	atomic_store(&T.slow_ino, fs_ino("slow"));
+	CHECK(atomic_load(&T.slow_ino) != 0);
+	T.slow_mode = SLOW_INTR;
+	for (int i = 0; i < 4; i++)
+		pids[i] = slow_reader();
+	for (int t = 0; t < 500 && atomic_load(&T.slow_entered) < 4; t++)
+		e2e_sleep_ms(10);
+	t0 = now_ms();
+	for (int i = 0; i < 4; i++)
+		kill(pids[i], SIGUSR1);
+	for (int i = 0; i < 4; i++) {
+		st[i] = e2e_wait(pids[i], 15000);
+		if (st[i] == -ETIMEDOUT) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+		}
+	}
+	dt = now_ms() - t0;
+	printf("# 4 reads on 4 workers: all ended %ld ms after SIGUSR1\n", dt);
+	CHECK_EQ(atomic_load(&T.slow_entered), 4);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(st[i], 0);
+	CHECK(dt < 1000);
+	check_mount_works();
+	mnt_down();
+}
+
 TEST(interrupt_ends_a_waiting_read)
 {
 	interrupt_case(0);

@@ -175,19 +175,12 @@ int fb_channel_send(struct fb_channel *ch, size_t len)
 	}
 }
 
-int fb_channel_process(struct fb_channel *ch)
+int fb__channel_handle(struct fb_channel *ch, struct fb_reader *rd, struct fb_writer *wr)
 {
-	struct fb_reader rd;
-	struct fb_writer wr;
 	ssize_t n;
 	int r;
 
-	n = fb_channel_receive(ch, &rd, &wr);
-	if (n == -EINTR || n == -EAGAIN)
-		return 0;
-	if (n < 0)
-		return (int)n;
-	n = fb_server_handle(ch->se->server, &rd, &wr);
+	n = fb_server_handle(ch->se->server, rd, wr);
 	if (n > 0) {
 		r = fb_channel_send(ch, (size_t)n);
 		if (r == -ENODEV)
@@ -198,12 +191,26 @@ int fb_channel_process(struct fb_channel *ch)
 	}
 	if (n == -ENODEV) {
 		/* DESTROY: its reply, if the server wrote one, still goes out. */
-		if (fb_writer_written(&wr) >= sizeof(struct fb_out_header))
-			fb_channel_send(ch, fb_writer_written(&wr));
+		if (fb_writer_written(wr) >= sizeof(struct fb_out_header))
+			fb_channel_send(ch, fb_writer_written(wr));
 		fb__session_ended(ch->se);
 		return -ENODEV;
 	}
 	if (n < 0)
 		fb_log(FB_LOG_ERR, "the server could not answer a request: %s", strerror((int)-n));
 	return 0;
+}
+
+int fb_channel_process(struct fb_channel *ch)
+{
+	struct fb_reader rd;
+	struct fb_writer wr;
+	ssize_t n;
+
+	n = fb_channel_receive(ch, &rd, &wr);
+	if (n == -EINTR || n == -EAGAIN)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	return fb__channel_handle(ch, &rd, &wr);
 }

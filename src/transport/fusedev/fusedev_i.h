@@ -94,4 +94,8 @@ int fb__abort_conn(unsigned int conn_id);
 /* A channel saw the end of the connection: mark the session ended and wake its waiters. */
 void fb__session_ended(struct fb_session *se);
 
+/* The second half of fb_channel_process(): hand a received request to the server and send
+ * the reply. Returns 0, -ENODEV when the session is over, or another negative errno. */
+int fb__channel_handle(struct fb_channel *ch, struct fb_reader *rd, struct fb_writer *wr);
+
 #endif /* FB_FUSEDEV_I_H */
