@@ -642,9 +642,15 @@ TEST(injected_errors_surface_without_leaks)
 	put_file(src, "f", "data", 0644);
 	int fds = count_fds();
 
+	int (*real_n2h)(int, const char *, struct file_handle *, int *, int) =
+		fb__pt_sys.name_to_handle_at;
 	fb__pt_sys.openat = fail_openat;
 	inject_errno = EMFILE;
+	/* A new name is entered from its file handle without a descriptor; without handles the
+	 * lookup opens the name, and that error surfaces. */
+	fb__pt_sys.name_to_handle_at = fail_name_to_handle_at;
 	CHECK_ERR(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), -EMFILE);
+	fb__pt_sys.name_to_handle_at = real_n2h;
 	CHECK_ERR(ops->create(pt, &root_ctx, FB_ROOT_ID, "g", 0644, O_RDWR | O_CREAT, &e, &fi),
 		  -EMFILE);
 	inject_errno = EIO;
@@ -672,6 +678,19 @@ TEST(injected_errors_surface_without_leaks)
 	char buf[16];
 	CHECK_EQ(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), 4);
 	ops->forget(pt, e.ino, 1);
+
+	/* With handles a new name needs no descriptor: the lookup works while opens fail, and
+	 * the inode reopens from its handle afterwards. */
+	if (geteuid() == 0) {
+		fb__pt_sys.openat = fail_openat;
+		inject_errno = EMFILE;
+		CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+		CHECK(S_ISREG(e.attr.st_mode));
+		CHECK_EQ(e.attr.st_size, 4);
+		fb__pt_syscalls_reset();
+		CHECK_EQ(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), 4);
+		ops->forget(pt, e.ino, 1);
+	}
 
 	fb__pt_sys.getdents64 = fail_getdents64;
 	inject_errno = EIO;

@@ -446,8 +446,85 @@ out_free:
 	return r;
 }
 
+/*
+ * A new inode for @name below @parent from its file handle @h (mount @mid), without opening the
+ * name: @st was taken before the handle; one more statx after it must show the same object
+ * (device, inode number, mount, type), else the name changed meanwhile and we return 0 (the
+ * caller opens the name instead). On success @st holds the later attributes. Returns 1 when
+ * entered, 0 to fall back, or a negative errno.
+ */
+static int enter_handle(struct fb_passthrough *pt, struct fb__pt_inode *parent, int pfd,
+			const char *name, struct statx *st, const struct file_handle *h, int mid,
+			struct fb_entry *e)
+{
+	uint64_t dev = makedev(st->stx_dev_major, st->stx_dev_minor);
+	uint64_t mnt = (st->stx_mask & STATX_MNT_ID) ? st->stx_mnt_id : parent->mnt_id;
+	size_t hsize = sizeof(struct file_handle) + h->handle_bytes;
+	struct fb__pt_inode *in, *nin;
+	struct statx st2;
+
+	if (!(st->stx_mask & STATX_MNT_ID) || (uint64_t)mid != mnt)
+		return 0;
+	if (fb__pt_sys.statx(pfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID,
+			     &st2) < 0)
+		return 0;
+	if (!(st2.stx_mask & STATX_MNT_ID) || st2.stx_mnt_id != mnt || st2.stx_ino != st->stx_ino ||
+	    makedev(st2.stx_dev_major, st2.stx_dev_minor) != dev ||
+	    (st2.stx_mode & S_IFMT) != (st->stx_mode & S_IFMT) ||
+	    (!S_ISDIR(st2.stx_mode) && st2.stx_nlink == 0))
+		return 0;
+
+	nin = calloc(1, sizeof(*nin));
+	if (!nin)
+		return -ENOMEM;
+	nin->handle = malloc(hsize);
+	if (!nin->handle) {
+		free(nin);
+		return -ENOMEM;
+	}
+	memcpy(nin->handle, h, hsize);
+	nin->dev = dev;
+	nin->ino = st->stx_ino;
+	nin->mnt_id = mnt;
+	nin->mode = st->stx_mode & S_IFMT;
+	nin->submount = mnt != parent->mnt_id || dev != parent->dev;
+	nin->fd = -1;
+	nin->backing_fd = -1;
+	nin->nlookup = 1;
+
+	pthread_mutex_lock(&pt->lock);
+	nin->mount_fd = find_mount(pt, mnt);
+	if (nin->mount_fd < 0) {
+		/* A mount seen for the first time: the caller opens the name for it. */
+		pthread_mutex_unlock(&pt->lock);
+		inode_free(nin);
+		return 0;
+	}
+	in = find_key(pt, dev, st->stx_ino, mnt);
+	if (in && !(in->handle && !handle_equal(in->handle, h))) {
+		/* Someone entered it meanwhile. */
+		in->nlookup++;
+		e->ino = in->id;
+		pthread_mutex_unlock(&pt->lock);
+		inode_free(nin);
+		*st = st2;
+		return 1;
+	}
+	if (in)
+		unlink_key(pt, in);	/* the host reused the inode number */
+	nin->id = pt->next_id++;
+	link_id(pt, nin);
+	link_key(pt, nin);
+	pt->ninodes++;
+	maybe_grow(pt);
+	e->ino = nin->id;
+	pthread_mutex_unlock(&pt->lock);
+	*st = st2;
+	return 1;
+}
+
 int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *parent, int pfd,
-			   const char *name, const struct statx *st, struct fb_entry *e)
+			   const char *name, struct statx *st, struct fb_entry *e)
 {
 	union {
 		struct file_handle fh;
@@ -462,8 +539,15 @@ int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *paren
 	in = find_key(pt, dev, st->stx_ino, mnt);
 	has_handle = in && in->handle;
 	pthread_mutex_unlock(&pt->lock);
-	if (!in)
-		return 0;
+	if (!in) {
+		/* New to us: with handles, enter it from its handle (no descriptor needed). */
+		if (!pt->use_handles || (!S_ISDIR(st->stx_mode) && st->stx_nlink == 0))
+			return 0;
+		hb.fh.handle_bytes = FB__PT_HANDLE_MAX;
+		if (fb__pt_sys.name_to_handle_at(pfd, name, &hb.fh, &mid, 0) < 0)
+			return 0;
+		return enter_handle(pt, parent, pfd, name, st, &hb.fh, mid, e);
+	}
 	if (has_handle) {
 		/* Same inode number, same file? (the host reuses numbers of deleted files) */
 		hb.fh.handle_bytes = FB__PT_HANDLE_MAX;
@@ -490,28 +574,17 @@ void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name)
 
 	if (!pt->use_handles)
 		return;
-	if (fb__pt_sys.statx(dirfd, name, AT_SYMLINK_NOFOLLOW,
-			     STATX_TYPE | STATX_INO | STATX_NLINK | STATX_MNT_ID, &st) < 0)
-		return;
-	if (S_ISDIR(st.stx_mode) || st.stx_nlink > 1)
-		return;
-	uint64_t dev = makedev(st.stx_dev_major, st.stx_dev_minor);
-	pthread_mutex_lock(&pt->lock);
-	in = find_key(pt, dev, st.stx_ino, (st.stx_mask & STATX_MNT_ID) ? st.stx_mnt_id : 0);
-	int need = in && in->fd < 0;
-	pthread_mutex_unlock(&pt->lock);
-	if (!need)
-		return;
-
+	/* Open first, then look at what was opened: no second statx to match name and fd. */
 	fd = fb__pt_sys.openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	struct statx st2;
-	if (fb__pt_sys.statx(fd, "", AT_EMPTY_PATH, STATX_INO, &st2) < 0 ||
-	    st2.stx_ino != st.stx_ino) {
+	if (fb__pt_sys.statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+			     STATX_TYPE | STATX_INO | STATX_NLINK | STATX_MNT_ID, &st) < 0 ||
+	    S_ISDIR(st.stx_mode) || st.stx_nlink > 1) {
 		fb__pt_sys.close(fd);
 		return;
 	}
+	uint64_t dev = makedev(st.stx_dev_major, st.stx_dev_minor);
 	pthread_mutex_lock(&pt->lock);
 	in = find_key(pt, dev, st.stx_ino, (st.stx_mask & STATX_MNT_ID) ? st.stx_mnt_id : 0);
 	if (in && in->fd < 0) {

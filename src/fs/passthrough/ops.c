@@ -158,10 +158,16 @@ static int lookup_at(struct fb_passthrough *pt, struct fb__pt_inode *parent, int
 	struct statx sx;
 	int fd, r;
 
-	/* Known already? One statx (and a handle to compare) instead of open + close. */
+	/*
+	 * Known already, or new and reachable by file handle? statx and name_to_handle_at (and
+	 * a second statx for a new inode) instead of open + statx + handle + close.
+	 */
 	if (fb__pt_sys.statx(pfd, name, AT_SYMLINK_NOFOLLOW, PT_STATX_MASK, &sx) < 0)
 		return -errno;
-	if (fb__pt_inode_find_name(pt, parent, pfd, name, &sx, e)) {
+	r = fb__pt_inode_find_name(pt, parent, pfd, name, &sx, e);
+	if (r < 0)
+		return r;
+	if (r > 0) {
 		entry_fill(pt, parent, &sx, e);
 		return 0;
 	}
@@ -847,19 +853,10 @@ static int created(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct p
 		fb__pt_sys.close(fd);
 		return -ESTALE;
 	}
-	int ofd = -1, owned = 0;
-	ofd = fb__pt_inode_fd(pt, in, &owned);
-	if (ofd < 0) {
-		r = ofd;
-		fb__pt_sys.close(fd);
-		fb__pt_inode_put(pt, in);
-		goto out_forget;
-	}
-	r = handle_new(pt, ctx, in, ofd, fd, 0, flags, fi);
-	fb__pt_fd_put(ofd, owned);
+	/* @fd is the new file itself: a backing file is reopened from it, not from the handle. */
+	r = handle_new(pt, ctx, in, fd, fd, 0, flags, fi);
 	if (r == 0)
 		return 0;
-out_forget:
 	fb__pt_inode_forget(pt, out->ino, 1);
 	return r;
 }

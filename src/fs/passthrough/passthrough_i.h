@@ -196,11 +196,13 @@ int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, i
 		       const struct statx *st, struct fb_entry *e);
 /*
  * The inode of @name below @parent whose statx is @st, if the table has it (and, with handles,
- * its file handle still matches): take one lookup, set e->ino and return 1. Returns 0 when the
- * caller must open the name and use fb__pt_inode_enter().
+ * its file handle still matches), or else a new inode from the name's file handle when the
+ * name still shows the same object afterwards (@st is then refreshed): take one lookup, set
+ * e->ino and return 1. Returns 0 when the caller must open the name and use
+ * fb__pt_inode_enter(), or a negative errno.
  */
 int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *parent, int pfd,
-			   const char *name, const struct statx *st, struct fb_entry *e);
+			   const char *name, struct statx *st, struct fb_entry *e);
 /*
  * Keep an O_PATH fd in the inode of @name if the kernel knows it, before its last name goes.
  * A file handle opens an unlinked inode only while something keeps it alive, and the kernel
