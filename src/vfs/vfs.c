@@ -1090,11 +1090,21 @@ static int vfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *
 	FORWARD(ino, 0, -EINVAL, readlink, ctx, rt.ino, buf, size);
 }
 
+/* Give back what create/tmpfile handed out when the entry cannot be mapped. */
+static void undo_open(struct fb__vslot *s, const struct fb_ctx *ctx, fb_ino_t ino,
+		      const struct fb_file_info *fi, int flags)
+{
+	if (fi && s->ops.release)
+		s->ops.release(s->fs, ctx, ino, fi->fh, flags, 0, 0);
+}
+
 /*
  * Operations that create a name: refused in the pseudo fs (EROFS), in an unmounted backend
- * (ENOENT) and in a read-only one (EROFS); the new entry is mapped.
+ * (ENOENT) and in a read-only one (EROFS); the new entry is mapped. Those that also open the
+ * new file (create, tmpfile) pass its @fi and open @flags, so that an entry which cannot be
+ * mapped does not leave the backend's handle open; the others pass NULL and 0.
  */
-#define CREATE_OP(parent, op, out, ...)                                                            \
+#define CREATE_OP(parent, op, out, fi, flags, ...)                                                 \
 	do {                                                                                       \
 		struct fb_vfs *v = fs;                                                             \
 		struct route rt;                                                                   \
@@ -1109,6 +1119,8 @@ static int vfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *
 			r_ = -ENOSYS;                                                              \
 		else                                                                               \
 			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                            \
+		if (r_ == 0 && (out)->ino > FB_VFS_INO_MASK)                                       \
+			undo_open(rt.slot, ctx, (out)->ino, (fi), (flags));                        \
 		if (r_ == 0)                                                                       \
 			r_ = entry_map(rt.slot, (out));                                            \
 		route_put(v, &rt);                                                                 \
@@ -1118,19 +1130,19 @@ static int vfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *
 static int vfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
 		       const char *name, struct fb_entry *out)
 {
-	CREATE_OP(parent, symlink, out, ctx, target, rt.ino, name, out);
+	CREATE_OP(parent, symlink, out, NULL, 0, ctx, target, rt.ino, name, out);
 }
 
 static int vfs_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev, struct fb_entry *out)
 {
-	CREATE_OP(parent, mknod, out, ctx, rt.ino, name, mode, rdev, out);
+	CREATE_OP(parent, mknod, out, NULL, 0, ctx, rt.ino, name, mode, rdev, out);
 }
 
 static int vfs_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		     mode_t mode, struct fb_entry *out)
 {
-	CREATE_OP(parent, mkdir, out, ctx, rt.ino, name, mode, out);
+	CREATE_OP(parent, mkdir, out, NULL, 0, ctx, rt.ino, name, mode, out);
 }
 
 static int vfs_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
@@ -1226,64 +1238,16 @@ static int vfs_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 	FORWARD(ino, open_writes(flags), -EISDIR, open, ctx, rt.ino, flags, fi);
 }
 
-/* Give back what create/tmpfile handed out when the entry cannot be mapped. */
-static void undo_open(struct fb__vslot *s, const struct fb_ctx *ctx, fb_ino_t ino,
-		      const struct fb_file_info *fi, int flags)
-{
-	if (s->ops.release)
-		s->ops.release(s->fs, ctx, ino, fi->fh, flags, 0, 0);
-}
-
 static int vfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		      mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi)
 {
-	struct fb_vfs *vfs = fs;
-	struct route rt;
-	int r = route_get(vfs, parent, &rt);
-
-	if (r < 0)
-		return r;
-	if (!rt.slot || slot_ro(rt.slot)) {
-		r = -EROFS;
-	} else if (!atomic_load(&rt.slot->mounted)) {
-		r = -ENOENT;
-	} else if (!rt.slot->ops.create) {
-		r = -ENOSYS;
-	} else {
-		r = rt.slot->ops.create(rt.slot->fs, ctx, rt.ino, name, mode, flags, out, fi);
-		if (r == 0 && out->ino > FB_VFS_INO_MASK)
-			undo_open(rt.slot, ctx, out->ino, fi, flags);
-		if (r == 0)
-			r = entry_map(rt.slot, out);
-	}
-	route_put(vfs, &rt);
-	return r;
+	CREATE_OP(parent, create, out, fi, flags, ctx, rt.ino, name, mode, flags, out, fi);
 }
 
 static int vfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode, int flags,
 		       struct fb_entry *out, struct fb_file_info *fi)
 {
-	struct fb_vfs *vfs = fs;
-	struct route rt;
-	int r = route_get(vfs, parent, &rt);
-
-	if (r < 0)
-		return r;
-	if (!rt.slot || slot_ro(rt.slot)) {
-		r = -EROFS;
-	} else if (!atomic_load(&rt.slot->mounted)) {
-		r = -ENOENT;
-	} else if (!rt.slot->ops.tmpfile) {
-		r = -ENOSYS;
-	} else {
-		r = rt.slot->ops.tmpfile(rt.slot->fs, ctx, rt.ino, mode, flags, out, fi);
-		if (r == 0 && out->ino > FB_VFS_INO_MASK)
-			undo_open(rt.slot, ctx, out->ino, fi, flags);
-		if (r == 0)
-			r = entry_map(rt.slot, out);
-	}
-	route_put(vfs, &rt);
-	return r;
+	CREATE_OP(parent, tmpfile, out, fi, flags, ctx, rt.ino, mode, flags, out, fi);
 }
 
 static int vfs_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,

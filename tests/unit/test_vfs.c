@@ -42,6 +42,8 @@ struct tfs {
 	atomic_int *released; /* incremented by the release callback */
 	atomic_long writes;
 	_Atomic uint64_t last_getattr_ino;
+	atomic_long open_handles;		  /* handles from create() not yet released */
+	_Atomic uint64_t last_release_ino, last_release_fh;
 };
 
 static void tfs_stat(fb_ino_t ino, struct stat *st, int root_is_file)
@@ -127,6 +129,31 @@ static int tfs_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 	return 0;
 }
 
+/* create("f") opens the existing file, create("big") an ino that does not fit a node id. */
+static int tfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		      mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi)
+{
+	struct tfs *t = fs;
+	int r = tfs_lookup(fs, ctx, parent, name, out);
+
+	if (r < 0)
+		return r;
+	fi->fh = 4000 + out->ino % 1000;
+	atomic_fetch_add(&t->open_handles, 1);
+	return 0;
+}
+
+static int tfs_release_op(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags,
+			  uint32_t release_flags, uint64_t lock_owner)
+{
+	struct tfs *t = fs;
+
+	t->last_release_ino = ino;
+	t->last_release_fh = fh;
+	atomic_fetch_sub(&t->open_handles, 1);
+	return 0;
+}
+
 static int tfs_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 		    struct fb_file_info *fi)
 {
@@ -189,6 +216,8 @@ static const struct fb_fs_ops tfs_ops = {
 	.forget = tfs_forget,
 	.getattr = tfs_getattr,
 	.open = tfs_open,
+	.create = tfs_create,
+	.release = tfs_release_op,
 	.write = tfs_write,
 	.mkdir = tfs_mkdir,
 	.rename = tfs_rename,
@@ -296,6 +325,32 @@ TEST(overflowing_ino_refused_and_given_back)
 	CHECK_EQ(t->last_forget_n, 1);
 	/* The slot counts nothing for it: mount reference only. */
 	CHECK_EQ(fb__vfs_slot_refs(v, 1), 1);
+	fb_vfs_free(v);
+}
+
+TEST(created_file_that_cannot_be_mapped_is_closed_and_forgotten)
+{
+	struct fb_vfs *v;
+	struct tfs *t = tfs_new(NULL);
+	struct fb_file_info fi = {0};
+	struct fb_entry e;
+	fb_ino_t mp;
+
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(mount_tfs(v, "/a", t, 0, NULL), 0);
+	mp = lookup_ok(v, FB_ROOT_ID, "a");
+	/* A file that fits is created, mapped into the slot, and keeps its handle open. */
+	CHECK_EQ(fb_vfs_ops.create(v, &ctx0, mp, "f", 0644, O_RDWR | O_CREAT, &e, &fi), 0);
+	CHECK_EQ(e.ino, ((fb_ino_t)1 << 56) | T_FILE);
+	CHECK_EQ(fi.fh, 4000 + T_FILE);
+	CHECK_EQ(atomic_load(&t->open_handles), 1);
+	/* One that does not: EOVERFLOW, its handle released and its lookup given back. */
+	CHECK_EQ(fb_vfs_ops.create(v, &ctx0, mp, "big", 0644, O_RDWR | O_CREAT, &e, &fi), -EOVERFLOW);
+	CHECK_EQ(atomic_load(&t->open_handles), 1);
+	CHECK_EQ(t->last_release_ino, T_BIG);
+	CHECK_EQ(t->last_release_fh, 4000 + T_BIG % 1000);
+	CHECK_EQ(atomic_load(&t->big_lookups), 0);
+	CHECK_EQ(t->last_forget_ino, T_BIG);
 	fb_vfs_free(v);
 }
 
