@@ -249,7 +249,12 @@ struct fb_fs_ops {
 		     struct fb_reader *r, uint32_t size, uint64_t off, uint32_t write_flags,
 		     int flags);
 
-	/* close(2) of one file descriptor: may be called several times per open. */
+	/*
+	 * close(2) of one file descriptor: may be called several times per open. Leave it NULL
+	 * when close() has nothing to do (no locks of your own, nothing to write back): the
+	 * server then adds FB_FOPEN_NOFLUSH to every open and create reply, and each close()
+	 * saves a round trip.
+	 */
 	int (*flush)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 		     uint64_t lock_owner);
 

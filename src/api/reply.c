@@ -158,6 +158,12 @@ int fb__reply_open(struct fb__req *req, const struct fb_file_info *fi)
 	memset(&oo, 0, sizeof(oo));
 	oo.fh = fi->fh;
 	oo.open_flags = fi->open_flags;
+	/*
+	 * A file system without flush() has nothing to do at close(): spare each close() its
+	 * FLUSH round trip (the kernel still sends one with the writeback cache, answered ENOSYS).
+	 */
+	if (!req->s->ops.flush)
+		oo.open_flags |= FB_FOPEN_NOFLUSH;
 	if (fi->open_flags & FB_FOPEN_PASSTHROUGH)
 		oo.backing_id = fi->backing_id;
 	return fb__put(req, &oo, sizeof(oo));

@@ -1099,6 +1099,16 @@ static void undo_open(struct fb__vslot *s, const struct fb_ctx *ctx, fb_ino_t in
 }
 
 /*
+ * The server adds FOPEN_NOFLUSH for a file system without flush(); the VFS has one (to route
+ * it), so it adds the flag itself for a backend without.
+ */
+static void open_noflush(const struct fb__vslot *slot, struct fb_file_info *fi)
+{
+	if (slot && fi && !slot->ops.flush)
+		fi->open_flags |= FB_FOPEN_NOFLUSH;
+}
+
+/*
  * Operations that create a name: refused in the pseudo fs (EROFS), in an unmounted backend
  * (ENOENT) and in a read-only one (EROFS); the new entry is mapped. Those that also open the
  * new file (create, tmpfile) pass its @fi and open @flags, so that an entry which cannot be
@@ -1123,6 +1133,8 @@ static void undo_open(struct fb__vslot *s, const struct fb_ctx *ctx, fb_ino_t in
 			undo_open(rt.slot, ctx, (out)->ino, (fi), (flags));                        \
 		if (r_ == 0)                                                                       \
 			r_ = entry_map(rt.slot, (out));                                            \
+		if (r_ == 0)                                                                       \
+			open_noflush(rt.slot, (fi));                                               \
 		route_put(v, &rt);                                                                 \
 		return r_;                                                                         \
 	} while (0)
@@ -1235,7 +1247,24 @@ static int open_writes(int flags)
 static int vfs_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 		    struct fb_file_info *fi)
 {
-	FORWARD(ino, open_writes(flags), -EISDIR, open, ctx, rt.ino, flags, fi);
+	struct fb_vfs *v = fs;
+	struct route rt;
+	int r = route_get(v, ino, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.slot)
+		r = -EISDIR;
+	else if (open_writes(flags) && slot_ro(rt.slot))
+		r = -EROFS;
+	else if (!rt.slot->ops.open)
+		r = -ENOSYS;
+	else
+		r = rt.slot->ops.open(rt.slot->fs, ctx, rt.ino, flags, fi);
+	if (r == 0)
+		open_noflush(rt.slot, fi);
+	route_put(v, &rt);
+	return r;
 }
 
 static int vfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
@@ -1266,7 +1295,20 @@ static int vfs_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 		     uint64_t lock_owner)
 {
-	FORWARD(ino, 0, 0, flush, ctx, rt.ino, fh, lock_owner);
+	struct fb_vfs *v = fs;
+	struct route rt;
+	int r = route_get(v, ino, &rt);
+
+	if (r < 0)
+		return r;
+	/*
+	 * ENOSYS would stop FLUSH for every backend: one without flush() (whose opens carry
+	 * FOPEN_NOFLUSH, so this comes only with the writeback cache) has nothing to do.
+	 */
+	r = rt.slot && rt.slot->ops.flush ? rt.slot->ops.flush(rt.slot->fs, ctx, rt.ino, fh,
+								lock_owner) : 0;
+	route_put(v, &rt);
+	return r == -ENOSYS ? 0 : r;
 }
 
 static int vfs_release(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags,

@@ -22,6 +22,8 @@
 
 #include <fuse_backend/abi.h>
 #include <fuse_backend/buf.h>
+#include <sys/statfs.h>
+
 #include <fuse_backend/fs.h>
 #include <fuse_backend/passthrough.h>
 
@@ -819,6 +821,48 @@ TEST(locks_are_per_open_file)
 	CHECK_ERR(ops->setlk(pt, &root_ctx, e.ino, a.fh, 1, &z, 0), -EBADF);
 	CHECK_ERR(ops->flush(pt, &root_ctx, e.ino, 0x12345678, 0), -EBADF);
 	fb_passthrough_free(pt);
+}
+
+/*
+ * On a local source (the tests' /tmp) close() of a host duplicate does nothing: opens say
+ * FOPEN_NOFLUSH and the kernel sends no FLUSH. Host locks need FLUSH, so posix_locks keeps it.
+ */
+TEST(noflush_on_local_source_unless_host_locks)
+{
+	struct fb_passthrough_config cfg;
+	struct fb_passthrough *pt;
+	struct fb_conn conn;
+	struct fb_file_info fi;
+	struct fb_entry e;
+	struct statfs sfs;
+
+	pt = fresh(); /* the source directory */
+	CHECK(pt);
+	fb_passthrough_free(pt);
+	CHECK_EQ(statfs(src, &sfs), 0);
+	if (sfs.f_type != 0x01021994 && sfs.f_type != 0xEF53)
+		SKIP("the test directory is on neither tmpfs nor ext4");
+	for (int locks = 0; locks <= 1; locks++) {
+		fb_passthrough_config_init(&cfg);
+		cfg.source = src;
+		cfg.posix_locks = locks;
+		CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
+		conn = (struct fb_conn){.capable = ~0ULL, .want = 0};
+		CHECK_EQ(ops->init(pt, &conn), 0);
+		fi = (struct fb_file_info){0};
+		CHECK_EQ(ops->create(pt, &root_ctx, FB_ROOT_ID, locks ? "l" : "n", 0644,
+				     O_RDWR | O_CREAT, &e, &fi), 0);
+		CHECK_EQ(!!(fi.open_flags & FB_FOPEN_NOFLUSH), !locks);
+		ops->release(pt, &root_ctx, e.ino, fi.fh, O_RDWR, 0, 0);
+		fi = (struct fb_file_info){0};
+		CHECK_EQ(ops->open(pt, &root_ctx, e.ino, O_RDONLY, &fi), 0);
+		CHECK_EQ(!!(fi.open_flags & FB_FOPEN_NOFLUSH), !locks);
+		/* A FLUSH that comes anyway (writeback cache) still works. */
+		CHECK_EQ(ops->flush(pt, &root_ctx, e.ino, fi.fh, 0), 0);
+		ops->release(pt, &root_ctx, e.ino, fi.fh, O_RDONLY, 0, 0);
+		ops->forget(pt, e.ino, 1);
+		fb_passthrough_free(pt);
+	}
 }
 
 TEST(tmpfile_and_config)

@@ -360,6 +360,55 @@ TEST(link)
 	CHECK_STR(rec.name, "hard");
 }
 
+/* A file system without flush() gets FOPEN_NOFLUSH on its opens: close() costs no FLUSH. */
+TEST(open_of_fs_without_flush_says_noflush)
+{
+	struct fb_fs_ops ops = rec_ops;
+	struct fb_server *s = NULL;
+	struct fb_open_in in = {.flags = O_RDWR};
+	struct fb_create_in ci = {.flags = O_RDWR | O_CREAT, .mode = S_IFREG | 0644};
+	struct fb_flush_in fl = {.fh = 7};
+
+	ops.flush = NULL;
+	rec_reset();
+	CHECK_EQ(fb_server_new(&ops, sizeof(ops), NULL, NULL, &s), 0);
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	rec.fi.fh = 0x55;
+	rec.fi.open_flags = FB_FOPEN_KEEP_CACHE;
+	rec.entry.ino = 9;
+	rec.entry.attr.st_ino = 9;
+	rec.entry.attr.st_mode = S_IFREG | 0644;
+	fbreq_start(&q, FB_OPEN, 130, 77);
+	fbreq_put(&q, &in, sizeof(in));
+	fbreq_send(s, &q, &rep);
+	CHECK_OK_REPLY(130, sizeof(struct fb_open_out));
+	CHECK_EQ(FBREP_AS(&rep, struct fb_open_out).open_flags,
+		 FB_FOPEN_KEEP_CACHE | FB_FOPEN_NOFLUSH);
+	fbreq_start(&q, FB_CREATE, 131, 1);
+	fbreq_put(&q, &ci, sizeof(ci));
+	fbreq_put(&q, "new", 4);
+	fbreq_send(s, &q, &rep);
+	CHECK_EQ(rep.oh.error, 0);
+	CHECK(rep.ret > 16 + (ssize_t)sizeof(struct fb_entry_out));
+	struct fb_open_out oo;
+	memcpy(&oo, rep.body + sizeof(struct fb_entry_out), sizeof(oo));
+	CHECK(oo.open_flags & FB_FOPEN_NOFLUSH);
+	/* With the writeback cache the kernel sends FLUSH anyway: ENOSYS stops it for good. */
+	fbreq_start(&q, FB_FLUSH, 132, 77);
+	fbreq_put(&q, &fl, sizeof(fl));
+	fbreq_send(s, &q, &rep);
+	CHECK_ERR_REPLY(132, -ENOSYS);
+	fb_server_free(s);
+
+	/* With flush(), the file system's own flags are passed as they are. */
+	fresh(45);
+	rec.fi.open_flags = FB_FOPEN_KEEP_CACHE;
+	fbreq_start(&q, FB_OPEN, 133, 77);
+	fbreq_put(&q, &in, sizeof(in));
+	send();
+	CHECK_EQ(FBREP_AS(&rep, struct fb_open_out).open_flags, FB_FOPEN_KEEP_CACHE);
+}
+
 TEST(open_and_opendir)
 {
 	struct fb_open_in in = {.flags = O_RDWR | O_APPEND};

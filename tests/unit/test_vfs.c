@@ -44,6 +44,7 @@ struct tfs {
 	_Atomic uint64_t last_getattr_ino;
 	atomic_long open_handles;		  /* handles from create() not yet released */
 	_Atomic uint64_t last_release_ino, last_release_fh;
+	atomic_long flushes;
 };
 
 static void tfs_stat(fb_ino_t ino, struct stat *st, int root_is_file)
@@ -351,6 +352,56 @@ TEST(created_file_that_cannot_be_mapped_is_closed_and_forgotten)
 	CHECK_EQ(t->last_release_fh, 4000 + T_BIG % 1000);
 	CHECK_EQ(atomic_load(&t->big_lookups), 0);
 	CHECK_EQ(t->last_forget_ino, T_BIG);
+	fb_vfs_free(v);
+}
+
+static int tfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		     uint64_t lock_owner)
+{
+	atomic_fetch_add(&((struct tfs *)fs)->flushes, 1);
+	return 0;
+}
+
+/*
+ * FOPEN_NOFLUSH is per backend: opens of one without flush() carry it, a FLUSH that comes
+ * anyway (writeback cache) is answered 0 for it, not ENOSYS (which would stop FLUSH for every
+ * backend), and a backend with flush() gets its opens unchanged and its FLUSHes.
+ */
+TEST(flush_is_per_backend)
+{
+	struct fb_vfs *v;
+	struct tfs *a = tfs_new(NULL), *b = tfs_new(NULL);
+	struct fb_fs_ops with_flush = tfs_ops;
+	struct fb_vfs_mount_opts o = {.release = tfs_release, .type = "tfs"};
+	struct fb_file_info fi = {0};
+	struct fb_entry e;
+	fb_ino_t ma, mb, fa, fb;
+
+	with_flush.flush = tfs_flush;
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(mount_tfs(v, "/a", a, 0, NULL), 0);
+	CHECK_EQ(fb_vfs_mount(v, "/b", &with_flush, sizeof(with_flush), b, &o, NULL), 0);
+	ma = lookup_ok(v, FB_ROOT_ID, "a");
+	mb = lookup_ok(v, FB_ROOT_ID, "b");
+	fa = lookup_ok(v, ma, "f");
+	fb = lookup_ok(v, mb, "f");
+
+	CHECK_EQ(fb_vfs_ops.open(v, &ctx0, fa, O_RDWR, &fi), 0);
+	CHECK(fi.open_flags & FB_FOPEN_NOFLUSH);
+	fi = (struct fb_file_info){0};
+	CHECK_EQ(fb_vfs_ops.create(v, &ctx0, ma, "f", 0644, O_RDWR | O_CREAT, &e, &fi), 0);
+	CHECK(fi.open_flags & FB_FOPEN_NOFLUSH);
+	CHECK_EQ(fb_vfs_ops.flush(v, &ctx0, fa, 77, 0), 0);
+
+	fi = (struct fb_file_info){0};
+	CHECK_EQ(fb_vfs_ops.open(v, &ctx0, fb, O_RDWR, &fi), 0);
+	CHECK(!(fi.open_flags & FB_FOPEN_NOFLUSH));
+	fi = (struct fb_file_info){0};
+	CHECK_EQ(fb_vfs_ops.create(v, &ctx0, mb, "f", 0644, O_RDWR | O_CREAT, &e, &fi), 0);
+	CHECK(!(fi.open_flags & FB_FOPEN_NOFLUSH));
+	CHECK_EQ(fb_vfs_ops.flush(v, &ctx0, fb, 77, 0), 0);
+	CHECK_EQ(atomic_load(&b->flushes), 1);
+	CHECK_EQ(atomic_load(&a->flushes), 0);
 	fb_vfs_free(v);
 }
 

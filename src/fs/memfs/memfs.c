@@ -720,7 +720,10 @@ static int memfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, ui
 	return memfs_release_handle(fs, fh);
 }
 
-/* flush, fsync, fsyncdir, syncfs: memory is always in sync; only check that @ino exists. */
+/*
+ * fsync, fsyncdir, syncfs: memory is always in sync; only check that @ino exists. There is no
+ * flush(): memfs keeps no locks of its own, so the server tells the kernel not to send FLUSH.
+ */
 static int memfs_exists(struct fb_memfs *m, fb_ino_t ino)
 {
 	int r;
@@ -729,12 +732,6 @@ static int memfs_exists(struct fb_memfs *m, fb_ino_t ino)
 	r = fb__memfs_find(m, ino) ? 0 : -ENOENT;
 	pthread_rwlock_unlock(&m->lock);
 	return r;
-}
-
-static int memfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		       uint64_t lock_owner)
-{
-	return memfs_exists(fs, ino);
 }
 
 static int memfs_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
@@ -814,7 +811,6 @@ const struct fb_fs_ops fb_memfs_ops = {
 	.create = fb__memfs_create,
 	.read = fb__memfs_read,
 	.write = fb__memfs_write,
-	.flush = memfs_flush,
 	.release = memfs_release,
 	.fsync = memfs_fsync,
 	.opendir = memfs_opendir,

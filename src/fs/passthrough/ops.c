@@ -744,6 +744,9 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struc
 			fi->open_flags |= FB_FOPEN_CACHE_DIR | FB_FOPEN_KEEP_CACHE;
 	} else {
 		fi->open_flags = fopen_flags(pt, flags);
+		/* A submount may be of another kind than the source: it keeps FLUSH. */
+		if (!pt->flush && !in->submount)
+			fi->open_flags |= FB_FOPEN_NOFLUSH;
 		if (pt->passthrough && S_ISREG(in->mode) &&
 		    !(fi->open_flags & FB_FOPEN_DIRECT_IO)) {
 			int id, acc = flags & O_ACCMODE;

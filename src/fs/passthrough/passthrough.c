@@ -208,6 +208,33 @@ static int want(struct fb_conn *conn, uint64_t bit, int on)
 	return 0;
 }
 
+/*
+ * Does FLUSH (close() of a duplicate of the host descriptor) do anything? It releases host
+ * locks, and on a network file system close() writes back and reports errors. On the local
+ * file systems below it does nothing, so opens there carry FOPEN_NOFLUSH and each close() is
+ * one round trip shorter. Anything else, or an unknown type, keeps FLUSH.
+ */
+static int want_flush(struct fb_passthrough *pt, const struct fb_passthrough_config *c)
+{
+	static const unsigned long local[] = {
+		0xEF53,		/* ext2, ext3, ext4 */
+		0x01021994,	/* tmpfs */
+		0x58465342,	/* xfs */
+		0x9123683E,	/* btrfs */
+		0xF2F52010,	/* f2fs */
+	};
+	struct statfs sfs;
+
+	if (c->posix_locks)
+		return 1;
+	if (fstatfs(pt->root_fd, &sfs) < 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		if ((unsigned long)sfs.f_type == local[i])
+			return 0;
+	return 1;
+}
+
 int fb__pt_init(void *fs, struct fb_conn *conn)
 {
 	struct fb_passthrough *pt = fs;
@@ -262,6 +289,7 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	 * a backing file while another open of the inode has one, which is what no_open opens
 	 * are. So it is asked only without all three.
 	 */
+	pt->flush = want_flush(pt, c);
 	pt->passthrough = want(conn, FB_PASSTHROUGH,
 			       c->passthrough && !pt->writeback && c->cache != FB_PT_CACHE_NEVER &&
 				       !pt->no_open);

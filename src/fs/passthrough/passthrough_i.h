@@ -153,6 +153,8 @@ struct fb_passthrough {
 	int no_opendir;
 	int submounts;
 	int killpriv_v2;
+	int flush;			/* FLUSH does something: host locks, or a source where
+					 * close() may report errors (NFS): see want_flush() */
 
 	pthread_mutex_t lock;		/* protects the inode tables, counts, mounts, next_id */
 	struct fb__pt_inode **by_id;	/* chained hash on id */
