@@ -20,7 +20,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <fuse_backend/abi.h>
 
 #include "fusedev_i.h"
 
@@ -42,6 +45,24 @@ struct worker {
 	struct pool *pool;
 	int err; /* why the worker stopped, if not the end of the connection */
 };
+
+/*
+ * After a FORGET, when the requests travel elsewhere (io_uring): let the next FORGETs gather
+ * in the kernel for a moment rather than waking this worker once per forgotten inode. An
+ * INTERRUPT that arrives meanwhile waits as long at most.
+ */
+static void gather_forgets(struct worker *w)
+{
+	unsigned int us = atomic_load_explicit(&w->se->forget_gather_us, memory_order_relaxed);
+	uint32_t op = w->ch->opcode;
+	struct timespec ts;
+
+	if (!us || (op != FB_FORGET && op != FB_BATCH_FORGET))
+		return;
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (long)(us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
 
 static void *worker_main(void *arg)
 {
@@ -67,6 +88,8 @@ static void *worker_main(void *arg)
 			r = fb__channel_handle(w->ch, &rd, &wr);
 			atomic_fetch_add(&pool->served, 1);
 			atomic_fetch_add(&pool->idle, 1);
+			if (r == 0)
+				gather_forgets(w);
 		}
 		if (r == -ENODEV)
 			break;

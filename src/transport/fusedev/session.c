@@ -124,6 +124,11 @@ void fb_session_add_caps(struct fb_session *se, uint64_t caps)
 	se->tops.caps |= caps;
 }
 
+void fb__session_gather_forgets(struct fb_session *se, unsigned int us)
+{
+	atomic_store(&se->forget_gather_us, us);
+}
+
 int fb_session_mount(struct fb_session *se, const char *mountpoint,
 		     const struct fb_mount_opts *opts)
 {

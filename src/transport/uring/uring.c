@@ -49,7 +49,11 @@
 #include <fuse_backend/server.h>
 #include <fuse_backend/uring.h>
 
+#include "transport/fusedev/fusedev_i.h"
 #include "uring_i.h"
+
+/* How long a /dev/fuse worker lets FORGETs gather after one (see fb__session_gather_forgets). */
+#define FORGET_GATHER_US 1000
 
 #define URING_PARAM	"/sys/module/fuse/parameters/enable_uring"
 /* user_data of the stop and wake polls; entries use their address, never 0, 1 or ~0. */
@@ -654,6 +658,9 @@ int fb_uring_start(struct fb_uring *u)
 
 	atomic_store(&u->active, 1);
 	u->was_active = 1;
+	/* /dev/fuse is left with FORGETs (and INTERRUPTs): gather those rather than wake for
+	 * each forgotten inode. */
+	fb__session_gather_forgets(u->se, FORGET_GATHER_US);
 	fb_log(FB_LOG_INFO, "io_uring: serving over %u queues x %u entries (%zu KiB payload)",
 	       u->nr_queues, u->depth, u->payload_size / 1024);
 	return 0;
@@ -787,6 +794,8 @@ void fb_uring_stop(struct fb_uring *u)
 	slow_wait(u);
 	fb_uring_stats(u, &st);
 	atomic_store(&u->active, 0);
+	if (u->was_active)
+		fb__session_gather_forgets(u->se, 0);
 	if (u->was_active)
 		fb_log(FB_LOG_INFO, "io_uring: stopped; %" PRIu64 " requests were served over the "
 		       "rings", st.requests);
