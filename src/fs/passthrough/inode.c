@@ -59,8 +59,6 @@ static void inode_free(struct fb__pt_inode *in)
 {
 	if (in->fd >= 0)
 		fb__pt_sys.close(in->fd);
-	if (in->backing_fd >= 0)
-		fb__pt_sys.close(in->backing_fd);
 	free(in->handle);
 	free(in);
 }
@@ -372,7 +370,6 @@ int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, i
 	nin->mode = st->stx_mode & S_IFMT;
 	nin->submount = mnt != parent->mnt_id || dev != parent->dev;
 	nin->fd = -1;
-	nin->backing_fd = -1;
 	nin->nlookup = 1;
 
 	int new_mount_fd = -1;
@@ -489,7 +486,6 @@ static int enter_handle(struct fb_passthrough *pt, struct fb__pt_inode *parent, 
 	nin->mode = st->stx_mode & S_IFMT;
 	nin->submount = mnt != parent->mnt_id || dev != parent->dev;
 	nin->fd = -1;
-	nin->backing_fd = -1;
 	nin->nlookup = 1;
 
 	pthread_mutex_lock(&pt->lock);

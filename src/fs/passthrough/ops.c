@@ -649,42 +649,32 @@ static uint32_t fopen_flags(struct fb_passthrough *pt, int flags)
 	return of;
 }
 
-/* Register (or share) the inode's backing file. Returns 0 and sets *id, or -errno. */
+/*
+ * Register (or share) the inode's backing file, from @fd, the new handle's own descriptor.
+ * The kernel opens a backing file of its own for each FUSE open, from the registered file's
+ * path, with that open's flags and the registering daemon's credentials: so the mode @fd was
+ * opened with does not matter (a write-only descriptor serves readers too), and the kernel
+ * keeps its own reference, so nothing is kept here but the id. The kernel wants one backing
+ * file per inode for all concurrent passthrough opens: later opens share the id.
+ * Returns 0 and sets *id, or -errno.
+ */
 static int backing_get(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct fb__pt_inode *in,
-		       int pfd, int need_write, int *id)
+		       int fd, int *id)
 {
 	int r = 0;
 
 	pthread_mutex_lock(&pt->backing_lock);
 	if (in->backing_id > 0) {
-		if (need_write && !in->backing_rw) {
-			r = -EBUSY;
-		} else {
-			in->backing_users++;
-			*id = in->backing_id;
-		}
+		in->backing_users++;
+		*id = in->backing_id;
 		goto out_unlock;
 	}
-	/* The daemon's own read-write descriptor; the kernel checks the FUSE file's mode. */
-	int bfd = reopen_fd(pt, pfd, O_RDWR);
-	int rw = 1;
-	if (bfd < 0 && !need_write) {
-		bfd = reopen_fd(pt, pfd, O_RDONLY);
-		rw = 0;
-	}
-	if (bfd < 0) {
-		r = bfd;
-		goto out_unlock;
-	}
-	r = fb_ctx_backing_open(ctx, bfd);
+	r = fb_ctx_backing_open(ctx, fd);
 	if (r <= 0) {
-		fb__pt_sys.close(bfd);
 		r = r < 0 ? r : -EIO;
 		goto out_unlock;
 	}
 	in->backing_id = r;
-	in->backing_fd = bfd;
-	in->backing_rw = rw;
 	in->backing_users = 1;
 	*id = r;
 	r = 0;
@@ -699,10 +689,7 @@ static void backing_put(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 	pthread_mutex_lock(&pt->backing_lock);
 	if (in->backing_users && --in->backing_users == 0) {
 		fb_ctx_backing_close(ctx, in->backing_id);
-		fb__pt_sys.close(in->backing_fd);
 		in->backing_id = 0;
-		in->backing_fd = -1;
-		in->backing_rw = 0;
 	}
 	pthread_mutex_unlock(&pt->backing_lock);
 }
@@ -723,7 +710,7 @@ void fb__pt_handle_free(struct fb_passthrough *pt, struct fb__pt_handle *h)
  * @fi. On failure @fd is closed and the ref dropped.
  */
 static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct fb__pt_inode *in,
-		      int pfd, int fd, int is_dir, int flags, struct fb_file_info *fi)
+		      int fd, int is_dir, int flags, struct fb_file_info *fi)
 {
 	struct fb__pt_handle *h = calloc(1, sizeof(*h));
 	int r;
@@ -749,21 +736,13 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struc
 			fi->open_flags |= FB_FOPEN_NOFLUSH;
 		if (pt->passthrough && S_ISREG(in->mode) &&
 		    !(fi->open_flags & FB_FOPEN_DIRECT_IO)) {
-			int id, acc = flags & O_ACCMODE;
-			r = backing_get(pt, ctx, in, pfd, acc != O_RDONLY, &id);
+			int id;
+			r = backing_get(pt, ctx, in, fd, &id);
 			if (r == 0) {
 				h->backing = 1;
 				fi->open_flags |= FB_FOPEN_PASSTHROUGH;
 				fi->open_flags &= ~FB_FOPEN_KEEP_CACHE;
 				fi->backing_id = id;
-			} else if (r == -EBUSY) {
-				/*
-				 * Other opens of the inode pass through to a read-only
-				 * backing file: the kernel refuses (EIO) a mix of cached
-				 * and passthrough opens, so say why here.
-				 */
-				fb__pt_handle_free(pt, h);
-				return -ETXTBSY;
 			}
 			/* Else (e.g. -EPERM without CAP_SYS_ADMIN): a cached open. */
 		}
@@ -812,7 +791,7 @@ static int open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_i
 		r = fd;
 		goto out_put;
 	}
-	r = handle_new(pt, ctx, f.in, f.fd, fd, is_dir, flags, fi);
+	r = handle_new(pt, ctx, f.in, fd, is_dir, flags, fi);
 	fb__pt_fd_put(f.fd, f.owned);
 	return r;
 out_put:
@@ -856,8 +835,7 @@ static int created(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct p
 		fb__pt_sys.close(fd);
 		return -ESTALE;
 	}
-	/* @fd is the new file itself: a backing file is reopened from it, not from the handle. */
-	r = handle_new(pt, ctx, in, fd, fd, 0, flags, fi);
+	r = handle_new(pt, ctx, in, fd, 0, flags, fi);
 	if (r == 0)
 		return 0;
 	fb__pt_inode_forget(pt, out->ino, 1);

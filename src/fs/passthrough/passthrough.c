@@ -98,7 +98,6 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 	pt->root.mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
 	pt->root.mode = S_IFDIR;
 	pt->root.fd = pt->root_fd;
-	pt->root.backing_fd = -1;
 	pt->root.nlookup = 1;
 
 	r = fb__pt_tables_init(pt);

@@ -106,8 +106,6 @@ struct fb__pt_inode {
 
 	/* FUSE passthrough backing file, protected by the instance's backing_lock: */
 	int backing_id;			/* > 0 while registered */
-	int backing_fd;
-	int backing_rw;			/* backing_fd is read-write */
 	uint32_t backing_users;		/* open files using backing_id */
 };
 
