@@ -166,6 +166,12 @@ static int apply_common(struct fb_daemon_opts *o, const char *name, const char *
 		o->io_uring = 1;
 		return 0;
 	}
+	if (strcmp(name, "uring_keep_nice") == 0) {
+		if (value)
+			return -EINVAL;
+		o->uring_keep_nice = 1;
+		return 0;
+	}
 	if (strcmp(name, "uring_depth") == 0) {
 		if (parse_uint(value, FB_URING_DEPTH_MAX, &u) < 0 || u == 0)
 			return -EINVAL;
@@ -346,6 +352,7 @@ void fb_daemon_usage(const struct fb_daemon_info *info, FILE *f)
 		"    -o max_write=BYTES     largest write request (default 1M)\n"
 		"    -o io_uring            serve over FUSE io_uring where the kernel allows\n"
 		"    -o uring_depth=N       io_uring entries per queue\n"
+		"    -o uring_keep_nice     do not raise the io_uring threads' priority\n"
 		"\nmount options:\n"
 		"    -o fsname=NAME         source shown in /proc/mounts\n"
 		"    -o subtype=NAME        type shown as fuse.NAME\n"
@@ -539,7 +546,7 @@ int fb_daemon_run(const struct fb_daemon_info *info, const struct fb_daemon_opts
 	 * the session serves over /dev/fuse alone.
 	 */
 	if (o->io_uring) {
-		struct fb_uring_opts uo = {.depth = o->uring_depth};
+		struct fb_uring_opts uo = {.depth = o->uring_depth, .keep_nice = o->uring_keep_nice};
 
 		if (fb_uring_new(se, &uo, &uring) < 0)
 			uring = NULL;

@@ -25,7 +25,8 @@
  *   -o opt[,opt]    options below, the mount options of fb_mount_opts_set(), and the daemon's
  *                   own table; -o may be repeated
  *   -h, --help      usage;  -V, --version  version
- * Common -o options: threads=N, max_write=BYTES, io_uring, uring_depth=N, debug.
+ * Common -o options: threads=N, max_write=BYTES, io_uring, uring_depth=N, uring_keep_nice,
+ * debug.
  */
 #ifndef FB_DAEMON_COMMON_H
 #define FB_DAEMON_COMMON_H
@@ -94,6 +95,7 @@ struct fb_daemon_opts {
 	uint32_t max_write;		/* -o max_write=BYTES; 0: the server's default */
 	int io_uring;			/* -o io_uring: serve over FUSE io_uring if possible */
 	unsigned int uring_depth;	/* -o uring_depth=N; 0: the engine's default */
+	int uring_keep_nice;		/* -o uring_keep_nice */
 	struct fb_mount_opts mount;	/* mount options (strings point into `owned`) */
 	const char *args[FB_DAEMON_MAX_ARGS];	/* positional arguments, borrowed from argv */
 	int nargs;

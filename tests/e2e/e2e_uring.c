@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <fuse_backend/abi.h>
@@ -326,6 +327,99 @@ TEST(requests_go_over_the_rings)
 	CHECK(st.requests >= 200 * 5);
 	CHECK_EQ(count_in(log_text, "serving over /dev/fuse"), 0);
 	CHECK_EQ(count_in(log_text, "io_uring: serving over"), 1);
+}
+
+/*
+ * The nice values of this process's threads named fb-uring-q*: the lowest and highest into
+ * *lo and *hi. Returns how many there are.
+ */
+static int queue_thread_nice(int *lo, int *hi)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	*lo = 100;
+	*hi = -100;
+	while (d && (de = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, "fb-uring-q", 10) != 0)
+			continue;
+		errno = 0;
+		int v = getpriority(PRIO_PROCESS, (id_t)atoi(de->d_name));
+		if (v == -1 && errno)
+			continue;
+		*lo = v < *lo ? v : *lo;
+		*hi = v > *hi ? v : *hi;
+		n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * Queue threads run FB_URING_NICE_BOOST nice levels above the process (root may raise them),
+ * named fb-uring-qN; with keep_nice they stay at the process's level.
+ */
+TEST(queue_threads_are_boosted_unless_told_not_to)
+{
+	struct fb_uring_opts uo = {.depth = 2};
+	struct fb_server *srv = NULL;
+	struct fb_session *se = NULL;
+	struct fb_channel *ch = NULL;
+	struct fb_memfs *fs = NULL;
+	struct fb_uring *ur = NULL;
+	char mnt[128];
+	int base = getpriority(PRIO_PROCESS, 0), lo, hi;
+
+	if (geteuid() != 0)
+		SKIP("raising a priority needs root here");
+	for (int keep = 0; keep <= 1; keep++) {
+		uo.keep_nice = keep;
+		CHECK_OK(e2e_tempdir("uring-nice", mnt, sizeof(mnt)));
+		CHECK_OK(fb_memfs_new(NULL, &fs));
+		CHECK_OK(fb_server_new(&fb_memfs_ops, sizeof(fb_memfs_ops), fs, NULL, &srv));
+		CHECK_OK(fb_session_new(srv, &se));
+		CHECK_OK(fb_uring_new(se, &uo, &ur));
+		CHECK_OK(fb_session_mount(se, mnt, NULL));
+		CHECK_OK(fb_session_channel_new(se, 0, &ch));
+		/* INIT, whose reply starts the rings. */
+		CHECK_OK(fb_channel_process(ch));
+		struct fb_uring_stats st;
+		fb_uring_stats(ur, &st);
+		int n = queue_thread_nice(&lo, &hi);
+		printf("# keep_nice=%d: %d queue threads at nice %d..%d, process at %d\n", keep, n,
+		       lo, hi, base);
+		CHECK_EQ(st.active, 1);
+		CHECK_EQ(n, (int)st.queues);
+		if (keep) {
+			CHECK_EQ(lo, base);
+			CHECK_EQ(hi, base);
+		} else {
+			int want = base - FB_URING_NICE_BOOST < -20 ? -20 : base - FB_URING_NICE_BOOST;
+			CHECK_EQ(lo, want);
+			CHECK_EQ(hi, want);
+		}
+		fb_session_unmount(se, 1);
+		fb_uring_free(ur);
+		fb_channel_free(ch);
+		fb_session_free(se);
+		fb_server_free(srv);
+		fb_memfs_free(fs);
+		rmdir(mnt);
+	}
 }
 
 TEST(fallback_when_the_module_parameter_is_off)

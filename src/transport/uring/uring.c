@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +89,7 @@ struct fb_uring {
 	unsigned int depth;
 	unsigned int nr_queues;
 	int pin;
+	int boost;			/* raise the queue threads' priority */
 	int stop_fd;			/* eventfd: readable once fb_uring_stop() was called */
 	struct uring_queue *queues;	/* nr_queues */
 	size_t payload_size;
@@ -453,6 +456,25 @@ static int queue_register(struct uring_queue *q)
 	return refused == u->depth ? err : 0;
 }
 
+/*
+ * Raise the calling queue thread FB_URING_NICE_BOOST nice levels above where it runs (see
+ * uring.h for why); without the right to, stay as is with a debug line.
+ */
+static void queue_boost(struct uring_queue *q)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int cur, want;
+
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (cur == -1 && errno)
+		return;
+	want = cur - FB_URING_NICE_BOOST < -20 ? -20 : cur - FB_URING_NICE_BOOST;
+	if (want != cur && setpriority(PRIO_PROCESS, (id_t)tid, want) < 0)
+		fb_log(FB_LOG_DEBUG, "io_uring: queue %u: cannot raise priority to nice %d (%s)",
+		       q->qid, want, strerror(errno));
+}
+
 static void *queue_main(void *arg)
 {
 	struct uring_queue *q = arg;
@@ -475,6 +497,12 @@ static void *queue_main(void *arg)
 			       strerror(errno));
 	}
 
+	/* Visible in ps -L, top -H, /proc/PID/task/TID/comm: fb-uring-q0, ... */
+	char name[16];
+	snprintf(name, sizeof(name), "fb-uring-q%u", q->qid);
+	pthread_setname_np(pthread_self(), name);
+	if (u->boost)
+		queue_boost(q);
 	r = queue_register(q);
 
 	pthread_mutex_lock(&u->lock);
@@ -700,6 +728,7 @@ int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct
 	u->fd = -1;
 	u->depth = depth;
 	u->pin = !(opts && opts->no_pin);
+	u->boost = !(opts && opts->keep_nice);
 	u->nr_queues = possible_cpus();
 	if (u->nr_queues > 65536) {
 		r = -EINVAL;
