@@ -344,4 +344,84 @@ TEST(mount_options_applied)
 	CHECK_EQ(stop, 0);
 }
 
+/* Run @cmd (a shell command line) as nobody through setpriv(1); its exit status or -errno. */
+static int as_nobody(const char *setpriv, const char *cmd, long ms)
+{
+	char *argv[] = {(char *)setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+			"/bin/sh", "-c", (char *)cmd, NULL};
+	pid_t pid = e2e_spawn(argv, NULL, -1);
+
+	return pid < 0 ? pid : e2e_wait(pid, ms);
+}
+
+/*
+ * A user (nobody) mounts fb-memfs through the set-uid fusermount3, with four workers (each
+ * opens /dev/fuse for its cloned fd), works in it, is the only one let in (no allow_other:
+ * root gets EACCES), and unmounts with "fusermount3 -u"; the daemon then exits 0. /dev/fuse
+ * is mode 0666 on a stock Debian; where it is not (this VM: 0600) the test opens it up for its
+ * duration and puts the mode back.
+ */
+TEST(user_mounts_through_fusermount3)
+{
+	const char *setpriv = access("/usr/bin/setpriv", X_OK) == 0 ? "/usr/bin/setpriv" : NULL;
+	const char *fusermount = access("/usr/bin/fusermount3", X_OK) == 0 ? "/usr/bin/fusermount3"
+					: access("/bin/fusermount3", X_OK) == 0 ? "/bin/fusermount3"
+										: NULL;
+	char mnt[128], cmd[1024];
+	struct stat dev, st;
+	pid_t pid;
+	int opened = 0;
+
+	if (!setpriv || !fusermount)
+		SKIP("setpriv or fusermount3 is missing");
+	if (stat("/dev/fuse", &dev) < 0)
+		FBT_FAIL("stat /dev/fuse: %s", strerror(errno));
+	snprintf(cmd, sizeof(cmd), "test -x '%s'", memfs);
+	if (as_nobody(setpriv, cmd, 5000) != 0)
+		SKIP("nobody cannot run %s (a directory on its path is closed)", memfs);
+	/* From here on nothing returns before the cleanup: the results are checked after it. */
+	int mounted = -1, work = -1, root_errno = 0, root_stat = 0, umount_rc = -1, exit_rc = -1;
+	int still = 0;
+
+	pid = -1;
+	if (e2e_tempdir("user", mnt, sizeof(mnt)) < 0)
+		FBT_FAIL("mkdtemp: %s", strerror(errno));
+	if ((dev.st_mode & 0666) != 0666 && chmod("/dev/fuse", 0666) == 0)
+		opened = 1;
+	if (chown(mnt, 65534, 65534) == 0) {
+		char *argv[] = {(char *)setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+				(char *)memfs, "-f", "-o", "threads=4", mnt, NULL};
+		pid = e2e_spawn(argv, NULL, STDERR_FILENO);
+	}
+	if (pid > 0)
+		mounted = e2e_wait_mount(mnt, 1, 10000);
+	if (mounted == 0) {
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s' && echo hello > f && test \"$(cat f)\" = hello && mkdir d && "
+			 "for i in 1 2 3 4 5 6 7 8; do echo $i > d/$i & done; wait; "
+			 "test $(ls d | wc -l) = 8 && test \"$(stat -c %%u f)\" = 65534",
+			 mnt);
+		work = as_nobody(setpriv, cmd, 10000);
+		errno = 0;
+		root_stat = stat(mnt, &st);
+		root_errno = errno;
+		snprintf(cmd, sizeof(cmd), "'%s' -u '%s'", fusermount, mnt);
+		umount_rc = as_nobody(setpriv, cmd, 10000);
+		exit_rc = e2e_wait(pid, 10000);
+		if (exit_rc >= 0)
+			pid = -1;
+		still = e2e_is_fuse_mounted(mnt);
+	}
+	cleanup(mnt, pid);
+	if (opened)
+		chmod("/dev/fuse", dev.st_mode & 07777);
+	CHECK_EQ(mounted, 0);
+	CHECK_EQ(work, 0);
+	CHECK_EQ(root_stat, -1);
+	CHECK_EQ(root_errno, EACCES);
+	CHECK_EQ(umount_rc, 0);
+	CHECK_EQ(exit_rc, 0);
+	CHECK_EQ(still, 0);
+}
+
 TEST_MAIN()

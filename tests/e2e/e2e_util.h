@@ -77,7 +77,7 @@ static inline int e2e_is_fuse_mounted(const char *path)
 	char type[256];
 
 	e2e_mount_type(path, type, sizeof(type));
-	return strncmp(type, "fuse", 4) == 0;
+	return memcmp(type, "fuse", 4) == 0; /* type has room for 256 bytes */
 }
 
 /*
