@@ -823,11 +823,11 @@ void fb_uring_stop(struct fb_uring *u)
 	slow_wait(u);
 	fb_uring_stats(u, &st);
 	atomic_store(&u->active, 0);
-	if (u->was_active)
+	if (u->was_active) {
 		fb__session_gather_forgets(u->se, 0);
-	if (u->was_active)
 		fb_log(FB_LOG_INFO, "io_uring: stopped; %" PRIu64 " requests were served over the "
 		       "rings", st.requests);
+	}
 	/* Closing a ring cancels what the kernel still holds; only then can buffers go. */
 	for (unsigned int i = 0; i < u->nr_queues && !u->slow_stuck; i++) {
 		struct uring_queue *q = &u->queues[i];
