@@ -33,6 +33,7 @@ struct fb_reader {
 	size_t off;			/* offset inside iov[idx] */
 	size_t remaining;		/* bytes left from the cursor to the end */
 	size_t consumed;		/* bytes consumed since init */
+	int shared;			/* over memory another party may write, see below */
 };
 
 /* A cursor over writable iovecs. Fields are private; use the functions below. */
@@ -50,6 +51,23 @@ struct fb_writer {
  * length is computed here, once.
  */
 void fb_reader_init(struct fb_reader *r, const struct iovec *iov, int iovcnt);
+
+/*
+ * As fb_reader_init(), for memory that another party can write while we read it (a guest's
+ * memory under virtio-fs, a ring shared with a process). The rule: whatever of such a request
+ * is checked is copied first. The server copies the header, the fixed arguments, names and
+ * extensions of a shared request into private memory once and then validates and uses only
+ * the copy (it never decodes them in place); bulk payload (WRITE data, READ replies) stays in
+ * the shared memory and moves through fb_reader_to_fd() / fb_writer_from_fd() or
+ * fb_reader_read(), whose results no check depends on.
+ */
+void fb_reader_init_shared(struct fb_reader *r, const struct iovec *iov, int iovcnt);
+
+/* True when the reader was started with fb_reader_init_shared(). */
+static inline int fb_reader_is_shared(const struct fb_reader *r)
+{
+	return r->shared;
+}
 
 /* Bytes left to read. */
 static inline size_t fb_reader_remaining(const struct fb_reader *r)

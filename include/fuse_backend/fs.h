@@ -80,6 +80,18 @@ int fb_ctx_backing_open(const struct fb_ctx *ctx, int fd);
 int fb_ctx_backing_close(const struct fb_ctx *ctx, int backing_id);
 
 /*
+ * virtio-fs DAX: map [@foffset, +@len) of @fd at offset @moffset of the guest's cache window
+ * (@flags: FB_SETUPMAPPING_FLAG_READ / _WRITE), through the transport of @ctx. @fd is
+ * borrowed: the transport passes it to the VMM during the call. Returns 0 or a negative errno;
+ * -EOPNOTSUPP when the transport has no cache window. For setupmapping().
+ */
+int fb_ctx_dax_map(const struct fb_ctx *ctx, int fd, uint64_t foffset, uint64_t moffset,
+		   uint64_t len, uint64_t flags);
+
+/* virtio-fs DAX: unmap [@moffset, +@len) of the cache window. For removemapping(). */
+int fb_ctx_dax_unmap(const struct fb_ctx *ctx, uint64_t moffset, uint64_t len);
+
+/*
  * The connection as negotiated at INIT. init() sees the kernel's offer and may change `want`
  * and the limits; the server then answers the kernel with the result.
  */

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <fuse_backend/abi.h>
 #include <fuse_backend/buf.h>
 #include <fuse_backend/fs.h>
 
@@ -39,23 +40,62 @@ struct fb_server_config {
 };
 
 /*
- * What the transport below the server can do. All callbacks are optional; the struct is
+ * What the transport below the server is and can do. All callbacks are optional; the struct is
  * borrowed for the server's lifetime. `priv` is passed back to each callback.
+ *
+ * Versioned by size: set `size` to sizeof(struct fb_transport_ops). Fields are only appended;
+ * a table from an older header is shorter and its missing fields count as 0 / NULL.
  */
 struct fb_transport_ops {
-	/* INIT flags the transport adds to the kernel's offer only if the kernel also offers
-	 * them (e.g. FB_PASSTHROUGH where backing_open works, FB_OVER_IO_URING). */
+	size_t size;			/* sizeof(struct fb_transport_ops) */
+
+	/* INIT flags that depend on the transport, added to the offer only when the kernel also
+	 * offers them: FB_PASSTHROUGH where backing_open works, FB_OVER_IO_URING, the FB_SPLICE_*
+	 * flags, and for virtio-fs DAX FB_MAP_ALIGNMENT and FB_HAS_INODE_DAX (only when
+	 * dax_map works). Without them the server never enables these flags. */
 	uint64_t caps;
+
+	/* FB_TRANSPORT_* bits: what kind of peer sends the requests. */
+	uint32_t flags;
 
 	/* Send a notification: @iov holds a complete message (fb_out_header with unique 0 and
 	 * the notify code in `error`, then its body). Returns 0 or a negative errno. May be
-	 * called from any thread. */
+	 * called from any thread. NULL: there is no notification channel (virtio-fs); every
+	 * fb_server_notify_*() returns -ENOTCONN. */
 	int (*send_notify)(void *priv, const struct iovec *iov, int iovcnt);
 
 	/* Register / release a backing file for FUSE passthrough. */
 	int (*backing_open)(void *priv, int fd);
 	int (*backing_close)(void *priv, int backing_id);
+
+	/* virtio-fs DAX: map [@foffset, +@len) of @fd at @moffset of the guest's cache window
+	 * (@flags: FB_SETUPMAPPING_FLAG_READ / _WRITE), or unmap [@moffset, +@len). Return 0 or
+	 * a negative errno. */
+	int (*dax_map)(void *priv, int fd, uint64_t foffset, uint64_t moffset, uint64_t len,
+		       uint64_t flags);
+	int (*dax_unmap)(void *priv, uint64_t moffset, uint64_t len);
 };
+
+/*
+ * fb_transport_ops.flags. A virtio-fs transport sets all four; /dev/fuse and io_uring none.
+ */
+/* The pid in a request is not a host process id (a guest's): fb_ctx.pid is 0, and nothing
+ * is looked up under /proc for it. */
+#define FB_TRANSPORT_FOREIGN_PIDS	(1u << 0)
+/* The peer never sends INTERRUPT: an operation that would wait for another request
+ * (SETLKW, flock without LOCK_NB) is answered -EOPNOTSUPP instead of blocking forever. */
+#define FB_TRANSPORT_NO_INTERRUPT	(1u << 1)
+/* Sessions restart on a live connection: INIT after DESTROY, or INIT while a session is
+ * ready (a guest that rebooted), ends the old session (destroy(), as fb_server_reset()) and
+ * negotiates a new one. fb_server_handle() then answers DESTROY and returns its reply length
+ * instead of -ENODEV. Requests run under a read lock that a reset takes for writing, so a
+ * reset never overlaps an operation. */
+#define FB_TRANSPORT_RESTART		(1u << 2)
+/* Every request with reply memory must be answered (a descriptor chain is completed only
+ * with its reply): a request the server would otherwise drop (unique 0, bad length, sent
+ * after DESTROY) gets an error reply when its header could be read and the writer has room
+ * for one. FORGET and BATCH_FORGET still get none (return 0). */
+#define FB_TRANSPORT_REPLY_ALWAYS	(1u << 3)
 
 /*
  * Create a server over the operations table @ops (of @ops_size bytes: pass sizeof(*ops); a
@@ -86,6 +126,22 @@ void fb_server_set_transport(struct fb_server *s, const struct fb_transport_ops 
  * The reply to a request is never larger than fb_server_reply_max() bytes.
  */
 ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_writer *w);
+
+/*
+ * End the session: when INIT was answered, the file system's destroy() runs (it drops every
+ * inode and handle the kernel held), and the server waits for a new INIT. In-flight state
+ * (remembered interrupts) is cleared. Used by transports whose peer can start over on the same
+ * connection (a guest that reboots). With FB_TRANSPORT_RESTART it waits for the requests in
+ * progress and may be called from any thread; without it no fb_server_handle() may be running.
+ */
+void fb_server_reset(struct fb_server *s);
+
+/*
+ * Read the header of the request under @r without consuming it (for a transport that must
+ * know the opcode or unique before or after handling it). Returns 0 and fills *@ret, or
+ * -EINVAL when fewer bytes than a header remain.
+ */
+int fb_server_peek(const struct fb_reader *r, struct fb_in_header *ret);
 
 /* The connection as negotiated, or NULL before INIT has been answered. */
 const struct fb_conn *fb_server_conn(const struct fb_server *s);

@@ -74,7 +74,14 @@ void fb_reader_init(struct fb_reader *r, const struct iovec *iov, int iovcnt)
 	r->off = 0;
 	r->remaining = iov_total(iov, r->iovcnt);
 	r->consumed = 0;
+	r->shared = 0;
 	cursor_advance(r->iov, r->iovcnt, &r->idx, &r->off, 0);
+}
+
+void fb_reader_init_shared(struct fb_reader *r, const struct iovec *iov, int iovcnt)
+{
+	fb_reader_init(r, iov, iovcnt);
+	r->shared = 1;
 }
 
 int fb_reader_read(struct fb_reader *r, void *dst, size_t len)
