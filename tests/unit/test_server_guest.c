@@ -22,8 +22,9 @@ static struct {
 	atomic_int inits, destroys, lookups, getattrs, setlks, flocks, maps;
 	atomic_int live;	/* between init() and destroy() */
 	atomic_int violations;	/* an operation ran outside a session */
-	uint8_t *shared;	/* the request memory a test hands out as shared (to scribble on) */
+	uint8_t *shared;	/* the request memory a test hands out */
 	size_t shared_len;
+	int scribble;		/* the peer writes over it while an operation runs */
 	char name[64];		/* what lookup / mkdir got */
 	int name_inside;	/* the name pointer pointed into the shared memory */
 	mode_t mode;
@@ -49,7 +50,7 @@ static int inside_shared(const void *p)
 /* The peer changes the request while the operation runs. */
 static void scribble(void)
 {
-	if (g.shared)
+	if (g.shared && g.scribble)
 		memset(g.shared + sizeof(struct fb_in_header), 'X',
 		       g.shared_len - sizeof(struct fb_in_header));
 }
@@ -277,11 +278,13 @@ static ssize_t send_shared(struct fb_server *s, struct fbreq *rq)
 	rv.iov_len = rq->len;
 	g.shared = rq->buf;
 	g.shared_len = rq->len;
+	g.scribble = 1;
 	fb_reader_init_shared(&r, &rv, 1);
 	fb_writer_init(&w, &wv, 1);
 	rep.ret = fb_server_handle(s, &r, &w);
 	memcpy(&rep.oh, rep.buf, sizeof(rep.oh));
 	g.shared = NULL;
+	g.scribble = 0;
 	return rep.ret;
 }
 
@@ -382,7 +385,6 @@ TEST(shared_request_is_decoded_from_a_copy)
 	CHECK_STR(g.name, "name-as-checked");
 
 	/* a private reader over one buffer is still decoded in place (no copy) */
-	g.shared = q.buf;
 	fbreq_start(&q, FB_LOOKUP, 3, FB_ROOT_ID);
 	fbreq_str(&q, "in-place");
 	g.shared = q.buf;
