@@ -59,7 +59,10 @@ void fb_reader_init(struct fb_reader *r, const struct iovec *iov, int iovcnt);
  * extensions of a shared request into private memory once and then validates and uses only
  * the copy (it never decodes them in place); bulk payload (WRITE data, READ replies) stays in
  * the shared memory and moves through fb_reader_to_fd() / fb_writer_from_fd() or
- * fb_reader_read(), whose results no check depends on.
+ * fb_reader_read(), whose results no check depends on. A file system's write() gets such a
+ * reader for its data: one that interprets the data (rather than storing it) copies it out
+ * with fb_reader_read() first and looks only at the copy. A shared reader holds no copy
+ * itself: copying it (struct assignment) is fine, and so is fb_server_peek().
  */
 void fb_reader_init_shared(struct fb_reader *r, const struct iovec *iov, int iovcnt);
 

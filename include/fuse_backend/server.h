@@ -40,11 +40,13 @@ struct fb_server_config {
 };
 
 /*
- * What the transport below the server is and can do. All callbacks are optional; the struct is
- * borrowed for the server's lifetime. `priv` is passed back to each callback.
+ * What the transport below the server is and can do. All callbacks are optional; the server
+ * copies the table (fb_server_set_transport()). `priv` is passed back to each callback.
  *
  * Versioned by size: set `size` to sizeof(struct fb_transport_ops). Fields are only appended;
- * a table from an older header is shorter and its missing fields count as 0 / NULL.
+ * a table from an older header is shorter and its missing fields count as 0 / NULL; a longer
+ * one (a newer header) is cut to what the library knows. A size of 0 is taken as the first
+ * versioned layout (every field up to dax_unmap), for callers that forget to set it.
  */
 struct fb_transport_ops {
 	size_t size;			/* sizeof(struct fb_transport_ops) */
@@ -83,7 +85,8 @@ struct fb_transport_ops {
  * is looked up under /proc for it. */
 #define FB_TRANSPORT_FOREIGN_PIDS	(1u << 0)
 /* The peer never sends INTERRUPT: an operation that would wait for another request
- * (SETLKW, flock without LOCK_NB) is answered -EOPNOTSUPP instead of blocking forever. */
+ * (SETLKW, flock without LOCK_NB; not an unlock) is answered -EOPNOTSUPP by the server,
+ * without calling the file system, instead of blocking forever. */
 #define FB_TRANSPORT_NO_INTERRUPT	(1u << 1)
 /* Sessions restart on a live connection: INIT after DESTROY, or INIT while a session is
  * ready (a guest that rebooted), ends the old session (destroy(), as fb_server_reset()) and
@@ -92,9 +95,11 @@ struct fb_transport_ops {
  * reset never overlaps an operation. */
 #define FB_TRANSPORT_RESTART		(1u << 2)
 /* Every request with reply memory must be answered (a descriptor chain is completed only
- * with its reply): a request the server would otherwise drop (unique 0, bad length, sent
- * after DESTROY) gets an error reply when its header could be read and the writer has room
- * for one. FORGET and BATCH_FORGET still get none (return 0). */
+ * with its reply): a request the server would otherwise drop (unique 0, bad length, a
+ * malformed no-reply request, sent after DESTROY) gets an error reply carrying its unique
+ * (-EINVAL; -ENOTCONN after DESTROY), and an INTERRUPT or NOTIFY_REPLY a bare header, when
+ * its header could be read and the writer has room for one. FORGET and BATCH_FORGET still
+ * get none (return 0). */
 #define FB_TRANSPORT_REPLY_ALWAYS	(1u << 3)
 
 /*
@@ -109,7 +114,11 @@ int fb_server_new(const struct fb_fs_ops *ops, size_t ops_size, void *fs,
 /* Free a server (NULL-safe). No fb_server_handle() call may be running. */
 void fb_server_free(struct fb_server *s);
 
-/* Attach the transport below the server; @ops and @priv are borrowed. Call before INIT. */
+/*
+ * Attach the transport below the server: @ops is copied (see struct fb_transport_ops on
+ * `size`; NULL detaches), @priv is borrowed for the server's lifetime. Call before INIT, or
+ * again before INIT to change it.
+ */
 void fb_server_set_transport(struct fb_server *s, const struct fb_transport_ops *ops, void *priv);
 
 /*
@@ -120,7 +129,8 @@ void fb_server_set_transport(struct fb_server *s, const struct fb_transport_ops 
  *   0            no reply is due (FORGET, BATCH_FORGET, INTERRUPT, a malformed request that
  *                was dropped and logged).
  *   -ENODEV      DESTROY was handled (the reply, if any, is already counted): the session is
- *                over; the transport stops reading.
+ *                over; the transport stops reading. Not with FB_TRANSPORT_RESTART: DESTROY
+ *                then returns its reply length and the server waits for a new INIT.
  *   other < 0    the writer cannot hold even an error reply (-ENOSPC), a bug in the caller.
  *
  * The reply to a request is never larger than fb_server_reply_max() bytes.
@@ -132,7 +142,8 @@ ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_wri
  * inode and handle the kernel held), and the server waits for a new INIT. In-flight state
  * (remembered interrupts) is cleared. Used by transports whose peer can start over on the same
  * connection (a guest that reboots). With FB_TRANSPORT_RESTART it waits for the requests in
- * progress and may be called from any thread; without it no fb_server_handle() may be running.
+ * progress and may be called from any thread (but not from inside an operation); without it
+ * no fb_server_handle() may be running.
  */
 void fb_server_reset(struct fb_server *s);
 
