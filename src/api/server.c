@@ -115,20 +115,23 @@ void fb_server_free(struct fb_server *s)
 
 void fb_server_set_transport(struct fb_server *s, const struct fb_transport_ops *ops, void *priv)
 {
+	struct fb_transport_ops t;
 	size_t n;
 
-	memset(&s->tops, 0, sizeof(s->tops));
-	s->tpriv = NULL;
-	if (!ops)
-		return;
-	/* 0: a caller that filled the table with designated initialisers and forgot the size;
-	 * it was built against the first versioned layout at least. Longer tables (a newer
-	 * header) are cut: we cannot use what we do not know. */
-	n = ops->size ? ops->size : FB__TOPS_SIZE_V1;
-	memcpy(&s->tops, ops, n < sizeof(s->tops) ? n : sizeof(s->tops));
-	s->tops.size = sizeof(s->tops);
-	s->tops.flags &= FB__TRANSPORT_FLAGS_KNOWN;
-	s->tpriv = priv;
+	memset(&t, 0, sizeof(t));
+	if (ops) {
+		/* 0: a caller that filled the table with designated initialisers and forgot
+		 * the size; it was built against the first versioned layout at least. Longer
+		 * tables (a newer header) are cut: we cannot use what we do not know. */
+		n = ops->size ? ops->size : FB__TOPS_SIZE_V1;
+		memcpy(&t, ops, n < sizeof(t) ? n : sizeof(t));
+		t.size = sizeof(t);
+		t.flags &= FB__TRANSPORT_FLAGS_KNOWN;
+	}
+	/* Built aside and copied in one go: a table set again with one more cap (the /dev/fuse
+	 * session adding io_uring) never shows a half-cleared state. */
+	s->tops = t;
+	s->tpriv = ops ? priv : NULL;
 }
 
 int fb_server_peek(const struct fb_reader *r, struct fb_in_header *ret)

@@ -71,6 +71,9 @@ static void retrieve(void *priv, uint64_t cookie, fb_ino_t ino, uint64_t off,
 	}
 }
 
+/* Requests come as shared readers (a guest's memory) in this run. */
+static int shared;
+
 static ssize_t handle(struct fb_server *s, const uint8_t *req, size_t len)
 {
 	struct iovec rv[2], wv[3];
@@ -89,7 +92,10 @@ static ssize_t handle(struct fb_server *s, const uint8_t *req, size_t len)
 	wv[1].iov_len = 1000;
 	wv[2].iov_base = reply + 1024;
 	wv[2].iov_len = REPLY_SIZE - 1024;
-	fb_reader_init(&r, rv, 2);
+	if (shared)
+		fb_reader_init_shared(&r, rv, 2);
+	else
+		fb_reader_init(&r, rv, 2);
 	fb_writer_init(&w, wv, 3);
 	ret = fb_server_handle(s, &r, &w);
 	if (ret > 0) {
@@ -113,8 +119,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct fb_transport_ops tops_plain = {.send_notify = notify_sink};
+	static const struct fb_transport_ops tops_plain = {.size = sizeof(tops_plain),
+							  .send_notify = notify_sink};
+	/* A virtio-fs device: every guest flag, no notification channel. */
+	static const struct fb_transport_ops tops_guest = {
+		.size = sizeof(tops_guest),
+		.flags = FB_TRANSPORT_FOREIGN_PIDS | FB_TRANSPORT_NO_INTERRUPT |
+			 FB_TRANSPORT_RESTART | FB_TRANSPORT_REPLY_ALWAYS,
+	};
 	static const struct fb_transport_ops tops_pt = {
+		.size = sizeof(tops_pt),
 		.caps = FB_PASSTHROUGH | FB_OVER_IO_URING,
 		.send_notify = notify_sink,
 		.backing_open = backing_open,
@@ -152,7 +166,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fb_memfs_free(m);
 		return 0;
 	}
-	fb_server_set_transport(s, (data[9] & 2) ? &tops_pt : &tops_plain, NULL);
+	shared = (data[9] & 8) != 0;
+	fb_server_set_transport(s, shared ? &tops_guest : (data[9] & 2) ? &tops_pt : &tops_plain,
+				NULL);
 	fb_server_set_retrieve_cb(s, retrieve, NULL);
 
 	h.len = sizeof(init);
