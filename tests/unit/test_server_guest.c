@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -532,7 +533,8 @@ TEST(restart_destroy_replies_and_waits_for_init)
 struct racer {
 	struct fb_server *s;
 	atomic_int *stop;
-	int ok, before_init, bad;
+	atomic_int ok;
+	int before_init, bad;
 };
 
 static void *race_requests(void *arg)
@@ -589,6 +591,11 @@ TEST(restart_never_overlaps_a_request)
 		fbreq_send(s, &iq, &ip);
 		if (ip.ret != 16 + (ssize_t)sizeof(struct fb_init_out) || ip.oh.error != 0)
 			break;
+		/* let the requests in before the next reset (bounded: the check below fails) */
+		int before = rc[0].ok + rc[1].ok;
+
+		for (int spin = 0; spin < 100000 && rc[0].ok + rc[1].ok == before; spin++)
+			sched_yield();
 	}
 	atomic_store(&stop, 1);
 	for (int i = 0; i < 2; i++)
