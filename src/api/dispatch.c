@@ -12,6 +12,12 @@
  * names a directory entry must not be empty, ".", ".." or contain '/': the kernel never sends
  * those (we do not negotiate EXPORT_SUPPORT), and a hostile peer could use them to walk out
  * of a passthrough tree. Nothing may follow the last expected item.
+ *
+ * Shared readers (buf.h): req->args is then always the server's private copy, so a name or
+ * value checked here is the one the operation gets. RAW decoders read their fixed part with
+ * fb_reader_read() (a copy) and decide only on that copy and on the reader's length, never on
+ * bytes still in the reader: WRITE and NOTIFY_REPLY leave only payload there, BATCH_FORGET
+ * copies each record once.
  */
 #include <errno.h>
 #include <inttypes.h>
