@@ -481,6 +481,91 @@ TEST(credentials_are_the_callers)
 	fb_passthrough_free(pt);
 }
 
+/* OPEN of @ino through @srv as uid/gid 4242 from @pid; the reply's error. */
+static int open_as(struct fb_server *srv, fb_ino_t ino, uint32_t pid)
+{
+	struct fb_open_in oi = {.flags = O_RDONLY};
+	struct fbreq q = {0};
+	struct fbrep p;
+	int err;
+
+	fbrep_init(&p, 4096);
+	fbreq_start(&q, FB_OPEN, 7, ino);
+	fbreq_put(&q, &oi, sizeof(oi));
+	fbreq_hdr(&q)->uid = 4242;
+	fbreq_hdr(&q)->gid = 4242;
+	fbreq_hdr(&q)->pid = pid;
+	fbreq_send(srv, &q, &p);
+	err = p.ret >= 16 ? p.oh.error : -1000;
+	fbreq_free(&q);
+	fbrep_free(&p);
+	return err;
+}
+
+/*
+ * A guest's pid names no host process: with FB_TRANSPORT_FOREIGN_PIDS the server passes pid
+ * 0 and the passthrough takes no supplementary groups from /proc (here a host process with
+ * that pid would have given access).
+ */
+TEST(foreign_pids_never_reach_proc)
+{
+	if (geteuid() != 0)
+		SKIP("needs root");
+	static const struct fb_transport_ops guest = {.size = sizeof(guest),
+						      .flags = FB_TRANSPORT_FOREIGN_PIDS};
+	struct fb_passthrough *pt = fresh();
+	struct fb_server *host = NULL, *vm = NULL;
+	struct fb_ctx other = {.uid = 4242, .gid = 4242, .umask = 022};
+	struct fb_entry e;
+	struct fbrep rep;
+	char p[PATH_MAX], ready = 0;
+	int pfd[2], r_host, r_vm;
+	pid_t child;
+	CHECK(pt);
+
+	snprintf(p, sizeof(p), "%s/grp", src);
+	put_file(src, "grp", "group data", 0640);
+	CHECK_OK(chown(p, 0, 4343));
+	CHECK_EQ(fb_server_new(ops, sizeof(*ops), pt, NULL, &host), 0);
+	CHECK_EQ(fb_server_new(ops, sizeof(*ops), pt, NULL, &vm), 0);
+	fb_server_set_transport(vm, &guest, NULL);
+	fbrep_init(&rep, 0);
+	CHECK_EQ(fbreq_init_session(host, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	CHECK_EQ(fbreq_init_session(vm, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	fbrep_free(&rep);
+	CHECK_EQ(ops->lookup(pt, &other, FB_ROOT_ID, "grp", &e), 0);
+
+	CHECK_OK(pipe(pfd));
+	child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		gid_t g = 4343;
+		char c;
+		close(pfd[0]);
+		if (setgroups(1, &g) < 0 || setresgid(4242, 4242, 4242) < 0 ||
+		    setresuid(4242, 4242, 4242) < 0)
+			_exit(1);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(1);
+		if (read(pfd[1], &c, 1) < 0) /* blocks until killed */
+			_exit(0);
+		_exit(0);
+	}
+	close(pfd[1]);
+	CHECK_EQ(read(pfd[0], &ready, 1), 1);
+	r_host = open_as(host, e.ino, (uint32_t)child);
+	r_vm = open_as(vm, e.ino, (uint32_t)child);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(pfd[0]);
+	CHECK_EQ(r_host, 0);	    /* the host process's groups counted */
+	CHECK_EQ(r_vm, -EACCES); /* the guest's "pid" did not */
+	fb_server_free(host);
+	fb_server_free(vm);
+	ops->destroy(pt); /* the open handle */
+	fb_passthrough_free(pt);
+}
+
 TEST(escape_dotdot_and_names)
 {
 	struct fb_passthrough *pt = fresh();
