@@ -1038,7 +1038,8 @@ static void bad_indirect(const struct vf_desc *t, unsigned int n, uint32_t tlen,
 	struct vf_desc d[1] = { { tg, tlen, hflags, 0 } };
 
 	CHECK(tp != NULL);
-	memcpy(tp, t, 16 * (size_t)n);
+	if (n)
+		memcpy(tp, t, 16 * (size_t)n);
 	bad_chain(d, 1);
 }
 
