@@ -5,10 +5,11 @@
  * threads) and through /dev/fuse (an in-process mount served by fb_session_loop()).
  *
  *   virtio_bench [--secs S] [--reps N] [--dir TMPFS_DIR] [--only virtio|fusedev]
+ *                [--test NAME] [--threads 1|4] [--fs memfs|passthrough]
  *
  * Tests, each run for S seconds (default 1) by 1 and by 4 caller threads (virtio: one
  * request queue per thread; /dev/fuse: as many daemon threads as callers):
- *   getattr   virtio: GETATTR on an open file; /dev/fuse: statx() of the open file with
+ *   getattr   virtio: GETATTR (no file handle); /dev/fuse: statx() of the open file with
  *             AT_STATX_FORCE_SYNC (the kernel asks the daemon whatever it has cached)
  *   read4k    READ of 4 KiB at rotating offsets of a 1 MiB file; /dev/fuse: pread() O_DIRECT
  *   write4k   WRITE of 4 KiB likewise; /dev/fuse: pwrite() O_DIRECT
@@ -59,6 +60,9 @@ static double opt_secs = 1.0;
 static int opt_reps = 3;
 static const char *opt_dir = "/dev/shm";
 static int opt_only = -1;
+static const char *opt_test;		/* run only this test */
+static int opt_threads;			/* run only with this many threads (1 or 4) */
+static int opt_fs = -1;			/* run only over this file system */
 
 /* ---- request counting shim ----------------------------------------------------------------- */
 
@@ -306,7 +310,9 @@ static void *job_virtio(void *arg)
 	/* The request once in the slot; each round rewrites unique and offset only. */
 	switch (j->test) {
 	case T_GETATTR: {
-		struct fb_getattr_in gi = { .getattr_flags = FB_GETATTR_FH, .fh = j->s->fh[j->t] };
+		/* No FB_GETATTR_FH: the kernel sends none for stat() or statx() of a path or
+		 * AT_EMPTY_PATH either, so both transports ask the same question. */
+		struct fb_getattr_in gi = { 0 };
 
 		fbreq_start(&q, FB_GETATTR, 1, j->s->node[j->t]);
 		fbreq_put(&q, &gi, sizeof(gi));
@@ -491,6 +497,12 @@ static double median(double *v, int n)
 	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
+static int wanted(int x, int fs, int nthreads)
+{
+	return (opt_only < 0 || x == opt_only) && (opt_fs < 0 || fs == opt_fs) &&
+	       (!opt_threads || nthreads == opt_threads);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -498,6 +510,9 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "test", required_argument, NULL, 't' },
+		{ "threads", required_argument, NULL, 'n' },
+		{ "fs", required_argument, NULL, 'f' },
 		{ 0 },
 	};
 	static struct cell res[NCONF][T_COUNT][MAX_REPS];
@@ -517,9 +532,19 @@ int main(int argc, char **argv)
 		case 'o':
 			opt_only = !strcmp(optarg, "virtio") ? X_VIRTIO : X_FUSEDEV;
 			break;
+		case 't':
+			opt_test = optarg;
+			break;
+		case 'n':
+			opt_threads = atoi(optarg);
+			break;
+		case 'f':
+			opt_fs = !strcmp(optarg, "memfs") ? 0 : 1;
+			break;
 		default:
 			fprintf(stderr, "usage: virtio_bench [--secs S] [--reps N] [--dir TMPFS_DIR] "
-					"[--only virtio|fusedev]\n");
+					"[--only virtio|fusedev] [--test NAME] [--threads 1|4] "
+					"[--fs memfs|passthrough]\n");
 			return 2;
 		}
 	}
@@ -535,10 +560,12 @@ int main(int argc, char **argv)
 		for (int k = 0; k < NCONF; k++) {
 			struct setup s = { .x = k / 4, .fs = (k / 2) % 2, .nthreads = k % 2 ? 4 : 1 };
 
-			if (opt_only >= 0 && s.x != opt_only)
+			if (!wanted(s.x, s.fs, s.nthreads))
 				continue;
 			setup_up(&s);
 			for (int t = 0; t < T_COUNT; t++) {
+				if (opt_test && strcmp(opt_test, test_name[t]))
+					continue;
 				struct cell r = run_cell(&s, (enum test)t);
 
 				res[k][t][rep] = r;
@@ -567,7 +594,8 @@ int main(int argc, char **argv)
 					double ki[MAX_REPS], wa[MAX_REPS];
 					char mib[32] = "-", kw[64] = "- | -";
 
-					if (opt_only >= 0 && x != opt_only)
+					if (!wanted(x, f, n ? 4 : 1) ||
+					    (opt_test && strcmp(opt_test, test_name[t])))
 						continue;
 					for (int i = 0; i < opt_reps; i++) {
 						rate[i] = res[k][t][i].rate;
