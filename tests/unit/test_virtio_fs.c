@@ -471,7 +471,7 @@ TEST(a_broken_ring_is_reported)
 	fsq_done(&f);
 }
 
-TEST(destroy_is_answered)
+TEST(destroy_is_answered_and_a_new_session_follows)
 {
 	struct fsq f;
 	struct fbreq q = {0};
@@ -482,7 +482,9 @@ TEST(destroy_is_answered)
 	fsq_call(&f, &q, &plain);
 	CHECK_EQ(f.len, 16);
 	CHECK_EQ(reply_error(&f), 0);
-	CHECK(fb_server_destroyed(f.s));
+	/* A guest that unmounts and mounts again: a new session on the same queue. */
+	fsq_init_session(&f);
+	fsq_getattr_ok(&f, FB_ROOT_ID);
 	fbreq_free(&q);
 	fsq_done(&f);
 }

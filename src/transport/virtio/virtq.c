@@ -202,8 +202,10 @@ struct walk {
 	struct iovec *iov;
 	int n; /* iovecs filled */
 	int max;
-	int nin;     /* of which readable */
-	int writing; /* a writable descriptor was seen */
+	int nin;			     /* of which readable */
+	int writing;			     /* a writable descriptor was seen */
+	const struct fb__guest_region *last; /* region of the last buffer: the next one is
+					      * most likely in it too, so try it first */
 };
 
 /* Append the buffer of descriptor @d (already copied and converted) to @w. */
@@ -215,15 +217,23 @@ static int walk_add(const struct fb_guest_mem *m, struct walk *w, const struct f
 		w->writing = 1;
 	else if (w->writing)
 		return -EINVAL; /* readable after writable */
+	if (len > UINT64_MAX - addr)
+		return -EFAULT;
 	while (len > 0) {
-		uint64_t got;
-		void *p = fb_guest_mem_map(m, addr, len, &got);
+		const struct fb__guest_region *r = w->last;
+		uint64_t off, got;
 
-		if (!p)
-			return -EFAULT;
+		if (!r || addr - r->gpa >= r->size) {
+			r = fb__guest_mem_find(m, addr);
+			if (!r)
+				return -EFAULT;
+			w->last = r;
+		}
 		if (w->n >= w->max)
 			return -E2BIG;
-		w->iov[w->n].iov_base = p;
+		off = addr - r->gpa;
+		got = len < r->size - off ? len : r->size - off;
+		w->iov[w->n].iov_base = r->host + off;
 		w->iov[w->n].iov_len = got;
 		w->n++;
 		addr += got;
