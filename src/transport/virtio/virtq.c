@@ -197,15 +197,17 @@ void fb_virtq_set_mem(struct fb_virtq *q, const struct fb_guest_mem *m)
 
 /* ---- popping a chain ----------------------------------------------------------------------- */
 
-/* Where a chain's iovecs are gathered. */
+/*
+ * Where a chain's iovecs are gathered. @last is the region of the previous buffer: the next
+ * one is most likely in it too, so it is tried before searching the map.
+ */
 struct walk {
 	struct iovec *iov;
-	int n; /* iovecs filled */
+	int n;
 	int max;
-	int nin;			     /* of which readable */
-	int writing;			     /* a writable descriptor was seen */
-	const struct fb__guest_region *last; /* region of the last buffer: the next one is
-					      * most likely in it too, so try it first */
+	int nin;
+	int writing;
+	const struct fb__guest_region *last;
 };
 
 /* Append the buffer of descriptor @d (already copied and converted) to @w. */
@@ -307,8 +309,7 @@ static int walk_chain(struct fb_virtq *q, struct walk *w, unsigned int head)
 			return -ELOOP;
 		desc_read(&q->desc[i], &d);
 		if (d.flags & FB__VRING_DESC_F_INDIRECT) {
-			/* The WRITE flag of the table's own descriptor means nothing (2.7.5.3.2).
-			 */
+			/* The table's own WRITE flag means nothing: the device ignores it. */
 			r = indirect_load(q, &d);
 			if (r < 0)
 				return r;
