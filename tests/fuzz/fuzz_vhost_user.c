@@ -40,9 +40,9 @@
 #include <fuse_backend/server.h>
 #include <fuse_backend/vhost_user.h>
 
-#define MEM_SIZE	(64 * 1024)
-#define PAYLOAD_MAX	8192
-#define MAX_FDS		15
+#define MEM_SIZE    (64 * 1024)
+#define PAYLOAD_MAX 8192
+#define MAX_FDS	    15
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -123,9 +123,11 @@ static void drain(int fe)
 	} ctl;
 
 	for (;;) {
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-				     .msg_controllen = sizeof(ctl.buf) };
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl.buf,
+				    .msg_controllen = sizeof(ctl.buf)};
 
 		if (recvmsg(fe, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
 			return;
@@ -148,8 +150,8 @@ static int send_with_fds(int fe, const void *buf, size_t len, const int *fds, in
 		char buf[CMSG_SPACE(MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {(void *)buf, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (nfds) {
 		struct cmsghdr *c;
@@ -244,10 +246,10 @@ static void run(struct fb_vhost_user *dev, int fe, int memfd, struct in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fds_base;
-	struct fb_memfs_config mc = { .max_bytes = 1 << 20, .max_inodes = 256 };
-	struct fb_vhost_user_config cfg = { .size = sizeof(cfg), .flags = FB_VHOST_USER_OWN_LOOP };
-	struct fb_server_config sc = { .debug = getenv("FB_FUZZ_VERBOSE") != NULL };
-	struct in in = { data, size };
+	struct fb_memfs_config mc = {.max_bytes = 1 << 20, .max_inodes = 256};
+	struct fb_vhost_user_config cfg = {.size = sizeof(cfg), .flags = FB_VHOST_USER_OWN_LOOP};
+	struct fb_server_config sc = {.debug = getenv("FB_FUZZ_VERBOSE") != NULL};
+	struct in in = {data, size};
 	struct fb_vhost_user *dev = NULL;
 	struct fb_server *s = NULL;
 	struct fb_memfs *m = NULL;

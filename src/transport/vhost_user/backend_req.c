@@ -37,7 +37,7 @@ static void channel_drop(struct fb_vhost_user *dev)
 /* Wait for the ack of @req; backend_lock held. Returns the front end's answer or -errno. */
 static int wait_ack(struct fb_vhost_user *dev, uint32_t req)
 {
-	struct pollfd p = { .fd = dev->backend_fd, .events = POLLIN };
+	struct pollfd p = {.fd = dev->backend_fd, .events = POLLIN};
 	struct vu_msg *m;
 	int r;
 
@@ -85,8 +85,7 @@ static int backend_request(struct fb_vhost_user *dev, struct backend_msg *msg, i
 	r = fb__vu_send(dev->backend_fd, msg, sizeof(*msg), fd);
 	if (r == 0)
 		r = wait_ack(dev, msg->hdr.request);
-	if (r == -ETIMEDOUT || r == -EPROTO || r == -ENOTCONN || r == -EPIPE ||
-	    r == -ECONNRESET) {
+	if (r == -ETIMEDOUT || r == -EPROTO || r == -ENOTCONN || r == -EPIPE || r == -ECONNRESET) {
 		fb_log(FB_LOG_ERR, "vhost-user: back-end channel: %s: closing it", strerror(-r));
 		channel_drop(dev);
 		if (r != -ETIMEDOUT && r != -EPROTO)
@@ -100,7 +99,7 @@ out_unlock:
 static int dax_map(void *priv, int fd, uint64_t foffset, uint64_t moffset, uint64_t len,
 		   uint64_t flags)
 {
-	struct backend_msg msg = { .hdr.request = VU_BACKEND_FS_MAP };
+	struct backend_msg msg = {.hdr.request = VU_BACKEND_FS_MAP};
 
 	msg.body.fd_offset[0] = foffset;
 	msg.body.cache_offset[0] = moffset;
@@ -115,7 +114,7 @@ static int dax_map(void *priv, int fd, uint64_t foffset, uint64_t moffset, uint6
 
 static int dax_unmap(void *priv, uint64_t moffset, uint64_t len)
 {
-	struct backend_msg msg = { .hdr.request = VU_BACKEND_FS_UNMAP };
+	struct backend_msg msg = {.hdr.request = VU_BACKEND_FS_UNMAP};
 
 	msg.body.cache_offset[0] = moffset;
 	msg.body.len[0] = len;

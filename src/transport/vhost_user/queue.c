@@ -125,7 +125,7 @@ out_unlock:
 /* Consume a pending kick without waiting. */
 static void drain_kick(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	uint64_t v;
 	ssize_t n;
 
@@ -139,8 +139,8 @@ static void *queue_main(void *arg)
 {
 	struct vu_queue *q = arg;
 	struct pollfd p[2] = {
-		{ .fd = q->kick_fd, .events = POLLIN },
-		{ .fd = q->stop_fd, .events = POLLIN },
+		{.fd = q->kick_fd, .events = POLLIN},
+		{.fd = q->stop_fd, .events = POLLIN},
 	};
 
 	/* Chains may have come before the kick fd did. */

@@ -59,8 +59,8 @@ static void take_fds(struct msghdr *mh, struct vu_msg *m)
 static int wait_readable(int sock, int stop_fd)
 {
 	struct pollfd p[2] = {
-		{ .fd = sock, .events = POLLIN },
-		{ .fd = stop_fd, .events = POLLIN },
+		{.fd = sock, .events = POLLIN},
+		{.fd = stop_fd, .events = POLLIN},
 	};
 
 	for (;;) {
@@ -87,7 +87,7 @@ int fb__vu_recv(int sock, int stop_fd, void *buf, size_t len, struct vu_msg *m, 
 	size_t done = 0;
 
 	while (done < len) {
-		struct iovec iov = { .iov_base = (char *)buf + done, .iov_len = len - done };
+		struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
 		struct msghdr mh = {
 			.msg_iov = &iov,
 			.msg_iovlen = 1,
@@ -128,8 +128,8 @@ int fb__vu_send(int sock, const void *buf, size_t len, int fd)
 	size_t done = 0;
 
 	while (done < len) {
-		struct iovec iov = { .iov_base = (char *)buf + done, .iov_len = len - done };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 		ssize_t n;
 
 		if (fd >= 0 && done == 0) {
@@ -148,7 +148,7 @@ int fb__vu_send(int sock, const void *buf, size_t len, int fd)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = { .fd = sock, .events = POLLOUT };
+			struct pollfd p = {.fd = sock, .events = POLLOUT};
 
 			if (poll(&p, 1, -1) < 0 && errno != EINTR)
 				return -errno;
@@ -163,7 +163,7 @@ int fb__vu_send(int sock, const void *buf, size_t len, int fd)
 
 int fb_vhost_user_listen(struct fb_vhost_user *dev, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd, r;
 
