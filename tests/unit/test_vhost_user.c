@@ -565,6 +565,55 @@ TEST(forget_alone_on_hiprio_queue)
 		usleep(5000);
 	CHECK_EQ(fb_passthrough_inode_count(vf->pt), 1);
 	CHECK_EQ(do_lookup(FB_ROOT_ID, "f", &eo), 0);
+
+	/* BATCH_FORGET, likewise alone and read-only. */
+	{
+		struct fb_batch_forget_in bi = { .count = 2 };
+		struct fb_forget_one one[2];
+		struct fb_entry_out eo2;
+		struct fbreq rq = { 0 };
+		char path[256];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/g", src);
+		fd = open(path, O_CREAT | O_WRONLY, 0644);
+		CHECK_OK(fd);
+		close(fd);
+		CHECK_EQ(do_lookup(FB_ROOT_ID, "g", &eo2), 0);
+		CHECK_EQ(fb_passthrough_inode_count(vf->pt), 3);
+		one[0] = (struct fb_forget_one){ eo.nodeid, 1 };
+		one[1] = (struct fb_forget_one){ eo2.nodeid, 1 };
+		fbreq_start(&rq, FB_BATCH_FORGET, next_unique(), 0);
+		fbreq_put(&rq, &bi, sizeof(bi));
+		fbreq_put(&rq, one, sizeof(one));
+		fbreq_finish(&rq);
+		CHECK_EQ(vf_submit(vf, 0, 0, rq.buf, rq.len, 0), 0);
+		CHECK_EQ(vf_complete(vf, 0, 0, NULL, 0), 0);
+		fbreq_free(&rq);
+		for (int i = 0; i < 200 && fb_passthrough_inode_count(vf->pt) != 1; i++)
+			usleep(5000);
+		CHECK_EQ(fb_passthrough_inode_count(vf->pt), 1);
+	}
+}
+
+/* A 6.1 guest starts only the first request queue of several offered. */
+TEST(guest_starts_fewer_queues_than_offered)
+{
+	struct vf_config cfg = VF_CONFIG_DEFAULT;
+	struct fb_entry_out eo;
+
+	cfg.kind = VF_FS_PASSTHROUGH;
+	cfg.request_queues = 4;
+	cfg.queues_used = 1;
+	fresh_cfg(&cfg);
+	CHECK_EQ(vf->dev_queue_num, 5);
+	CHECK_EQ(vf->nq, 2);
+	CHECK_EQ(fb_vhost_user_queue_fd(vf->dev, 2), -1);
+	CHECK_EQ(do_lookup(FB_ROOT_ID, "none", &eo), -ENOENT);
+	rw_1mib();
+	CHECK_EQ(vf_stop(vf), 0);
+	CHECK_EQ(vf_restart(vf, 1), 0);
+	CHECK_EQ(do_lookup(FB_ROOT_ID, "big", &eo), 0);
 }
 
 /* ---- queues at once ------------------------------------------------------------------------- */
