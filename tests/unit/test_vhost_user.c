@@ -250,6 +250,31 @@ TEST(set_features_beyond_offer_is_refused)
 	CHECK_EQ(vf->dev_queue_num, 2);
 }
 
+TEST(bad_messages_get_an_error_ack_and_the_device_goes_on)
+{
+	struct {
+		uint64_t padding;
+		struct vf_mem_region m;
+	} reg = {0};
+	struct fb_entry_out eo;
+	int fds;
+
+	fresh(1);
+	fds = vf_count_fds();
+	/* A region overlapping region 1 in guest-physical space, with its fd (which the device
+	 * must close again). */
+	reg.m = (struct vf_mem_region){VF_R1_GPA + 4096, 4096, 0x10000000, 0};
+	CHECK_ERR(vf_set(vf, VF_ADD_MEM_REG, &reg, sizeof(reg), &vf->reg[1].fd, 1), -EIO);
+	CHECK_EQ(vf_count_fds(), fds);
+	/* A ring index the device does not have. */
+	CHECK_ERR(vf_set_state(vf, VF_SET_VRING_NUM, 40, 256), -EIO);
+	CHECK_ERR(vf_set_state(vf, VF_SET_VRING_ENABLE, 40, 1), -EIO);
+	/* The connection and the queues still work. */
+	CHECK_EQ(do_lookup(FB_ROOT_ID, "nothing", &eo), -ENOENT);
+	CHECK_EQ(vf_get(vf, VF_GET_QUEUE_NUM, NULL, 0, &vf->dev_queue_num, 8), 0);
+	CHECK_EQ(vf->dev_queue_num, 2);
+}
+
 /* ---- file operations ------------------------------------------------------------------------ */
 
 TEST(lookup_create_getattr)
