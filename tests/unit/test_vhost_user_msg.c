@@ -899,6 +899,52 @@ TEST(dax_over_the_backend_channel)
 	fx_close(&f);
 }
 
+/* An ack that does not answer the request (another request number, an fd attached) puts the
+ * channel out of step: it is closed, the fd too, and later requests fail at once. */
+static void *dax_map_main(void *p)
+{
+	struct dax_arg *a = p;
+
+	a->r_map = a->dev->tops.dax_map(a->dev, a->fd, 0, 0, 4096, FB_SETUPMAPPING_FLAG_WRITE);
+	return NULL;
+}
+
+TEST(dax_bad_ack_closes_the_channel)
+{
+	struct fx f;
+	struct dax_arg a;
+	struct {
+		struct vu_hdr h;
+		struct vu_fs_backend_msg m;
+	} __attribute__((packed)) req;
+	struct {
+		struct vu_hdr h;
+		uint64_t v;
+	} __attribute__((packed)) ack = {{VU_BACKEND_FS_UNMAP, VU_VERSION | VU_FLAG_REPLY, 8}, 0};
+	uint64_t proto;
+	int sv[2], efd;
+	pthread_t t;
+
+	fx_open(&f, FB_VHOST_USER_OWN_LOOP);
+	proto = fx_get(&f, VU_GET_PROTOCOL_FEATURES);
+	CHECK_EQ(fx_msg(&f, VU_SET_PROTOCOL_FEATURES, VU_VERSION, &proto, 8, NULL, 0), 0);
+	CHECK_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	CHECK_EQ(fx_ack(&f, VU_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1), 0);
+	close(sv[1]);
+	a = (struct dax_arg){.dev = f.dev, .fd = f.memfd};
+	CHECK_EQ(pthread_create(&t, NULL, dax_map_main, &a), 0);
+	CHECK_EQ(recv(sv[0], &req, sizeof(req), MSG_WAITALL), (ssize_t)sizeof(req));
+	CHECK_EQ(req.m.flags[0], VU_FS_MAP_W);
+	efd = eventfd(0, EFD_CLOEXEC);
+	CHECK_EQ(fe_send_raw(sv[0], &ack, sizeof(ack), &efd, 1), 0);
+	close(efd);
+	pthread_join(t, NULL);
+	CHECK_EQ(a.r_map, -ENOTCONN);
+	CHECK_EQ(f.dev->tops.dax_map(f.dev, f.memfd, 0, 0, 4096, 0), -ENOTCONN);
+	close(sv[0]);
+	fx_close(&f);
+}
+
 TEST(no_dax_offers_no_backend_channel)
 {
 	struct fx f;

@@ -77,9 +77,9 @@ static int set_protocol_features(struct fb_vhost_user *dev, struct vu_msg *m)
 	return 0;
 }
 
+/* One front end per connection: nothing to record. */
 static int set_owner(struct fb_vhost_user *dev, struct vu_msg *m)
 {
-	dev->owner = 1;
 	return 0;
 }
 
@@ -132,7 +132,7 @@ static const struct vu_request requests[VU_REQUEST_MAX] = {
 	[VU_REM_MEM_REG] = {"REM_MEM_REG", 40, 0, 1, 0, fb__vu_rem_mem_reg},
 };
 
-int fb__vu_reply_ack(const struct fb_vhost_user *dev)
+static int reply_ack(const struct fb_vhost_user *dev)
 {
 	return fb__vu_has_protocol(dev, VU_PROTOCOL_F_REPLY_ACK);
 }
@@ -170,7 +170,7 @@ static int send_reply(struct fb_vhost_user *dev, const struct vu_msg *m, uint64_
 		.u64 = payload,
 	};
 
-	return fb__vu_send(dev->sock, &rep, sizeof(rep), -1);
+	return fb__vu_send(dev->sock, dev->stop_fd, &rep, sizeof(rep), -1);
 }
 
 /*
@@ -204,12 +204,12 @@ int fb__vu_dispatch(struct fb_vhost_user *dev, int nonblock)
 	if (m.hdr.request < VU_REQUEST_MAX && requests[m.hdr.request].handle)
 		rq = &requests[m.hdr.request];
 	name = rq ? rq->name : "unknown request";
-	want_ack = rq && !rq->reply && (m.hdr.flags & VU_FLAG_NEED_REPLY) && fb__vu_reply_ack(dev);
+	want_ack = rq && !rq->reply && (m.hdr.flags & VU_FLAG_NEED_REPLY) && reply_ack(dev);
 
 	if (!rq) {
 		r = -EOPNOTSUPP;
 		/* We cannot know whether it expects a reply: answer only what asked. */
-		want_ack = (m.hdr.flags & VU_FLAG_NEED_REPLY) && fb__vu_reply_ack(dev);
+		want_ack = (m.hdr.flags & VU_FLAG_NEED_REPLY) && reply_ack(dev);
 	} else {
 		r = check_shape(rq, &m);
 	}

@@ -217,7 +217,6 @@ struct fb_vhost_user {
 	int sock;		    /* -1 when not connected */
 	uint64_t features;	    /* SET_FEATURES */
 	uint64_t protocol_features; /* SET_PROTOCOL_FEATURES */
-	int owner;		    /* SET_OWNER seen */
 	struct vu_mem mem;
 	struct vu_queue *queues; /* [nqueues] */
 
@@ -227,15 +226,15 @@ struct fb_vhost_user {
 
 /* message.c */
 int fb__vu_dispatch(struct fb_vhost_user *dev, int nonblock);
-int fb__vu_reply_ack(const struct fb_vhost_user *dev);
 
 /* socket.c: receive @len bytes into @buf (waiting with poll, also on @stop_fd unless -1),
  * keeping up to VU_MAX_FDS fds in @m (NULL: close them). @nonblock: return -EAGAIN when
  * nothing at all was waiting. Returns 0, -ECONNRESET on EOF, -EINTR on stop (-EPIPE for either
  * after part of @buf), or a negative errno. */
 int fb__vu_recv(int sock, int stop_fd, void *buf, size_t len, struct vu_msg *m, int nonblock);
-/* Send @len bytes with @fd (or -1) attached. Returns 0 or a negative errno. */
-int fb__vu_send(int sock, const void *buf, size_t len, int fd);
+/* Send @len bytes with @fd (or -1) attached, waiting for room (also on @stop_fd unless -1).
+ * Returns 0, -EINTR on stop, or a negative errno. */
+int fb__vu_send(int sock, int stop_fd, const void *buf, size_t len, int fd);
 void fb__vu_close_fds(struct vu_msg *m);
 
 /* mem.c */
