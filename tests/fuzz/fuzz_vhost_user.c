@@ -8,7 +8,8 @@
  * held before and no mapping of guest memory.
  *
  * Input layout (little-endian):
- *   byte 0       bit 0: FB_VHOST_USER_NO_DAX; bits 1-2: request queues - 1 (1..4)
+ *   byte 0       bit 0: FB_VHOST_USER_NO_DAX; bits 1-2: request queues - 1 (1..4); bit 3: the
+ *                default loop (a thread per started queue serves it) instead of OWN_LOOP
  *   then records, each:
  *     u8 kind    bits 0-3: fds to attach (0..15); bit 4: they are memfds of guest memory (else
  *                eventfds); bit 5: a memory write instead of a message (below); bit 6: the
@@ -168,9 +169,13 @@ static int send_with_fds(int fe, const void *buf, size_t len, const int *fds, in
 	return sendmsg(fe, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ? 0 : -1;
 }
 
-/* Serve every started queue once. */
+static int own_loop;
+
+/* Serve every started queue once (the queue threads do it in the default loop). */
 static void serve_queues(struct fb_vhost_user *dev)
 {
+	if (!own_loop)
+		return;
 	for (unsigned int i = 0; i < fb_vhost_user_queue_count(dev); i++)
 		if (fb_vhost_user_queue_fd(dev, i) >= 0)
 			fb_vhost_user_queue_process(dev, i);
@@ -265,6 +270,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (opt & 1)
 		cfg.flags |= FB_VHOST_USER_NO_DAX;
 	cfg.request_queues = 1 + ((opt >> 1) & 3);
+	own_loop = !(opt & 8);
+	if (!own_loop)
+		cfg.flags &= ~FB_VHOST_USER_OWN_LOOP;
 
 	if (fb_memfs_new(&mc, &m) < 0)
 		abort();

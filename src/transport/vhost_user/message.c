@@ -213,8 +213,10 @@ int fb__vu_dispatch(struct fb_vhost_user *dev, int nonblock)
 	} else {
 		r = check_shape(rq, &m);
 	}
-	if (r == 0)
+	if (r == 0) {
+		fb_log(FB_LOG_DEBUG, "vhost-user: %s, %u bytes, %d fds", name, m.hdr.size, m.nfds);
 		r = rq->handle(dev, &m);
+	}
 	if (r < 0)
 		fb_log(FB_LOG_WARNING, "vhost-user: %s (%u): %s", name, m.hdr.request,
 		       strerror(-r));
