@@ -197,8 +197,12 @@ static void queue_start(struct fb_vhost_user *dev, struct vu_queue *q)
 	q->vq = vq;
 	q->broken = 0;
 	pthread_mutex_unlock(&q->lock);
-	if (dev->cfg.flags & FB_VHOST_USER_OWN_LOOP)
+	if (dev->cfg.flags & FB_VHOST_USER_OWN_LOOP) {
+		/* Chains may have come before this kick fd did (a restarted ring): a kick of our
+		 * own has the caller's loop look once. */
+		signal_fd(q->kick_fd);
 		return;
+	}
 	q->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (q->stop_fd < 0) {
 		r = -errno;
