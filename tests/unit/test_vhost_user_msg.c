@@ -523,6 +523,17 @@ TEST(malformed_messages_get_errors)
 	CHECK_EQ(fx_vring_addr(&f, 0, UADDR + MEM_SIZE), -EFAULT);
 	CHECK_EQ(fx_vring_addr(&f, 0, UADDR - 0x10000), -EFAULT);
 	CHECK_EQ(fx_vring_addr(&f, 0, UADDR + MEM_SIZE - 0x8000), -EFAULT); /* used ring out */
+	/* Rings over each other (a used ring over the available ring feeds itself). */
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_ADDR,
+			&(struct vu_vring_addr){
+				.desc = UADDR, .avail = UADDR + 0x8000, .used = UADDR + 0x8000},
+			40, NULL, 0),
+		 -EINVAL);
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_ADDR,
+			&(struct vu_vring_addr){
+				.desc = UADDR, .avail = UADDR + 0x100, .used = UADDR + 0x8000},
+			40, NULL, 0),
+		 -EINVAL);
 	CHECK_EQ(fx_vring_addr(&f, 0, UADDR), 0);
 	/* The back-end channel takes exactly one fd. */
 	CHECK_EQ(fx_ack(&f, VU_SET_BACKEND_REQ_FD, NULL, 0, efd, 2), -EINVAL);

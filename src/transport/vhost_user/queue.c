@@ -33,19 +33,37 @@ static int event_idx(const struct fb_vhost_user *dev)
 	return (dev->features >> FB_VIRTIO_F_RING_EVENT_IDX) & 1;
 }
 
-/* The ring pointers of @q for @num entries in the current memory table, or -EFAULT. */
+static int overlap(uint64_t a, size_t alen, uint64_t b, size_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * The ring pointers of @q for @num entries in the current memory table. Returns 0, -EFAULT
+ * when a ring is not inside one region, or -EINVAL when two rings overlap: a used ring over
+ * the available ring would feed the device its own completions as new chains, forever.
+ */
 static int ring_ptrs(const struct fb_vhost_user *dev, const struct vu_queue *q, unsigned int num,
 		     void **desc, void **avail, void **used)
 {
 	const struct fb_guest_mem *gm = dev->mem.gm;
+	const struct vu_vring_addr *a = &q->addr;
 	int ev = event_idx(dev);
+	size_t dlen = fb_virtq_desc_bytes(num), alen = fb_virtq_avail_bytes(num, ev),
+	       ulen = fb_virtq_used_bytes(num, ev);
 
 	if (!gm)
 		return -EFAULT;
-	*desc = fb_guest_mem_map_uaddr(gm, q->addr.desc, fb_virtq_desc_bytes(num));
-	*avail = fb_guest_mem_map_uaddr(gm, q->addr.avail, fb_virtq_avail_bytes(num, ev));
-	*used = fb_guest_mem_map_uaddr(gm, q->addr.used, fb_virtq_used_bytes(num, ev));
-	return *desc && *avail && *used ? 0 : -EFAULT;
+	*desc = fb_guest_mem_map_uaddr(gm, a->desc, dlen);
+	*avail = fb_guest_mem_map_uaddr(gm, a->avail, alen);
+	*used = fb_guest_mem_map_uaddr(gm, a->used, ulen);
+	if (!*desc || !*avail || !*used)
+		return -EFAULT;
+	/* Inside a region, so none of these sums overflows. */
+	if (overlap(a->desc, dlen, a->avail, alen) || overlap(a->desc, dlen, a->used, ulen) ||
+	    overlap(a->avail, alen, a->used, ulen))
+		return -EINVAL;
+	return 0;
 }
 
 static int should_run(const struct fb_vhost_user *dev, const struct vu_queue *q)
@@ -114,7 +132,9 @@ static int serve(struct vu_queue *q)
 		served += n;
 		if (notify)
 			signal_fd(q->call_fd);
-		if (!fb_virtq_set_notify(q->vq, 1))
+		/* Between batches, a queue being stopped stops. */
+		if (!fb_virtq_set_notify(q->vq, 1) ||
+		    atomic_load_explicit(&q->stopping, memory_order_relaxed))
 			break;
 	}
 out_unlock:
@@ -163,9 +183,11 @@ static void *queue_main(void *arg)
 static void queue_stop(struct fb_vhost_user *dev, struct vu_queue *q)
 {
 	if (q->thread_running) {
+		atomic_store(&q->stopping, 1);
 		signal_fd(q->stop_fd);
 		pthread_join(q->thread, NULL);
 		q->thread_running = 0;
+		atomic_store(&q->stopping, 0);
 	}
 	if (q->stop_fd >= 0) {
 		close(q->stop_fd);
@@ -314,13 +336,15 @@ int fb__vu_set_vring_addr(struct fb_vhost_user *dev, struct vu_msg *m)
 	struct vu_queue *q = queue_of(dev, m->p.addr.index);
 	struct vu_queue probe;
 	void *desc, *avail, *used;
+	int r;
 
 	if (!q)
 		return -ERANGE;
 	/* Each ring must lie in one region, as far as the size known so far reaches. */
 	probe.addr = m->p.addr;
-	if (ring_ptrs(dev, &probe, q->num ? q->num : 1, &desc, &avail, &used) < 0)
-		return -EFAULT;
+	r = ring_ptrs(dev, &probe, q->num ? q->num : 1, &desc, &avail, &used);
+	if (r < 0)
+		return r;
 	queue_stop(dev, q);
 	q->addr = m->p.addr;
 	q->have_addr = 1;

@@ -19,6 +19,7 @@
 #define FB_VHOST_USER_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <fuse_backend/server.h>
@@ -192,7 +193,8 @@ struct vu_queue {
 	int enabled;	    /* SET_VRING_ENABLE */
 	int thread_running; /* a queue thread exists (default loop) */
 	pthread_t thread;
-	int stop_fd; /* eventfd that tells the thread to end, -1 when none */
+	int stop_fd;	     /* eventfd that tells the thread to end, -1 when none */
+	atomic_int stopping; /* set while the thread is told to end: no further batch */
 
 	pthread_mutex_t lock;	   /* protects the fields below; held by the queue's thread
 				    * while it serves a batch, by the message thread while it
