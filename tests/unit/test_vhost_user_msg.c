@@ -502,6 +502,10 @@ TEST(malformed_messages_get_errors)
 	CHECK_EQ(fx_ack_state(&f, VU_SET_VRING_NUM, 0, 1024), 0);
 	CHECK_EQ(fx_ack_state(&f, VU_SET_VRING_BASE, 0, 65536), -EINVAL);
 	CHECK_EQ(fx_ack_state(&f, VU_SET_VRING_ENABLE, 0, 2), -EINVAL);
+	/* Notification fds that could raise SIGPIPE. */
+	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_CALL, 0, pipefd[1]), -EINVAL);
+	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_ERR, 1, pipefd[1]), -EINVAL);
+	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_KICK, 1, f.fe), -EINVAL);
 	/* Polling mode is refused. */
 	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_KICK, 0, -1), -EOPNOTSUPP);
 	/* Memory regions: overlapping, unmappable, overflowing, beyond the file. */

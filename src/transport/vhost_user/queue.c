@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vhost_user_i.h"
@@ -394,6 +395,16 @@ int fb__vu_set_vring_fd(struct fb_vhost_user *dev, struct vu_msg *m)
 	if (!q)
 		return -ERANGE;
 	fd = nofd ? -1 : m->fds[0];
+	/* Notifications are eventfds. A pipe or socket whose reader is gone would kill the
+	 * process with SIGPIPE at our next write. */
+	if (fd >= 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+			return -EINVAL;
+	}
 
 	if (m->hdr.request == VU_SET_VRING_KICK) {
 		/* Polling a ring without kicks is not supported. */
