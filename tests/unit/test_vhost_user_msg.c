@@ -592,6 +592,32 @@ TEST(remove_region_under_a_ring)
 	fx_close(&f);
 }
 
+/* The memory table changes under running rings: a ring whose memory stays (ADD_MEM_REG of
+ * another region) keeps going; one whose memory is mapped anew (SET_MEM_TABLE) starts again
+ * where it was; neither loses its place. */
+TEST(memory_changes_under_running_rings)
+{
+	struct vu_mem_table t = {.nregions = 1, .regions = {{0, MEM_SIZE, UADDR, 0}}};
+	struct fx f;
+	int kick, maps;
+
+	fx_open(&f, 0);
+	fx_handshake(&f);
+	maps = count_maps();
+	CHECK_EQ(pwrite(f.memfd, &(uint16_t){3}, 2, 0x20000 + 0x4000 + 2), 2);
+	CHECK_EQ(pwrite(f.memfd, &(uint16_t){3}, 2, 0x20000 + 0x8000 + 2), 2);
+	kick = fx_ring(&f, 1, 3);
+	CHECK_EQ(fx_add_region(&f, 1ULL << 32, 4096, UADDR + MEM_SIZE, 8192, f.memfd), 0);
+	CHECK(fb_vhost_user_queue_fd(f.dev, 1) >= 0);
+	CHECK_EQ(fx_ack(&f, VU_SET_MEM_TABLE, &t, 8 + 32, &f.memfd, 1), 0);
+	CHECK_EQ(count_maps(), maps);
+	CHECK(fb_vhost_user_queue_fd(f.dev, 1) >= 0);
+	CHECK_EQ(count_tasks(), f.tasks_before + 1);
+	CHECK_EQ(fx_stop_ring(&f, 1), 3);
+	close(kick);
+	fx_close(&f);
+}
+
 TEST(reply_requests_that_cannot_be_answered_close)
 {
 	struct fx f;
