@@ -185,7 +185,9 @@ int fb_virtq_set_notify(struct fb_virtq *q, int on);
 /* ---- serving ------------------------------------------------------------------------------- */
 
 /*
- * Serve queue @q with server @s until it is empty: pop each chain, hand it to
+ * Serve queue @q with server @s until it is empty, or at most the queue's size of chains (a
+ * guest that refills the queue as fast as it is served cannot keep the caller here: when
+ * fb_virtq_set_notify(@q, 1) then returns 1, call again): pop each chain, hand it to
  * fb_server_handle() (the readable part as a shared reader), push the reply length (0 for
  * FORGET, bad chains and dropped requests; after DESTROY what was written), and flush once per
  * batch of chains (one read of avail->idx). Before returning it asks the driver for a kick
