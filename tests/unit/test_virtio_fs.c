@@ -518,7 +518,7 @@ static int refill_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 TEST(a_guest_refilling_the_queue_cannot_keep_the_server)
 {
 	struct fb_fs_ops ops = fb_memfs_ops;
-	struct fbreq q;
+	struct fbreq q = {0};
 	struct fb_getattr_in gi = {0};
 	struct fsq f;
 	uint64_t rp;
