@@ -183,7 +183,14 @@ struct fb_fs_ops {
 	 */
 	int (*init)(void *fs, struct fb_conn *conn);
 
-	/* DESTROY: the kernel is done with the file system. No reply is affected. */
+	/*
+	 * DESTROY, or the end of a session (fb_server_reset(), a guest's new INIT): the kernel
+	 * is done and holds nothing any more. Drop every lookup count and every open handle it
+	 * had (free inodes that lived only for them, close the handles' descriptors); keep what
+	 * is the file system's own data and its root. A new session may follow: init() is then
+	 * called again, and the kernel starts from the root with no node id or handle of the
+	 * old session. No request runs during the call. No reply is affected.
+	 */
 	void (*destroy)(void *fs);
 
 	/* Look @name up in @parent; fill @out (one lookup count if out->ino != 0). ENOENT. */

@@ -91,7 +91,16 @@ void *fb_guest_mem_map_uaddr(const struct fb_guest_mem *m, uint64_t uaddr, uint6
 
 struct fb_virtq;
 
-/* One descriptor chain taken from the available ring. Filled by fb_virtq_pop(). */
+/*
+ * One descriptor chain taken from the available ring. Filled by fb_virtq_pop().
+ *
+ * Why a chain is bad (@bad): -ERANGE a head or next index beyond the queue or the indirect
+ * table; -ELOOP more descriptors than the queue size (or than the indirect table holds), which
+ * is also how a loop ends; -EINVAL a readable descriptor after a writable one, an indirect
+ * descriptor with NEXT set or inside an indirect table, an indirect table whose length is 0 or
+ * not a multiple of 16; -E2BIG an indirect table of more entries than the queue size, or more
+ * than FB_VIRTQ_IOV_MAX(size) iovecs; -EFAULT a buffer or table outside guest memory.
+ */
 struct fb_virtq_chain {
 	uint16_t head;			/* index of the head descriptor: give it to fb_virtq_push() */
 	int bad;			/* a negative errno when the chain is malformed: complete it
@@ -101,6 +110,12 @@ struct fb_virtq_chain {
 	struct iovec *out;		/* writable by the device: the reply (in guest memory) */
 	int nout;
 };
+
+/*
+ * The most iovecs one chain may make on a queue of @size entries (every descriptor is one
+ * iovec, or several when its buffer crosses regions). A chain needing more is bad (-E2BIG).
+ */
+#define FB_VIRTQ_IOV_MAX(size)		(2 * (int)(size) + 16)
 
 /* Create a queue of @size entries (a power of two, 1 to FB_VIRTQ_SIZE_MAX) over memory @m. */
 int fb_virtq_new(const struct fb_guest_mem *m, uint16_t size, struct fb_virtq **ret);
@@ -127,10 +142,19 @@ uint16_t fb_virtq_base(const struct fb_virtq *q);
 void fb_virtq_set_mem(struct fb_virtq *q, const struct fb_guest_mem *m);
 
 /*
- * Take the next available chain. Returns 1 and fills @c (its iovec arrays belong to the queue
- * and stay valid until the chain is pushed; at most the queue's size chains may be popped and
- * not yet pushed), 0 when none is available, or -EIO when the available ring itself is broken
- * (its index moved by more than the queue size): the queue is then stopped until restarted.
+ * Take the next available chain. Returns 1 and fills @c, 0 when none is available (or the
+ * queue was never started), or -EIO when the available ring itself is broken (its index moved
+ * by more than the queue size past the last chain taken): the queue then stops (every pop
+ * returns -EIO) until fb_virtq_start() again. A bad chain is returned like a good one, with
+ * @c->bad set; the chains after it are not affected.
+ *
+ * @c's iovec arrays belong to the queue: they are reused by the next fb_virtq_pop() and stay
+ * valid only until then (so they are allocated once, at fb_virtq_new()). Serve a chain, or copy
+ * its iovecs, before popping the next one. The chain itself stays the caller's until pushed;
+ * at most the queue's size chains may be popped and not yet pushed.
+ *
+ * avail->idx is read once per batch: chains the driver adds after that are seen once the
+ * chains already announced have been popped.
  */
 int fb_virtq_pop(struct fb_virtq *q, struct fb_virtq_chain *c);
 
@@ -146,7 +170,10 @@ int fb_virtq_flush(struct fb_virtq *q);
 
 /*
  * Tell the driver whether to kick us: @on 0 while we are busy draining the queue, 1 before we
- * sleep. Returns 1 when chains arrived in the meantime (check again before sleeping).
+ * sleep. With @on 1, returns 1 when chains are available that were not popped yet (they may
+ * have arrived before the driver saw the request for a kick: pop them, do not sleep); else 0.
+ * With EVENT_IDX turning kicks off does nothing (the driver kicks once past avail_event).
+ * fb_virtio_fs_process() calls this itself before it returns.
  */
 int fb_virtq_set_notify(struct fb_virtq *q, int on);
 
@@ -155,10 +182,14 @@ int fb_virtq_set_notify(struct fb_virtq *q, int on);
 /*
  * Serve queue @q with server @s until it is empty: pop each chain, hand it to
  * fb_server_handle() (the readable part as a shared reader), push the reply length (0 for
- * FORGET, bad chains and dropped requests), and flush. The hiprio queue (index 0 in virtio-fs)
- * carries FORGET, BATCH_FORGET and INTERRUPT and is served the same way. Returns the number of
- * chains served (>= 0) with *@ret_notify set when the driver should get an interrupt, or -EIO
- * when the queue broke (logged). Bad chains are logged at a rate limit.
+ * FORGET, bad chains and dropped requests; after DESTROY what was written), and flush once per
+ * batch of chains (one read of avail->idx). Before returning it asks the driver for a kick
+ * (fb_virtq_set_notify(@q, 1)) and serves whatever came in meanwhile, so the caller may sleep
+ * on the kick right away. The hiprio queue (index 0 in virtio-fs) carries FORGET, BATCH_FORGET
+ * and INTERRUPT and is served the same way. Returns the number of chains served (>= 0) with
+ * *@ret_notify set when the driver should get an interrupt, or -EIO when the queue broke
+ * (logged; *@ret_notify is still set for the replies published before). Bad chains are logged
+ * at a rate limit.
  */
 int fb_virtio_fs_process(struct fb_server *s, struct fb_virtq *q, int *ret_notify);
 

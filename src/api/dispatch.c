@@ -807,6 +807,10 @@ static int do_setlk(struct fb__req *req)
 	struct fb_lock lk;
 
 	fixed_arg(req, &in, sizeof(in));
+	/* A peer that never sends INTERRUPT could not get a waiting lock back: refuse to wait
+	 * (unlocking never waits). */
+	if (sleep && in.lk.type != F_UNLCK && (fb__tflags(req->s) & FB_TRANSPORT_NO_INTERRUPT))
+		return -EOPNOTSUPP;
 	if (in.lk_flags & FB_LK_FLOCK) {
 		int op;
 

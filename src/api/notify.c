@@ -16,7 +16,7 @@ static int notify_send(struct fb_server *s, int32_t code, uint32_t minor, struct
 	struct fb_out_header oh;
 	size_t len = 0;
 
-	if (!s || !fb_server_conn(s) || fb_server_destroyed(s) || !s->tops || !s->tops->send_notify)
+	if (!s || !fb_server_conn(s) || fb_server_destroyed(s) || !s->tops.send_notify)
 		return -ENOTCONN;
 	if (s->conn.proto_minor < minor)
 		return -ENOSYS;
@@ -30,7 +30,7 @@ static int notify_send(struct fb_server *s, int32_t code, uint32_t minor, struct
 	oh.unique = 0;
 	iov[0].iov_base = &oh;
 	iov[0].iov_len = sizeof(oh);
-	return s->tops->send_notify(s->tpriv, iov, n);
+	return s->tops.send_notify(s->tpriv, iov, n);
 }
 
 static int name_check(const char *name, size_t namelen)

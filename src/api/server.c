@@ -6,7 +6,10 @@
  *
  * Threads: fb_server_handle() runs on many threads at once. The ops table, the config and
  * (once INIT is answered) the negotiated connection are read-only, so requests share nothing
- * but the in-flight list used for INTERRUPT, which has its own lock.
+ * but the in-flight list used for INTERRUPT, which has its own lock. Under
+ * FB_TRANSPORT_RESTART a session can end on a live connection: requests then hold
+ * session_lock for reading, and whatever ends or starts a session (INIT, DESTROY,
+ * fb_server_reset()) holds it for writing.
  *
  * INIT edge cases (what the kernel does and expects):
  *   - kernel major < 7, or 7 with minor < 27: -EPROTO (logged); the kernel aborts the mount.
@@ -15,6 +18,8 @@
  *   - any other request before INIT: -EIO (no-reply opcodes are dropped with a log line).
  *   - INIT after a successful INIT: -EIO. The kernel sends INIT once per connection, so a
  *     second one is a confused or hostile peer; the negotiated connection is not touched.
+ *     Under FB_TRANSPORT_RESTART (a guest that rebooted) it ends the old session instead
+ *     (the file system's destroy()) and negotiates a new one; so does INIT after DESTROY.
  *   - init() of the file system fails: its errno is the reply; the server stays waiting.
  */
 #include <errno.h>
@@ -32,6 +37,11 @@ static uint32_t page_size(void)
 	return p > 0 ? (uint32_t)p : 4096;
 }
 
+static uint32_t page_shift(uint32_t pg)
+{
+	return (uint32_t)__builtin_ctz(pg);
+}
+
 uint32_t fb__minor(const struct fb_server *s)
 {
 	return s->conn.proto_minor;
@@ -40,6 +50,7 @@ uint32_t fb__minor(const struct fb_server *s)
 int fb_server_new(const struct fb_fs_ops *ops, size_t ops_size, void *fs,
 		  const struct fb_server_config *cfg, struct fb_server **ret)
 {
+	pthread_rwlockattr_t rwa;
 	struct fb_server *s;
 
 	if (!ops || !ret || ops_size % sizeof(void (*)(void)) != 0)
@@ -67,6 +78,11 @@ int fb_server_new(const struct fb_fs_ops *ops, size_t ops_size, void *fs,
 		s->cfg.time_gran = 1;
 	s->conn.max_write = s->cfg.max_write;
 	s->conn.proto_minor = FB__PROTO_MINOR;
+	pthread_rwlockattr_init(&rwa);
+	/* Requests never stop coming from a busy guest: a waiting reset must get its turn. */
+	pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->session_lock, &rwa);
+	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&s->init_lock, NULL);
 	pthread_mutex_init(&s->intr_lock, NULL);
 	pthread_mutex_init(&s->retrieve_lock, NULL);
@@ -83,16 +99,46 @@ void fb_server_free(struct fb_server *s)
 {
 	if (!s)
 		return;
+	pthread_rwlock_destroy(&s->session_lock);
 	pthread_mutex_destroy(&s->init_lock);
 	pthread_mutex_destroy(&s->intr_lock);
 	pthread_mutex_destroy(&s->retrieve_lock);
 	free(s);
 }
 
+/* The size of the first versioned table (up to dax_unmap): what a size of 0 stands for. */
+#define FB__TOPS_SIZE_V1 (offsetof(struct fb_transport_ops, dax_unmap) + sizeof(void (*)(void)))
+
+#define FB__TRANSPORT_FLAGS_KNOWN                                                                  \
+	(FB_TRANSPORT_FOREIGN_PIDS | FB_TRANSPORT_NO_INTERRUPT | FB_TRANSPORT_RESTART |            \
+	 FB_TRANSPORT_REPLY_ALWAYS)
+
 void fb_server_set_transport(struct fb_server *s, const struct fb_transport_ops *ops, void *priv)
 {
-	s->tops = ops;
+	size_t n;
+
+	memset(&s->tops, 0, sizeof(s->tops));
+	s->tpriv = NULL;
+	if (!ops)
+		return;
+	/* 0: a caller that filled the table with designated initialisers and forgot the size;
+	 * it was built against the first versioned layout at least. Longer tables (a newer
+	 * header) are cut: we cannot use what we do not know. */
+	n = ops->size ? ops->size : FB__TOPS_SIZE_V1;
+	memcpy(&s->tops, ops, n < sizeof(s->tops) ? n : sizeof(s->tops));
+	s->tops.size = sizeof(s->tops);
+	s->tops.flags &= FB__TRANSPORT_FLAGS_KNOWN;
 	s->tpriv = priv;
+}
+
+int fb_server_peek(const struct fb_reader *r, struct fb_in_header *ret)
+{
+	struct fb_reader c;
+
+	if (!r || !ret || fb_reader_remaining(r) < sizeof(*ret))
+		return -EINVAL;
+	c = *r;
+	return fb_reader_read(&c, ret, sizeof(*ret)) < 0 ? -EINVAL : 0;
 }
 
 const struct fb_conn *fb_server_conn(const struct fb_server *s)
@@ -228,23 +274,54 @@ int fb_ctx_backing_open(const struct fb_ctx *ctx, int fd)
 {
 	struct fb_server *s = ctx ? ctx->server : NULL;
 
-	if (!s || !s->tops || !s->tops->backing_open || !fb_server_conn(s) ||
-	    !(s->conn.want & FB_PASSTHROUGH))
+	if (!s || !s->tops.backing_open || !fb_server_conn(s) || !(s->conn.want & FB_PASSTHROUGH))
 		return -EOPNOTSUPP;
 	if (fd < 0)
 		return -EBADF;
-	return s->tops->backing_open(s->tpriv, fd);
+	return s->tops.backing_open(s->tpriv, fd);
 }
 
 int fb_ctx_backing_close(const struct fb_ctx *ctx, int backing_id)
 {
 	struct fb_server *s = ctx ? ctx->server : NULL;
 
-	if (!s || !s->tops || !s->tops->backing_close)
+	if (!s || !s->tops.backing_close)
 		return -EOPNOTSUPP;
 	if (backing_id <= 0)
 		return -EINVAL;
-	return s->tops->backing_close(s->tpriv, backing_id);
+	return s->tops.backing_close(s->tpriv, backing_id);
+}
+
+/* DAX needs the transport's window and a negotiated MAP_ALIGNMENT (the guest enabled DAX). */
+static int dax_usable(const struct fb_server *s)
+{
+	return fb_server_conn(s) && (s->conn.want & FB_MAP_ALIGNMENT);
+}
+
+int fb_ctx_dax_map(const struct fb_ctx *ctx, int fd, uint64_t foffset, uint64_t moffset,
+		   uint64_t len, uint64_t flags)
+{
+	struct fb_server *s = ctx ? ctx->server : NULL;
+
+	if (!s || !s->tops.dax_map || !dax_usable(s))
+		return -EOPNOTSUPP;
+	if (fd < 0)
+		return -EBADF;
+	if (len == 0 || foffset + len < foffset || moffset + len < moffset ||
+	    (flags & ~(uint64_t)(FB_SETUPMAPPING_FLAG_READ | FB_SETUPMAPPING_FLAG_WRITE)))
+		return -EINVAL;
+	return s->tops.dax_map(s->tpriv, fd, foffset, moffset, len, flags);
+}
+
+int fb_ctx_dax_unmap(const struct fb_ctx *ctx, uint64_t moffset, uint64_t len)
+{
+	struct fb_server *s = ctx ? ctx->server : NULL;
+
+	if (!s || !s->tops.dax_unmap || !dax_usable(s))
+		return -EOPNOTSUPP;
+	if (moffset + len < moffset)
+		return -EINVAL;
+	return s->tops.dax_unmap(s->tpriv, moffset, len);
 }
 
 /* ---- INIT ---------------------------------------------------------------------------------- */
@@ -254,14 +331,17 @@ int fb_ctx_backing_close(const struct fb_ctx *ctx, int backing_id)
 	(FB_ASYNC_READ | FB_ATOMIC_O_TRUNC | FB_BIG_WRITES | FB_DONT_MASK | FB_AUTO_INVAL_DATA |   \
 	 FB_ASYNC_DIO | FB_WRITEBACK_CACHE | FB_NO_OPEN_SUPPORT | FB_PARALLEL_DIROPS |             \
 	 FB_HANDLE_KILLPRIV | FB_POSIX_ACL | FB_ABORT_ERROR | FB_MAX_PAGES | FB_CACHE_SYMLINKS |   \
-	 FB_NO_OPENDIR_SUPPORT | FB_EXPLICIT_INVAL_DATA | FB_MAP_ALIGNMENT | FB_SUBMOUNTS |        \
-	 FB_HANDLE_KILLPRIV_V2 | FB_SETXATTR_EXT | FB_INIT_EXT | FB_HAS_INODE_DAX |                \
+	 FB_NO_OPENDIR_SUPPORT | FB_EXPLICIT_INVAL_DATA | FB_SUBMOUNTS |                           \
+	 FB_HANDLE_KILLPRIV_V2 | FB_SETXATTR_EXT | FB_INIT_EXT |                                   \
 	 FB_HAS_EXPIRE_ONLY | FB_DIRECT_IO_ALLOW_MMAP | FB_NO_EXPORT_SUPPORT | FB_HAS_RESEND |     \
 	 FB_ALLOW_IDMAP | FB_REQUEST_TIMEOUT)
 
 /* Flags that need the transport: offered only when its caps include them. */
 #define FB__INIT_TRANSPORT                                                                         \
-	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ)
+	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ |   \
+	 FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
+/* Of those, the DAX ones: also need dax_map and a file system with setupmapping. */
+#define FB__INIT_DAX (FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
 
 /* Enabled unless the file system's init() says otherwise (when capable). */
 #define FB__INIT_DEFAULT_WANT                                                                      \
@@ -290,8 +370,9 @@ static uint64_t server_supported(const struct fb_server *s, uint32_t minor)
 		if (s->ops.readdir)
 			f |= FB_READDIRPLUS_AUTO;
 	}
-	if (s->tops)
-		f |= s->tops->caps & FB__INIT_TRANSPORT;
+	f |= s->tops.caps & FB__INIT_TRANSPORT;
+	if (!s->tops.dax_map || !s->ops.setupmapping)
+		f &= ~(uint64_t)FB__INIT_DAX;
 	return f & ~s->cfg.disable;
 }
 
@@ -347,8 +428,9 @@ int fb__do_init(struct fb__req *req)
 	if (in.flags & FB_INIT_EXT)
 		offered |= (uint64_t)in.flags2 << 32;
 	c.capable = offered & server_supported(s, c.proto_minor);
+	/* A DAX window the guest asked for (it offers MAP_ALIGNMENT only with dax=) is used. */
 	want = FB__INIT_DEFAULT_WANT |
-	       (s->tops ? s->tops->caps & (FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ) : 0);
+	       (s->tops.caps & (FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ | FB_MAP_ALIGNMENT));
 	if (!s->ops.open)
 		want |= FB_NO_OPEN_SUPPORT;
 	if (!s->ops.opendir)
@@ -362,6 +444,8 @@ int fb__do_init(struct fb__req *req)
 	c.congestion_threshold = s->cfg.congestion_threshold;
 	c.time_gran = s->cfg.time_gran;
 	c.max_pages = (c.max_write + pg - 1) / pg;
+	if (c.want & FB_MAP_ALIGNMENT)
+		c.map_alignment = page_shift(pg);
 
 	pthread_mutex_lock(&s->init_lock);
 	if (atomic_load(&s->state) != FB__STATE_NEW) {
@@ -405,8 +489,11 @@ int fb__do_init(struct fb__req *req)
 	if (c.congestion_threshold > c.max_background)
 		c.congestion_threshold = c.max_background;
 	c.time_gran = clamp_u32(c.time_gran, 1, 1000000000);
+	/* The guest maps in ranges of 2 MiB, which the alignment must divide. */
 	if (!(c.want & FB_MAP_ALIGNMENT))
 		c.map_alignment = 0;
+	else if (!c.map_alignment || c.map_alignment > 21)
+		c.map_alignment = page_shift(pg);
 	if (c.want & FB_PASSTHROUGH)
 		c.max_stack_depth = clamp_u32(c.max_stack_depth, 1, 2);
 	else
@@ -437,11 +524,54 @@ int fb__do_init(struct fb__req *req)
 	return r;
 }
 
+/*
+ * End the session (see fb_server_reset()). The caller holds session_lock for writing under
+ * FB_TRANSPORT_RESTART, or is alone.
+ */
+static void session_reset(struct fb_server *s)
+{
+	int state = atomic_load(&s->state);
+
+	if (state == FB__STATE_READY && s->ops.destroy)
+		s->ops.destroy(s->fs);
+	pthread_mutex_lock(&s->init_lock);
+	atomic_store_explicit(&s->state, FB__STATE_NEW, memory_order_release);
+	memset(&s->conn, 0, sizeof(s->conn));
+	s->conn.max_write = s->cfg.max_write;
+	s->conn.proto_minor = FB__PROTO_MINOR;
+	pthread_mutex_unlock(&s->init_lock);
+	pthread_mutex_lock(&s->intr_lock);
+	memset(s->early_intr, 0, sizeof(s->early_intr));
+	s->early_next = 0;
+	pthread_mutex_unlock(&s->intr_lock);
+	if (state != FB__STATE_NEW)
+		fb_log(FB_LOG_DEBUG, "session reset: waiting for INIT");
+}
+
+void fb_server_reset(struct fb_server *s)
+{
+	int restart;
+
+	if (!s)
+		return;
+	restart = fb__tflags(s) & FB_TRANSPORT_RESTART;
+	if (restart)
+		pthread_rwlock_wrlock(&s->session_lock);
+	session_reset(s);
+	if (restart)
+		pthread_rwlock_unlock(&s->session_lock);
+}
+
 int fb__do_destroy(struct fb__req *req)
 {
 	struct fb_server *s = req->s;
 	int expected = FB__STATE_READY;
 
+	if (fb__tflags(s) & FB_TRANSPORT_RESTART) {
+		/* A guest that unmounts may mount again on the same connection. */
+		session_reset(s);
+		return 0;
+	}
 	if (atomic_compare_exchange_strong(&s->state, &expected, FB__STATE_DESTROYED) &&
 	    s->ops.destroy)
 		s->ops.destroy(s->fs);
@@ -506,31 +636,46 @@ static int parse_ext(struct fb__req *req, const uint8_t *p, size_t len)
 }
 
 /*
- * Make @len bytes of @r contiguous: in place when they sit in one iovec, else copied into a
- * buffer stored in *@copy (freed by the caller). Advances @r.
+ * Make @len bytes of @r contiguous: in place when they sit in one iovec of a private reader,
+ * else copied, into the request's small buffer when they fit, else into a buffer stored in
+ * *@copy (freed by the caller). A shared reader is always copied (buf.h): everything decoded
+ * from it is checked, and checked bytes must not change under us. Advances @r.
  */
-static int contiguous(struct fb_reader *r, size_t len, const uint8_t **out, void **copy)
+static int contiguous(struct fb__req *req, struct fb_reader *r, size_t len, const uint8_t **out,
+		      void **copy)
 {
+	size_t room = sizeof(req->small) - req->small_used;
 	struct iovec v;
+	uint8_t *dst;
 	int n;
 
 	if (len == 0) {
 		*out = NULL;
 		return 0;
 	}
-	n = fb_reader_iov(r, len, &v, 1);
-	if (n == 1) {
-		*out = v.iov_base;
-		return 0;
+	if (len > fb_reader_remaining(r))
+		return -EINVAL;
+	if (!fb_reader_is_shared(r)) {
+		n = fb_reader_iov(r, len, &v, 1);
+		if (n == 1) {
+			*out = v.iov_base;
+			return 0;
+		}
+		if (n != -E2BIG)
+			return -EINVAL;
 	}
-	if (n != -E2BIG)
+	if (len <= room) {
+		dst = (uint8_t *)req->small + req->small_used;
+		req->small_used += (len + 7) & ~(size_t)7;
+	} else {
+		*copy = malloc(len);
+		if (!*copy)
+			return -ENOMEM;
+		dst = *copy;
+	}
+	if (fb_reader_read(r, dst, len) < 0)
 		return -EINVAL;
-	*copy = malloc(len);
-	if (!*copy)
-		return -ENOMEM;
-	if (fb_reader_read(r, *copy, len) < 0)
-		return -EINVAL;
-	*out = *copy;
+	*out = dst;
 	return 0;
 }
 
@@ -551,7 +696,7 @@ static int split_ext(struct fb__req *req, struct fb_reader *r)
 	er = *r;
 	if (fb_reader_skip(&er, args) < 0)
 		return -EINVAL;
-	err = contiguous(&er, ext, &p, &req->ext_copy);
+	err = contiguous(req, &er, ext, &p, &req->ext_copy);
 	if (err < 0)
 		return err;
 	err = parse_ext(req, p, ext);
@@ -569,117 +714,138 @@ static const char *err_name(int err)
 	return n ? n : "?";
 }
 
-ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_writer *w)
+/* Under FB_TRANSPORT_REPLY_ALWAYS every request but FORGET and BATCH_FORGET is answered. */
+static int reply_always(const struct fb_server *s, uint32_t opcode)
 {
+	return (fb__tflags(s) & FB_TRANSPORT_REPLY_ALWAYS) && opcode != FB_FORGET &&
+	       opcode != FB_BATCH_FORGET;
+}
+
+/*
+ * A request the server does not answer: nothing (0), or under FB_TRANSPORT_REPLY_ALWAYS a
+ * reply with error @err (0 for a request that needed none) when the writer has room.
+ */
+static ssize_t unanswered(struct fb_server *s, const struct fb_in_header *h,
+			  const struct fb_writer *start, struct fb_writer *w, int err)
+{
+	ssize_t ret;
+
+	*w = *start;
+	if (!reply_always(s, h->opcode))
+		return 0;
+	ret = fb__reply_error(w, start, h->unique, err);
+	if (ret < 0) {
+		*w = *start;
+		return 0;
+	}
+	return ret;
+}
+
+/* fb_server_handle() once the header is read into @req (see there). */
+static ssize_t handle(struct fb__req *req, struct fb_reader *r, struct fb_writer *w, size_t total)
+{
+	struct fb_server *s = req->s;
 	struct fb_writer start = *w;
 	struct fb__inflight track;
 	const struct fb__op *op = NULL;
-	struct fb__req req;
-	size_t total = fb_reader_remaining(r);
 	int state, no_reply, rc;
 	ssize_t ret;
 
-	if (total < sizeof(struct fb_in_header)) {
-		fb_log(FB_LOG_ERR, "dropping a request of %zu bytes: shorter than a header", total);
-		return 0;
-	}
-	memset(&req, 0, offsetof(struct fb__req, groups));
-	req.s = s;
-	(void)fb_reader_read(r, &req.h, sizeof(req.h));
-	if (req.h.opcode < fb__ops_count && fb__ops[req.h.opcode].handler)
-		op = &fb__ops[req.h.opcode];
+	if (req->h.opcode < fb__ops_count && fb__ops[req->h.opcode].handler)
+		op = &fb__ops[req->h.opcode];
 	no_reply = op && (op->flags & FB__OP_NO_REPLY);
 	if (s->cfg.debug)
 		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s nodeid=%" PRIu64 " len=%" PRIu32,
-		       req.h.unique, fb_opcode_name(req.h.opcode), req.h.nodeid, req.h.len);
+		       req->h.unique, fb_opcode_name(req->h.opcode), req->h.nodeid, req->h.len);
 
-	if (req.h.unique == 0 && !no_reply) {
+	if (req->h.unique == 0 && !no_reply) {
 		/* Unique 0 is how notifications are marked: an answer would be taken for one. */
-		fb_log(FB_LOG_ERR, "dropping %s with unique 0", fb_opcode_name(req.h.opcode));
-		return 0;
+		fb_log(FB_LOG_ERR, "dropping %s with unique 0", fb_opcode_name(req->h.opcode));
+		return unanswered(s, &req->h, &start, w, -EINVAL);
 	}
 	state = atomic_load_explicit(&s->state, memory_order_acquire);
 	if (state == FB__STATE_DESTROYED) {
-		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s after DESTROY: ignored", req.h.unique,
-		       fb_opcode_name(req.h.opcode));
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s after DESTROY: ignored", req->h.unique,
+		       fb_opcode_name(req->h.opcode));
+		if (reply_always(s, req->h.opcode))
+			return unanswered(s, &req->h, &start, w, -ENOTCONN);
 		return -ENODEV;
 	}
-	if (req.h.len != total) {
+	if (req->h.len != total) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: header says %" PRIu32 " bytes, got %zu",
-		       req.h.unique, fb_opcode_name(req.h.opcode), req.h.len, total);
+		       req->h.unique, fb_opcode_name(req->h.opcode), req->h.len, total);
 		rc = -EINVAL;
 		goto out_error;
 	}
 	if (!op) {
-		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 ": unknown opcode %" PRIu32, req.h.unique,
-		       req.h.opcode);
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 ": unknown opcode %" PRIu32, req->h.unique,
+		       req->h.opcode);
 		rc = -ENOSYS;
 		goto out_error;
 	}
-	if (state == FB__STATE_NEW && req.h.opcode != FB_INIT) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s before INIT", req.h.unique, op->name);
+	if (state == FB__STATE_NEW && req->h.opcode != FB_INIT) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s before INIT", req->h.unique, op->name);
 		rc = -EIO;
 		goto out_error;
 	}
-	if (state == FB__STATE_READY && req.h.opcode == FB_INIT) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " INIT again after INIT", req.h.unique);
+	if (state == FB__STATE_READY && req->h.opcode == FB_INIT) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " INIT again after INIT", req->h.unique);
 		rc = -EIO;
 		goto out_error;
 	}
 	if (!no_reply && fb_writer_zero(w, sizeof(struct fb_out_header)) < 0)
 		return -ENOSPC;
 
-	rc = split_ext(&req, r);
+	rc = split_ext(req, r);
 	if (rc < 0) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: bad extensions (total_extlen %u)",
-		       req.h.unique, op->name, req.h.total_extlen);
+		       req->h.unique, op->name, req->h.total_extlen);
 		goto out_free;
 	}
-	req.argslen = fb_reader_remaining(r);
-	req.fixed = fb__arg_size(s, req.h.opcode);
-	if (req.argslen < req.fixed) {
+	req->argslen = fb_reader_remaining(r);
+	req->fixed = fb__arg_size(s, req->h.opcode);
+	if (req->argslen < req->fixed) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu argument bytes, need %zu",
-		       req.h.unique, op->name, req.argslen, req.fixed);
+		       req->h.unique, op->name, req->argslen, req->fixed);
 		rc = -EINVAL;
 		goto out_free;
 	}
 	if (!(op->flags & FB__OP_RAW)) {
-		if (req.argslen > FB__ARGS_MAX) {
+		if (req->argslen > FB__ARGS_MAX) {
 			fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu argument bytes is too much",
-			       req.h.unique, op->name, req.argslen);
+			       req->h.unique, op->name, req->argslen);
 			rc = -EINVAL;
 			goto out_free;
 		}
-		rc = contiguous(r, req.argslen, &req.args, &req.args_copy);
+		rc = contiguous(req, r, req->argslen, &req->args, &req->args_copy);
 		if (rc < 0)
 			goto out_free;
 	}
-	req.r = r;
-	req.w = w;
-	req.ctx.unique = req.h.unique;
-	req.ctx.opcode = req.h.opcode;
-	req.ctx.uid = req.h.uid;
-	req.ctx.gid = req.h.gid;
-	req.ctx.pid = req.h.pid;
-	req.ctx.server = s;
+	req->r = r;
+	req->w = w;
+	req->ctx.unique = req->h.unique;
+	req->ctx.opcode = req->h.opcode;
+	req->ctx.uid = req->h.uid;
+	req->ctx.gid = req->h.gid;
+	/* A guest's pid means nothing here (and must not be looked up under /proc). */
+	req->ctx.pid = (fb__tflags(s) & FB_TRANSPORT_FOREIGN_PIDS) ? 0 : req->h.pid;
+	req->ctx.server = s;
 
 	if (!(op->flags & FB__OP_NO_TRACK))
-		inflight_add(s, &track, req.h.unique);
-	rc = op->handler(&req);
+		inflight_add(s, &track, req->h.unique);
+	rc = op->handler(req);
 	if (!(op->flags & FB__OP_NO_TRACK))
 		inflight_del(s, &track);
 
 out_free:
-	free(req.args_copy);
-	free(req.ext_copy);
-	if (no_reply || rc == FB__NO_REPLY) {
-		*w = start;
-		return 0;
-	}
+	free(req->args_copy);
+	free(req->ext_copy);
+	if (no_reply || rc == FB__NO_REPLY)
+		return unanswered(s, &req->h, &start, w, rc < 0 ? fb__errno_check(req, rc) : 0);
 	if (rc > 0)
-		rc = fb__errno_check(&req, rc);
+		rc = fb__errno_check(req, rc);
 	if (rc == 0) {
-		if (fb__reply_header(w, start.written, req.h.unique, 0) < 0) {
+		if (fb__reply_header(w, start.written, req->h.unique, 0) < 0) {
 			rc = -ERANGE;
 		} else {
 			ret = (ssize_t)(fb_writer_written(w) - start.written);
@@ -690,20 +856,53 @@ out_free:
 
 out_error:
 	if (no_reply) {
-		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s dropped (%d)", req.h.unique,
-		       fb_opcode_name(req.h.opcode), rc);
-		return 0;
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s dropped (%d)", req->h.unique,
+		       fb_opcode_name(req->h.opcode), rc);
+		return unanswered(s, &req->h, &start, w, rc);
 	}
 out_reply_error:
-	rc = fb__errno_check(&req, rc);
-	ret = fb__reply_error(w, &start, req.h.unique, rc);
+	rc = fb__errno_check(req, rc);
+	ret = fb__reply_error(w, &start, req->h.unique, rc);
 	if (ret < 0)
 		return ret;
 out_done:
 	if (s->cfg.debug)
-		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " reply len=%zd error=%d %s", req.h.unique,
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " reply len=%zd error=%d %s", req->h.unique,
 		       ret, rc, err_name(rc));
-	if (req.h.opcode == FB_DESTROY && rc == 0)
+	if (req->h.opcode == FB_DESTROY && rc == 0 && !(fb__tflags(s) & FB_TRANSPORT_RESTART))
 		return -ENODEV;
+	return ret;
+}
+
+ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_writer *w)
+{
+	size_t total = fb_reader_remaining(r);
+	struct fb__req req;
+	ssize_t ret;
+
+	if (total < sizeof(struct fb_in_header)) {
+		fb_log(FB_LOG_ERR, "dropping a request of %zu bytes: shorter than a header", total);
+		return 0;
+	}
+	memset(&req, 0, offsetof(struct fb__req, groups));
+	req.s = s;
+	/* Read once: everything below decides on this copy, never on the reader's memory. */
+	(void)fb_reader_read(r, &req.h, sizeof(req.h));
+	if (!(fb__tflags(s) & FB_TRANSPORT_RESTART))
+		return handle(&req, r, w, total);
+
+	if (req.h.opcode == FB_INIT || req.h.opcode == FB_DESTROY) {
+		pthread_rwlock_wrlock(&s->session_lock);
+		if (req.h.opcode == FB_INIT && req.h.unique != 0 && req.h.len == total &&
+		    atomic_load(&s->state) != FB__STATE_NEW) {
+			/* A guest that rebooted (or remounted): its old session is gone. */
+			fb_log(FB_LOG_INFO, "INIT on a live connection: a new session starts");
+			session_reset(s);
+		}
+	} else {
+		pthread_rwlock_rdlock(&s->session_lock);
+	}
+	ret = handle(&req, r, w, total);
+	pthread_rwlock_unlock(&s->session_lock);
 	return ret;
 }

@@ -39,10 +39,16 @@
 #define FB__MAX_WRITE_LIMIT   (16u << 20)
 #define FB__MAX_WRITE_MIN     4096u
 
+/* Bytes of argument area and extensions a request copies into itself (struct fb__req.small)
+ * rather than the heap when its reader is shared: a LOOKUP or CREATE with a name of up to ~200
+ * bytes and its extensions. */
+#define FB__REQ_SMALL 512
+
 /* INTERRUPTs remembered for requests not seen yet (see fb_server.early_intr). */
 #define FB__EARLY_INTR_MAX 64
 
-/* Server states; only ever move forward, except that a failed INIT stays in NEW. */
+/* Server states; only ever move forward, except that a failed INIT stays in NEW and a reset
+ * (fb_server_reset(), or INIT / DESTROY under FB_TRANSPORT_RESTART) goes back to NEW. */
 enum {
 	FB__STATE_NEW = 0,	/* waiting for INIT */
 	FB__STATE_READY = 1,	/* INIT answered; conn is read-only from now on */
@@ -61,8 +67,14 @@ struct fb_server {
 	struct fb_fs_ops ops; /* the caller's table, padded with NULLs */
 	void *fs;
 	struct fb_server_config cfg; /* with defaults filled in */
-	const struct fb_transport_ops *tops;
+	struct fb_transport_ops tops; /* the caller's table, padded with zeros (all zero: none) */
 	void *tpriv;
+
+	/* With FB_TRANSPORT_RESTART: every request holds it for reading; INIT, DESTROY and
+	 * fb_server_reset() hold it for writing, so a session never ends under an operation.
+	 * Protects the session (state, conn, the file system's inodes) against a reset. Not
+	 * taken at all without the flag. Writer-preferring, so resets are not starved. */
+	pthread_rwlock_t session_lock;
 
 	atomic_int state;	   /* FB__STATE_*; READY published with release order */
 	pthread_mutex_t init_lock; /* serialises INIT handling (writes of conn) */
@@ -92,9 +104,13 @@ struct fb__req {
 	const uint8_t *args; /* the whole argument area, contiguous (not for RAW ops) */
 	size_t argslen;
 	size_t fixed;	 /* fixed argument size for this opcode and minor */
-	void *args_copy; /* malloc'd copy of args when the reader is scattered */
-	void *ext_copy;	 /* malloc'd copy of the extensions when scattered */
+	void *args_copy; /* malloc'd copy of args (scattered, or shared and too big for small) */
+	void *ext_copy;	 /* malloc'd copy of the extensions, likewise */
+	size_t small_used; /* bytes of small[] in use */
 	uint32_t groups[FB__GROUPS_MAX];
+	/* Private copies of small argument areas and extensions of shared readers (buf.h:
+	 * fb_reader_init_shared), so the common case needs no malloc. 8-byte aligned. */
+	uint64_t small[FB__REQ_SMALL / 8];
 };
 
 /* Handler results besides 0 (reply written) and -errno (error reply). */
@@ -127,6 +143,11 @@ int fb__do_init(struct fb__req *req);
 int fb__do_interrupt(struct fb__req *req);
 int fb__do_destroy(struct fb__req *req);
 uint32_t fb__minor(const struct fb_server *s);
+/* The transport's FB_TRANSPORT_* flags. */
+static inline uint32_t fb__tflags(const struct fb_server *s)
+{
+	return s->tops.flags;
+}
 
 /* reply.c */
 void fb__timeout_split(double t, uint64_t *sec, uint32_t *nsec);

@@ -274,3 +274,27 @@ void fb__pseudo_stat(struct fb_vfs *vfs, const struct fb__pnode *n, struct stat 
 	st->st_mtim = n->time;
 	st->st_ctim = n->time;
 }
+
+void fb__pseudo_forget_all(struct fb_vfs *vfs)
+{
+	struct fb__pnode *n;
+	int again;
+
+	for (size_t i = 0; i < vfs->hsize; i++)
+		for (n = vfs->htab[i]; n; n = n->hnext)
+			atomic_store(&n->nlookup, 0);
+	/* Unlinked nodes lived on for the kernel only. Freeing changes the chains: rescan (the
+	 * pseudo tree is small). */
+	do {
+		again = 0;
+		for (size_t i = 0; i < vfs->hsize && !again; i++) {
+			for (n = vfs->htab[i]; n; n = n->hnext) {
+				if (n != vfs->root && !n->parent && n->holds == 0 && !n->mounted) {
+					fb__pseudo_prune(vfs, n);
+					again = 1;
+					break;
+				}
+			}
+		}
+	} while (again);
+}

@@ -951,8 +951,17 @@ static void vfs_destroy(void *fs)
 			continue;
 		if (s->inited && !atomic_exchange(&s->destroyed, 1) && s->ops.destroy)
 			s->ops.destroy(s->fs);
-		slot_put(vfs, s, 1);
+		/* The next session runs init() again, and may be destroyed again (the reference
+		 * we hold keeps slot_free() from looking at these meanwhile). */
+		s->inited = 0;
+		atomic_store(&s->destroyed, 0);
+		/* The kernel's lookups ended with the session: an unmounted backend that was
+		 * only kept for them goes now. */
+		slot_put(vfs, s, 1 + slot_sub_lookup(s, UINT64_MAX));
 	}
+	pthread_rwlock_wrlock(&vfs->lock);
+	fb__pseudo_forget_all(vfs);
+	pthread_rwlock_unlock(&vfs->lock);
 	pthread_mutex_lock(&vfs->init_lock);
 	vfs->inited = 0;
 	pthread_mutex_unlock(&vfs->init_lock);

@@ -94,6 +94,8 @@ int64_t fb__vfs_slot_refs(struct fb_vfs *vfs, int idx);
 
 /* pseudo_fs.c (all with vfs->lock held as said) */
 int fb__pseudo_init(struct fb_vfs *vfs);
+/* The session ended: drop the kernel's lookups of every node, free unlinked ones (write lock). */
+void fb__pseudo_forget_all(struct fb_vfs *vfs);
 void fb__pseudo_done(struct fb_vfs *vfs);
 /* Find a live node by ino (read lock). */
 struct fb__pnode *fb__pseudo_find(struct fb_vfs *vfs, fb_ino_t ino);

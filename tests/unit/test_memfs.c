@@ -173,6 +173,52 @@ TEST(empty_fs_has_root_only)
 	fb_memfs_free(NULL);
 }
 
+/*
+ * The session ends (DESTROY, a guest that reboots): the kernel's lookups and handles go, and
+ * with them the inodes that only lived for the kernel; the files stay for the next session.
+ */
+TEST(destroy_drops_lookups_and_handles_keeps_files)
+{
+	struct fb_memfs *m = new_fs();
+	struct fb_entry e, d;
+	struct fb_file_info fi;
+	uint64_t fh, fh_gone;
+	fb_ino_t f, gone;
+	char buf[8] = {0};
+	uint64_t bytes;
+
+	f = mkfile(m, &root_ctx, ROOT, "f", 0644, &fh);
+	CHECK_EQ(wr(m, &root_ctx, f, fh, "data", 4, 0, 0), 4);
+	gone = mkfile(m, &root_ctx, ROOT, "gone", 0644, &fh_gone);
+	CHECK_EQ(wr(m, &root_ctx, gone, fh_gone, "xxxxxxxx", 8, 0, 0), 8);
+	CHECK_ERR(OPS.unlink(m, &root_ctx, ROOT, "gone"), 0);
+	CHECK_ERR(OPS.mkdir(m, &root_ctx, ROOT, "d", 0755, &d), 0);
+	CHECK_ERR(OPS.lookup(m, &root_ctx, ROOT, "f", &e), 0);
+	CHECK_EQ(fb_memfs_inode_count(m), 4);
+	CHECK_EQ(fb_memfs_handle_count(m), 2);
+	bytes = fb_memfs_bytes_used(m);
+
+	OPS.destroy(m);
+	CHECK_EQ(fb_memfs_handle_count(m), 0);
+	CHECK_EQ(fb_memfs_inode_count(m), 3); /* root, f, d: "gone" went with its handle */
+	CHECK(fb_memfs_bytes_used(m) < bytes);
+	CHECK_ERR(OPS.release(m, &root_ctx, f, fh, O_RDWR, 0, 0), -EBADF);
+
+	/* the next session finds the files, and their lookups count from zero */
+	CHECK_ERR(OPS.lookup(m, &root_ctx, ROOT, "f", &e), 0);
+	CHECK_EQ(e.ino, f);
+	CHECK_ERR(OPS.open(m, &root_ctx, f, O_RDONLY, &fi), 0);
+	CHECK_EQ(rd(m, f, fi.fh, buf, 4, 0), 4);
+	CHECK(memcmp(buf, "data", 4) == 0);
+	CHECK_ERR(OPS.release(m, &root_ctx, f, fi.fh, O_RDONLY, 0, 0), 0);
+	CHECK_ERR(OPS.lookup(m, &root_ctx, ROOT, "gone", &e), -ENOENT);
+	/* one forget of the new lookup, then unlinking, frees it: no old count keeps it */
+	OPS.forget(m, f, 1);
+	CHECK_ERR(OPS.unlink(m, &root_ctx, ROOT, "f"), 0);
+	CHECK_EQ(fb_memfs_inode_count(m), 2);
+	fb_memfs_free(m);
+}
+
 TEST(config_sets_root_and_limits)
 {
 	struct fb_memfs_config cfg = { .root_uid = 7, .root_gid = 8, .root_mode = 01777,

@@ -30,6 +30,7 @@
 #include "api/server_i.h"
 #include "fs/passthrough/passthrough_i.h"
 #include "harness.h"
+#include "fbreq.h"
 
 static const struct fb_fs_ops *ops = &fb_passthrough_ops;
 
@@ -743,6 +744,175 @@ TEST(fd_count_stays_low_with_many_inodes)
 	CHECK_EQ(fb_passthrough_inode_count(pt), 1);
 	fb_passthrough_free(pt);
 	rm_rf(src);
+}
+
+/*
+ * A session ends (DESTROY, or a guest that reboots): every inode but the root and every open
+ * handle go, with their descriptors, and a new session works from the root.
+ */
+TEST(destroy_drops_every_inode_and_handle)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_conn c = {0};
+	struct fb_entry e, ed, en;
+	struct fb_file_info fi = {0}, fd_fi = {0}, fu = {0};
+	struct stat a;
+	double t;
+	char buf[16] = {0};
+	int baseline;
+	CHECK(pt);
+
+	put_file(src, "f", "data", 0644);
+	put_file(src, "gone", "x", 0644);
+	{
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s/d", src);
+		CHECK_OK(mkdir(p, 0755));
+		put_file(p, "inner", "in", 0644);
+	}
+	CHECK_EQ(ops->init(pt, &c), 0);
+	baseline = count_fds();
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "d", &ed), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, ed.ino, "inner", &en), 0);
+	CHECK_EQ(ops->open(pt, &root_ctx, e.ino, O_RDWR, &fi), 0);
+	CHECK_EQ(ops->opendir(pt, &root_ctx, ed.ino, O_RDONLY, &fd_fi), 0);
+	/* an open file whose name is gone (pinned by an O_PATH descriptor) */
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "gone", &e), 0);
+	CHECK_EQ(ops->open(pt, &root_ctx, e.ino, O_RDONLY, &fu), 0);
+	CHECK_EQ(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "gone"), 0);
+	CHECK_EQ(fb_passthrough_inode_count(pt), 5);
+	CHECK_EQ(fb_passthrough_handle_count(pt), 3);
+	CHECK(count_fds() >= baseline + 3);
+
+	ops->destroy(pt);
+	CHECK_EQ(fb_passthrough_inode_count(pt), 1);
+	CHECK_EQ(fb_passthrough_handle_count(pt), 0);
+	CHECK_EQ(count_fds(), baseline);
+	/* nothing of the old session answers */
+	CHECK_ERR(ops->getattr(pt, &root_ctx, en.ino, NULL, &a, &t), -ESTALE);
+	CHECK_ERR(ops->fsync(pt, &root_ctx, e.ino, fi.fh, 0), -EBADF);
+
+	/* a second session */
+	CHECK_EQ(ops->init(pt, &c), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+	CHECK(e.ino > en.ino); /* node ids are not reused */
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(read_all(pt, &root_ctx, e.ino, buf, sizeof(buf)), 4);
+	CHECK_STR(buf, "data");
+	CHECK_EQ(ops->getattr(pt, &root_ctx, FB_ROOT_ID, NULL, &a, &t), 0);
+	ops->destroy(pt);
+	CHECK_EQ(count_fds(), baseline);
+	fb_passthrough_free(pt);
+}
+
+/* A transport with a DAX window that records what it is asked to map. */
+static struct {
+	int maps, unmaps;
+	struct stat st;		/* of the fd it was given */
+	int accmode;
+	uint64_t foffset, moffset, len, flags;
+} dax;
+
+static int dax_map(void *priv, int fd, uint64_t foffset, uint64_t moffset, uint64_t len,
+		   uint64_t flags)
+{
+	(void)priv;
+	dax.maps++;
+	if (fstat(fd, &dax.st) < 0)
+		return -errno;
+	dax.accmode = fcntl(fd, F_GETFL) & O_ACCMODE;
+	dax.foffset = foffset;
+	dax.moffset = moffset;
+	dax.len = len;
+	dax.flags = flags;
+	return 0;
+}
+
+static int dax_unmap(void *priv, uint64_t moffset, uint64_t len)
+{
+	(void)priv;
+	dax.unmaps++;
+	dax.moffset = moffset;
+	dax.len = len;
+	return 0;
+}
+
+TEST(setupmapping_maps_the_open_file)
+{
+	static const struct fb_transport_ops t = {.size = sizeof(t),
+						  .caps = FB_MAP_ALIGNMENT,
+						  .dax_map = dax_map,
+						  .dax_unmap = dax_unmap};
+	const uint64_t R = FB_SETUPMAPPING_FLAG_READ, W = FB_SETUPMAPPING_FLAG_WRITE;
+	struct fb_passthrough *pt = fresh();
+	struct fb_server *srv = NULL;
+	struct fb_ctx ctx = root_ctx;
+	struct fb_file_info fr = {0}, fw = {0}, fd = {0};
+	struct fb_mapping m[2] = {{0, 4096}, {1 << 21, 1 << 21}};
+	struct fb_entry e, e2;
+	struct fbrep rep;
+	char p[PATH_MAX];
+	struct stat st;
+	CHECK(pt);
+
+	put_file(src, "f", "data", 0644);
+	put_file(src, "g", "other", 0644);
+	CHECK_EQ(fb_server_new(ops, sizeof(*ops), pt, NULL, &srv), 0);
+	fb_server_set_transport(srv, &t, NULL);
+	fbrep_init(&rep, 0);
+	CHECK_EQ(fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	fbrep_free(&rep);
+	CHECK(fb_server_conn(srv)->want & FB_MAP_ALIGNMENT);
+	ctx.server = srv;
+
+	CHECK_EQ(ops->lookup(pt, &ctx, FB_ROOT_ID, "f", &e), 0);
+	CHECK_EQ(ops->lookup(pt, &ctx, FB_ROOT_ID, "g", &e2), 0);
+	CHECK_EQ(ops->open(pt, &ctx, e.ino, O_RDONLY, &fr), 0);
+	CHECK_EQ(ops->open(pt, &ctx, e.ino, O_RDWR, &fw), 0);
+	CHECK_EQ(ops->opendir(pt, &ctx, FB_ROOT_ID, O_RDONLY, &fd), 0);
+
+	CHECK_EQ(ops->setupmapping(pt, &ctx, e.ino, fr.fh, 4096, 8192, R, 1 << 21), 0);
+	CHECK_EQ(dax.maps, 1);
+	snprintf(p, sizeof(p), "%s/f", src);
+	CHECK_OK(stat(p, &st));
+	CHECK_EQ(dax.st.st_ino, st.st_ino); /* the right file */
+	CHECK_EQ(dax.st.st_dev, st.st_dev);
+	CHECK_EQ(dax.accmode, O_RDONLY);
+	CHECK_EQ(dax.foffset, 4096);
+	CHECK_EQ(dax.moffset, 1 << 21);
+	CHECK_EQ(dax.len, 8192);
+	CHECK_EQ(dax.flags, R);
+	CHECK_EQ(ops->setupmapping(pt, &ctx, e.ino, fw.fh, 0, 4096, R | W, 0), 0);
+	CHECK_EQ(dax.maps, 2);
+	CHECK_EQ(dax.flags, R | W);
+
+	/* refused before the VMM hears of it */
+	CHECK_ERR(ops->setupmapping(pt, &ctx, e.ino, fr.fh, 0, 4096, R | W, 0), -EACCES);
+	CHECK_ERR(ops->setupmapping(pt, &ctx, e.ino, 12345, 0, 4096, R, 0), -EBADF);
+	CHECK_ERR(ops->setupmapping(pt, &ctx, e2.ino, fr.fh, 0, 4096, R, 0), -EBADF);
+	CHECK_ERR(ops->setupmapping(pt, &ctx, FB_ROOT_ID, fd.fh, 0, 4096, R, 0), -EBADF);
+	CHECK_ERR(ops->setupmapping(pt, &ctx, e.ino, fr.fh, 0, 0, R, 0), -EINVAL);
+	CHECK_ERR(ops->setupmapping(pt, &ctx, e.ino, fr.fh, 0, 4096, 0, 0), -EINVAL);
+	CHECK_ERR(ops->setupmapping(pt, &ctx, e.ino, fr.fh, 0, 4096, R | 4, 0), -EINVAL);
+	CHECK_ERR(ops->setupmapping(pt, &ctx, e.ino, fr.fh, UINT64_MAX - 10, 4096, R, 0),
+		  -EINVAL);
+	CHECK_ERR(ops->setupmapping(pt, &ctx, e.ino, fr.fh, 0, 4096, R, UINT64_MAX - 10),
+		  -EINVAL);
+	CHECK_EQ(dax.maps, 2);
+
+	CHECK_EQ(ops->removemapping(pt, &ctx, m, 2), 0);
+	CHECK_EQ(dax.unmaps, 2);
+	CHECK_EQ(dax.moffset, 1 << 21);
+	CHECK_EQ(dax.len, 1 << 21);
+
+	/* without a server (or a window) there is nothing to map into */
+	CHECK_ERR(ops->setupmapping(pt, &root_ctx, e.ino, fr.fh, 0, 4096, R, 0), -EOPNOTSUPP);
+	CHECK_ERR(ops->removemapping(pt, &root_ctx, m, 1), -EOPNOTSUPP);
+	fb_server_free(srv);
+	ops->destroy(pt);
+	fb_passthrough_free(pt);
 }
 
 TEST(submount_inside_the_source)

@@ -117,8 +117,8 @@ TEST(lookup_name_travels_in_the_payload)
 	CHECK_EQ(drain(&r, buf, sizeof(buf)), 6);
 	CHECK_STR(buf, "hello");
 	/* the name was moved out of the reply's way */
-	CHECK(ent.in_iov[2].iov_base == (void *)side);
-	CHECK_EQ(ent.in_iov[1].iov_len, 0);
+	CHECK(ent.in_iov[1].iov_base == (void *)side);
+	CHECK_EQ(ent.in_iov[1].iov_len, 6);
 	fb__uring_ent_done(&ent);
 }
 
@@ -142,6 +142,34 @@ TEST(mkdir_arg0_in_op_in_name_in_payload)
 	CHECK_EQ(got.umask, 022);
 	CHECK_EQ(drain(&r, name, sizeof(name)), 4);
 	CHECK_STR(name, "dir");
+	fb__uring_ent_done(&ent);
+}
+
+/*
+ * The arguments (op_in part and payload) are copied once, together: the server finds them in
+ * one piece and decodes them where they are instead of copying them a second time.
+ */
+TEST(arguments_are_one_contiguous_copy)
+{
+	struct fb_mkdir_in mi = { .mode = 0755 | S_IFDIR, .umask = 022 };
+	struct fb_mkdir_in got;
+	struct fb_reader r;
+	struct fb_writer w;
+	struct iovec v;
+
+	ent_reset();
+	kernel_put(FB_MKDIR, 13, &mi, sizeof(mi), "dir", 4);
+	CHECK_EQ(fb__uring_ent_request(&ent, &r, &w), 0);
+	CHECK_EQ(fb_reader_skip(&r, sizeof(struct fb_in_header)), 0);
+	CHECK_EQ(fb_reader_iov(&r, sizeof(mi) + 4, &v, 1), 1);
+	CHECK(v.iov_base == (void *)side);
+	memcpy(&got, v.iov_base, sizeof(got));
+	CHECK_EQ(got.mode, mi.mode);
+	CHECK_STR((char *)v.iov_base + sizeof(mi), "dir");
+	/* a copy: the kernel's buffers may be overwritten by the reply */
+	memset(&hdr.op_in, 0, sizeof(mi));
+	memset(payload, 0, 4);
+	CHECK_STR((char *)v.iov_base + sizeof(mi), "dir");
 	fb__uring_ent_done(&ent);
 }
 
@@ -207,7 +235,8 @@ TEST(big_payload_gets_a_temporary_copy)
 	kernel_put(FB_SETXATTR, 18, &si, sizeof(si), value, sizeof(value));
 	CHECK_EQ(fb__uring_ent_request(&ent, &r, &w), 0);
 	CHECK(ent.tmp != NULL);
-	CHECK(ent.in_iov[2].iov_base == ent.tmp);
+	CHECK(ent.in_iov[1].iov_base == ent.tmp);
+	CHECK_EQ(ent.in_iov[1].iov_len, sizeof(si) + sizeof(value));
 	/* the reply may now scribble over the payload buffer without harm */
 	memset(payload, 0, sizeof(value));
 	CHECK_EQ(fb_reader_skip(&r, sizeof(struct fb_in_header) + sizeof(si)), 0);

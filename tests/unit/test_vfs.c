@@ -225,10 +225,13 @@ static const struct fb_fs_ops tfs_ops = {
 	.readdirplus = tfs_readdirplus,
 };
 
+static int last_released_destroys; /* destroys of the last tfs released */
+
 static void tfs_release(void *fs, void *priv)
 {
 	struct tfs *t = fs;
 
+	last_released_destroys = t->destroys;
 	if (t->released)
 		atomic_fetch_add(t->released, 1);
 	free(t);
@@ -986,6 +989,81 @@ TEST(notifications_carry_node_ids)
 	CHECK_EQ(ie.parent, FB_ROOT_ID);
 	CHECK_EQ(memcmp(notes[3] + sizeof(oh) + sizeof(ie), "x", 2), 0);
 	fb_vfs_set_server(v, NULL);
+	fbrep_free(&p);
+	fb_server_free(s);
+	fb_vfs_free(v);
+}
+
+/*
+ * Under a guest (virtio-fs) there is no notification channel: unmounting cannot ask the
+ * kernel to forget, and must work anyway. When the session ends (the guest reboots or
+ * unmounts) every backend hears destroy(), the kernel's lookups are dropped (an unmounted
+ * backend kept for them goes), and a new session starts clean.
+ */
+TEST(guest_without_notify_umounts_and_restarts)
+{
+	static const struct fb_transport_ops tops = {
+		.size = sizeof(tops),
+		.flags = FB_TRANSPORT_FOREIGN_PIDS | FB_TRANSPORT_NO_INTERRUPT |
+			 FB_TRANSPORT_RESTART | FB_TRANSPORT_REPLY_ALWAYS,
+	};
+	struct fb_vfs *v;
+	struct fb_server *s;
+	struct fbrep p;
+	struct fbreq q = {0};
+	atomic_int released = 0;
+	struct tfs *ta = tfs_new(&released), *tb = tfs_new(&released);
+	int sa = 0, sb = 0;
+	fb_ino_t mpa, fa, mpb, fb;
+	struct stat st;
+	double to;
+
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(fb_server_new(&fb_vfs_ops, sizeof(fb_vfs_ops), v, NULL, &s), 0);
+	fb_server_set_transport(s, &tops, NULL);
+	fb_vfs_set_server(v, s);
+	fbrep_init(&p, 0);
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
+	CHECK_EQ(mount_tfs(v, "/a", ta, 0, &sa), 0);
+	CHECK_EQ(mount_tfs(v, "/b", tb, 0, &sb), 0);
+	CHECK_ERR(fb_server_notify_inval_entry(s, FB_ROOT_ID, "a", 1, 0), -ENOTCONN);
+	mpa = lookup_ok(v, FB_ROOT_ID, "a");
+	fa = lookup_ok(v, mpa, "f");
+	mpb = lookup_ok(v, FB_ROOT_ID, "b");
+	fb = lookup_ok(v, mpb, "f");
+	CHECK(fa && fb);
+	CHECK_EQ(fb__vfs_slot_refs(v, sb), 2); /* mounted + one lookup */
+
+	/* the invalidation cannot reach the kernel: the unmount happens all the same */
+	CHECK_EQ(fb_vfs_umount(v, "/a"), 0);
+	CHECK_EQ(fb_vfs_list(v, NULL, 0), 1);
+	CHECK_EQ(fb_vfs_ops.lookup(v, &ctx0, FB_ROOT_ID, "a", &(struct fb_entry){0}), -ENOENT);
+	CHECK_EQ(released, 0); /* still held by the kernel's lookup of fa */
+
+	/* the guest reboots: a new INIT on the same connection */
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
+	CHECK_EQ(released, 1);
+	CHECK_EQ(last_released_destroys, 1); /* before its release, exactly once */
+	CHECK(!fb__vfs_slot_busy(v, sa));
+	CHECK_EQ(tb->destroys, 1);
+	CHECK_EQ(tb->inits, 2);
+	CHECK_EQ(fb__vfs_slot_refs(v, sb), 1); /* the lookup went with the session */
+	/* the unlinked pseudo directory "a" went too */
+	CHECK(fb_vfs_ops.getattr(v, &ctx0, mpa, NULL, &st, &to) < 0);
+	CHECK_EQ(fb_vfs_ops.getattr(v, &ctx0, mpb, NULL, &st, &to), 0);
+	CHECK(lookup_ok(v, lookup_ok(v, FB_ROOT_ID, "b"), "f"));
+
+	/* the guest unmounts: DESTROY is answered, and the next session works again */
+	fbreq_start(&q, FB_DESTROY, 50, 0);
+	CHECK_EQ(fbreq_send(s, &q, &p), 16);
+	CHECK_EQ(tb->destroys, 2);
+	CHECK_EQ(fb__vfs_slot_refs(v, sb), 1);
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &p), 0);
+	CHECK_EQ(tb->inits, 3);
+	CHECK_EQ(fb_vfs_umount(v, "/b"), 0);
+	CHECK_EQ(released, 2);
+	fb_vfs_set_server(v, NULL);
+	fbreq_free(&q);
 	fbrep_free(&p);
 	fb_server_free(s);
 	fb_vfs_free(v);

@@ -791,10 +791,47 @@ static int memfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct
 	return 0;
 }
 
+/*
+ * DESTROY (or a session reset): the kernel holds nothing any more. Its lookup counts and open
+ * handles go; the files stay (they are the data, and a new session sees them again), but an
+ * inode that only lived on for the kernel (unlinked, or an unnamed O_TMPFILE) is freed.
+ */
+static void memfs_destroy(void *fs)
+{
+	struct fb_memfs *m = fs;
+
+	pthread_rwlock_wrlock(&m->lock);
+	pthread_mutex_lock(&m->handle_lock);
+	for (size_t k = 0; k < m->nhandle_buckets; k++) {
+		struct memfs_handle *h = m->handles[k], *next;
+
+		for (; h; h = next) {
+			next = h->hnext;
+			free(h);
+			atomic_fetch_sub(&m->handle_count, 1);
+		}
+		m->handles[k] = NULL;
+	}
+	pthread_mutex_unlock(&m->handle_lock);
+	for (size_t k = 0; k < m->ninode_buckets; k++) {
+		struct memfs_inode *inode = m->inodes[k], *next;
+
+		for (; inode; inode = next) {
+			next = inode->hnext; /* inode_put may unlink this one only */
+			inode->nlookup = 0;
+			inode->nopen = 0;
+			fb__memfs_inode_put(m, inode);
+		}
+	}
+	pthread_rwlock_unlock(&m->lock);
+	fb__memfs_maybe_trim(m);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* The instance                                                                               */
 
 const struct fb_fs_ops fb_memfs_ops = {
+	.destroy = memfs_destroy,
 	.lookup = fb__memfs_lookup,
 	.forget = memfs_forget,
 	.getattr = memfs_getattr,

@@ -699,3 +699,64 @@ struct fb__pt_handle *fb__pt_handle_remove(struct fb_passthrough *pt, uint64_t f
 	pthread_mutex_unlock(&pt->hlock);
 	return h;
 }
+
+void fb__pt_tables_clear(struct fb_passthrough *pt)
+{
+	struct fb__pt_inode *dead = NULL, *in, *next;
+
+	/* Handles first: each holds a ref on its inode. */
+	for (;;) {
+		struct fb__pt_handle *h = NULL;
+		int last = 0;
+
+		pthread_mutex_lock(&pt->hlock);
+		for (size_t i = 0; i < pt->nhandles && !h; i++) {
+			if (pt->handles[i]) {
+				h = pt->handles[i];
+				pt->handles[i] = NULL;
+				pt->handles_open--;
+				last = --h->refs == 0;
+			}
+		}
+		pt->hfree_hint = 0;
+		pthread_mutex_unlock(&pt->hlock);
+		if (!h)
+			break;
+		/* A kernel connection's backing files go with the session. */
+		if (h->backing) {
+			pthread_mutex_lock(&pt->backing_lock);
+			if (h->inode->backing_users && --h->inode->backing_users == 0)
+				h->inode->backing_id = 0;
+			pthread_mutex_unlock(&pt->backing_lock);
+			h->backing = 0;
+		}
+		if (last)
+			fb__pt_handle_free(pt, h);
+	}
+
+	/* Then every inode but the root; one still used by an operation goes at its put. */
+	pthread_mutex_lock(&pt->lock);
+	for (size_t i = 0; i < pt->buckets; i++) {
+		for (in = pt->by_id[i]; in; in = next) {
+			next = in->next_id;
+			if (in == &pt->root)
+				continue;
+			if (in->fd_cached)
+				pt->cached_fds--;
+			unlink_id(pt, in);
+			if (in->hashed_key)
+				unlink_key(pt, in);
+			in->nlookup = 0;
+			pt->ninodes--;
+			if (in->refs == 0) {
+				in->next_id = dead;
+				dead = in;
+			}
+		}
+	}
+	pthread_mutex_unlock(&pt->lock);
+	for (in = dead; in; in = next) {
+		next = in->next_id;
+		inode_free(in);
+	}
+}

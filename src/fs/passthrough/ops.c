@@ -1626,6 +1626,60 @@ out_put:
 	return r;
 }
 
+/*
+ * virtio-fs DAX: the VMM maps [@foffset, +@len) of the open file @fh at @moffset of the guest's
+ * cache window. The handle's own descriptor is what it maps, so it must be open for what the
+ * guest asks (a writable mapping of a file opened read-only would bypass the open's mode).
+ */
+static int pt_setupmapping(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			   uint64_t foffset, uint64_t len, uint64_t flags, uint64_t moffset)
+{
+	const uint64_t rw = FB_SETUPMAPPING_FLAG_READ | FB_SETUPMAPPING_FLAG_WRITE;
+	struct fb_passthrough *pt = PT(fs);
+	struct fb__pt_handle *h;
+	int acc, r;
+
+	if (len == 0 || !(flags & rw) || (flags & ~rw) || foffset > INT64_MAX ||
+	    len > INT64_MAX - foffset || moffset + len < moffset)
+		return -EINVAL;
+	h = handle_of(pt, fh);
+	if (!h)
+		return -EBADF;
+	if (h->is_dir || h->inode->id != ino) {
+		r = -EBADF;
+		goto out_put;
+	}
+	acc = fcntl(h->fd, F_GETFL);
+	if (acc < 0) {
+		r = -errno;
+		goto out_put;
+	}
+	acc &= O_ACCMODE;
+	if (((flags & FB_SETUPMAPPING_FLAG_WRITE) && acc == O_RDONLY) ||
+	    ((flags & FB_SETUPMAPPING_FLAG_READ) && acc == O_WRONLY)) {
+		r = -EACCES;
+		goto out_put;
+	}
+	r = fb_ctx_dax_map(ctx, h->fd, foffset, moffset, len, flags);
+out_put:
+	fb__pt_handle_put(pt, h);
+	return r;
+}
+
+/* virtio-fs DAX: unmap each range of the window. */
+static int pt_removemapping(void *fs, const struct fb_ctx *ctx, const struct fb_mapping *ranges,
+			    uint32_t count)
+{
+	(void)fs;
+	for (uint32_t i = 0; i < count; i++) {
+		int r = fb_ctx_dax_unmap(ctx, ranges[i].moffset, ranges[i].len);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 const struct fb_fs_ops fb_passthrough_ops = {
 	.init = fb__pt_init,
 	.destroy = fb__pt_destroy,
@@ -1669,4 +1723,6 @@ const struct fb_fs_ops fb_passthrough_ops = {
 	.tmpfile = pt_tmpfile,
 	.statx = pt_statx,
 	.syncfs = pt_syncfs,
+	.setupmapping = pt_setupmapping,
+	.removemapping = pt_removemapping,
 };

@@ -309,5 +309,9 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 
 void fb__pt_destroy(void *fs)
 {
-	(void)fs;
+	struct fb_passthrough *pt = fs;
+
+	/* The kernel forgot everything: a new session (a rebooted guest) starts clean, and the
+	 * O_PATH fds and open files of the old one are closed. */
+	fb__pt_tables_clear(pt);
 }

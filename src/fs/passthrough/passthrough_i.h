@@ -183,6 +183,8 @@ struct fb_passthrough {
 /* inode.c */
 int fb__pt_tables_init(struct fb_passthrough *pt);
 void fb__pt_tables_done(struct fb_passthrough *pt);
+/* Close every handle and drop every inode but the root (the session ended: destroy()). */
+void fb__pt_tables_clear(struct fb_passthrough *pt);
 /* Take a ref on the inode with node id @id; NULL if unknown. */
 struct fb__pt_inode *fb__pt_inode_get(struct fb_passthrough *pt, fb_ino_t id);
 void fb__pt_inode_put(struct fb_passthrough *pt, struct fb__pt_inode *in);

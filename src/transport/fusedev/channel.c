@@ -106,6 +106,7 @@ int fb_channel_fd(const struct fb_channel *ch)
 
 ssize_t fb_channel_receive(struct fb_channel *ch, struct fb_reader *r, struct fb_writer *w)
 {
+	struct fb_in_header h;
 	ssize_t n;
 	int ret;
 
@@ -135,15 +136,13 @@ ssize_t fb_channel_receive(struct fb_channel *ch, struct fb_reader *r, struct fb
 			return ret;
 		}
 	}
-	ch->opcode = 0;
-	if ((size_t)n >= sizeof(struct fb_in_header))
-		ch->opcode = ((const struct fb_in_header *)ch->req)->opcode;
 	ch->req_iov.iov_base = ch->req;
 	ch->req_iov.iov_len = (size_t)n;
 	ch->rep_iov.iov_base = ch->rep;
 	ch->rep_iov.iov_len = ch->rep_size;
 	fb_reader_init(r, &ch->req_iov, 1);
 	fb_writer_init(w, &ch->rep_iov, 1);
+	ch->opcode = fb_server_peek(r, &h) == 0 ? h.opcode : 0;
 	return n;
 }
 

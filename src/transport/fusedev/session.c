@@ -97,6 +97,7 @@ int fb_session_new(struct fb_server *server, struct fb_session **ret)
 		r = -r;
 		goto out_close_exit_fd;
 	}
+	se->tops.size = sizeof(se->tops);
 	se->tops.send_notify = dev_send_notify;
 	se->tops.backing_open = dev_backing_open;
 	se->tops.backing_close = dev_backing_close;
@@ -122,6 +123,8 @@ void fb_session_set_init_hook(struct fb_session *se, fb_session_init_fn fn, void
 void fb_session_add_caps(struct fb_session *se, uint64_t caps)
 {
 	se->tops.caps |= caps;
+	/* The server keeps a copy of the table: hand it the new one. */
+	fb_server_set_transport(se->server, &se->tops, se);
 }
 
 void fb__session_gather_forgets(struct fb_session *se, unsigned int us)

@@ -75,7 +75,7 @@ int fb__uring_ent_request(struct fb__uring_ent *e, struct fb_reader *r, struct f
 {
 	struct fb_uring_req_header *hdr = e->hdr;
 	size_t payload_sz, args, op_sz;
-	void *src = e->payload;
+	uint8_t *dst;
 
 	/*
 	 * The header is copied out first: the reply's out header is written over the same bytes
@@ -94,23 +94,27 @@ int fb__uring_ent_request(struct fb__uring_ent *e, struct fb_reader *r, struct f
 	if (op_sz > FB_URING_OP_IN_OUT_SZ)
 		return -EPROTO;
 
-	/* Names, values and extensions move out of the way of the reply (see uring_i.h). */
+	e->in_iov[0] = (struct iovec){ .iov_base = &e->in, .iov_len = sizeof(e->in) };
 	if (payload_sz > 0 && e->in.opcode != FB_WRITE) {
-		if (payload_sz <= FB__URING_SIDE_SIZE) {
-			src = e->side;
+		/* Names, values and extensions move out of the way of the reply (see uring_i.h),
+		 * with the op_in part in front: the server then reads the arguments in place. */
+		if (op_sz + payload_sz <= FB__URING_SIDE_SIZE) {
+			dst = e->side;
 		} else {
-			e->tmp = malloc(payload_sz);
+			e->tmp = malloc(op_sz + payload_sz);
 			if (!e->tmp)
 				return -ENOMEM;
-			src = e->tmp;
+			dst = e->tmp;
 		}
-		memcpy(src, e->payload, payload_sz);
+		memcpy(dst, hdr->op_in, op_sz);
+		memcpy(dst + op_sz, e->payload, payload_sz);
+		e->in_iov[1] = (struct iovec){ .iov_base = dst, .iov_len = op_sz + payload_sz };
+		fb_reader_init(r, e->in_iov, 2);
+	} else {
+		e->in_iov[1] = (struct iovec){ .iov_base = hdr->op_in, .iov_len = op_sz };
+		e->in_iov[2] = (struct iovec){ .iov_base = e->payload, .iov_len = payload_sz };
+		fb_reader_init(r, e->in_iov, 3);
 	}
-
-	e->in_iov[0] = (struct iovec){ .iov_base = &e->in, .iov_len = sizeof(e->in) };
-	e->in_iov[1] = (struct iovec){ .iov_base = hdr->op_in, .iov_len = op_sz };
-	e->in_iov[2] = (struct iovec){ .iov_base = src, .iov_len = payload_sz };
-	fb_reader_init(r, e->in_iov, 3);
 
 	e->out_iov[0] = (struct iovec){ .iov_base = hdr->in_out,
 					.iov_len = sizeof(struct fb_out_header) };

@@ -315,11 +315,13 @@ static void queue_wake(struct uring_queue *q)
 static void queue_serve(struct uring_queue *q, struct fb__uring_ent *e)
 {
 	struct fb_uring *u = q->u;
+	struct fb_in_header h;
 	size_t written = 0;
 	ssize_t n;
 
 	n = fb__uring_ent_request(e, &e->r, &e->w);
-	if (n == 0 && e->in.opcode == FB_SETLKW && slow_start(q, e) == 0)
+	if (n == 0 && fb_server_peek(&e->r, &h) == 0 && h.opcode == FB_SETLKW &&
+	    slow_start(q, e) == 0)
 		return;
 	if (n == 0) {
 		n = fb_server_handle(u->srv, &e->r, &e->w);

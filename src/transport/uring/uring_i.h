@@ -28,12 +28,14 @@
 #include <fuse_backend/buf.h>
 
 /*
- * Request payloads up to this size are copied to the entry's own side buffer before the
- * server runs, so that the reply (written into the payload buffer) can never overwrite a
- * name or value the server still reads. WRITE data is never copied: its reply is written only
- * after the data was consumed. Bigger payloads get a temporary buffer.
+ * A request's arguments (the op_in part and the payload) up to this size are copied, once and
+ * together, to the entry's own side buffer before the server runs: the reply (written into
+ * the payload buffer) can then never overwrite a name or value the server still reads, and
+ * the server finds the arguments contiguous and uses them in place (no second copy). WRITE
+ * data is never copied: its reply is written only after the data was consumed. Bigger
+ * arguments get a temporary buffer.
  */
-#define FB__URING_SIDE_SIZE	FB_MIN_READ_BUFFER
+#define FB__URING_SIDE_SIZE	(FB_MIN_READ_BUFFER + FB_URING_OP_IN_OUT_SZ)
 
 /* One ring entry. */
 struct fb__uring_ent {
@@ -47,7 +49,8 @@ struct fb__uring_ent {
 	/* The request being served (valid between _request() and _reply()): */
 	struct fb_in_header in;			/* copy of the request header */
 	uint64_t commit_id;			/* the kernel's id for COMMIT_AND_FETCH */
-	struct iovec in_iov[3];			/* in, op_in part, payload (or copy) */
+	struct iovec in_iov[3];			/* in, then op_in part and payload (WRITE),
+						 * or one copy of both (every other opcode) */
 	struct iovec out_iov[2];		/* out header (in_out), payload */
 
 	void *queue;				/* owner (uring.c) */
