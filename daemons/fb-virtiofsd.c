@@ -129,33 +129,6 @@ static int lookup_group(const char *name, gid_t *out)
 	return 0;
 }
 
-/* --inode-file-handles=mandatory: can this process make and open a handle of the root? */
-static int handles_work(const char *dir)
-{
-	union {
-		struct file_handle fh;
-		char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	} hb;
-	int mid, fd, r;
-
-	hb.fh.handle_bytes = MAX_HANDLE_SZ;
-	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = name_to_handle_at(fd, "", &hb.fh, &mid, AT_EMPTY_PATH);
-	if (r == 0) {
-		int h = open_by_handle_at(fd, &hb.fh, O_PATH | O_CLOEXEC);
-
-		r = h < 0 ? -errno : 0;
-		if (h >= 0)
-			close(h);
-	} else {
-		r = -errno;
-	}
-	close(fd);
-	return r;
-}
-
 /* The socket: listen on --socket-path (group and mode from --socket-group) or take --fd. */
 static int open_socket(const struct fb_vfsd_opts *v, struct fb_vhost_user *dev)
 {
@@ -221,31 +194,15 @@ static int serve(const struct fb_vfsd_opts *v)
 		/* QEMU does not check the guest's num-request-queues against ours: offer all */
 		.request_queues = FB_VHOST_USER_REQUEST_QUEUES_MAX,
 	};
-	struct fb_passthrough_config pcfg = v->pt;
 	struct fb_server_config scfg;
 	struct fb_passthrough *pt;
 	struct fb_server *server;
 	struct fb_vhost_user *dev;
 	int r;
 
-	pcfg.source = v->shared_dir;
-	if (v->handles == FB_VFSD_HANDLES_NEVER)
-		fb_vfsd_handles_cap(1);
-	r = fb_passthrough_new(&pcfg, &pt);
-	if (v->handles == FB_VFSD_HANDLES_NEVER)
-		fb_vfsd_handles_cap(0);
-	if (r < 0) {
-		fb_log(FB_LOG_ERR, "shared directory %s: %s", v->shared_dir, strerror(-r));
+	r = fb_vfsd_passthrough_new(v, &pt);
+	if (r < 0)
 		return 1;
-	}
-	if (v->handles == FB_VFSD_HANDLES_MANDATORY) {
-		r = handles_work(v->shared_dir);
-		if (r < 0) {
-			fb_log(FB_LOG_ERR, "--inode-file-handles=mandatory: %s cannot use file "
-			       "handles: %s", v->shared_dir, strerror(-r));
-			goto out_free_pt;
-		}
-	}
 	fb_daemon_server_config(&v->common, &scfg);
 	r = fb_server_new(&fb_passthrough_ops, sizeof(fb_passthrough_ops), pt, &scfg, &server);
 	if (r < 0) {

@@ -28,6 +28,7 @@
 #include <cap-ng.h>
 #include <seccomp.h>
 
+#include <fuse_backend/passthrough.h>
 #include <fuse_backend/server.h>
 
 #include "virtiofsd_sandbox.h"
@@ -195,7 +196,8 @@ int fb_vfsd_sandbox_jail(const struct fb_vfsd_opts *v)
 
 /* ---- capabilities ---------------------------------------------------------------------- */
 
-int fb_vfsd_handles_cap(int hide)
+/* --inode-file-handles=never: CAP_DAC_READ_SEARCH out of the effective set (@hide) or back */
+static int handles_cap(int hide)
 {
 	if (geteuid() != 0)
 		return 0;
@@ -235,6 +237,63 @@ int fb_vfsd_drop_caps(const struct fb_vfsd_opts *v)
 	if (r < 0) {
 		fb_log(FB_LOG_ERR, "cannot drop capabilities (libcap-ng: %d)", r);
 		return -EPERM;
+	}
+	return 0;
+}
+
+/* --inode-file-handles=mandatory: can this process make and open a handle of the root? */
+static int handles_work(const char *dir)
+{
+	union {
+		struct file_handle fh;
+		char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} hb;
+	int mid, fd, r;
+
+	hb.fh.handle_bytes = MAX_HANDLE_SZ;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = name_to_handle_at(fd, "", &hb.fh, &mid, AT_EMPTY_PATH);
+	if (r == 0) {
+		int h = open_by_handle_at(fd, &hb.fh, O_PATH | O_CLOEXEC);
+
+		r = h < 0 ? -errno : 0;
+		if (h >= 0)
+			close(h);
+	} else {
+		r = -errno;
+	}
+	close(fd);
+	return r;
+}
+
+
+int fb_vfsd_passthrough_new(const struct fb_vfsd_opts *v, struct fb_passthrough **ret)
+{
+	struct fb_passthrough_config pcfg = v->pt;
+	int r;
+
+	pcfg.source = v->shared_dir;
+	/* without CAP_DAC_READ_SEARCH the passthrough's probe fails: O_PATH descriptors */
+	if (v->handles == FB_VFSD_HANDLES_NEVER)
+		handles_cap(1);
+	r = fb_passthrough_new(&pcfg, ret);
+	if (v->handles == FB_VFSD_HANDLES_NEVER)
+		handles_cap(0);
+	if (r < 0) {
+		fb_log(FB_LOG_ERR, "shared directory %s: %s", v->shared_dir, strerror(-r));
+		return r;
+	}
+	if (v->handles == FB_VFSD_HANDLES_MANDATORY) {
+		r = handles_work(v->shared_dir);
+		if (r < 0) {
+			fb_log(FB_LOG_ERR, "--inode-file-handles=mandatory: %s cannot use file "
+			       "handles: %s", v->shared_dir, strerror(-r));
+			fb_passthrough_free(*ret);
+			*ret = NULL;
+			return r;
+		}
 	}
 	return 0;
 }

@@ -7,7 +7,8 @@
  *					// parent waits and forwards signals and the exit status,
  *					// never returns); private mounts, a new /proc, DIR bound
  *					// on itself
- *	... open DIR and /proc/self/fd (fb_passthrough_new), listen on the socket ...
+ *	fb_vfsd_passthrough_new(v, &pt); // opens DIR and /proc/self/fd
+ *	... listen on the socket ...
  *	fb_vfsd_sandbox_jail(v);	// namespace: pivot_root into DIR and drop the old root
  *					// (no /proc left: the passthrough keeps its descriptor);
  *					// chroot: chroot(DIR); none: nothing
@@ -26,10 +27,11 @@ int fb_vfsd_sandbox_enter(const struct fb_vfsd_opts *v);
 int fb_vfsd_sandbox_jail(const struct fb_vfsd_opts *v);
 
 /*
- * With --inode-file-handles=never, hide CAP_DAC_READ_SEARCH from the effective set around
- * fb_passthrough_new() so that it falls back to O_PATH descriptors (@hide 1, then 0).
+ * The passthrough of the shared directory, by --inode-file-handles: never hides
+ * CAP_DAC_READ_SEARCH while it probes (so it keeps O_PATH descriptors), mandatory refuses a
+ * directory without working file handles. Call between _enter() and _jail(). Logs failures.
  */
-int fb_vfsd_handles_cap(int hide);
+int fb_vfsd_passthrough_new(const struct fb_vfsd_opts *v, struct fb_passthrough **ret);
 
 int fb_vfsd_drop_caps(const struct fb_vfsd_opts *v);
 int fb_vfsd_seccomp(const struct fb_vfsd_opts *v);
