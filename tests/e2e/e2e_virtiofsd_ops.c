@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -30,11 +32,33 @@
 
 #include "fbreq.h"
 #include "harness.h"
+#include "vhost_front.h"
 #include "virtiofsd_opts.h"
 #include "virtiofsd_sandbox.h"
 
-static struct fb_server *srv;
+static struct fb_server *srv;		/* in process: requests go straight to the server */
+static struct vf *front;		/* or through the daemon's socket as a VMM would */
 static uint64_t uniq = 100;
+
+/* Send @q, fill @p: p->ret is what the server returned or the used length. */
+static void send_q(struct fbreq *q, struct fbrep *p)
+{
+	uint32_t op = fbreq_hdr(q)->opcode;
+
+	if (!front) {
+		fbreq_send(srv, q, p);
+		return;
+	}
+	if (op == FB_FORGET || op == FB_BATCH_FORGET) {
+		/* as Linux sends them: alone on the hiprio queue, no writable part */
+		fbreq_finish(q);
+		p->ret = vf_submit(front, 0, 0, q->buf, q->len, 0);
+		if (p->ret == 0)
+			p->ret = vf_complete(front, 0, 0, NULL, 0);
+		return;
+	}
+	vf_fuse(front, 1, q, p);
+}
 
 /* One request as @uid (0 or 1000); returns the reply's error; the body stays in @p. */
 static int req(struct fbrep *p, uint32_t op, uint64_t node, uint32_t uid, const void *arg,
@@ -51,7 +75,7 @@ static int req(struct fbrep *p, uint32_t op, uint64_t node, uint32_t uid, const 
 		fbreq_str(&q, name1);
 	if (name2)
 		fbreq_str(&q, name2);
-	fbreq_send(srv, &q, p);
+	send_q(&q, p);
 	fbreq_free(&q);
 	if (op == FB_FORGET || op == FB_BATCH_FORGET)
 		return 0;
@@ -104,7 +128,14 @@ static void every_op(void)
 	char data[8192];
 
 	fbrep_init(&p, 0);
-	STEP("INIT", fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &p));
+	{
+		struct fbreq q = {0};
+
+		fbreq_init_msg(&q, 1, 7, 45, 128 * 1024, FBREQ_ALL_FLAGS);
+		send_q(&q, &p);
+		fbreq_free(&q);
+		STEP("INIT", p.ret >= 16 ? p.oh.error : -EPROTO);
+	}
 
 	{
 		struct fb_mkdir_in in = {.mode = 0755, .umask = 022};
@@ -130,7 +161,7 @@ static void every_op(void)
 		fbreq_start(&q, FB_WRITE, uniq += 2, file);
 		fbreq_put(&q, &in, sizeof(in));
 		fbreq_put(&q, data, sizeof(data));
-		fbreq_send(srv, &q, &p);
+		send_q(&q, &p);
 		fbreq_free(&q);
 		STEP("WRITE", p.oh.error);
 	}
@@ -212,7 +243,7 @@ static void every_op(void)
 		fbreq_put(&q, &in, sizeof(in));
 		fbreq_str(&q, "user.k");
 		fbreq_put(&q, "v1", 2);
-		fbreq_send(srv, &q, &p);
+		send_q(&q, &p);
 		fbreq_free(&q);
 		STEP("SETXATTR", p.oh.error);
 		STEP("GETXATTR", req(&p, FB_GETXATTR, file, 1000, &gin, sizeof(gin), "user.k",
@@ -308,7 +339,7 @@ static void every_op(void)
 		STEP("RELEASE tmpfile", req(&p, FB_RELEASE, node, 1000, &rel, sizeof(rel), NULL,
 					    NULL));
 	}
-	{
+	if (!front) {
 		pthread_t t[2];
 		void *ok;
 
@@ -453,6 +484,132 @@ TEST(an_unlisted_call_is_fatal)
 	if (system("rm -rf /tmp/fb-vfsd-ops-*") != 0) {
 		/* harmless */
 	}
+}
+
+/* ---- the daemon binary, driven through its socket as QEMU would (needs the back end) ------ */
+
+/* A front end (tests/unit/vhost_front.h) on the socket at @path instead of a device in
+ * process: memory, rings, then QEMU 7.2's handshake. */
+static int front_connect(const char *path, struct vf **ret)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vf *vf = calloc(1, sizeof(*vf));
+	int r;
+
+	if (!vf)
+		return -ENOMEM;
+	*ret = vf;
+	vf->cfg = (struct vf_config)VF_CONFIG_DEFAULT;
+	vf->cfg.queues_used = 1;
+	vf->nq = 2;
+	vf->sock = -1;
+	for (int i = 0; i < VF_NREG; i++)
+		vf->reg[i].fd = -1;
+	for (unsigned int i = 0; i < VF_QUEUES_MAX; i++)
+		vf->q[i].kick = vf->q[i].call = -1;
+	if ((r = vf_mem_create(vf)) < 0)
+		return r;
+	for (unsigned int i = 0; i < vf->nq; i++) {
+		vf->q[i].kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		vf->q[i].call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vf->q[i].kick < 0 || vf->q[i].call < 0)
+			return -errno;
+		if ((r = vf_queue_layout(vf, i)) < 0)
+			return r;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	vf->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (vf->sock < 0)
+		return -errno;
+	if (connect(vf->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return vf_handshake(vf);
+}
+
+static pid_t start_daemon(const char *sock, const char *share, const char *log)
+{
+	const char *bin = getenv("FB_VIRTIOFSD");
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(bin, bin, "--socket-path", sock, "--shared-dir", share, "--xattr",
+		      "--seccomp=kill", "--sandbox=namespace", "-o", "posix_lock", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+TEST(every_op_through_the_daemon_over_vhost_user)
+{
+	char dir[] = "/tmp/fb-vfsd-vu-XXXXXX", share[64], sock[64], log[64], cmd[96];
+	struct stat st;
+	pid_t d, c;
+	int s, ds = -1;
+
+	if (geteuid() != 0)
+		SKIP("the sandbox needs root");
+	if (!getenv("FB_VIRTIOFSD") || !getenv("FB_VFSD_HAVE_VHOST_USER") ||
+	    strcmp(getenv("FB_VFSD_HAVE_VHOST_USER"), "1") != 0)
+		SKIP("the library has no vhost-user back end yet");
+	CHECK(mkdtemp(dir));
+	snprintf(share, sizeof(share), "%s/share", dir);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	CHECK_OK(mkdir(share, 0777));
+	CHECK_OK(chmod(share, 0777));
+	d = start_daemon(sock, share, log);
+	CHECK(d > 0);
+	for (int i = 0; i < 500 && stat(sock, &st) < 0; i++)
+		usleep(10000);
+	usleep(100000);	/* the sandbox closes before accept */
+
+	c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		struct vf *vf = NULL;
+		int r = front_connect(sock, &vf);
+
+		if (r < 0) {
+			fprintf(stderr, "  connecting to fb-virtiofsd: %s\n", strerror(-r));
+			_exit(2);
+		}
+		front = vf;
+		every_op();
+		_exit(0);	/* the socket closes: the daemon sees its front end go */
+	}
+	CHECK_EQ(waitpid(c, &s, 0), c);
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(d, &ds, WNOHANG) == d)
+			break;
+		ds = -1;
+		usleep(10000);
+	}
+	if (ds == -1) {
+		kill(d, SIGKILL);
+		waitpid(d, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "cat %s >&2; rm -rf %s", log, dir);
+	if (!(WIFEXITED(s) && WEXITSTATUS(s) == 0) || ds != 0)
+		if (system(cmd) != 0) {
+			/* the log is only for the reader */
+		}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0) {
+		/* harmless */
+	}
+	CHECK(ds != -1);	/* it exits when the front end goes away */
+	if (WIFEXITED(ds) && WEXITSTATUS(ds) == 128 + SIGSYS)
+		FBT_FAIL("fb-virtiofsd was killed by seccomp: its allowlist misses a call");
+	CHECK(WIFEXITED(s));
+	CHECK_EQ(WEXITSTATUS(s), 0);
+	CHECK(WIFEXITED(ds));
+	CHECK_EQ(WEXITSTATUS(ds), 0);
 }
 
 /* for a failing case: FB_VFSD_OPS_ARGS="--sandbox=none --seccomp=none" */
