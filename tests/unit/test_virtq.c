@@ -4,6 +4,7 @@
  * out as the iovecs it meant, the used ring says what the device answered, notifications follow
  * EVENT_IDX, and every malformed chain is reported bad without stopping the queue.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -768,6 +769,81 @@ TEST(a_full_queue_of_long_chains)
 	CHECK_EQ(c.bad, 0);
 	CHECK_EQ(c.nin, 0);
 	CHECK_EQ(c.nout, 512);
+	vqd_done(&d);
+}
+
+/* A guest rewriting its rings and tables while the device reads them. */
+struct scribbler {
+	struct vqd *d;
+	uint64_t table; /* an indirect table it also scribbles on */
+	volatile int stop;
+};
+
+static void *scribble(void *arg)
+{
+	struct scribbler *sc = arg;
+	uint64_t x = 88172645463325252ull;
+
+	while (!sc->stop) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* A random byte of the descriptor table, the avail ring, or the indirect table. */
+		uint64_t where = (x >> 32) % 3 == 0   ? sc->d->desc + (x % (16 * sc->d->size))
+				 : (x >> 32) % 3 == 1 ? sc->d->avail + 4 + (x % (2 * sc->d->size))
+						      : sc->table + (x % (16 * 8));
+		__atomic_store_n(vqd_ptr(sc->d, where), (uint8_t)(x >> 8), __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST(a_guest_scribbling_meanwhile_cannot_make_us_leave_its_memory)
+{
+	struct vqd d;
+	struct fb_virtq_chain c;
+	struct scribbler sc = {.d = &d};
+	pthread_t th;
+	uint64_t buf;
+	int i, good = 0;
+
+	init(&d, 8, 1);
+	buf = vqd_alloc_cross(&d, 4096, 100);
+	sc.table = vqd_alloc(&d, 16 * 8);
+	CHECK_EQ(pthread_create(&th, NULL, scribble, &sc), 0);
+	for (i = 0; i < 100000; i++) {
+		/* The driver writes a good chain each time; the scribbler races with it and
+		 * with us. The avail index stays sane (a broken one just stops the queue). */
+		for (int k = 0; k < 8; k++)
+			vqd_desc_at(&d, sc.table, k, buf, 512,
+				    (k >= 4 ? VQD_F_WRITE : 0) | (k < 7 ? VQD_F_NEXT : 0), k + 1);
+		vqd_desc(&d, i % 8, sc.table, 16 * 8, VQD_F_INDIRECT, 0);
+		vqd_publish(&d, (uint16_t)(i % 8));
+		if (fb_virtq_pop(d.q, &c) != 1)
+			break;
+		if (!c.bad) {
+			good++;
+			for (int k = 0; k < c.nin + c.nout; k++) {
+				uint8_t *p = c.in[k].iov_base;
+				size_t n = c.in[k].iov_len;
+				int in0 = p >= d.host[0] && p + n <= d.host[0] + VQD_LEN0;
+				int in1 = p >= d.host[1] && p + n <= d.host[1] + VQD_LEN1;
+
+				if (!in0 && !in1) {
+					sc.stop = 1;
+					pthread_join(th, NULL);
+					FBT_FAIL("iovec %d outside guest memory", k);
+				}
+			}
+		}
+		fb_virtq_push(d.q, c.head, 0);
+		fb_virtq_flush(d.q);
+	}
+	sc.stop = 1;
+	pthread_join(th, NULL);
+	CHECK_EQ(i, 100000);
+	CHECK(good > 0);
+	if (getenv("VQ_VERBOSE"))
+		fprintf(stderr, "  %d of %d chains good\n", good, i);
 	vqd_done(&d);
 }
 

@@ -164,6 +164,7 @@ struct vf_config {
 	unsigned int queue_size;	/* default 1024 */
 	int no_event_idx;		/* do not negotiate EVENT_IDX */
 	int no_indirect;		/* do not negotiate INDIRECT_DESC */
+	int no_mem_slots;		/* no CONFIGURE_MEM_SLOTS: one SET_MEM_TABLE, not ADD_MEM_REG */
 	unsigned int seg;		/* bytes per descriptor at most, cut at multiples (0: one) */
 	const struct fb_fs_ops *ops;	/* when set: serve this table over @fs ... */
 	void *fs;			/* ... instead of a memfs or passthrough of our own */
@@ -968,6 +969,8 @@ static inline int vf_handshake(struct vf *vf)
 			 (1ull << VF_PF_CONFIGURE_MEM_SLOTS);
 	int r;
 
+	if (vf->cfg.no_mem_slots)
+		pwant &= ~(1ull << VF_PF_CONFIGURE_MEM_SLOTS);
 	if (!vf->cfg.no_indirect)
 		want |= 1ull << FB_VIRTIO_F_RING_INDIRECT_DESC;
 	if (!vf->cfg.no_event_idx)

@@ -124,6 +124,13 @@ int fb_guest_mem_remove(struct fb_guest_mem *m, uint64_t gpa, uint64_t size, voi
 	return 0;
 }
 
+const struct fb__guest_region *fb__guest_mem_find(const struct fb_guest_mem *m, uint64_t gpa)
+{
+	int i = region_find(m, gpa);
+
+	return i < 0 ? NULL : &m->regions[i];
+}
+
 void *fb_guest_mem_map(const struct fb_guest_mem *m, uint64_t gpa, uint64_t len, uint64_t *ret_len)
 {
 	const struct fb__guest_region *r;

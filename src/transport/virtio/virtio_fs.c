@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -70,18 +72,25 @@ static int ratelimit_allow(struct ratelimit *rl, unsigned int *ret_missed)
 	return ok;
 }
 
-static void log_guest_error(const char *what, uint16_t head, int err)
+/* Log a line about something the guest did, at the rate limit. */
+static void log_guest_error(enum fb_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_guest_error(enum fb_log_level level, const char *fmt, ...)
 {
+	char line[256];
 	unsigned int missed;
+	va_list ap;
 
 	if (!ratelimit_allow(&bad_log, &missed))
 		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
 	if (missed)
-		fb_log(FB_LOG_WARNING,
-		       "virtio-fs: chain %u: %s (%s); %u similar messages suppressed", head, what,
-		       strerror(-err), missed);
+		fb_log(level, "virtio-fs: %s (%u similar messages suppressed)", line, missed);
 	else
-		fb_log(FB_LOG_WARNING, "virtio-fs: chain %u: %s (%s)", head, what, strerror(-err));
+		fb_log(level, "virtio-fs: %s", line);
 }
 
 /* Serve one chain; returns the number of bytes written to its writable part. */
@@ -92,7 +101,8 @@ static uint32_t serve_chain(struct fb_server *s, const struct fb_virtq_chain *c)
 	ssize_t n;
 
 	if (c->bad) {
-		log_guest_error("malformed descriptor chain, completed empty", c->head, c->bad);
+		log_guest_error(FB_LOG_WARNING, "chain %u: malformed (%s), completed empty",
+				c->head, strerror(-c->bad));
 		return 0;
 	}
 	fb_reader_init_shared(&r, c->in, c->nin);
@@ -102,7 +112,9 @@ static uint32_t serve_chain(struct fb_server *s, const struct fb_virtq_chain *c)
 		n = (ssize_t)fb_writer_written(&w); /* DESTROY: its reply, if any */
 	if (n < 0) {
 		/* The writable part cannot hold even an error reply: the guest's mistake. */
-		log_guest_error("no room for the reply, completed empty", c->head, (int)n);
+		log_guest_error(FB_LOG_WARNING,
+				"chain %u: no room for the reply (%s), completed empty", c->head,
+				strerror((int)-n));
 		return 0;
 	}
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
@@ -118,9 +130,9 @@ int fb_virtio_fs_process(struct fb_server *s, struct fb_virtq *q, int *ret_notif
 		r = fb_virtq_pop(q, &c);
 		if (r < 0) {
 			notify |= fb_virtq_flush(q);
-			fb_log(FB_LOG_ERR,
-			       "virtio-fs: the available ring index moved by more than the "
-			       "queue size: queue stopped");
+			/* Rate-limited too: the guest can kick a stopped queue at will. */
+			log_guest_error(FB_LOG_ERR, "the available ring's index moved by more than "
+						    "the queue size: queue stopped");
 			*ret_notify = notify;
 			return -EIO;
 		}

@@ -84,6 +84,9 @@ struct fb_guest_mem {
 	int cap;
 };
 
+/* The region holding guest-physical @gpa, or NULL. */
+const struct fb__guest_region *fb__guest_mem_find(const struct fb_guest_mem *m, uint64_t gpa);
+
 /*
  * Copy guest-physical [@gpa, @gpa + @len) to @dst, across region boundaries. Returns 0, or
  * -EFAULT when part of the range is in no region (or it overflows); @dst is then undefined.

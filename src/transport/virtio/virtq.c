@@ -197,13 +197,17 @@ void fb_virtq_set_mem(struct fb_virtq *q, const struct fb_guest_mem *m)
 
 /* ---- popping a chain ----------------------------------------------------------------------- */
 
-/* Where a chain's iovecs are gathered. */
+/*
+ * Where a chain's iovecs are gathered. @last is the region of the previous buffer: the next
+ * one is most likely in it too, so it is tried before searching the map.
+ */
 struct walk {
 	struct iovec *iov;
-	int n; /* iovecs filled */
+	int n;
 	int max;
-	int nin;     /* of which readable */
-	int writing; /* a writable descriptor was seen */
+	int nin;
+	int writing;
+	const struct fb__guest_region *last;
 };
 
 /* Append the buffer of descriptor @d (already copied and converted) to @w. */
@@ -215,15 +219,23 @@ static int walk_add(const struct fb_guest_mem *m, struct walk *w, const struct f
 		w->writing = 1;
 	else if (w->writing)
 		return -EINVAL; /* readable after writable */
+	if (len > UINT64_MAX - addr)
+		return -EFAULT;
 	while (len > 0) {
-		uint64_t got;
-		void *p = fb_guest_mem_map(m, addr, len, &got);
+		const struct fb__guest_region *r = w->last;
+		uint64_t off, got;
 
-		if (!p)
-			return -EFAULT;
+		if (!r || addr - r->gpa >= r->size) {
+			r = fb__guest_mem_find(m, addr);
+			if (!r)
+				return -EFAULT;
+			w->last = r;
+		}
 		if (w->n >= w->max)
 			return -E2BIG;
-		w->iov[w->n].iov_base = p;
+		off = addr - r->gpa;
+		got = len < r->size - off ? len : r->size - off;
+		w->iov[w->n].iov_base = r->host + off;
 		w->iov[w->n].iov_len = got;
 		w->n++;
 		addr += got;
@@ -297,8 +309,7 @@ static int walk_chain(struct fb_virtq *q, struct walk *w, unsigned int head)
 			return -ELOOP;
 		desc_read(&q->desc[i], &d);
 		if (d.flags & FB__VRING_DESC_F_INDIRECT) {
-			/* The WRITE flag of the table's own descriptor means nothing (2.7.5.3.2).
-			 */
+			/* The table's own WRITE flag means nothing: the device ignores it. */
 			r = indirect_load(q, &d);
 			if (r < 0)
 				return r;
