@@ -4,8 +4,7 @@
  * --print-capabilities, --version, --help), and its sandbox as /proc shows it while it
  * waits for a front end: capabilities, seccomp, NoNewPrivs, its root, its namespaces, its
  * open-file limit, the socket's mode; then SIGTERM/SIGINT and the death of its parent.
- * With the vhost-user back end in the library (FB_VFSD_HAVE_VHOST_USER=1) a front end that
- * connects and goes away makes it exit 0.
+ * A front end that connects and goes away makes it exit 0.
  *
  *   FB_VIRTIOFSD=build/daemons/fb-virtiofsd build/tests/e2e/e2e_virtiofsd
  *
@@ -256,13 +255,6 @@ static void need_root(void)
 {
 	if (geteuid() != 0)
 		SKIP("the sandbox needs root");
-}
-
-static int have_vhost_user(void)
-{
-	const char *e = getenv("FB_VFSD_HAVE_VHOST_USER");
-
-	return e && strcmp(e, "1") == 0;
 }
 
 /* ---- the command line ------------------------------------------------------------------- */
@@ -581,8 +573,6 @@ TEST(front_end_goes_away_exit_0)
 	int fd;
 
 	need_root();
-	if (!have_vhost_user())
-		SKIP("the library has no vhost-user back end yet");
 	vd_init(&d);
 	if (start_waiting(&d, (const char *[]){NULL}) < 0) {
 		vd_cleanup(&d);
