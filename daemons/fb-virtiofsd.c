@@ -38,7 +38,7 @@
 /* ---- logging: the Rust virtiofsd's line shape on stderr, or syslog ---------------------- */
 
 struct vfsd_log {
-	int threshold;	/* show levels <= this (FB_LOG_*), 0: nothing */
+	int threshold; /* show levels <= this (FB_LOG_*), 0: nothing */
 	int syslog;
 };
 
@@ -178,13 +178,15 @@ static int open_socket(const struct fb_vfsd_opts *v, struct fb_vhost_user *dev)
 static void log_settings(const struct fb_vfsd_opts *v)
 {
 	if (v->tag)
-		fb_log(FB_LOG_INFO, "--tag %s: ignored, the VMM sets the tag (QEMU: "
-		       "-device vhost-user-fs-pci,tag=...)", v->tag);
+		fb_log(FB_LOG_INFO,
+		       "--tag %s: ignored, the VMM sets the tag (QEMU: "
+		       "-device vhost-user-fs-pci,tag=...)",
+		       v->tag);
 	for (int i = 0; i < v->nignored; i++)
 		fb_log(FB_LOG_WARNING, "option '%s' is accepted and ignored", v->ignored[i]);
 	if (v->common.mount.allow_other || v->common.mount.default_permissions)
 		fb_log(FB_LOG_WARNING, "mount options (-o allow_other, ...) mean nothing to a "
-		       "virtio-fs back end: ignored");
+				       "virtio-fs back end: ignored");
 }
 
 static int serve(const struct fb_vfsd_opts *v)
@@ -280,14 +282,15 @@ int main(int argc, char **argv)
 
 	lg.threshold = v.log_level;
 	lg.syslog = v.syslog;
-	if (lg.syslog)	/* connect now: /dev/log is outside the sandbox */
+	if (lg.syslog) /* connect now: /dev/log is outside the sandbox */
 		openlog(PROG, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	fb_log_set(log_line, &lg);
 	if (v.common.debug)
 		fb_log_set_debug(1);
 
 	if (v.nuid_map || v.ngid_map) {
-		fb_log(FB_LOG_ERR, "--translate-uid/--translate-gid: ID translation is not "
+		fb_log(FB_LOG_ERR,
+		       "--translate-uid/--translate-gid: ID translation is not "
 		       "implemented yet; refusing to share %s with untranslated IDs",
 		       v.shared_dir);
 		goto out;

@@ -100,7 +100,7 @@ int fb_vfsd_idmap_parse(const char *s, struct fb_vfsd_idmap *out)
 
 static int set_cache(struct fb_vfsd_opts *v, const char *value)
 {
-	if (value && strcmp(value, "none") == 0)	/* the C virtiofsd's name for never */
+	if (value && strcmp(value, "none") == 0) /* the C virtiofsd's name for never */
 		value = "never";
 	return fb_passthrough_cache_parse(value, &v->pt.cache);
 }
@@ -154,8 +154,8 @@ static int set_log_level(struct fb_vfsd_opts *v, const char *value)
 		const char *name;
 		int level;
 	} levels[] = {
-		{"off", FB_VFSD_LOG_OFF}, {"error", FB_LOG_ERR},  {"err", FB_LOG_ERR},
-		{"warn", FB_LOG_WARNING}, {"info", FB_LOG_INFO},  {"debug", FB_LOG_DEBUG},
+		{"off", FB_VFSD_LOG_OFF}, {"error", FB_LOG_ERR}, {"err", FB_LOG_ERR},
+		{"warn", FB_LOG_WARNING}, {"info", FB_LOG_INFO}, {"debug", FB_LOG_DEBUG},
 		{"trace", FB_LOG_DEBUG},
 	};
 
@@ -286,8 +286,14 @@ static int set_opt(void *priv, const char *name, const char *value)
 	return -EINVAL;
 }
 
-#define VAL(n, h) {n, FB_DOPT_FUNC, .fn = set_opt, .priv = v, .help = h}
-#define FLAG(n, field, h) {n, FB_DOPT_FLAG, &v->field, .help = h}
+#define VAL(n, h)                                                                                  \
+	{                                                                                          \
+		n, FB_DOPT_FUNC, .fn = set_opt, .priv = v, .help = h                               \
+	}
+#define FLAG(n, field, h)                                                                          \
+	{                                                                                          \
+		n, FB_DOPT_FLAG, &v->field, .help = h                                              \
+	}
 
 int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size_t errlen)
 {
@@ -320,17 +326,28 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 		FLAG("--syslog", f_syslog, NULL),
 		FLAG("--print-capabilities", f_caps, NULL),
 		/* -o forms */
-		VAL("source", NULL), VAL("cache", NULL), VAL("sandbox", NULL),
-		VAL("log_level", NULL), VAL("xattrmap", NULL),
-		VAL("xattr", NULL), VAL("no_xattr", NULL),
-		VAL("posix_acl", NULL), VAL("no_posix_acl", NULL),
-		VAL("flock", NULL), VAL("no_flock", NULL),
-		VAL("posix_lock", NULL), VAL("no_posix_lock", NULL),
-		VAL("readdirplus", NULL), VAL("no_readdirplus", NULL),
-		VAL("writeback", NULL), VAL("no_writeback", NULL),
-		VAL("killpriv_v2", NULL), VAL("no_killpriv_v2", NULL),
+		VAL("source", NULL),
+		VAL("cache", NULL),
+		VAL("sandbox", NULL),
+		VAL("log_level", NULL),
+		VAL("xattrmap", NULL),
+		VAL("xattr", NULL),
+		VAL("no_xattr", NULL),
+		VAL("posix_acl", NULL),
+		VAL("no_posix_acl", NULL),
+		VAL("flock", NULL),
+		VAL("no_flock", NULL),
+		VAL("posix_lock", NULL),
+		VAL("no_posix_lock", NULL),
+		VAL("readdirplus", NULL),
+		VAL("no_readdirplus", NULL),
+		VAL("writeback", NULL),
+		VAL("no_writeback", NULL),
+		VAL("killpriv_v2", NULL),
+		VAL("no_killpriv_v2", NULL),
 		VAL("announce_submounts", NULL),
-		VAL("allow_direct_io", NULL), VAL("no_allow_direct_io", NULL),
+		VAL("allow_direct_io", NULL),
+		VAL("no_allow_direct_io", NULL),
 		{NULL},
 	};
 	const struct fb_daemon_info info = {
@@ -363,7 +380,7 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 	if (v->f_xattr)
 		v->pt.xattr = 1;
 	if (v->f_posix_acl)
-		v->pt.posix_acl = v->pt.xattr = 1;	/* ACLs are xattrs */
+		v->pt.posix_acl = v->pt.xattr = 1; /* ACLs are xattrs */
 	if (v->f_submounts)
 		v->pt.submounts = 1;
 	if (v->f_writeback)

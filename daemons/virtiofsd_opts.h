@@ -23,66 +23,66 @@
 #include "common.h"
 
 enum fb_vfsd_sandbox {
-	FB_VFSD_SANDBOX_NAMESPACE = 0,	/* the default */
+	FB_VFSD_SANDBOX_NAMESPACE = 0, /* the default */
 	FB_VFSD_SANDBOX_CHROOT,
 	FB_VFSD_SANDBOX_NONE,
 };
 
 enum fb_vfsd_seccomp {
-	FB_VFSD_SECCOMP_KILL = 0,	/* the default: an unlisted call kills the process */
-	FB_VFSD_SECCOMP_LOG,		/* allowed, and logged by the kernel */
-	FB_VFSD_SECCOMP_TRAP,		/* SIGSYS */
+	FB_VFSD_SECCOMP_KILL = 0, /* the default: an unlisted call kills the process */
+	FB_VFSD_SECCOMP_LOG,	  /* allowed, and logged by the kernel */
+	FB_VFSD_SECCOMP_TRAP,	  /* SIGSYS */
 	FB_VFSD_SECCOMP_NONE,
 };
 
 enum fb_vfsd_handles {
-	FB_VFSD_HANDLES_PREFER = 0,	/* our default: handles where the host allows */
-	FB_VFSD_HANDLES_NEVER,		/* an O_PATH descriptor per inode */
-	FB_VFSD_HANDLES_MANDATORY,	/* refuse to start without file handles */
+	FB_VFSD_HANDLES_PREFER = 0, /* our default: handles where the host allows */
+	FB_VFSD_HANDLES_NEVER,	    /* an O_PATH descriptor per inode */
+	FB_VFSD_HANDLES_MANDATORY,  /* refuse to start without file handles */
 };
 
 /* --translate-uid / --translate-gid TYPE:... (the Rust virtiofsd's syntax). */
 enum fb_vfsd_idmap_type {
-	FB_VFSD_IDMAP_GUEST,		/* guest:FROM_GUEST:TO_HOST:COUNT */
-	FB_VFSD_IDMAP_HOST,		/* host:FROM_HOST:TO_GUEST:COUNT */
-	FB_VFSD_IDMAP_SQUASH_GUEST,	/* squash-guest:FROM_GUEST:TO_HOST:COUNT (n to 1) */
-	FB_VFSD_IDMAP_SQUASH_HOST,	/* squash-host:FROM_HOST:TO_GUEST:COUNT (n to 1) */
-	FB_VFSD_IDMAP_FORBID_GUEST,	/* forbid-guest:FROM_GUEST:COUNT */
-	FB_VFSD_IDMAP_MAP,		/* map:FROM_GUEST:TO_HOST:COUNT (both ways) */
+	FB_VFSD_IDMAP_GUEST,	    /* guest:FROM_GUEST:TO_HOST:COUNT */
+	FB_VFSD_IDMAP_HOST,	    /* host:FROM_HOST:TO_GUEST:COUNT */
+	FB_VFSD_IDMAP_SQUASH_GUEST, /* squash-guest:FROM_GUEST:TO_HOST:COUNT (n to 1) */
+	FB_VFSD_IDMAP_SQUASH_HOST,  /* squash-host:FROM_HOST:TO_GUEST:COUNT (n to 1) */
+	FB_VFSD_IDMAP_FORBID_GUEST, /* forbid-guest:FROM_GUEST:COUNT */
+	FB_VFSD_IDMAP_MAP,	    /* map:FROM_GUEST:TO_HOST:COUNT (both ways) */
 };
 
 struct fb_vfsd_idmap {
 	enum fb_vfsd_idmap_type type;
 	uint32_t from;
-	uint32_t to;			/* 0 for forbid-guest */
-	uint32_t count;			/* >= 1; from + count - 1 fits in 32 bits */
+	uint32_t to;	/* 0 for forbid-guest */
+	uint32_t count; /* >= 1; from + count - 1 fits in 32 bits */
 };
 
-#define FB_VFSD_IDMAPS_MAX	32
-#define FB_VFSD_IGNORED_MAX	16
+#define FB_VFSD_IDMAPS_MAX  32
+#define FB_VFSD_IGNORED_MAX 16
 
 /* --log-level, as the threshold of fb_log levels shown (0: off). */
-#define FB_VFSD_LOG_OFF		0
+#define FB_VFSD_LOG_OFF 0
 
 struct fb_vfsd_opts {
-	struct fb_daemon_opts common;	/* -h, -V, -d, -o debug, -o threads=N, ... */
-	const char *socket_path;	/* --socket-path (or --socket) */
-	const char *socket_group;	/* --socket-group */
-	int fd;				/* --fd, or -1 */
-	const char *shared_dir;		/* --shared-dir or -o source= */
-	const char *tag;		/* --tag (QEMU sets the tag: logged only) */
-	struct fb_passthrough_config pt;	/* cache, xattr, posix_acl, writeback, ... */
-	unsigned int thread_pool_size;	/* --thread-pool-size */
+	struct fb_daemon_opts common;	 /* -h, -V, -d, -o debug, -o threads=N, ... */
+	const char *socket_path;	 /* --socket-path (or --socket) */
+	const char *socket_group;	 /* --socket-group */
+	int fd;				 /* --fd, or -1 */
+	const char *shared_dir;		 /* --shared-dir or -o source= */
+	const char *tag;		 /* --tag (QEMU sets the tag: logged only) */
+	struct fb_passthrough_config pt; /* cache, xattr, posix_acl, writeback, ... */
+	unsigned int thread_pool_size;	 /* --thread-pool-size */
 	int thread_pool_set;
 	enum fb_vfsd_sandbox sandbox;
 	enum fb_vfsd_seccomp seccomp;
 	enum fb_vfsd_handles handles;
-	int security_label;		/* --security-label */
-	uint64_t rlimit_nofile;		/* --rlimit-nofile; 0 with rlimit_set: leave it */
+	int security_label;	/* --security-label */
+	uint64_t rlimit_nofile; /* --rlimit-nofile; 0 with rlimit_set: leave it */
 	int rlimit_set;
-	int log_level;			/* FB_LOG_* threshold, FB_VFSD_LOG_OFF; default INFO */
-	int syslog;			/* --syslog */
-	int print_capabilities;		/* --print-capabilities */
+	int log_level;		/* FB_LOG_* threshold, FB_VFSD_LOG_OFF; default INFO */
+	int syslog;		/* --syslog */
+	int print_capabilities; /* --print-capabilities */
 	struct fb_vfsd_idmap uid_map[FB_VFSD_IDMAPS_MAX];
 	int nuid_map;
 	struct fb_vfsd_idmap gid_map[FB_VFSD_IDMAPS_MAX];

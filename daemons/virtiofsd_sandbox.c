@@ -39,7 +39,7 @@ int fb_vfsd_rlimit(const struct fb_vfsd_opts *v)
 	rlim_t want;
 
 	if (v->rlimit_set && v->rlimit_nofile == 0)
-		return 0;	/* --rlimit-nofile=0: leave the limit as it is (as virtiofsd) */
+		return 0; /* --rlimit-nofile=0: leave the limit as it is (as virtiofsd) */
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -errno;
 	want = v->rlimit_set ? (rlim_t)v->rlimit_nofile : rl.rlim_max;
@@ -51,9 +51,11 @@ int fb_vfsd_rlimit(const struct fb_vfsd_opts *v)
 		/* Above the hard limit takes CAP_SYS_RESOURCE; without it, the hard limit. */
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			return 0;
-		fb_log(FB_LOG_WARNING, "--rlimit-nofile %llu: above the hard limit %llu (%s); "
-		       "using %llu", (unsigned long long)want, (unsigned long long)rl.rlim_max,
-		       strerror(errno), (unsigned long long)rl.rlim_max);
+		fb_log(FB_LOG_WARNING,
+		       "--rlimit-nofile %llu: above the hard limit %llu (%s); "
+		       "using %llu",
+		       (unsigned long long)want, (unsigned long long)rl.rlim_max, strerror(errno),
+		       (unsigned long long)rl.rlim_max);
 		want = rl.rlim_max;
 	}
 	rl.rlim_cur = want;
@@ -124,8 +126,10 @@ int fb_vfsd_sandbox_enter(const struct fb_vfsd_opts *v)
 		return 0;
 	if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC) < 0) {
 		r = -errno;
-		fb_log(FB_LOG_ERR, "sandbox: cannot create namespaces: %s (run as root, or try "
-		       "--sandbox chroot inside a container)", strerror(-r));
+		fb_log(FB_LOG_ERR,
+		       "sandbox: cannot create namespaces: %s (run as root, or try "
+		       "--sandbox chroot inside a container)",
+		       strerror(-r));
 		return r;
 	}
 	fflush(stdout);
@@ -229,8 +233,7 @@ int fb_vfsd_drop_caps(const struct fb_vfsd_opts *v)
 			  CAP_SETUID, CAP_MKNOD, CAP_SETFCAP, -1);
 	/* File handles: open_by_handle_at() needs DAC_READ_SEARCH */
 	if (r == 0 && v->handles != FB_VFSD_HANDLES_NEVER)
-		r = capng_update(CAPNG_ADD,
-				 CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+		r = capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
 				 CAP_DAC_READ_SEARCH);
 	if (r == 0)
 		r = capng_apply(CAPNG_SELECT_BOTH);
@@ -268,7 +271,6 @@ static int handles_work(const char *dir)
 	return r;
 }
 
-
 int fb_vfsd_passthrough_new(const struct fb_vfsd_opts *v, struct fb_passthrough **ret)
 {
 	struct fb_passthrough_config pcfg = v->pt;
@@ -288,8 +290,10 @@ int fb_vfsd_passthrough_new(const struct fb_vfsd_opts *v, struct fb_passthrough 
 	if (v->handles == FB_VFSD_HANDLES_MANDATORY) {
 		r = handles_work(v->shared_dir);
 		if (r < 0) {
-			fb_log(FB_LOG_ERR, "--inode-file-handles=mandatory: %s cannot use file "
-			       "handles: %s", v->shared_dir, strerror(-r));
+			fb_log(FB_LOG_ERR,
+			       "--inode-file-handles=mandatory: %s cannot use file "
+			       "handles: %s",
+			       v->shared_dir, strerror(-r));
 			fb_passthrough_free(*ret);
 			*ret = NULL;
 			return r;
@@ -304,8 +308,10 @@ int fb_vfsd_passthrough_new(const struct fb_vfsd_opts *v, struct fb_passthrough 
  * Every system call the daemon makes once it serves: the library (vhost-user messages,
  * queue threads, eventfds), the passthrough (see src/fs/passthrough/syscalls.c: the
  * table of host calls, plus per-thread credentials) and glibc underneath (malloc, threads,
- * stdio, syslog). Names unknown on an architecture are skipped.
+ * stdio, syslog). Names unknown on an architecture are skipped. Grouped by purpose, several
+ * to a line, so clang-format is told to leave the table alone.
  */
+/* clang-format off */
 static const char *const allowed_syscalls[] = {
 	/* I/O */
 	"read", "readv", "write", "writev", "pread64", "preadv", "preadv2", "pwrite64",
@@ -343,6 +349,7 @@ static const char *const allowed_syscalls[] = {
 	/* syslog(3) */
 	"socket", "connect",
 };
+/* clang-format on */
 
 int fb_vfsd_seccomp(const struct fb_vfsd_opts *v)
 {
@@ -378,10 +385,10 @@ int fb_vfsd_seccomp(const struct fb_vfsd_opts *v)
 		int nr = seccomp_syscall_resolve_name(allowed_syscalls[i]);
 
 		if (nr == __NR_SCMP_ERROR)
-			continue;	/* not a call of this architecture (or libseccomp) */
+			continue; /* not a call of this architecture (or libseccomp) */
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		if (r == -EDOM || r == -EFAULT)
-			r = 0;		/* a pseudo number libseccomp cannot place: skip */
+			r = 0; /* a pseudo number libseccomp cannot place: skip */
 	}
 	if (r == 0)
 		r = seccomp_load(ctx);

@@ -27,7 +27,7 @@
 #include "harness.h"
 
 /* CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID SETGID SETUID MKNOD SETFCAP */
-#define CAPS_EXPECTED	0x880000dfull
+#define CAPS_EXPECTED		0x880000dfull
 #define CAP_DAC_READ_SEARCH_BIT (1ull << 2)
 
 static const char *daemon_path(void)
@@ -48,10 +48,10 @@ static void sleep_ms(long ms)
 /* A started daemon: its pid, its log file (stdout and stderr), a shared dir, a socket. */
 struct vd {
 	pid_t pid;
-	char dir[64];		/* the test's temp dir */
-	char share[96];		/* dir/share */
-	char sock[96];		/* dir/vfsd.sock */
-	char log[96];		/* dir/log */
+	char dir[64];	/* the test's temp dir */
+	char share[96]; /* dir/share */
+	char sock[96];	/* dir/vfsd.sock */
+	char log[96];	/* dir/log */
 };
 
 static void vd_init(struct vd *d)
@@ -283,8 +283,8 @@ TEST(bad_options_exit_1_naming_them)
 	expect_refused((const char *[]){"--fd=3", "-o", "source=/tmp,frob", NULL}, "frob");
 	expect_refused((const char *[]){"--socket-path=/tmp/x", NULL}, "--shared-dir");
 	expect_refused((const char *[]){"--shared-dir=/tmp", NULL}, "--socket-path");
-	expect_refused((const char *[]){"--socket-path=/tmp/x", "--shared-dir=/tmp",
-					"--sandbox", "jail", NULL},
+	expect_refused((const char *[]){"--socket-path=/tmp/x", "--shared-dir=/tmp", "--sandbox",
+					"jail", NULL},
 		       "--sandbox");
 }
 
@@ -306,7 +306,8 @@ TEST(print_capabilities)
 	CHECK(n > 0);
 	buf[n] = '\0';
 	vd_cleanup(&d);
-	CHECK_STR(buf, "{\n  \"type\": \"fs\",\n  \"features\": [\n    \"separate-options\"\n  ]\n}\n");
+	CHECK_STR(buf,
+		  "{\n  \"type\": \"fs\",\n  \"features\": [\n    \"separate-options\"\n  ]\n}\n");
 }
 
 TEST(version_and_help)
@@ -336,8 +337,7 @@ TEST(refuses_a_bad_shared_dir)
 	vd_start(&d, (const char *[]){"--socket-path", d.sock, "--shared-dir", file, NULL}, -1);
 	CHECK_EQ(vd_wait_exit(d.pid, 5000), 1);
 	CHECK(vd_log_has(&d, "not a directory"));
-	vd_start(&d, (const char *[]){"--socket-path", d.sock, "--shared-dir=/nonexistent/x",
-				      NULL},
+	vd_start(&d, (const char *[]){"--socket-path", d.sock, "--shared-dir=/nonexistent/x", NULL},
 		 -1);
 	CHECK_EQ(vd_wait_exit(d.pid, 5000), 1);
 	d.pid = 0;
@@ -350,8 +350,9 @@ TEST(translate_ids_refused_until_implemented)
 	struct vd d;
 
 	vd_init(&d);
-	vd_start(&d, (const char *[]){"--socket-path", d.sock, "--shared-dir", d.share,
-				      "--translate-uid=map:0:1000:1", NULL},
+	vd_start(&d,
+		 (const char *[]){"--socket-path", d.sock, "--shared-dir", d.share,
+				  "--translate-uid=map:0:1000:1", NULL},
 		 -1);
 	CHECK_EQ(vd_wait_exit(d.pid, 5000), 1);
 	d.pid = 0;
@@ -389,7 +390,7 @@ TEST(namespace_sandbox)
 		vd_cleanup(&d);
 		FBT_FAIL("the daemon did not start");
 	}
-	CHECK(sp != d.pid);	/* the pid namespace needs a child */
+	CHECK(sp != d.pid); /* the pid namespace needs a child */
 	CHECK_EQ(status_hex(sp, "CapEff"), CAPS_EXPECTED);
 	CHECK_EQ(status_hex(sp, "CapPrm"), CAPS_EXPECTED);
 	CHECK_EQ(status_hex(sp, "CapBnd"), CAPS_EXPECTED);
@@ -404,7 +405,7 @@ TEST(namespace_sandbox)
 		char v[64];
 
 		CHECK_EQ(status_field(sp, "NSpid", v, sizeof(v)), 0);
-		CHECK(strstr(v, "\t1") || strstr(v, " 1"));	/* pid 1 inside */
+		CHECK(strstr(v, "\t1") || strstr(v, " 1")); /* pid 1 inside */
 	}
 	/* the open-file limit is raised to the hard limit */
 	{
@@ -450,7 +451,7 @@ TEST(chroot_sandbox)
 		vd_cleanup(&d);
 		FBT_FAIL("the daemon did not start");
 	}
-	CHECK_EQ(sp, d.pid);	/* no fork */
+	CHECK_EQ(sp, d.pid); /* no fork */
 	CHECK_EQ(root_is(sp, d.share), 1);
 	CHECK_EQ(same_ns(sp, "mnt"), 1);
 	CHECK_EQ(status_hex(sp, "CapEff"), CAPS_EXPECTED);
@@ -526,12 +527,11 @@ TEST(inherited_fd)
 	/* "-o" without a list: refused */
 	CHECK_EQ(vd_wait_exit(d.pid, 5000), 1);
 	vd_start(&d, (const char *[]){fdarg, "-o", d.share, NULL}, fd);
-	CHECK_EQ(vd_wait_exit(d.pid, 5000), 1);	/* "-o DIR" is not source=DIR */
+	CHECK_EQ(vd_wait_exit(d.pid, 5000), 1); /* "-o DIR" is not source=DIR */
 	{
 		char src[256];
 
-		snprintf(src, sizeof(src), "source=%s,cache=none,sandbox=namespace,xattr",
-			 d.share);
+		snprintf(src, sizeof(src), "source=%s,cache=none,sandbox=namespace,xattr", d.share);
 		vd_start(&d, (const char *[]){fdarg, "-o", src, NULL}, fd);
 	}
 	close(fd);

@@ -37,8 +37,8 @@
 #include "virtiofsd_opts.h"
 #include "virtiofsd_sandbox.h"
 
-static struct fb_server *srv;		/* in process: requests go straight to the server */
-static struct vf *front;		/* or through the daemon's socket as a VMM would */
+static struct fb_server *srv; /* in process: requests go straight to the server */
+static struct vf *front;      /* or through the daemon's socket as a VMM would */
 static uint64_t uniq = 100;
 
 /* Send @q, fill @p: p->ret is what the server returned or the used length. */
@@ -114,8 +114,8 @@ static void *reader_thread(void *arg)
 	for (int i = 0; i < 50 && ok; i++) {
 		if (req(&p, FB_LOOKUP, FB_ROOT_ID, 1000, NULL, 0, "dir", NULL) != 0)
 			ok = 0;
-		else if (req(&p, FB_GETATTR, entry_node(&p), 1000, &ga, sizeof(ga), NULL,
-			     NULL) != 0)
+		else if (req(&p, FB_GETATTR, entry_node(&p), 1000, &ga, sizeof(ga), NULL, NULL) !=
+			 0)
 			ok = 0;
 	}
 	fbrep_free(&p);
@@ -149,10 +149,13 @@ static void every_op(void)
 
 		STEP("CREATE", req(&p, FB_CREATE, dir, 1000, &in, sizeof(in), "f", NULL));
 		file = entry_node(&p);
-		fh = FBREP_AS(&p, struct {
-				      struct fb_entry_out e;
-				      struct fb_open_out o;
-			      }).o.fh;
+		fh = FBREP_AS(
+			     &p,
+			     struct {
+				     struct fb_entry_out e;
+				     struct fb_open_out o;
+			     })
+			     .o.fh;
 	}
 	{
 		struct fb_write_in in = {.fh = fh, .offset = 0, .size = sizeof(data)};
@@ -184,24 +187,22 @@ static void every_op(void)
 		struct fb_setattr_in in = {.valid = FB_FATTR_MODE, .mode = 0600};
 
 		STEP("SETATTR mode", req(&p, FB_SETATTR, file, 1000, &in, sizeof(in), NULL, NULL));
-		in = (struct fb_setattr_in){.valid = FB_FATTR_SIZE | FB_FATTR_FH, .fh = fh,
-					    .size = 6000};
+		in = (struct fb_setattr_in){
+			.valid = FB_FATTR_SIZE | FB_FATTR_FH, .fh = fh, .size = 6000};
 		STEP("SETATTR size", req(&p, FB_SETATTR, file, 1000, &in, sizeof(in), NULL, NULL));
-		in = (struct fb_setattr_in){.valid = FB_FATTR_ATIME | FB_FATTR_MTIME,
-					    .atime = 1000,
-					    .mtime = 2000};
-		STEP("SETATTR times", req(&p, FB_SETATTR, file, 1000, &in, sizeof(in), NULL,
-					  NULL));
+		in = (struct fb_setattr_in){
+			.valid = FB_FATTR_ATIME | FB_FATTR_MTIME, .atime = 1000, .mtime = 2000};
+		STEP("SETATTR times", req(&p, FB_SETATTR, file, 1000, &in, sizeof(in), NULL, NULL));
 		in = (struct fb_setattr_in){.valid = FB_FATTR_ATIME_NOW | FB_FATTR_MTIME_NOW |
 						     FB_FATTR_ATIME | FB_FATTR_MTIME};
 		STEP("SETATTR now", req(&p, FB_SETATTR, file, 1000, &in, sizeof(in), NULL, NULL));
-		in = (struct fb_setattr_in){.valid = FB_FATTR_UID | FB_FATTR_GID, .uid = 2000,
-					    .gid = 2000};
+		in = (struct fb_setattr_in){
+			.valid = FB_FATTR_UID | FB_FATTR_GID, .uid = 2000, .gid = 2000};
 		STEP("SETATTR chown", req(&p, FB_SETATTR, file, 0, &in, sizeof(in), NULL, NULL));
-		in = (struct fb_setattr_in){.valid = FB_FATTR_UID | FB_FATTR_GID, .uid = 1000,
-					    .gid = 1000};
-		STEP("SETATTR chown back", req(&p, FB_SETATTR, file, 0, &in, sizeof(in), NULL,
-					       NULL));
+		in = (struct fb_setattr_in){
+			.valid = FB_FATTR_UID | FB_FATTR_GID, .uid = 1000, .gid = 1000};
+		STEP("SETATTR chown back",
+		     req(&p, FB_SETATTR, file, 0, &in, sizeof(in), NULL, NULL));
 	}
 	{
 		struct fb_fallocate_in in = {.fh = fh, .offset = 0, .length = 65536};
@@ -217,12 +218,12 @@ static void every_op(void)
 		struct fb_fsync_in in = {.fh = fh};
 
 		STEP("FSYNC", req(&p, FB_FSYNC, file, 1000, &in, sizeof(in), NULL, NULL));
-		in.fsync_flags = 1;	/* datasync */
+		in.fsync_flags = 1; /* datasync */
 		STEP("FSYNC data", req(&p, FB_FSYNC, file, 1000, &in, sizeof(in), NULL, NULL));
 	}
 	{
-		struct fb_lk_in in = {.fh = fh, .owner = 7, .lk = {.start = 0, .end = 100,
-								   .type = F_WRLCK}};
+		struct fb_lk_in in = {
+			.fh = fh, .owner = 7, .lk = {.start = 0, .end = 100, .type = F_WRLCK}};
 
 		STEP("SETLK", req(&p, FB_SETLK, file, 1000, &in, sizeof(in), NULL, NULL));
 		STEP("GETLK", req(&p, FB_GETLK, file, 1000, &in, sizeof(in), NULL, NULL));
@@ -247,20 +248,24 @@ static void every_op(void)
 		send_q(&q, &p);
 		fbreq_free(&q);
 		STEP("SETXATTR", p.oh.error);
-		STEP("GETXATTR", req(&p, FB_GETXATTR, file, 1000, &gin, sizeof(gin), "user.k",
-				     NULL));
+		STEP("GETXATTR",
+		     req(&p, FB_GETXATTR, file, 1000, &gin, sizeof(gin), "user.k", NULL));
 		STEP("LISTXATTR", req(&p, FB_LISTXATTR, file, 1000, &gin, sizeof(gin), NULL, NULL));
-		STEP("GETXATTR dir", req(&p, FB_LISTXATTR, dir, 1000, &gin, sizeof(gin), NULL,
-					 NULL));
+		STEP("GETXATTR dir",
+		     req(&p, FB_LISTXATTR, dir, 1000, &gin, sizeof(gin), NULL, NULL));
 		STEP("REMOVEXATTR", req(&p, FB_REMOVEXATTR, file, 1000, NULL, 0, "user.k", NULL));
 	}
 	{
-		struct fb_copy_file_range_in in = {.fh_in = fh, .off_in = 0, .nodeid_out = file,
-						   .fh_out = fh, .off_out = 16384, .len = 4096};
+		struct fb_copy_file_range_in in = {.fh_in = fh,
+						   .off_in = 0,
+						   .nodeid_out = file,
+						   .fh_out = fh,
+						   .off_out = 16384,
+						   .len = 4096};
 		struct fb_open_in oin = {.flags = O_RDONLY};
 
-		STEP("COPY_FILE_RANGE", req(&p, FB_COPY_FILE_RANGE, file, 1000, &in, sizeof(in),
-					    NULL, NULL));
+		STEP("COPY_FILE_RANGE",
+		     req(&p, FB_COPY_FILE_RANGE, file, 1000, &in, sizeof(in), NULL, NULL));
 		STEP("OPEN", req(&p, FB_OPEN, file, 1000, &oin, sizeof(oin), NULL, NULL));
 		fh2 = open_fh(&p);
 	}
@@ -299,9 +304,9 @@ static void every_op(void)
 		struct fb_rename2_in in = {.newdir = FB_ROOT_ID};
 
 		STEP("RENAME2", req(&p, FB_RENAME2, dir, 1000, &in, sizeof(in), "hard", "moved"));
-		in.flags = 2;	/* RENAME_EXCHANGE */
-		STEP("RENAME2 exchange", req(&p, FB_RENAME2, dir, 1000, &in, sizeof(in), "f",
-					     "moved"));
+		in.flags = 2; /* RENAME_EXCHANGE */
+		STEP("RENAME2 exchange",
+		     req(&p, FB_RENAME2, dir, 1000, &in, sizeof(in), "f", "moved"));
 	}
 	{
 		struct fb_open_in in = {.flags = O_RDONLY | O_DIRECTORY};
@@ -313,13 +318,13 @@ static void every_op(void)
 		dfh = open_fh(&p);
 		rin.fh = dfh;
 		STEP("READDIR", req(&p, FB_READDIR, dir, 1000, &rin, sizeof(rin), NULL, NULL));
-		STEP("READDIRPLUS", req(&p, FB_READDIRPLUS, dir, 1000, &rin, sizeof(rin), NULL,
-					NULL));
+		STEP("READDIRPLUS",
+		     req(&p, FB_READDIRPLUS, dir, 1000, &rin, sizeof(rin), NULL, NULL));
 		fs.fh = dfh;
 		STEP("FSYNCDIR", req(&p, FB_FSYNCDIR, dir, 1000, &fs, sizeof(fs), NULL, NULL));
 		rel.fh = dfh;
-		STEP("RELEASEDIR", req(&p, FB_RELEASEDIR, dir, 1000, &rel, sizeof(rel), NULL,
-				       NULL));
+		STEP("RELEASEDIR",
+		     req(&p, FB_RELEASEDIR, dir, 1000, &rel, sizeof(rel), NULL, NULL));
 	}
 	STEP("STATFS", req(&p, FB_STATFS, dir, 1000, NULL, 0, NULL, NULL));
 	{
@@ -332,13 +337,16 @@ static void every_op(void)
 		struct fb_release_in rel = {.flags = O_RDWR};
 
 		STEP("TMPFILE", req(&p, FB_TMPFILE, dir, 1000, &in, sizeof(in), NULL, NULL));
-		rel.fh = FBREP_AS(&p, struct {
-					  struct fb_entry_out e;
-					  struct fb_open_out o;
-				  }).o.fh;
+		rel.fh = FBREP_AS(
+				 &p,
+				 struct {
+					 struct fb_entry_out e;
+					 struct fb_open_out o;
+				 })
+				 .o.fh;
 		node = entry_node(&p);
-		STEP("RELEASE tmpfile", req(&p, FB_RELEASE, node, 1000, &rel, sizeof(rel), NULL,
-					    NULL));
+		STEP("RELEASE tmpfile",
+		     req(&p, FB_RELEASE, node, 1000, &rel, sizeof(rel), NULL, NULL));
 	}
 	if (!front) {
 		pthread_t t[2];
@@ -384,8 +392,10 @@ static void every_op(void)
 /* The child: sandbox as fb-virtiofsd does, then every op. Exit 0, 3 (an op), 2 (setup). */
 static void __attribute__((noreturn)) child(const char *share, const char *const *extra)
 {
-	char *argv[16] = {"fb-virtiofsd", "--socket-path=/unused", "--shared-dir", (char *)share,
-			  "--xattr", "-o", "posix_lock"};
+	char *argv[16] = {"fb-virtiofsd", "--socket-path=/unused",
+			  "--shared-dir", (char *)share,
+			  "--xattr",	  "-o",
+			  "posix_lock"};
 	int argc = 7;
 	struct fb_vfsd_opts v;
 	struct fb_passthrough *pt;
@@ -406,7 +416,7 @@ static void __attribute__((noreturn)) child(const char *share, const char *const
 	if (fb_vfsd_sandbox_jail(&v) < 0 || fb_vfsd_drop_caps(&v) < 0 || fb_vfsd_seccomp(&v) < 0)
 		_exit(2);
 	if (getenv("FB_VFSD_OPS_FORBIDDEN"))
-		syscall(SYS_ptrace, 0, 0, 0, 0);	/* not on the list: must not return */
+		syscall(SYS_ptrace, 0, 0, 0, 0); /* not on the list: must not return */
 	every_op();
 	fb_server_free(srv);
 	fb_passthrough_free(pt);
@@ -567,7 +577,7 @@ TEST(every_op_through_the_daemon_over_vhost_user)
 	CHECK(d > 0);
 	for (int i = 0; i < 500 && stat(sock, &st) < 0; i++)
 		usleep(10000);
-	usleep(100000);	/* the sandbox closes before accept */
+	usleep(100000); /* the sandbox closes before accept */
 
 	c = fork();
 	CHECK(c >= 0);
@@ -581,7 +591,7 @@ TEST(every_op_through_the_daemon_over_vhost_user)
 		}
 		front = vf;
 		every_op();
-		_exit(0);	/* the socket closes: the daemon sees its front end go */
+		_exit(0); /* the socket closes: the daemon sees its front end go */
 	}
 	CHECK_EQ(waitpid(c, &s, 0), c);
 	for (int i = 0; i < 1000; i++) {
@@ -603,7 +613,7 @@ TEST(every_op_through_the_daemon_over_vhost_user)
 	if (system(cmd) != 0) {
 		/* harmless */
 	}
-	CHECK(ds != -1);	/* it exits when the front end goes away */
+	CHECK(ds != -1); /* it exits when the front end goes away */
 	if (WIFEXITED(ds) && WEXITSTATUS(ds) == 128 + SIGSYS)
 		FBT_FAIL("fb-virtiofsd was killed by seccomp: its allowlist misses a call");
 	CHECK(WIFEXITED(s));

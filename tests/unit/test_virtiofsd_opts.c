@@ -72,8 +72,8 @@ TEST(both_spellings)
 	CHECK_EQ(v.log_level, FB_LOG_ERR);
 	CHECK_EQ(v.handles, FB_VFSD_HANDLES_NEVER);
 
-	CHECK_EQ(PARSE("--socket-path=/s", "--shared-dir=/d", "--cache=metadata",
-		       "--seccomp=none", "--log-level=off"),
+	CHECK_EQ(PARSE("--socket-path=/s", "--shared-dir=/d", "--cache=metadata", "--seccomp=none",
+		       "--log-level=off"),
 		 0);
 	CHECK_EQ(v.pt.cache, FB_PT_CACHE_METADATA);
 	CHECK_EQ(v.seccomp, FB_VFSD_SECCOMP_NONE);
@@ -103,15 +103,15 @@ TEST(flags)
 	/* a flag takes no value */
 	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--xattr=yes"), -EINVAL);
 	CHECK(strstr(err, "--xattr"));
-	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--killpriv-v2", "--no-killpriv-v2"),
-		 -EINVAL);
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--killpriv-v2", "--no-killpriv-v2"), -EINVAL);
 }
 
 TEST(libvirt_o_forms)
 {
 	/* what libvirt 9 passes to QEMU's C virtiofsd */
-	CHECK_EQ(PARSE("--fd=21", "-o", "source=/var/lib/share,cache=none,sandbox=chroot,xattr,"
-				      "flock,posix_lock"),
+	CHECK_EQ(PARSE("--fd=21", "-o",
+		       "source=/var/lib/share,cache=none,sandbox=chroot,xattr,"
+		       "flock,posix_lock"),
 		 0);
 	CHECK_EQ(v.fd, 21);
 	CHECK_STR(v.shared_dir, "/var/lib/share");
@@ -120,18 +120,18 @@ TEST(libvirt_o_forms)
 	CHECK_EQ(v.pt.xattr, 1);
 	CHECK_EQ(v.pt.posix_locks, 1);
 
-	CHECK_EQ(PARSE("--fd=4", "-osource=/x,cache=auto,no_xattr,no_flock,no_posix_lock",
-		       "-o", "sandbox=namespace,cache=always"),
+	CHECK_EQ(PARSE("--fd=4", "-osource=/x,cache=auto,no_xattr,no_flock,no_posix_lock", "-o",
+		       "sandbox=namespace,cache=always"),
 		 0);
 	CHECK_STR(v.shared_dir, "/x");
-	CHECK_EQ(v.pt.cache, FB_PT_CACHE_ALWAYS);	/* the later -o wins */
+	CHECK_EQ(v.pt.cache, FB_PT_CACHE_ALWAYS); /* the later -o wins */
 	CHECK_EQ(v.sandbox, FB_VFSD_SANDBOX_NAMESPACE);
 	CHECK_EQ(v.pt.xattr, 0);
 	CHECK_EQ(v.pt.posix_locks, 0);
 
 	/* xattrmap: accepted, reported as ignored once */
-	CHECK_EQ(PARSE("--fd=4", "-o", "source=/x,xattrmap=:map::user.virtiofs.:",
-		       "-o", "xattrmap=:ok:all:::"),
+	CHECK_EQ(PARSE("--fd=4", "-o", "source=/x,xattrmap=:map::user.virtiofs.:", "-o",
+		       "xattrmap=:ok:all:::"),
 		 0);
 	CHECK_EQ(v.nignored, 1);
 	CHECK_STR(v.ignored[0], "xattrmap");
@@ -252,13 +252,14 @@ TEST(translate_ids)
 	CHECK_EQ(fb_vfsd_idmap_parse("map:1:2:3:4", &m), -EINVAL);
 	CHECK_EQ(fb_vfsd_idmap_parse("both:1:2:3", &m), -EINVAL);
 	CHECK_EQ(fb_vfsd_idmap_parse("map:-1:2:3", &m), -EINVAL);
-	CHECK_EQ(fb_vfsd_idmap_parse("map:4294967295:0:2", &m), -EINVAL);	/* wraps */
-	CHECK_EQ(fb_vfsd_idmap_parse("guest:0:4294967295:2", &m), -EINVAL);	/* target */
+	CHECK_EQ(fb_vfsd_idmap_parse("map:4294967295:0:2", &m), -EINVAL);   /* wraps */
+	CHECK_EQ(fb_vfsd_idmap_parse("guest:0:4294967295:2", &m), -EINVAL); /* target */
 	CHECK_EQ(fb_vfsd_idmap_parse("squash-guest:0:4294967295:4294967295", &m), 0);
 
 	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--translate-uid=map:0:1000:1",
-		       "--translate-uid", "forbid-guest:1:99", "--translate-gid=squash-guest:0:100:"
-							   "65536"),
+		       "--translate-uid", "forbid-guest:1:99",
+		       "--translate-gid=squash-guest:0:100:"
+		       "65536"),
 		 0);
 	CHECK_EQ(v.nuid_map, 2);
 	CHECK_EQ(v.ngid_map, 1);
