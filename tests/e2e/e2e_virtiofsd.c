@@ -590,4 +590,29 @@ TEST(front_end_goes_away_exit_0)
 	vd_cleanup(&d);
 }
 
+TEST(sigterm_while_connected_exit_0)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vd d;
+	int fd;
+
+	need_root();
+	vd_init(&d);
+	if (start_waiting(&d, (const char *[]){NULL}) < 0) {
+		vd_cleanup(&d);
+		FBT_FAIL("the daemon did not start");
+	}
+	strcpy(sa.sun_path, d.sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(fd >= 0);
+	CHECK_OK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	CHECK(vd_wait_log(&d, "Client connected", 5000));
+	CHECK_OK(kill(d.pid, SIGTERM));
+	CHECK_EQ(vd_wait_exit(d.pid, 5000), 0);
+	d.pid = 0;
+	close(fd);
+	CHECK(vd_log_has(&d, "Stopped by a signal"));
+	vd_cleanup(&d);
+}
+
 TEST_MAIN()
