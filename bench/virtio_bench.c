@@ -44,25 +44,25 @@
 
 #include "unit/vhost_front.h"
 
-#define MAX_THREADS	4
-#define FILE_BYTES	(1u << 20)
-#define MAX_REPS	15
+#define MAX_THREADS 4
+#define FILE_BYTES  (1u << 20)
+#define MAX_REPS    15
 
 enum test { T_GETATTR, T_READ4K, T_WRITE4K, T_READ1M, T_WRITE1M, T_COUNT };
-static const char *test_name[T_COUNT] = { "getattr", "read4k", "write4k", "read1m", "write1m" };
-static const uint32_t test_len[T_COUNT] = { 0, 4096, 4096, 1u << 20, 1u << 20 };
+static const char *test_name[T_COUNT] = {"getattr", "read4k", "write4k", "read1m", "write1m"};
+static const uint32_t test_len[T_COUNT] = {0, 4096, 4096, 1u << 20, 1u << 20};
 
 enum transport { X_VIRTIO, X_FUSEDEV, X_COUNT };
-static const char *xname[X_COUNT] = { "virtio", "/dev/fuse" };
-static const char *fsname[2] = { "memfs", "passthrough" };
+static const char *xname[X_COUNT] = {"virtio", "/dev/fuse"};
+static const char *fsname[2] = {"memfs", "passthrough"};
 
 static double opt_secs = 1.0;
 static int opt_reps = 3;
 static const char *opt_dir = "/dev/shm";
 static int opt_only = -1;
-static const char *opt_test;		/* run only this test */
-static int opt_threads;			/* run only with this many threads (1 or 4) */
-static int opt_fs = -1;			/* run only over this file system */
+static const char *opt_test; /* run only this test */
+static int opt_threads;	     /* run only with this many threads (1 or 4) */
+static int opt_fs = -1;	     /* run only over this file system */
 
 /* ---- request counting shim ----------------------------------------------------------------- */
 
@@ -139,8 +139,8 @@ static void fs_new(struct setup *s)
 	int r;
 
 	if (s->fs == 0) {
-		struct fb_memfs_config mc = { .entry_timeout = 1e-9, .attr_timeout = 1e-9,
-					      .root_mode = 0777 };
+		struct fb_memfs_config mc = {
+			.entry_timeout = 1e-9, .attr_timeout = 1e-9, .root_mode = 0777};
 
 		if ((r = fb_memfs_new(&mc, &s->memfs)) < 0)
 			die("memfs", -r);
@@ -199,7 +199,7 @@ static void setup_up(struct setup *s)
 	fs_new(s);
 	if (s->x == X_VIRTIO) {
 		struct vf_config cfg = VF_CONFIG_DEFAULT;
-		struct fbreq q = { 0 };
+		struct fbreq q = {0};
 		struct fbrep p;
 
 		cfg.ops = &counted_ops;
@@ -211,8 +211,9 @@ static void setup_up(struct setup *s)
 		if ((r = vf_fuse_init(s->vf, &p)) != 0)
 			die("INIT", -r);
 		for (int t = 0; t < s->nthreads; t++) {
-			struct fb_create_in ci = { .flags = O_RDWR | O_CREAT, .mode = S_IFREG | 0644 };
-			struct fb_write_in wi = { .size = FILE_BYTES };
+			struct fb_create_in ci = {.flags = O_RDWR | O_CREAT,
+						  .mode = S_IFREG | 0644};
+			struct fb_write_in wi = {.size = FILE_BYTES};
 			char name[16];
 
 			snprintf(name, sizeof(name), "t%d", t);
@@ -290,9 +291,9 @@ struct job {
 	struct setup *s;
 	int t;
 	enum test test;
-	double end;		/* monotonic deadline */
+	double end; /* monotonic deadline */
 	uint64_t ops;
-	double cpu;		/* this thread's CPU seconds in the loop */
+	double cpu; /* this thread's CPU seconds in the loop */
 	int err;
 	pthread_barrier_t *go;
 };
@@ -302,7 +303,7 @@ static void *job_virtio(void *arg)
 	struct job *j = arg;
 	struct vf *vf = j->s->vf;
 	unsigned int qi = (unsigned int)j->t + 1;
-	struct fbreq q = { 0 };
+	struct fbreq q = {0};
 	uint32_t len = test_len[j->test];
 	size_t outlen = 16;
 	double c0;
@@ -312,7 +313,7 @@ static void *job_virtio(void *arg)
 	case T_GETATTR: {
 		/* No FB_GETATTR_FH: the kernel sends none for stat() or statx() of a path or
 		 * AT_EMPTY_PATH either, so both transports ask the same question. */
-		struct fb_getattr_in gi = { 0 };
+		struct fb_getattr_in gi = {0};
 
 		fbreq_start(&q, FB_GETATTR, 1, j->s->node[j->t]);
 		fbreq_put(&q, &gi, sizeof(gi));
@@ -321,7 +322,7 @@ static void *job_virtio(void *arg)
 	}
 	case T_READ4K:
 	case T_READ1M: {
-		struct fb_read_in ri = { .fh = j->s->fh[j->t], .size = len, .flags = O_RDWR };
+		struct fb_read_in ri = {.fh = j->s->fh[j->t], .size = len, .flags = O_RDWR};
 
 		fbreq_start(&q, FB_READ, 1, j->s->node[j->t]);
 		fbreq_put(&q, &ri, sizeof(ri));
@@ -329,7 +330,7 @@ static void *job_virtio(void *arg)
 		break;
 	}
 	default: {
-		struct fb_write_in wi = { .fh = j->s->fh[j->t], .size = len, .flags = O_RDWR };
+		struct fb_write_in wi = {.fh = j->s->fh[j->t], .size = len, .flags = O_RDWR};
 
 		fbreq_start(&q, FB_WRITE, 1, j->s->node[j->t]);
 		fbreq_put(&q, &wi, sizeof(wi));
@@ -351,7 +352,8 @@ static void *job_virtio(void *arg)
 
 			vf_slot_io(vf, qi, 0, 0, offsetof(struct fb_in_header, unique), &u, 8, 1);
 			if (j->test != T_GETATTR)
-				vf_slot_io(vf, qi, 0, 0, sizeof(struct fb_in_header) + 8, &off, 8, 1);
+				vf_slot_io(vf, qi, 0, 0, sizeof(struct fb_in_header) + 8, &off, 8,
+					   1);
 			if ((j->err = vf_submit(vf, qi, 0, NULL, q.len, outlen)) < 0)
 				goto out;
 			n = vf_complete(vf, qi, 0, &oh, sizeof(oh));
@@ -412,11 +414,11 @@ out:
 }
 
 struct cell {
-	double rate;		/* operations per second */
-	double daemon_us;	/* daemon CPU per operation */
-	double caller_us;	/* caller threads' CPU per operation */
+	double rate;	  /* operations per second */
+	double daemon_us; /* daemon CPU per operation */
+	double caller_us; /* caller threads' CPU per operation */
 	double req_per_op;
-	double kicks_per_op, waits_per_op;	/* virtio front end: eventfd writes, sleeps */
+	double kicks_per_op, waits_per_op; /* virtio front end: eventfd writes, sleeps */
 };
 
 static struct cell run_cell(struct setup *s, enum test t)
@@ -430,7 +432,7 @@ static struct cell run_cell(struct setup *s, enum test t)
 
 	pthread_barrier_init(&go, NULL, (unsigned int)s->nthreads + 1);
 	for (int i = 0; i < s->nthreads; i++) {
-		j[i] = (struct job){ .s = s, .t = i, .test = t, .go = &go };
+		j[i] = (struct job){.s = s, .t = i, .test = t, .go = &go};
 		if (s->vf) {
 			kicks0 += s->vf->q[i + 1].kicks;
 			waits0 += s->vf->q[i + 1].waits;
@@ -506,14 +508,10 @@ static int wanted(int x, int fs, int nthreads)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "secs", required_argument, NULL, 's' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "only", required_argument, NULL, 'o' },
-		{ "test", required_argument, NULL, 't' },
-		{ "threads", required_argument, NULL, 'n' },
-		{ "fs", required_argument, NULL, 'f' },
-		{ 0 },
+		{"secs", required_argument, NULL, 's'}, {"reps", required_argument, NULL, 'r'},
+		{"dir", required_argument, NULL, 'd'},	{"only", required_argument, NULL, 'o'},
+		{"test", required_argument, NULL, 't'}, {"threads", required_argument, NULL, 'n'},
+		{"fs", required_argument, NULL, 'f'},	{0},
 	};
 	static struct cell res[NCONF][T_COUNT][MAX_REPS];
 	int c;
@@ -542,9 +540,10 @@ int main(int argc, char **argv)
 			opt_fs = !strcmp(optarg, "memfs") ? 0 : 1;
 			break;
 		default:
-			fprintf(stderr, "usage: virtio_bench [--secs S] [--reps N] [--dir TMPFS_DIR] "
-					"[--only virtio|fusedev] [--test NAME] [--threads 1|4] "
-					"[--fs memfs|passthrough]\n");
+			fprintf(stderr,
+				"usage: virtio_bench [--secs S] [--reps N] [--dir TMPFS_DIR] "
+				"[--only virtio|fusedev] [--test NAME] [--threads 1|4] "
+				"[--fs memfs|passthrough]\n");
 			return 2;
 		}
 	}
@@ -558,7 +557,7 @@ int main(int argc, char **argv)
 	/* Repetitions interleaved: every configuration once, then again. */
 	for (int rep = 0; rep < opt_reps; rep++) {
 		for (int k = 0; k < NCONF; k++) {
-			struct setup s = { .x = k / 4, .fs = (k / 2) % 2, .nthreads = k % 2 ? 4 : 1 };
+			struct setup s = {.x = k / 4, .fs = (k / 2) % 2, .nthreads = k % 2 ? 4 : 1};
 
 			if (!wanted(s.x, s.fs, s.nthreads))
 				continue;
@@ -569,12 +568,14 @@ int main(int argc, char **argv)
 				struct cell r = run_cell(&s, (enum test)t);
 
 				res[k][t][rep] = r;
-				printf("rep=%d transport=%s fs=%s threads=%d test=%s ops_per_sec=%.0f "
-				       "daemon_us_per_op=%.2f caller_us_per_op=%.2f req_per_op=%.2f "
+				printf("rep=%d transport=%s fs=%s threads=%d test=%s "
+				       "ops_per_sec=%.0f "
+				       "daemon_us_per_op=%.2f caller_us_per_op=%.2f "
+				       "req_per_op=%.2f "
 				       "kicks_per_op=%.2f waits_per_op=%.2f\n",
-				       rep, xname[s.x], fsname[s.fs], s.nthreads, test_name[t], r.rate,
-				       r.daemon_us, r.caller_us, r.req_per_op, r.kicks_per_op,
-				       r.waits_per_op);
+				       rep, xname[s.x], fsname[s.fs], s.nthreads, test_name[t],
+				       r.rate, r.daemon_us, r.caller_us, r.req_per_op,
+				       r.kicks_per_op, r.waits_per_op);
 				fflush(stdout);
 			}
 			setup_down(&s);
@@ -590,7 +591,8 @@ int main(int argc, char **argv)
 			for (int n = 0; n < 2; n++) {
 				for (int x = 0; x < X_COUNT; x++) {
 					int k = x * 4 + f * 2 + n;
-					double rate[MAX_REPS], d[MAX_REPS], cl[MAX_REPS], rq[MAX_REPS];
+					double rate[MAX_REPS], d[MAX_REPS], cl[MAX_REPS],
+						rq[MAX_REPS];
 					double ki[MAX_REPS], wa[MAX_REPS];
 					char mib[32] = "-", kw[64] = "- | -";
 
@@ -612,8 +614,10 @@ int main(int argc, char **argv)
 							 m * test_len[t] / 1048576.0);
 					if (x == X_VIRTIO)
 						snprintf(kw, sizeof(kw), "%.2f | %.2f",
-							 median(ki, opt_reps), median(wa, opt_reps));
-					printf("| %s | %s | %d | %s | %.0f | %s | %.2f | %.2f | %.2f | %s |\n",
+							 median(ki, opt_reps),
+							 median(wa, opt_reps));
+					printf("| %s | %s | %d | %s | %.0f | %s | %.2f | %.2f | "
+					       "%.2f | %s |\n",
 					       test_name[t], fsname[f], n ? 4 : 1, xname[x], m, mib,
 					       median(d, opt_reps), median(cl, opt_reps),
 					       median(rq, opt_reps), kw);

@@ -34,8 +34,15 @@
  *
  * Every message is checked (size for its request, fds only where they belong, queue index,
  * memory regions that overlap or do not map, addresses outside every region); a bad one gets
- * an error reply where the front end asked for one (REPLY_ACK) and is logged, or closes the
- * connection when the stream cannot be trusted any more. Never a crash or a leaked fd.
+ * an error reply where the front end asked for one (REPLY_ACK: the ack carries the negative
+ * errno as a u64, 0 for success) and is logged, or closes the connection when the stream
+ * cannot be trusted any more (a short header or payload, a bad version, a payload over 4 KiB,
+ * or a GET_* request that cannot be answered). Never a crash or a leaked fd.
+ *
+ * DAX: the back-end request channel (SET_BACKEND_REQ_FD) carries the fs-map / fs-unmap
+ * requests of the Rust vhost crate and Cloud Hypervisor (numbers 6 and 7, never standardised).
+ * The server is offered dax_map/dax_unmap only once that channel is up with BACKEND_SEND_FD
+ * and REPLY_ACK negotiated.
  */
 #ifndef FUSE_BACKEND_VHOST_USER_H
 #define FUSE_BACKEND_VHOST_USER_H
@@ -87,7 +94,8 @@ int fb_vhost_user_listen(struct fb_vhost_user *dev, const char *path);
 
 /*
  * Use an inherited socket @fd (libvirt's --fd): a listening socket (then call
- * fb_vhost_user_accept()) or an already connected one. The device owns it from now on.
+ * fb_vhost_user_accept()) or an already connected one. On success the device owns it; on
+ * failure (-EBUSY: the device has a socket already; -ENOTSOCK) it stays the caller's.
  */
 int fb_vhost_user_set_fd(struct fb_vhost_user *dev, int fd);
 
@@ -102,7 +110,11 @@ int fb_vhost_user_accept(struct fb_vhost_user *dev);
  */
 int fb_vhost_user_run(struct fb_vhost_user *dev);
 
-/* Make fb_vhost_user_run() / _accept() return soon. Async-signal-safe; any thread. */
+/*
+ * Make fb_vhost_user_run() / _accept() return soon with -EINTR. Async-signal-safe; any thread.
+ * It stays in effect (the device is being shut down): every later _run() / _accept() returns
+ * -EINTR at once. The connection stays open until fb_vhost_user_free().
+ */
 void fb_vhost_user_stop(struct fb_vhost_user *dev);
 
 /* ---- own loop (FB_VHOST_USER_OWN_LOOP) ----------------------------------------------------- */
@@ -111,17 +123,21 @@ void fb_vhost_user_stop(struct fb_vhost_user *dev);
 int fb_vhost_user_fd(const struct fb_vhost_user *dev);
 
 /* Read and handle one message. Returns 0, -EAGAIN when none was waiting, -ENOTCONN when the
- * front end closed the connection (everything released), or another negative errno. */
+ * front end closed the connection (everything released), or another negative errno when the
+ * stream broke (logged; the connection is closed and everything released as well). */
 int fb_vhost_user_dispatch(struct fb_vhost_user *dev);
 
 /* Number of queues (1 + request queues). */
 unsigned int fb_vhost_user_queue_count(const struct fb_vhost_user *dev);
 
-/* Queue @idx's kick eventfd while it is started and enabled, else -1. */
+/* Queue @idx's kick eventfd while it is started and enabled, else -1. Call it from the thread
+ * that dispatches messages. */
 int fb_vhost_user_queue_fd(const struct fb_vhost_user *dev, unsigned int idx);
 
 /* Serve queue @idx (reads its kick eventfd, drains the queue, signals the call eventfd).
- * Returns the number of requests served or a negative errno. */
+ * Returns the number of requests served (0 when the queue is not started) or a negative
+ * errno (-EINVAL for an index beyond the queues, -EIO when the guest broke the ring: it is
+ * then not served until the front end starts it again). */
 int fb_vhost_user_queue_process(struct fb_vhost_user *dev, unsigned int idx);
 
 #ifdef __cplusplus

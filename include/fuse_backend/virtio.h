@@ -129,8 +129,10 @@ size_t fb_virtq_used_bytes(unsigned int size, int event_idx);
 /*
  * Place the rings (already translated to pointers covering the sizes above; alignment is
  * checked: 16, 2 and 4 bytes). @event_idx: VIRTIO_RING_F_EVENT_IDX was negotiated. @base: the
- * next available index to read (0 for a new queue, or from SET_VRING_BASE). Returns 0 or
- * -EINVAL.
+ * next available index to read (0 for a new queue, or from SET_VRING_BASE). The used ring
+ * continues from its own idx (as the driver left it, or as we published it before a stop), and
+ * the driver is asked to kick for the next chain. May be called again on a started or broken
+ * queue (after the caller paused it): pops continue from @base. Returns 0 or -EINVAL.
  */
 int fb_virtq_start(struct fb_virtq *q, void *desc, void *avail, void *used, int event_idx,
 		   uint16_t base);
@@ -158,7 +160,10 @@ void fb_virtq_set_mem(struct fb_virtq *q, const struct fb_guest_mem *m);
  */
 int fb_virtq_pop(struct fb_virtq *q, struct fb_virtq_chain *c);
 
-/* Put chain @head in the used ring with @len bytes written. Published by fb_virtq_flush(). */
+/*
+ * Put chain @head (as fb_virtq_pop() gave it, for a bad chain too) in the used ring with @len
+ * bytes written. Published by fb_virtq_flush(). Does nothing on a queue never started.
+ */
 void fb_virtq_push(struct fb_virtq *q, uint16_t head, uint32_t len);
 
 /*
@@ -180,7 +185,9 @@ int fb_virtq_set_notify(struct fb_virtq *q, int on);
 /* ---- serving ------------------------------------------------------------------------------- */
 
 /*
- * Serve queue @q with server @s until it is empty: pop each chain, hand it to
+ * Serve queue @q with server @s until it is empty, or at most the queue's size of chains (a
+ * guest that refills the queue as fast as it is served cannot keep the caller here: when
+ * fb_virtq_set_notify(@q, 1) then returns 1, call again): pop each chain, hand it to
  * fb_server_handle() (the readable part as a shared reader), push the reply length (0 for
  * FORGET, bad chains and dropped requests; after DESTROY what was written), and flush once per
  * batch of chains (one read of avail->idx). Before returning it asks the driver for a kick
@@ -188,8 +195,8 @@ int fb_virtq_set_notify(struct fb_virtq *q, int on);
  * on the kick right away. The hiprio queue (index 0 in virtio-fs) carries FORGET, BATCH_FORGET
  * and INTERRUPT and is served the same way. Returns the number of chains served (>= 0) with
  * *@ret_notify set when the driver should get an interrupt, or -EIO when the queue broke
- * (logged; *@ret_notify is still set for the replies published before). Bad chains are logged
- * at a rate limit.
+ * (*@ret_notify is still set for the replies published before). Bad chains and a broken queue
+ * are logged at a rate limit (a guest causes them at will).
  */
 int fb_virtio_fs_process(struct fb_server *s, struct fb_virtq *q, int *ret_notify);
 

@@ -8,7 +8,8 @@
  * held before and no mapping of guest memory.
  *
  * Input layout (little-endian):
- *   byte 0       bit 0: FB_VHOST_USER_NO_DAX; bits 1-2: request queues - 1 (1..4)
+ *   byte 0       bit 0: FB_VHOST_USER_NO_DAX; bits 1-2: request queues - 1 (1..4); bit 3: the
+ *                default loop (a thread per started queue serves it) instead of OWN_LOOP
  *   then records, each:
  *     u8 kind    bits 0-3: fds to attach (0..15); bit 4: they are memfds of guest memory (else
  *                eventfds); bit 5: a memory write instead of a message (below); bit 6: the
@@ -40,9 +41,9 @@
 #include <fuse_backend/server.h>
 #include <fuse_backend/vhost_user.h>
 
-#define MEM_SIZE	(64 * 1024)
-#define PAYLOAD_MAX	8192
-#define MAX_FDS		15
+#define MEM_SIZE    (64 * 1024)
+#define PAYLOAD_MAX 8192
+#define MAX_FDS	    15
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -123,9 +124,11 @@ static void drain(int fe)
 	} ctl;
 
 	for (;;) {
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-				     .msg_controllen = sizeof(ctl.buf) };
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl.buf,
+				    .msg_controllen = sizeof(ctl.buf)};
 
 		if (recvmsg(fe, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
 			return;
@@ -148,8 +151,8 @@ static int send_with_fds(int fe, const void *buf, size_t len, const int *fds, in
 		char buf[CMSG_SPACE(MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {(void *)buf, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (nfds) {
 		struct cmsghdr *c;
@@ -166,9 +169,13 @@ static int send_with_fds(int fe, const void *buf, size_t len, const int *fds, in
 	return sendmsg(fe, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ? 0 : -1;
 }
 
-/* Serve every started queue once. */
+static int own_loop;
+
+/* Serve every started queue once (the queue threads do it in the default loop). */
 static void serve_queues(struct fb_vhost_user *dev)
 {
+	if (!own_loop)
+		return;
 	for (unsigned int i = 0; i < fb_vhost_user_queue_count(dev); i++)
 		if (fb_vhost_user_queue_fd(dev, i) >= 0)
 			fb_vhost_user_queue_process(dev, i);
@@ -244,10 +251,10 @@ static void run(struct fb_vhost_user *dev, int fe, int memfd, struct in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fds_base;
-	struct fb_memfs_config mc = { .max_bytes = 1 << 20, .max_inodes = 256 };
-	struct fb_vhost_user_config cfg = { .size = sizeof(cfg), .flags = FB_VHOST_USER_OWN_LOOP };
-	struct fb_server_config sc = { .debug = getenv("FB_FUZZ_VERBOSE") != NULL };
-	struct in in = { data, size };
+	struct fb_memfs_config mc = {.max_bytes = 1 << 20, .max_inodes = 256};
+	struct fb_vhost_user_config cfg = {.size = sizeof(cfg), .flags = FB_VHOST_USER_OWN_LOOP};
+	struct fb_server_config sc = {.debug = getenv("FB_FUZZ_VERBOSE") != NULL};
+	struct in in = {data, size};
 	struct fb_vhost_user *dev = NULL;
 	struct fb_server *s = NULL;
 	struct fb_memfs *m = NULL;
@@ -263,6 +270,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (opt & 1)
 		cfg.flags |= FB_VHOST_USER_NO_DAX;
 	cfg.request_queues = 1 + ((opt >> 1) & 3);
+	own_loop = !(opt & 8);
+	if (!own_loop)
+		cfg.flags &= ~FB_VHOST_USER_OWN_LOOP;
 
 	if (fb_memfs_new(&mc, &m) < 0)
 		abort();

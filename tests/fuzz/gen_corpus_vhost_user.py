@@ -113,6 +113,8 @@ FORGET = fuse_in(2, 6, 1, u64(1))
 def seeds():
     opt = bytes([0])
     yield "qemu72_start", opt + handshake() + ring(0) + ring(1)
+    yield "threads_init_getattr", (bytes([8]) + handshake() + chain_memory(1, [INIT, GETATTR]) +
+                                   ring(0) + ring(1) + stop_ring(1) + ring(1, base=2))
     yield "qemu72_init_getattr", (opt + handshake() + chain_memory(1, [INIT, GETATTR]) +
                                   ring(0) + ring(1))
     yield "qemu72_forget_hiprio", (opt + handshake() + chain_memory(1, [INIT]) +

@@ -23,8 +23,8 @@
 #include "harness.h"
 #include "vhost_front.h"
 
-static char base[64];	/* mkdtemp */
-static char src[128];	/* the directory served */
+static char base[64]; /* mkdtemp */
+static char src[128]; /* the directory served */
 static struct vf *vf;
 static struct fbreq q;
 static struct fbrep rep;
@@ -127,7 +127,7 @@ static int do_lookup(uint64_t parent, const char *name, struct fb_entry_out *eo)
 
 static int do_create(uint64_t parent, const char *name, struct fb_entry_out *eo, uint64_t *fh)
 {
-	struct fb_create_in ci = { .flags = O_RDWR | O_CREAT, .mode = S_IFREG | 0644, .umask = 022 };
+	struct fb_create_in ci = {.flags = O_RDWR | O_CREAT, .mode = S_IFREG | 0644, .umask = 022};
 	int err;
 
 	fbreq_start(&q, FB_CREATE, next_unique(), parent);
@@ -147,7 +147,7 @@ static int do_create(uint64_t parent, const char *name, struct fb_entry_out *eo,
 
 static int do_open(uint64_t node, uint32_t flags, uint64_t *fh)
 {
-	struct fb_open_in oi = { .flags = flags };
+	struct fb_open_in oi = {.flags = flags};
 	int err;
 
 	fbreq_start(&q, FB_OPEN, next_unique(), node);
@@ -160,7 +160,7 @@ static int do_open(uint64_t node, uint32_t flags, uint64_t *fh)
 
 static int do_release(uint64_t node, uint64_t fh, int dir)
 {
-	struct fb_release_in ri = { .fh = fh };
+	struct fb_release_in ri = {.fh = fh};
 
 	fbreq_start(&q, dir ? FB_RELEASEDIR : FB_RELEASE, next_unique(), node);
 	fbreq_put(&q, &ri, sizeof(ri));
@@ -185,10 +185,10 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 	}
 }
 
-static int write_q(struct vf *v, unsigned int qi, struct fbreq *rq, struct fbrep *p,
-		   uint64_t node, uint64_t fh, uint64_t off, const void *data, uint32_t len)
+static int write_q(struct vf *v, unsigned int qi, struct fbreq *rq, struct fbrep *p, uint64_t node,
+		   uint64_t fh, uint64_t off, const void *data, uint32_t len)
 {
-	struct fb_write_in wi = { .fh = fh, .offset = off, .size = len, .flags = O_RDWR };
+	struct fb_write_in wi = {.fh = fh, .offset = off, .size = len, .flags = O_RDWR};
 	int err;
 
 	fbreq_start(rq, FB_WRITE, ++v->unique, node);
@@ -204,7 +204,7 @@ static int write_q(struct vf *v, unsigned int qi, struct fbreq *rq, struct fbrep
 static int64_t read_q(struct vf *v, unsigned int qi, struct fbreq *rq, struct fbrep *p,
 		      uint64_t node, uint64_t fh, uint64_t off, void *out, uint32_t len)
 {
-	struct fb_read_in ri = { .fh = fh, .offset = off, .size = len, .flags = O_RDWR };
+	struct fb_read_in ri = {.fh = fh, .offset = off, .size = len, .flags = O_RDWR};
 	int err;
 
 	fbreq_start(rq, FB_READ, ++v->unique, node);
@@ -250,12 +250,37 @@ TEST(set_features_beyond_offer_is_refused)
 	CHECK_EQ(vf->dev_queue_num, 2);
 }
 
+TEST(bad_messages_get_an_error_ack_and_the_device_goes_on)
+{
+	struct {
+		uint64_t padding;
+		struct vf_mem_region m;
+	} reg = {0};
+	struct fb_entry_out eo;
+	int fds;
+
+	fresh(1);
+	fds = vf_count_fds();
+	/* A region overlapping region 1 in guest-physical space, with its fd (which the device
+	 * must close again). */
+	reg.m = (struct vf_mem_region){VF_R1_GPA + 4096, 4096, 0x10000000, 0};
+	CHECK_ERR(vf_set(vf, VF_ADD_MEM_REG, &reg, sizeof(reg), &vf->reg[1].fd, 1), -EIO);
+	CHECK_EQ(vf_count_fds(), fds);
+	/* A ring index the device does not have. */
+	CHECK_ERR(vf_set_state(vf, VF_SET_VRING_NUM, 40, 256), -EIO);
+	CHECK_ERR(vf_set_state(vf, VF_SET_VRING_ENABLE, 40, 1), -EIO);
+	/* The connection and the queues still work. */
+	CHECK_EQ(do_lookup(FB_ROOT_ID, "nothing", &eo), -ENOENT);
+	CHECK_EQ(vf_get(vf, VF_GET_QUEUE_NUM, NULL, 0, &vf->dev_queue_num, 8), 0);
+	CHECK_EQ(vf->dev_queue_num, 2);
+}
+
 /* ---- file operations ------------------------------------------------------------------------ */
 
 TEST(lookup_create_getattr)
 {
 	struct fb_entry_out eo, eo2;
-	struct fb_getattr_in gi = { 0 };
+	struct fb_getattr_in gi = {0};
 	struct stat st;
 	char path[256];
 	uint64_t fh;
@@ -359,10 +384,10 @@ TEST(set_mem_table_instead_of_add_mem_reg)
 
 TEST(readdirplus)
 {
-	static const char *names[] = { "a", "bb", "ccc", "dir" };
-	struct fb_open_in oi = { .flags = O_RDONLY | O_DIRECTORY };
-	struct fb_read_in ri = { .size = 65536 };
-	int seen[4] = { 0 }, dots = 0;
+	static const char *names[] = {"a", "bb", "ccc", "dir"};
+	struct fb_open_in oi = {.flags = O_RDONLY | O_DIRECTORY};
+	struct fb_read_in ri = {.size = 65536};
+	int seen[4] = {0}, dots = 0;
 	char path[256];
 	uint64_t fh;
 
@@ -423,7 +448,7 @@ TEST(xattrs)
 {
 	struct fb_entry_out eo;
 	struct fb_init_out io;
-	struct fb_getxattr_in gi = { 0 };
+	struct fb_getxattr_in gi = {0};
 	char path[256], val[64];
 	uint64_t fh;
 	int err;
@@ -438,11 +463,11 @@ TEST(xattrs)
 
 	fbreq_start(&q, FB_SETXATTR, next_unique(), eo.nodeid);
 	if (io.flags & FB_SETXATTR_EXT) {
-		struct fb_setxattr_in si = { .size = 5 };
+		struct fb_setxattr_in si = {.size = 5};
 
 		fbreq_put(&q, &si, sizeof(si));
 	} else {
-		struct fb_setxattr_in si = { .size = 5 };
+		struct fb_setxattr_in si = {.size = 5};
 
 		fbreq_put(&q, &si, 8);
 	}
@@ -485,7 +510,7 @@ TEST(xattrs)
 TEST(rename_link_symlink_readlink_unlink)
 {
 	struct fb_entry_out eo, eo2, eo3;
-	struct fb_rename2_in rn = { .newdir = FB_ROOT_ID };
+	struct fb_rename2_in rn = {.newdir = FB_ROOT_ID};
 	struct fb_link_in li;
 	struct stat st;
 	char path[256], target[64];
@@ -565,6 +590,55 @@ TEST(forget_alone_on_hiprio_queue)
 		usleep(5000);
 	CHECK_EQ(fb_passthrough_inode_count(vf->pt), 1);
 	CHECK_EQ(do_lookup(FB_ROOT_ID, "f", &eo), 0);
+
+	/* BATCH_FORGET, likewise alone and read-only. */
+	{
+		struct fb_batch_forget_in bi = {.count = 2};
+		struct fb_forget_one one[2];
+		struct fb_entry_out eo2;
+		struct fbreq rq = {0};
+		char path[256];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/g", src);
+		fd = open(path, O_CREAT | O_WRONLY, 0644);
+		CHECK_OK(fd);
+		close(fd);
+		CHECK_EQ(do_lookup(FB_ROOT_ID, "g", &eo2), 0);
+		CHECK_EQ(fb_passthrough_inode_count(vf->pt), 3);
+		one[0] = (struct fb_forget_one){eo.nodeid, 1};
+		one[1] = (struct fb_forget_one){eo2.nodeid, 1};
+		fbreq_start(&rq, FB_BATCH_FORGET, next_unique(), 0);
+		fbreq_put(&rq, &bi, sizeof(bi));
+		fbreq_put(&rq, one, sizeof(one));
+		fbreq_finish(&rq);
+		CHECK_EQ(vf_submit(vf, 0, 0, rq.buf, rq.len, 0), 0);
+		CHECK_EQ(vf_complete(vf, 0, 0, NULL, 0), 0);
+		fbreq_free(&rq);
+		for (int i = 0; i < 200 && fb_passthrough_inode_count(vf->pt) != 1; i++)
+			usleep(5000);
+		CHECK_EQ(fb_passthrough_inode_count(vf->pt), 1);
+	}
+}
+
+/* A 6.1 guest starts only the first request queue of several offered. */
+TEST(guest_starts_fewer_queues_than_offered)
+{
+	struct vf_config cfg = VF_CONFIG_DEFAULT;
+	struct fb_entry_out eo;
+
+	cfg.kind = VF_FS_PASSTHROUGH;
+	cfg.request_queues = 4;
+	cfg.queues_used = 1;
+	fresh_cfg(&cfg);
+	CHECK_EQ(vf->dev_queue_num, 5);
+	CHECK_EQ(vf->nq, 2);
+	CHECK_EQ(fb_vhost_user_queue_fd(vf->dev, 2), -1);
+	CHECK_EQ(do_lookup(FB_ROOT_ID, "none", &eo), -ENOENT);
+	rw_1mib();
+	CHECK_EQ(vf_stop(vf), 0);
+	CHECK_EQ(vf_restart(vf, 1), 0);
+	CHECK_EQ(do_lookup(FB_ROOT_ID, "big", &eo), 0);
 }
 
 /* ---- queues at once ------------------------------------------------------------------------- */
@@ -575,20 +649,20 @@ struct worker {
 	char err[160];
 };
 
-#define WFAIL(w, ...)                                                                            \
-	do {                                                                                     \
-		snprintf((w)->err, sizeof((w)->err), __VA_ARGS__);                               \
-		(w)->fails++;                                                                    \
-		goto out;                                                                        \
+#define WFAIL(w, ...)                                                                              \
+	do {                                                                                       \
+		snprintf((w)->err, sizeof((w)->err), __VA_ARGS__);                                 \
+		(w)->fails++;                                                                      \
+		goto out;                                                                          \
 	} while (0)
 
 /* One "vCPU": its own file through its own queue, 20 rounds of write, read back, getattr. */
 static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
-	struct fbreq rq = { 0 };
+	struct fbreq rq = {0};
 	struct fbrep p;
-	struct fb_create_in ci = { .flags = O_RDWR | O_CREAT, .mode = S_IFREG | 0644 };
+	struct fb_create_in ci = {.flags = O_RDWR | O_CREAT, .mode = S_IFREG | 0644};
 	const uint32_t len = 256 * 1024;
 	uint8_t *data = malloc(len);
 	char name[16];
@@ -606,8 +680,8 @@ static void *worker_fn(void *arg)
 	node = FBREP_AS(&p, struct fb_entry_out).nodeid;
 	memcpy(&fh, p.body + sizeof(struct fb_entry_out), sizeof(fh));
 	for (int round = 0; round < 20; round++) {
-		struct fb_write_in wi = { .fh = fh, .offset = 0, .size = len };
-		struct fb_read_in ri = { .fh = fh, .offset = 0, .size = len };
+		struct fb_write_in wi = {.fh = fh, .offset = 0, .size = len};
+		struct fb_read_in ri = {.fh = fh, .offset = 0, .size = len};
 		uint64_t u = 1000 * w->qi + 10 + 3 * (uint64_t)round;
 
 		fill(data, len, w->qi * 100 + (uint32_t)round);
@@ -615,8 +689,10 @@ static void *worker_fn(void *arg)
 		fbreq_put(&rq, &wi, sizeof(wi));
 		fbreq_put(&rq, data, len);
 		r = vf_fuse(vf, w->qi, &rq, &p);
-		if (r != 16 + (int64_t)sizeof(struct fb_write_out) || p.oh.error || p.oh.unique != u)
-			WFAIL(w, "write on queue %u round %d: len %lld", w->qi, round, (long long)r);
+		if (r != 16 + (int64_t)sizeof(struct fb_write_out) || p.oh.error ||
+		    p.oh.unique != u)
+			WFAIL(w, "write on queue %u round %d: len %lld", w->qi, round,
+			      (long long)r);
 		fbreq_start(&rq, FB_READ, u + 1, node);
 		fbreq_put(&rq, &ri, sizeof(ri));
 		r = vf_fuse(vf, w->qi, &rq, &p);
@@ -640,7 +716,7 @@ TEST(four_request_queues_from_four_threads)
 	fresh(4);
 	CHECK_EQ(vf->nq, 5);
 	for (int i = 0; i < 4; i++) {
-		w[i] = (struct worker){ .qi = (unsigned int)i + 1 };
+		w[i] = (struct worker){.qi = (unsigned int)i + 1};
 		CHECK_EQ(pthread_create(&t[i], NULL, worker_fn, &w[i]), 0);
 	}
 	for (int i = 0; i < 4; i++)
@@ -655,14 +731,14 @@ TEST(four_request_queues_from_four_threads)
 
 TEST(requests_in_flight_on_one_queue_answered_each)
 {
-	struct fbreq rq[VF_SLOTS] = { { 0 } };
+	struct fbreq rq[VF_SLOTS] = {{0}};
 	struct fb_entry_out eo;
 	uint64_t fh;
 
 	fresh(1);
 	CHECK_EQ(do_create(FB_ROOT_ID, "f", &eo, &fh), 0);
 	for (int s = 0; s < VF_SLOTS; s++) {
-		struct fb_getattr_in gi = { 0 };
+		struct fb_getattr_in gi = {0};
 
 		fbreq_start(&rq[s], FB_GETATTR, 500 + (uint64_t)s, eo.nodeid);
 		fbreq_put(&rq[s], &gi, sizeof(gi));
@@ -672,20 +748,20 @@ TEST(requests_in_flight_on_one_queue_answered_each)
 	for (int s = VF_SLOTS - 1; s >= 0; s--) {
 		struct fb_out_header oh;
 
-		CHECK_EQ(vf_complete(vf, 1, s, &oh, sizeof(oh)),
-			 16 + sizeof(struct fb_attr_out));
+		CHECK_EQ(vf_complete(vf, 1, s, &oh, sizeof(oh)), 16 + sizeof(struct fb_attr_out));
 		CHECK_EQ(oh.unique, 500 + s);
 		CHECK_EQ(oh.error, 0);
 		fbreq_free(&rq[s]);
 	}
 }
 
-/* ---- rings stopped and started ---------------------------------------------------------------- */
+/* ---- rings stopped and started ----------------------------------------------------------------
+ */
 
 TEST(stop_and_restart_rings_keep_the_avail_index)
 {
 	struct fb_entry_out eo;
-	struct fbreq rq = { 0 };
+	struct fbreq rq = {0};
 	uint16_t idx;
 	uint64_t fh;
 
@@ -718,7 +794,7 @@ TEST(stop_and_restart_rings_keep_the_avail_index)
 	CHECK_EQ(vf_used_idx(&vf->q[1]), (uint16_t)(idx + 1));
 	/* The session went on: the open handle still works, on both request queues. */
 	{
-		uint8_t b[4] = { 0 };
+		uint8_t b[4] = {0};
 
 		CHECK_EQ(write_q(vf, 1, &q, &rep, eo.nodeid, fh, 0, "abcd", 4), 0);
 		CHECK_EQ(read_q(vf, 2, &q, &rep, eo.nodeid, fh, 0, b, 4), 4);
@@ -752,7 +828,6 @@ static void busy_session(void)
 	CHECK(fb_passthrough_inode_count(vf->pt) >= 11);
 	CHECK_EQ(fb_passthrough_handle_count(vf->pt), 5);
 }
-
 
 TEST(guest_reboots_5_times_nothing_leaks)
 {
@@ -824,7 +899,7 @@ TEST(eof_with_requests_in_flight)
 	static struct fb_fs_ops slow;
 	struct vf_config cfg = VF_CONFIG_DEFAULT;
 	struct fb_memfs *m = NULL;
-	struct fbreq rq = { 0 };
+	struct fbreq rq = {0};
 	int fds0, maps;
 
 	vf_free(vf);
@@ -845,7 +920,7 @@ TEST(eof_with_requests_in_flight)
 	CHECK_EQ(vf_count_maps("vf-region"), 2 * VF_NREG);
 	for (unsigned int qi = 1; qi <= 2; qi++) {
 		for (int s = 0; s < 2; s++) {
-			struct fb_getattr_in gi = { 0 };
+			struct fb_getattr_in gi = {0};
 
 			fbreq_start(&rq, FB_GETATTR, 900 + qi * 10 + (uint64_t)s, FB_ROOT_ID);
 			fbreq_put(&rq, &gi, sizeof(gi));
@@ -876,8 +951,8 @@ TEST(stop_waits_for_requests_in_progress)
 	static struct fb_fs_ops slow;
 	struct vf_config cfg = VF_CONFIG_DEFAULT;
 	struct fb_memfs *m = NULL;
-	struct fbreq rq = { 0 };
-	struct fb_getattr_in gi = { 0 };
+	struct fbreq rq = {0};
+	struct fb_getattr_in gi = {0};
 	struct fb_out_header oh;
 
 	vf_free(vf);
@@ -966,7 +1041,7 @@ static void still_answers(void)
 /* A LOOKUP "f" request written at slot 1's in area; its reply room at the out area. */
 static void lookup_bytes(uint64_t *in_gpa, uint32_t *in_len, uint64_t *out_gpa)
 {
-	struct fbreq rq = { 0 };
+	struct fbreq rq = {0};
 
 	fbreq_start(&rq, FB_LOOKUP, 4242, FB_ROOT_ID);
 	fbreq_str(&rq, "f");
@@ -997,9 +1072,9 @@ TEST(bad_chain_loop)
 	lookup_bytes(&in, &inlen, &out);
 	{
 		struct vf_desc d[3] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ out, 16, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 2 },
-			{ out + 16, 4096, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 1 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{out, 16, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 2},
+			{out + 16, 4096, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 1},
 		};
 
 		bad_chain(d, 3);
@@ -1007,7 +1082,7 @@ TEST(bad_chain_loop)
 	still_answers();
 	/* A loop onto the head itself. */
 	{
-		struct vf_desc d[1] = { { in, inlen, VF_DESC_F_NEXT, 0 } };
+		struct vf_desc d[1] = {{in, inlen, VF_DESC_F_NEXT, 0}};
 
 		bad_chain(d, 1);
 	}
@@ -1024,8 +1099,8 @@ TEST(bad_chain_outside_guest_memory)
 	{
 		/* Between R1's end and R2's start: no region. */
 		struct vf_desc d[2] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ VF_R1_GPA + VF_R1_SIZE + 4096, 4096, VF_DESC_F_WRITE, 0 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{VF_R1_GPA + VF_R1_SIZE + 4096, 4096, VF_DESC_F_WRITE, 0},
 		};
 
 		bad_chain(d, 2);
@@ -1034,8 +1109,8 @@ TEST(bad_chain_outside_guest_memory)
 	{
 		/* Runs off the end of R2. */
 		struct vf_desc d[2] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ VF_R2_GPA + VF_R2_SIZE - 100, 4096, VF_DESC_F_WRITE, 0 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{VF_R2_GPA + VF_R2_SIZE - 100, 4096, VF_DESC_F_WRITE, 0},
 		};
 
 		bad_chain(d, 2);
@@ -1044,8 +1119,8 @@ TEST(bad_chain_outside_guest_memory)
 	{
 		/* An address that wraps around. */
 		struct vf_desc d[2] = {
-			{ UINT64_MAX - 8, 64, VF_DESC_F_NEXT, 1 },
-			{ out, 4096, VF_DESC_F_WRITE, 0 },
+			{UINT64_MAX - 8, 64, VF_DESC_F_NEXT, 1},
+			{out, 4096, VF_DESC_F_WRITE, 0},
 		};
 
 		bad_chain(d, 2);
@@ -1053,7 +1128,7 @@ TEST(bad_chain_outside_guest_memory)
 	still_answers();
 	{
 		/* A next index beyond the queue. */
-		struct vf_desc d[1] = { { in, inlen, VF_DESC_F_NEXT, 5000 } };
+		struct vf_desc d[1] = {{in, inlen, VF_DESC_F_NEXT, 5000}};
 
 		bad_chain(d, 1);
 	}
@@ -1069,9 +1144,9 @@ TEST(bad_chain_readable_after_writable)
 	lookup_bytes(&in, &inlen, &out);
 	{
 		struct vf_desc d[3] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ out, 16, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 2 },
-			{ in, 8, 0, 0 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{out, 16, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 2},
+			{in, 8, 0, 0},
 		};
 
 		bad_chain(d, 3);
@@ -1085,7 +1160,7 @@ static void bad_indirect(const struct vf_desc *t, unsigned int n, uint32_t tlen,
 	struct vf_queue *vq = &vf->q[1];
 	uint64_t tg = vf_ind_gpa(vq, 1);
 	struct vf_desc *tp = vf_ptr(vf, tg, 16 * (size_t)(n ? n : 1));
-	struct vf_desc d[1] = { { tg, tlen, hflags, 0 } };
+	struct vf_desc d[1] = {{tg, tlen, hflags, 0}};
 
 	CHECK(tp != NULL);
 	if (n)
@@ -1104,8 +1179,8 @@ TEST(bad_chain_indirect)
 	{
 		/* The good shape first, to show what the bad ones change. */
 		struct vf_desc t[2] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ out, 4096, VF_DESC_F_WRITE, 0 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{out, 4096, VF_DESC_F_WRITE, 0},
 		};
 		struct vf_queue *vq = &vf->q[1];
 		uint64_t tg = vf_ind_gpa(vq, 1);
@@ -1113,15 +1188,15 @@ TEST(bad_chain_indirect)
 
 		memcpy(vf_ptr(vf, tg, 32), t, 32);
 		CHECK_EQ(vf_desc_alloc(vq, 1, &idx), 0);
-		vq->desc[idx] = (struct vf_desc){ tg, 32, VF_DESC_F_INDIRECT, 0 };
+		vq->desc[idx] = (struct vf_desc){tg, 32, VF_DESC_F_INDIRECT, 0};
 		CHECK_EQ(vf_publish(vf, 1, idx, &idx, 1), 0);
 		CHECK_EQ(vf_wait_head(vf, 1, idx, VF_TIMEOUT_MS), 16 + sizeof(struct fb_entry_out));
 	}
 	{
 		/* Table length not a multiple of 16. */
 		struct vf_desc t[2] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ out, 4096, VF_DESC_F_WRITE, 0 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{out, 4096, VF_DESC_F_WRITE, 0},
 		};
 
 		bad_indirect(t, 2, 24, VF_DESC_F_INDIRECT);
@@ -1130,8 +1205,8 @@ TEST(bad_chain_indirect)
 	{
 		/* An indirect descriptor inside the table. */
 		struct vf_desc t[2] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ out, 32, VF_DESC_F_INDIRECT, 0 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{out, 32, VF_DESC_F_INDIRECT, 0},
 		};
 
 		bad_indirect(t, 2, 32, VF_DESC_F_INDIRECT);
@@ -1140,8 +1215,8 @@ TEST(bad_chain_indirect)
 	{
 		/* A loop inside the table. */
 		struct vf_desc t[2] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ out, 4096, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 1 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{out, 4096, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 1},
 		};
 
 		bad_indirect(t, 2, 32, VF_DESC_F_INDIRECT);
@@ -1150,8 +1225,8 @@ TEST(bad_chain_indirect)
 	{
 		/* next beyond the table. */
 		struct vf_desc t[2] = {
-			{ in, inlen, VF_DESC_F_NEXT, 7 },
-			{ out, 4096, VF_DESC_F_WRITE, 0 },
+			{in, inlen, VF_DESC_F_NEXT, 7},
+			{out, 4096, VF_DESC_F_WRITE, 0},
 		};
 
 		bad_indirect(t, 2, 32, VF_DESC_F_INDIRECT);
@@ -1159,7 +1234,7 @@ TEST(bad_chain_indirect)
 	still_answers();
 	{
 		/* The table outside guest memory, and an empty one. */
-		struct vf_desc d[1] = { { VF_R1_GPA + VF_R1_SIZE + 8192, 32, VF_DESC_F_INDIRECT, 0 } };
+		struct vf_desc d[1] = {{VF_R1_GPA + VF_R1_SIZE + 8192, 32, VF_DESC_F_INDIRECT, 0}};
 
 		bad_chain(d, 1);
 		still_answers();
@@ -1169,9 +1244,9 @@ TEST(bad_chain_indirect)
 	{
 		/* Readable after writable inside the table. */
 		struct vf_desc t[3] = {
-			{ in, inlen, VF_DESC_F_NEXT, 1 },
-			{ out, 4096, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 2 },
-			{ in, 16, 0, 0 },
+			{in, inlen, VF_DESC_F_NEXT, 1},
+			{out, 4096, VF_DESC_F_WRITE | VF_DESC_F_NEXT, 2},
+			{in, 16, 0, 0},
 		};
 
 		bad_indirect(t, 3, 48, VF_DESC_F_INDIRECT);

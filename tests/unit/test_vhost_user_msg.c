@@ -28,9 +28,9 @@
 #include "harness.h"
 #include "transport/vhost_user/vhost_user_i.h"
 
-#define MEM_SIZE	(1 << 20)
-#define UADDR		0x7f0000000000ULL
-#define NEED_REPLY	(VU_VERSION | VU_FLAG_NEED_REPLY)
+#define MEM_SIZE   (1 << 20)
+#define UADDR	   0x7f0000000000ULL
+#define NEED_REPLY (VU_VERSION | VU_FLAG_NEED_REPLY)
 
 static const struct fb_fs_ops no_ops;
 
@@ -38,8 +38,9 @@ static const struct fb_fs_ops no_ops;
 struct fx {
 	struct fb_server *srv;
 	struct fb_vhost_user *dev;
-	int fe;			/* front end's socket */
+	int fe; /* front end's socket */
 	int memfd;
+	int own_loop;
 	int fds_before, maps_before, tasks_before;
 };
 
@@ -97,8 +98,8 @@ static int fe_send_raw(int fe, const void *buf, size_t len, const int *fds, int 
 		char buf[CMSG_SPACE(16 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {(void *)buf, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (nfds) {
 		struct cmsghdr *c;
@@ -120,7 +121,7 @@ static int fe_send(int fe, uint32_t req, uint32_t flags, const void *payload, ui
 		   const int *fds, int nfds)
 {
 	char buf[sizeof(struct vu_hdr) + 512];
-	struct vu_hdr h = { req, flags, size };
+	struct vu_hdr h = {req, flags, size};
 
 	memcpy(buf, &h, sizeof(h));
 	if (size)
@@ -131,7 +132,7 @@ static int fe_send(int fe, uint32_t req, uint32_t flags, const void *payload, ui
 /* Read one reply to @req within a second: 0 and *@val, or -ETIMEDOUT / -EPROTO. */
 static int fe_reply(int fe, uint32_t req, uint64_t *val)
 {
-	struct pollfd p = { .fd = fe, .events = POLLIN };
+	struct pollfd p = {.fd = fe, .events = POLLIN};
 	struct {
 		struct vu_hdr h;
 		uint64_t v;
@@ -150,17 +151,18 @@ static int fe_reply(int fe, uint32_t req, uint64_t *val)
 /* No reply is waiting. */
 static int fe_quiet(int fe)
 {
-	struct pollfd p = { .fd = fe, .events = POLLIN };
+	struct pollfd p = {.fd = fe, .events = POLLIN};
 
 	return poll(&p, 1, 0) == 0;
 }
 
 static void fx_open(struct fx *f, uint32_t flags)
 {
-	struct fb_vhost_user_config cfg = { .size = sizeof(cfg), .flags = flags };
+	struct fb_vhost_user_config cfg = {.size = sizeof(cfg), .flags = flags};
 	int sv[2];
 
 	memset(f, 0, sizeof(*f));
+	f->own_loop = (flags & FB_VHOST_USER_OWN_LOOP) != 0;
 	fb_log_set(quiet, NULL);
 	f->fds_before = count_fds();
 	f->maps_before = count_maps();
@@ -218,7 +220,7 @@ static int64_t fx_ack_u64(struct fx *f, uint32_t req, uint64_t v)
 
 static int64_t fx_ack_state(struct fx *f, uint32_t req, uint32_t idx, uint32_t num)
 {
-	struct vu_vring_state s = { idx, num };
+	struct vu_vring_state s = {idx, num};
 
 	return fx_ack(f, req, &s, sizeof(s), NULL, 0);
 }
@@ -235,7 +237,7 @@ static uint64_t fx_get(struct fx *f, uint32_t req)
 static int64_t fx_add_region(struct fx *f, uint64_t gpa, uint64_t size, uint64_t uaddr,
 			     uint64_t off, int fd)
 {
-	struct vu_mem_reg m = { .region = { gpa, size, uaddr, off } };
+	struct vu_mem_reg m = {.region = {gpa, size, uaddr, off}};
 
 	return fx_ack(f, VU_ADD_MEM_REG, &m, sizeof(m), &fd, 1);
 }
@@ -249,8 +251,8 @@ static int64_t fx_vring_fd(struct fx *f, uint32_t req, uint32_t idx, int fd)
 
 static int64_t fx_vring_addr(struct fx *f, uint32_t idx, uint64_t at)
 {
-	struct vu_vring_addr a = { .index = idx, .desc = at, .avail = at + 0x4000,
-				   .used = at + 0x8000 };
+	struct vu_vring_addr a = {
+		.index = idx, .desc = at, .avail = at + 0x4000, .used = at + 0x8000};
 
 	return fx_ack(f, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
 }
@@ -263,8 +265,8 @@ static void fx_handshake(struct fx *f)
 	features = fx_get(f, VU_GET_FEATURES);
 	CHECK_EQ(features, (1ULL << 32) | (1ULL << 28) | (1ULL << 29) | (1ULL << 30));
 	proto = fx_get(f, VU_GET_PROTOCOL_FEATURES);
-	CHECK_EQ(proto & (1ULL << 9), 0);	/* no CONFIG */
-	CHECK_EQ(proto & (1ULL << 1), 0);	/* no LOG_SHMFD */
+	CHECK_EQ(proto & (1ULL << 9), 0); /* no CONFIG */
+	CHECK_EQ(proto & (1ULL << 1), 0); /* no LOG_SHMFD */
 	CHECK(proto & (1ULL << VU_PROTOCOL_F_REPLY_ACK));
 	CHECK(proto & (1ULL << VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS));
 	CHECK(proto & (1ULL << VU_PROTOCOL_F_MQ));
@@ -294,13 +296,21 @@ static int fx_ring(struct fx *f, uint32_t idx, uint16_t base)
 	CHECK_EQ(fb_vhost_user_queue_fd(f->dev, idx), -1);
 	CHECK_EQ(fx_ack_state(f, VU_SET_VRING_ENABLE, idx, 1), 0);
 	CHECK(fb_vhost_user_queue_fd(f->dev, idx) >= 0);
+	if (f->own_loop) {
+		/* The caller's loop looks once at a ring that just started. */
+		struct pollfd p = {.fd = fb_vhost_user_queue_fd(f->dev, idx), .events = POLLIN};
+
+		CHECK_EQ(poll(&p, 1, 0), 1);
+		CHECK_EQ(fb_vhost_user_queue_process(f->dev, idx), 0);
+		CHECK_EQ(poll(&p, 1, 0), 0);
+	}
 	return kick;
 }
 
 /* What QEMU 7.2 does at guest poweroff: ENABLE 0, GET_VRING_BASE; then SET_VRING_CALL. */
 static uint32_t fx_stop_ring(struct fx *f, uint32_t idx)
 {
-	struct vu_vring_state s = { idx, 0 };
+	struct vu_vring_state s = {idx, 0};
 	uint64_t v;
 	int call = eventfd(0, EFD_CLOEXEC);
 
@@ -334,12 +344,15 @@ TEST(qemu72_start_stop_restart)
 	fx_handshake(&f);
 	k0 = fx_ring(&f, 0, 0);
 	k1 = fx_ring(&f, 1, 0);
-	CHECK_EQ(fb_vhost_user_queue_process(f.dev, 1), 0);	/* an empty ring */
+	CHECK_EQ(fb_vhost_user_queue_process(f.dev, 1), 0); /* an empty ring */
 	CHECK_EQ(fx_stop_ring(&f, 0), 0);
 	CHECK_EQ(fx_stop_ring(&f, 1), 0);
 	close(k0);
 	close(k1);
-	/* The guest reboots: the same rings again, resumed where they were. */
+	/* The guest reboots: the same rings again, resumed where they were (ring 1 as if 7
+	 * chains had gone through it: avail and used index 7). */
+	CHECK_EQ(pwrite(f.memfd, &(uint16_t){7}, 2, 0x20000 + 0x4000 + 2), 2);
+	CHECK_EQ(pwrite(f.memfd, &(uint16_t){7}, 2, 0x20000 + 0x8000 + 2), 2);
 	k0 = fx_ring(&f, 0, 0);
 	k1 = fx_ring(&f, 1, 7);
 	CHECK_EQ(fx_stop_ring(&f, 1), 7);
@@ -356,16 +369,21 @@ TEST(no_protocol_features_rings_start_enabled)
 
 	fx_open(&f, FB_VHOST_USER_OWN_LOOP);
 	kick = eventfd(0, EFD_CLOEXEC);
-	CHECK_EQ(fx_msg(&f, VU_SET_FEATURES, VU_VERSION, &(uint64_t){ 1ULL << 32 }, 8, NULL, 0), 0);
+	CHECK_EQ(fx_msg(&f, VU_SET_FEATURES, VU_VERSION, &(uint64_t){1ULL << 32}, 8, NULL, 0), 0);
 	CHECK_EQ(fx_msg(&f, VU_ADD_MEM_REG, VU_VERSION,
-			&(struct vu_mem_reg){ .region = { 0, MEM_SIZE, UADDR, 0 } }, 40, &f.memfd, 1),
+			&(struct vu_mem_reg){.region = {0, MEM_SIZE, UADDR, 0}}, 40, &f.memfd, 1),
 		 0);
-	CHECK_EQ(fx_msg(&f, VU_SET_VRING_NUM, VU_VERSION, &(struct vu_vring_state){ 1, 64 }, 8,
-			NULL, 0), 0);
+	CHECK_EQ(fx_msg(&f, VU_SET_VRING_NUM, VU_VERSION, &(struct vu_vring_state){1, 64}, 8, NULL,
+			0),
+		 0);
 	CHECK_EQ(fx_msg(&f, VU_SET_VRING_ADDR, VU_VERSION,
-			&(struct vu_vring_addr){ .index = 1, .desc = UADDR, .avail = UADDR + 4096,
-						 .used = UADDR + 8192 }, 40, NULL, 0), 0);
-	CHECK_EQ(fx_msg(&f, VU_SET_VRING_KICK, VU_VERSION, &(uint64_t){ 1 }, 8, &kick, 1), 0);
+			&(struct vu_vring_addr){.index = 1,
+						.desc = UADDR,
+						.avail = UADDR + 4096,
+						.used = UADDR + 8192},
+			40, NULL, 0),
+		 0);
+	CHECK_EQ(fx_msg(&f, VU_SET_VRING_KICK, VU_VERSION, &(uint64_t){1}, 8, &kick, 1), 0);
 	CHECK(fb_vhost_user_queue_fd(f.dev, 1) >= 0);
 	/* Without REPLY_ACK negotiated, NEED_REPLY gets no ack. */
 	CHECK_EQ(fx_msg(&f, VU_SET_OWNER, NEED_REPLY, NULL, 0, NULL, 0), 0);
@@ -377,17 +395,18 @@ TEST(no_protocol_features_rings_start_enabled)
 TEST(set_mem_table_and_replace)
 {
 	struct fx f;
-	struct vu_mem_table t = { .nregions = 2 };
-	int fds[2] = { -1, -1 };
+	struct vu_mem_table t = {.nregions = 2};
+	int fds[2] = {-1, -1};
 	int maps;
 
 	fx_open(&f, FB_VHOST_USER_OWN_LOOP);
 	CHECK_EQ(fx_msg(&f, VU_SET_PROTOCOL_FEATURES, VU_VERSION,
-			&(uint64_t){ 1ULL << VU_PROTOCOL_F_REPLY_ACK }, 8, NULL, 0), 0);
+			&(uint64_t){1ULL << VU_PROTOCOL_F_REPLY_ACK}, 8, NULL, 0),
+		 0);
 	maps = count_maps();
-	t.regions[0] = (struct vu_region){ 0, MEM_SIZE / 2, UADDR, 0 };
-	t.regions[1] = (struct vu_region){ 1ULL << 32, MEM_SIZE / 2, UADDR + MEM_SIZE / 2,
-					   MEM_SIZE / 2 };
+	t.regions[0] = (struct vu_region){0, MEM_SIZE / 2, UADDR, 0};
+	t.regions[1] =
+		(struct vu_region){1ULL << 32, MEM_SIZE / 2, UADDR + MEM_SIZE / 2, MEM_SIZE / 2};
 	fds[0] = fds[1] = f.memfd;
 	CHECK_EQ(fx_ack(&f, VU_SET_MEM_TABLE, &t, 8 + 2 * 32, fds, 2), 0);
 	CHECK_EQ(count_maps(), maps + 2);
@@ -455,20 +474,20 @@ TEST(malformed_messages_get_errors)
 	CHECK_EQ(fx_ack_u64(&f, VU_SET_PROTOCOL_FEATURES, 1ULL << 9), -EINVAL);
 	/* Fds where none belong, more than a message takes, too many for any: all closed. */
 	CHECK_EQ(fx_ack(&f, VU_SET_OWNER, NULL, 0, efd, 1), -EINVAL);
-	CHECK_EQ(fx_ack(&f, VU_SET_VRING_NUM, &(struct vu_vring_state){ 0, 64 }, 8, efd, 2),
-		 -EINVAL);
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_NUM, &(struct vu_vring_state){0, 64}, 8, efd, 2), -EINVAL);
 	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_CALL, 0, -1), 0); /* no fd: fine for CALL */
-	CHECK_EQ(fx_ack(&f, VU_SET_VRING_CALL, &(uint64_t){ 0 }, 8, efd, 2), -EINVAL);
-	CHECK_EQ(fx_ack(&f, VU_SET_VRING_CALL, &(uint64_t){ VU_VRING_NOFD }, 8, efd, 1), -EINVAL);
-	CHECK_EQ(fx_ack(&f, VU_SET_VRING_CALL, &(uint64_t){ 1ULL << 9 }, 8, efd, 1), -EINVAL);
-	CHECK_EQ(fx_ack(&f, VU_SET_VRING_CALL, &(uint64_t){ 0 }, 8, NULL, 0), -EINVAL);
-	CHECK_EQ(fx_ack(&f, VU_ADD_MEM_REG, &(struct vu_mem_reg){ 0 }, 40, NULL, 0), -EINVAL);
-	CHECK_EQ(fx_ack(&f, VU_SET_MEM_TABLE, &(struct vu_mem_table){ .nregions = 1 }, 40, efd, 10),
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_CALL, &(uint64_t){0}, 8, efd, 2), -EINVAL);
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_CALL, &(uint64_t){VU_VRING_NOFD}, 8, efd, 1), -EINVAL);
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_CALL, &(uint64_t){1ULL << 9}, 8, efd, 1), -EINVAL);
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_CALL, &(uint64_t){0}, 8, NULL, 0), -EINVAL);
+	CHECK_EQ(fx_ack(&f, VU_ADD_MEM_REG, &(struct vu_mem_reg){0}, 40, NULL, 0), -EINVAL);
+	CHECK_EQ(fx_ack(&f, VU_SET_MEM_TABLE, &(struct vu_mem_table){.nregions = 1}, 40, efd, 10),
 		 -EINVAL);
 	/* Unknown requests: an error where one was asked, silence otherwise. */
 	CHECK_EQ(fx_ack(&f, 99, NULL, 0, NULL, 0), -EOPNOTSUPP);
 	CHECK_EQ(fx_ack(&f, 4000000000u, "xy", 2, efd, 1), -EOPNOTSUPP);
-	CHECK_EQ(fx_msg(&f, 6 /* SET_LOG_BASE: not ours */, VU_VERSION, &(uint64_t){ 0 }, 8, efd, 1), 0);
+	CHECK_EQ(fx_msg(&f, 6 /* SET_LOG_BASE: not ours */, VU_VERSION, &(uint64_t){0}, 8, efd, 1),
+		 0);
 	CHECK(fe_quiet(f.fe));
 	/* Ring indexes beyond what we advertised (2 queues). */
 	CHECK_EQ(fx_ack_state(&f, VU_SET_VRING_NUM, 2, 64), -ERANGE);
@@ -483,6 +502,10 @@ TEST(malformed_messages_get_errors)
 	CHECK_EQ(fx_ack_state(&f, VU_SET_VRING_NUM, 0, 1024), 0);
 	CHECK_EQ(fx_ack_state(&f, VU_SET_VRING_BASE, 0, 65536), -EINVAL);
 	CHECK_EQ(fx_ack_state(&f, VU_SET_VRING_ENABLE, 0, 2), -EINVAL);
+	/* Notification fds that could raise SIGPIPE. */
+	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_CALL, 0, pipefd[1]), -EINVAL);
+	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_ERR, 1, pipefd[1]), -EINVAL);
+	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_KICK, 1, f.fe), -EINVAL);
 	/* Polling mode is refused. */
 	CHECK_EQ(fx_vring_fd(&f, VU_SET_VRING_KICK, 0, -1), -EOPNOTSUPP);
 	/* Memory regions: overlapping, unmappable, overflowing, beyond the file. */
@@ -497,12 +520,24 @@ TEST(malformed_messages_get_errors)
 	CHECK_EQ(fx_add_region(&f, 1ULL << 40, 0, 1ULL << 46, 0, f.memfd), -EINVAL);
 	CHECK_EQ(fx_add_region(&f, 1ULL << 40, MEM_SIZE, 1ULL << 46, 4096, f.memfd), -EINVAL);
 	CHECK_EQ(fx_ack(&f, VU_REM_MEM_REG,
-			&(struct vu_mem_reg){ .region = { 1ULL << 40, 4096, 1ULL << 46, 0 } }, 40,
-			NULL, 0), -ENOENT);
+			&(struct vu_mem_reg){.region = {1ULL << 40, 4096, 1ULL << 46, 0}}, 40, NULL,
+			0),
+		 -ENOENT);
 	/* Vring addresses outside every region. */
 	CHECK_EQ(fx_vring_addr(&f, 0, UADDR + MEM_SIZE), -EFAULT);
 	CHECK_EQ(fx_vring_addr(&f, 0, UADDR - 0x10000), -EFAULT);
 	CHECK_EQ(fx_vring_addr(&f, 0, UADDR + MEM_SIZE - 0x8000), -EFAULT); /* used ring out */
+	/* Rings over each other (a used ring over the available ring feeds itself). */
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_ADDR,
+			&(struct vu_vring_addr){
+				.desc = UADDR, .avail = UADDR + 0x8000, .used = UADDR + 0x8000},
+			40, NULL, 0),
+		 -EINVAL);
+	CHECK_EQ(fx_ack(&f, VU_SET_VRING_ADDR,
+			&(struct vu_vring_addr){
+				.desc = UADDR, .avail = UADDR + 0x100, .used = UADDR + 0x8000},
+			40, NULL, 0),
+		 -EINVAL);
 	CHECK_EQ(fx_vring_addr(&f, 0, UADDR), 0);
 	/* The back-end channel takes exactly one fd. */
 	CHECK_EQ(fx_ack(&f, VU_SET_BACKEND_REQ_FD, NULL, 0, efd, 2), -EINVAL);
@@ -529,8 +564,9 @@ TEST(remove_region_with_an_fd)
 	CHECK_EQ(count_maps(), maps + 1);
 	/* QEMU before 7.1 attached an fd to REM_MEM_REG: accepted and closed. */
 	CHECK_EQ(fx_ack(&f, VU_REM_MEM_REG,
-			&(struct vu_mem_reg){ .region = { 1ULL << 32, 4096, UADDR + MEM_SIZE, 0 } },
-			40, &f.memfd, 1), 0);
+			&(struct vu_mem_reg){.region = {1ULL << 32, 4096, UADDR + MEM_SIZE, 0}}, 40,
+			&f.memfd, 1),
+		 0);
 	CHECK_EQ(count_maps(), maps);
 	fx_close(&f);
 }
@@ -544,13 +580,40 @@ TEST(remove_region_under_a_ring)
 	fx_open(&f, 0);
 	fx_handshake(&f);
 	kick = fx_ring(&f, 1, 0);
-	CHECK_EQ(fx_ack(&f, VU_REM_MEM_REG,
-			&(struct vu_mem_reg){ .region = { 0, MEM_SIZE, UADDR, 0 } }, 40, NULL, 0), 0);
+	CHECK_EQ(fx_ack(&f, VU_REM_MEM_REG, &(struct vu_mem_reg){.region = {0, MEM_SIZE, UADDR, 0}},
+			40, NULL, 0),
+		 0);
 	CHECK_EQ(fb_vhost_user_queue_fd(f.dev, 1), -1);
-	CHECK_EQ(write(kick, &(uint64_t){ 1 }, 8), 8);
+	CHECK_EQ(write(kick, &(uint64_t){1}, 8), 8);
 	/* Back again: the ring resumes. */
 	CHECK_EQ(fx_add_region(&f, 0, MEM_SIZE, UADDR, 0, f.memfd), 0);
 	CHECK(fb_vhost_user_queue_fd(f.dev, 1) >= 0);
+	close(kick);
+	fx_close(&f);
+}
+
+/* The memory table changes under running rings: a ring whose memory stays (ADD_MEM_REG of
+ * another region) keeps going; one whose memory is mapped anew (SET_MEM_TABLE) starts again
+ * where it was; neither loses its place. */
+TEST(memory_changes_under_running_rings)
+{
+	struct vu_mem_table t = {.nregions = 1, .regions = {{0, MEM_SIZE, UADDR, 0}}};
+	struct fx f;
+	int kick, maps;
+
+	fx_open(&f, 0);
+	fx_handshake(&f);
+	maps = count_maps();
+	CHECK_EQ(pwrite(f.memfd, &(uint16_t){3}, 2, 0x20000 + 0x4000 + 2), 2);
+	CHECK_EQ(pwrite(f.memfd, &(uint16_t){3}, 2, 0x20000 + 0x8000 + 2), 2);
+	kick = fx_ring(&f, 1, 3);
+	CHECK_EQ(fx_add_region(&f, 1ULL << 32, 4096, UADDR + MEM_SIZE, 8192, f.memfd), 0);
+	CHECK(fb_vhost_user_queue_fd(f.dev, 1) >= 0);
+	CHECK_EQ(fx_ack(&f, VU_SET_MEM_TABLE, &t, 8 + 32, &f.memfd, 1), 0);
+	CHECK_EQ(count_maps(), maps);
+	CHECK(fb_vhost_user_queue_fd(f.dev, 1) >= 0);
+	CHECK_EQ(count_tasks(), f.tasks_before + 1);
+	CHECK_EQ(fx_stop_ring(&f, 1), 3);
 	close(kick);
 	fx_close(&f);
 }
@@ -561,8 +624,8 @@ TEST(reply_requests_that_cannot_be_answered_close)
 
 	fx_open(&f, FB_VHOST_USER_OWN_LOOP);
 	fx_handshake(&f);
-	check_closed(&f, fx_msg(&f, VU_GET_VRING_BASE, VU_VERSION,
-				&(struct vu_vring_state){ 2, 0 }, 8, NULL, 0));
+	check_closed(&f, fx_msg(&f, VU_GET_VRING_BASE, VU_VERSION, &(struct vu_vring_state){2, 0},
+				8, NULL, 0));
 	fx_close(&f);
 
 	fx_open(&f, FB_VHOST_USER_OWN_LOOP);
@@ -579,7 +642,7 @@ TEST(broken_streams_close)
 	/* A short header, then EOF. */
 	fx_open(&f, FB_VHOST_USER_OWN_LOOP);
 	fx_handshake(&f);
-	h = (struct vu_hdr){ VU_SET_OWNER, VU_VERSION, 0 };
+	h = (struct vu_hdr){VU_SET_OWNER, VU_VERSION, 0};
 	CHECK_EQ(write(f.fe, &h, 6), 6);
 	shutdown(f.fe, SHUT_WR);
 	check_closed(&f, fb_vhost_user_dispatch(f.dev));
@@ -591,7 +654,7 @@ TEST(broken_streams_close)
 	{
 		char buf[16];
 
-		h = (struct vu_hdr){ VU_SET_VRING_KICK, VU_VERSION, 8 };
+		h = (struct vu_hdr){VU_SET_VRING_KICK, VU_VERSION, 8};
 		memcpy(buf, &h, 12);
 		memset(buf + 12, 0, 4);
 		CHECK_EQ(fe_send_raw(f.fe, buf, 16, &efd, 1), 0);
@@ -614,7 +677,7 @@ TEST(broken_streams_close)
 
 	/* A payload larger than any message. */
 	fx_open(&f, FB_VHOST_USER_OWN_LOOP);
-	h = (struct vu_hdr){ VU_SET_OWNER, VU_VERSION, 1u << 30 };
+	h = (struct vu_hdr){VU_SET_OWNER, VU_VERSION, 1u << 30};
 	CHECK_EQ(write(f.fe, &h, 12), 12);
 	check_closed(&f, fb_vhost_user_dispatch(f.dev));
 	fx_close(&f);
@@ -686,7 +749,7 @@ TEST(default_loop_threads_start_and_stop)
 		CHECK(found);
 	}
 	/* A kick on an empty ring wakes the thread and nothing breaks. */
-	CHECK_EQ(write(kick, &(uint64_t){ 1 }, 8), 8);
+	CHECK_EQ(write(kick, &(uint64_t){1}, 8), 8);
 	CHECK_EQ(fx_stop_ring(&f, 1), 0);
 	CHECK_EQ(count_tasks(), f.tasks_before);
 	close(kick);
@@ -717,7 +780,7 @@ static void *loop_main(void *p)
 
 static int connect_to(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -730,7 +793,7 @@ TEST(listen_run_reconnect_stop)
 {
 	struct fb_server *srv;
 	struct fb_vhost_user *dev;
-	struct loop_arg a = { .rounds = 3 };
+	struct loop_arg a = {.rounds = 3};
 	char path[64];
 	pthread_t t;
 	int fds = count_fds(), fe, stale;
@@ -741,7 +804,7 @@ TEST(listen_run_reconnect_stop)
 	/* A stale socket file is replaced. */
 	stale = socket(AF_UNIX, SOCK_STREAM, 0);
 	{
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 		CHECK_OK(bind(stale, (struct sockaddr *)&sa, sizeof(sa)));
@@ -788,7 +851,7 @@ TEST(set_fd_listening_or_connected)
 	close(sv[0]);
 	CHECK_EQ(fb_vhost_user_run(dev), 0); /* EOF at once */
 	l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK_OK(bind(l, (struct sockaddr *)&(struct sockaddr_un){ .sun_family = AF_UNIX },
+	CHECK_OK(bind(l, (struct sockaddr *)&(struct sockaddr_un){.sun_family = AF_UNIX},
 		      sizeof(sa_family_t)));
 	CHECK_OK(listen(l, 1));
 	CHECK_EQ(fb_vhost_user_set_fd(dev, l), 0);
@@ -811,8 +874,8 @@ static void *dax_main(void *p)
 {
 	struct dax_arg *a = p;
 
-	a->r_map = a->dev->tops.dax_map(a->dev, a->fd, 4096, 2 << 20, 8192,
-					FB_SETUPMAPPING_FLAG_READ);
+	a->r_map =
+		a->dev->tops.dax_map(a->dev, a->fd, 4096, 2 << 20, 8192, FB_SETUPMAPPING_FLAG_READ);
 	a->r_unmap = a->dev->tops.dax_unmap(a->dev, 2 << 20, 8192);
 	return NULL;
 }
@@ -832,9 +895,11 @@ TEST(dax_over_the_backend_channel)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { &req, sizeof(req) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
+	struct iovec iov = {&req, sizeof(req)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf)};
 	struct {
 		struct vu_hdr h;
 		uint64_t v;
@@ -853,7 +918,7 @@ TEST(dax_over_the_backend_channel)
 	CHECK_EQ(f.dev->tops.caps & (FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX),
 		 FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX);
 
-	a = (struct dax_arg){ .dev = f.dev, .fd = f.memfd };
+	a = (struct dax_arg){.dev = f.dev, .fd = f.memfd};
 	CHECK_EQ(pthread_create(&t, NULL, dax_main, &a), 0);
 	CHECK_EQ(recvmsg(sv[0], &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC), (ssize_t)sizeof(req));
 	CHECK_EQ(req.h.request, VU_BACKEND_FS_MAP);
@@ -868,15 +933,15 @@ TEST(dax_over_the_backend_channel)
 	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
 	CHECK(fd >= 0);
 	close(fd);
-	ack = (typeof(ack)){ { VU_BACKEND_FS_MAP, VU_VERSION | VU_FLAG_REPLY, 8 }, 0 };
+	ack = (typeof(ack)){{VU_BACKEND_FS_MAP, VU_VERSION | VU_FLAG_REPLY, 8}, 0};
 	CHECK_EQ(write(sv[0], &ack, sizeof(ack)), (ssize_t)sizeof(ack));
 
 	CHECK_EQ(recv(sv[0], &req, sizeof(req), MSG_WAITALL), (ssize_t)sizeof(req));
 	CHECK_EQ(req.h.request, VU_BACKEND_FS_UNMAP);
 	CHECK_EQ(req.m.cache_offset[0], 2 << 20);
 	CHECK_EQ(req.m.len[0], 8192);
-	ack = (typeof(ack)){ { VU_BACKEND_FS_UNMAP, VU_VERSION | VU_FLAG_REPLY, 8 },
-			     (uint64_t)-EINVAL };
+	ack = (typeof(ack)){{VU_BACKEND_FS_UNMAP, VU_VERSION | VU_FLAG_REPLY, 8},
+			    (uint64_t)-EINVAL};
 	CHECK_EQ(write(sv[0], &ack, sizeof(ack)), (ssize_t)sizeof(ack));
 	pthread_join(t, NULL);
 	CHECK_EQ(a.r_map, 0);
@@ -885,6 +950,52 @@ TEST(dax_over_the_backend_channel)
 	/* The front end goes away: the channel with it. */
 	close(sv[0]);
 	CHECK_EQ(f.dev->tops.dax_unmap(f.dev, 0, 4096), -ENOTCONN);
+	fx_close(&f);
+}
+
+/* An ack that does not answer the request (another request number, an fd attached) puts the
+ * channel out of step: it is closed, the fd too, and later requests fail at once. */
+static void *dax_map_main(void *p)
+{
+	struct dax_arg *a = p;
+
+	a->r_map = a->dev->tops.dax_map(a->dev, a->fd, 0, 0, 4096, FB_SETUPMAPPING_FLAG_WRITE);
+	return NULL;
+}
+
+TEST(dax_bad_ack_closes_the_channel)
+{
+	struct fx f;
+	struct dax_arg a;
+	struct {
+		struct vu_hdr h;
+		struct vu_fs_backend_msg m;
+	} __attribute__((packed)) req;
+	struct {
+		struct vu_hdr h;
+		uint64_t v;
+	} __attribute__((packed)) ack = {{VU_BACKEND_FS_UNMAP, VU_VERSION | VU_FLAG_REPLY, 8}, 0};
+	uint64_t proto;
+	int sv[2], efd;
+	pthread_t t;
+
+	fx_open(&f, FB_VHOST_USER_OWN_LOOP);
+	proto = fx_get(&f, VU_GET_PROTOCOL_FEATURES);
+	CHECK_EQ(fx_msg(&f, VU_SET_PROTOCOL_FEATURES, VU_VERSION, &proto, 8, NULL, 0), 0);
+	CHECK_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	CHECK_EQ(fx_ack(&f, VU_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1), 0);
+	close(sv[1]);
+	a = (struct dax_arg){.dev = f.dev, .fd = f.memfd};
+	CHECK_EQ(pthread_create(&t, NULL, dax_map_main, &a), 0);
+	CHECK_EQ(recv(sv[0], &req, sizeof(req), MSG_WAITALL), (ssize_t)sizeof(req));
+	CHECK_EQ(req.m.flags[0], VU_FS_MAP_W);
+	efd = eventfd(0, EFD_CLOEXEC);
+	CHECK_EQ(fe_send_raw(sv[0], &ack, sizeof(ack), &efd, 1), 0);
+	close(efd);
+	pthread_join(t, NULL);
+	CHECK_EQ(a.r_map, -ENOTCONN);
+	CHECK_EQ(f.dev->tops.dax_map(f.dev, f.memfd, 0, 0, 4096, 0), -ENOTCONN);
+	close(sv[0]);
 	fx_close(&f);
 }
 
@@ -898,7 +1009,8 @@ TEST(no_dax_offers_no_backend_channel)
 	proto = fx_get(&f, VU_GET_PROTOCOL_FEATURES);
 	CHECK_EQ(proto & (1ULL << VU_PROTOCOL_F_BACKEND_REQ), 0);
 	CHECK_EQ(fx_ack_u64(&f, VU_SET_PROTOCOL_FEATURES,
-			    proto | (1ULL << VU_PROTOCOL_F_BACKEND_REQ)), -ETIMEDOUT);
+			    proto | (1ULL << VU_PROTOCOL_F_BACKEND_REQ)),
+		 -ETIMEDOUT);
 	CHECK_EQ(fx_msg(&f, VU_SET_PROTOCOL_FEATURES, VU_VERSION, &proto, 8, NULL, 0), 0);
 	CHECK_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	CHECK_EQ(fx_ack(&f, VU_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1), -EINVAL);
@@ -912,7 +1024,7 @@ TEST(config_checks)
 {
 	struct fb_server *srv;
 	struct fb_vhost_user *dev = NULL;
-	struct fb_vhost_user_config cfg = { .size = sizeof(cfg) };
+	struct fb_vhost_user_config cfg = {.size = sizeof(cfg)};
 
 	CHECK_EQ(fb_server_new(&no_ops, sizeof(no_ops), NULL, NULL, &srv), 0);
 	cfg.request_queues = FB_VHOST_USER_REQUEST_QUEUES_MAX + 1;

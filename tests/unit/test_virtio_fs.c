@@ -501,3 +501,50 @@ TEST(destroy_is_answered_and_a_new_session_follows)
 }
 
 TEST_MAIN()
+
+/* A guest that puts a chain back into the available ring as soon as it is served. */
+static struct fsq *refill_f;
+static uint16_t refill_head;
+static int refill_on;
+
+static int refill_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
+			  const struct fb_file_info *fi, struct stat *out, double *timeout)
+{
+	if (refill_on)
+		vqd_publish(&refill_f->d, refill_head);
+	return fb_memfs_ops.getattr(fs, ctx, ino, fi, out, timeout);
+}
+
+TEST(a_guest_refilling_the_queue_cannot_keep_the_server)
+{
+	struct fb_fs_ops ops = fb_memfs_ops;
+	struct fbreq q;
+	struct fb_getattr_in gi = {0};
+	struct fsq f;
+	uint64_t rp;
+	int notify;
+
+	fsq_init(&f, 8);
+	/* The same file system behind a getattr that refills the queue. */
+	fb_server_free(f.s);
+	ops.getattr = refill_getattr;
+	CHECK_EQ(fb_server_new(&ops, sizeof(ops), f.m, NULL, &f.s), 0);
+	fb_server_set_transport(f.s, &f.tops, NULL);
+	fsq_init_session(&f);
+	vqd_free_bufs(&f.d);
+	fbreq_start(&q, FB_GETATTR, 500, FB_ROOT_ID);
+	fbreq_put(&q, &gi, sizeof(gi));
+	refill_f = &f;
+	refill_on = 1;
+	refill_head = fsq_add(&f, &q, &plain, &rp);
+	/* One queue's worth per call, then the caller gets its turn back. */
+	CHECK_EQ(fb_virtio_fs_process(f.s, f.d.q, &notify), 8);
+	CHECK_EQ(fb_virtq_set_notify(f.d.q, 1), 1);
+	CHECK_EQ(fb_virtio_fs_process(f.s, f.d.q, &notify), 8);
+	/* The guest stops: what it left is served and the queue is empty. */
+	refill_on = 0;
+	CHECK_EQ(fb_virtio_fs_process(f.s, f.d.q, &notify), 1);
+	CHECK_EQ(fb_virtq_set_notify(f.d.q, 1), 0);
+	fbreq_free(&q);
+	fsq_done(&f);
+}

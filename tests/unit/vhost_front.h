@@ -81,22 +81,22 @@ enum {
 	VF_REM_MEM_REG = 38,
 };
 
-#define VF_MSG_VERSION		0x1u
-#define VF_MSG_REPLY		(1u << 2)
-#define VF_MSG_NEED_REPLY	(1u << 3)
+#define VF_MSG_VERSION	  0x1u
+#define VF_MSG_REPLY	  (1u << 2)
+#define VF_MSG_NEED_REPLY (1u << 3)
 
-#define VF_F_PROTOCOL_FEATURES	30	/* virtio feature bit of vhost-user */
-#define VF_PF_MQ		0
-#define VF_PF_REPLY_ACK		3
-#define VF_PF_BACKEND_REQ	5
+#define VF_F_PROTOCOL_FEATURES	  30 /* virtio feature bit of vhost-user */
+#define VF_PF_MQ		  0
+#define VF_PF_REPLY_ACK		  3
+#define VF_PF_BACKEND_REQ	  5
 #define VF_PF_CONFIGURE_MEM_SLOTS 15
 
-#define VF_VRING_INVALID_FD	(1ull << 8)
+#define VF_VRING_INVALID_FD (1ull << 8)
 
 #define VF_DESC_F_NEXT		1
 #define VF_DESC_F_WRITE		2
 #define VF_DESC_F_INDIRECT	4
-#define VF_AVAIL_F_NO_INTERRUPT	1
+#define VF_AVAIL_F_NO_INTERRUPT 1
 #define VF_USED_F_NO_NOTIFY	1
 
 struct vf_desc {
@@ -140,75 +140,78 @@ struct vf_mem_region {
 
 /* ---- the front end --------------------------------------------------------------------- */
 
-#define VF_NREG		3
-#define VF_QUEUES_MAX	9
-#define VF_SLOTS	4
-#define VF_SLOT_IO	((1u << 20) + 8192)	/* in or out area of a slot: 1 MiB + headers */
-#define VF_IND_MAX	600			/* entries of a slot's indirect table */
-#define VF_RING_AREA	(128u << 10)		/* per queue: rings + VF_SLOTS indirect tables */
-#define VF_R0_SIZE	(8ull << 20)
-#define VF_R1_GPA	VF_R0_SIZE
-#define VF_R1_SIZE	(32ull << 20)
-#define VF_R2_GPA	(4ull << 30)
-#define VF_R2_SIZE	(64ull << 20)
-#define VF_R2_OFFSET	(2ull << 20)
-#define VF_TIMEOUT_MS	10000
+#define VF_NREG	      3
+#define VF_QUEUES_MAX 9
+#define VF_SLOTS      4
+#define VF_SLOT_IO    ((1u << 20) + 8192) /* in or out area of a slot: 1 MiB + headers */
+#define VF_IND_MAX    600		  /* entries of a slot's indirect table */
+#define VF_RING_AREA  (128u << 10)	  /* per queue: rings + VF_SLOTS indirect tables */
+#define VF_R0_SIZE    (8ull << 20)
+#define VF_R1_GPA     VF_R0_SIZE
+#define VF_R1_SIZE    (32ull << 20)
+#define VF_R2_GPA     (4ull << 30)
+#define VF_R2_SIZE    (64ull << 20)
+#define VF_R2_OFFSET  (2ull << 20)
+#define VF_TIMEOUT_MS 10000
 
 enum vf_fs_kind { VF_FS_MEMFS, VF_FS_PASSTHROUGH };
 
 struct vf_config {
 	enum vf_fs_kind kind;
-	const char *source;		/* passthrough: the directory served */
-	unsigned int request_queues;	/* offered by the device (default 1) */
-	unsigned int queues_used;	/* request queues the "guest" starts; 0: all offered */
-	unsigned int queue_size;	/* default 1024 */
-	int no_event_idx;		/* do not negotiate EVENT_IDX */
-	int no_indirect;		/* do not negotiate INDIRECT_DESC */
-	int no_mem_slots;		/* no CONFIGURE_MEM_SLOTS: one SET_MEM_TABLE, not ADD_MEM_REG */
-	unsigned int seg;		/* bytes per descriptor at most, cut at multiples (0: one) */
-	const struct fb_fs_ops *ops;	/* when set: serve this table over @fs ... */
-	void *fs;			/* ... instead of a memfs or passthrough of our own */
+	const char *source;	     /* passthrough: the directory served */
+	unsigned int request_queues; /* offered by the device (default 1) */
+	unsigned int queues_used;    /* request queues the "guest" starts; 0: all offered */
+	unsigned int queue_size;     /* default 1024 */
+	int no_event_idx;	     /* do not negotiate EVENT_IDX */
+	int no_indirect;	     /* do not negotiate INDIRECT_DESC */
+	int no_mem_slots; /* no CONFIGURE_MEM_SLOTS: one SET_MEM_TABLE, not ADD_MEM_REG */
+	unsigned int seg; /* bytes per descriptor at most, cut at multiples (0: one) */
+	const struct fb_fs_ops *ops; /* when set: serve this table over @fs ... */
+	void *fs;		     /* ... instead of a memfs or passthrough of our own */
 };
 
-#define VF_CONFIG_DEFAULT { .kind = VF_FS_MEMFS, .request_queues = 1, .queue_size = 1024, .seg = 4096 }
+#define VF_CONFIG_DEFAULT                                                                          \
+	{                                                                                          \
+		.kind = VF_FS_MEMFS, .request_queues = 1, .queue_size = 1024, .seg = 4096          \
+	}
 
 struct vf_region {
 	uint64_t gpa, size, offset;
 	int fd;
-	uint8_t *map;			/* where the front end sees gpa (its "virtual address") */
+	uint8_t *map; /* where the front end sees gpa (its "virtual address") */
 };
 
 struct vf_queue {
 	unsigned int idx;
 	unsigned int size;
 	int started;
-	uint64_t ring_gpa;		/* desc table, then avail, then used, then indirect tables */
+	uint64_t ring_gpa; /* desc table, then avail, then used, then indirect tables */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	struct vf_desc *desc;
-	uint16_t *avail;		/* flags, idx, ring[size], used_event */
-	uint8_t *used;			/* flags, idx, ring[size] of vf_used_elem, avail_event */
-	uint16_t avail_idx;		/* next avail index we publish */
-	uint16_t last_used;		/* next used index we read */
-	uint16_t base;			/* from GET_VRING_BASE at the last stop */
-	int kick, call;			/* eventfds; the device gets copies */
-	uint16_t *free_desc;		/* stack of free descriptor indices */
+	uint16_t *avail;     /* flags, idx, ring[size], used_event */
+	uint8_t *used;	     /* flags, idx, ring[size] of vf_used_elem, avail_event */
+	uint16_t avail_idx;  /* next avail index we publish */
+	uint16_t last_used;  /* next used index we read */
+	uint16_t base;	     /* from GET_VRING_BASE at the last stop */
+	int kick, call;	     /* eventfds; the device gets copies */
+	uint16_t *free_desc; /* stack of free descriptor indices */
 	unsigned int nfree;
-	uint16_t **head_descs;		/* per head: the direct descriptors of its chain */
+	uint16_t **head_descs; /* per head: the direct descriptors of its chain */
 	uint16_t *head_ndescs;
-	int *head_done;			/* per head: 1 when the used ring returned it */
+	int *head_done; /* per head: 1 when the used ring returned it */
 	uint32_t *head_len;
-	int slot_head[VF_SLOTS];	/* head of the chain in flight on a slot, -1: none */
-	uint64_t slot_gpa[VF_SLOTS];	/* in area; out area follows at + VF_SLOT_IO */
-	uint64_t kicks;			/* eventfd writes (for the benchmark) */
-	uint64_t waits;			/* sleeps on the call eventfd */
+	int slot_head[VF_SLOTS];     /* head of the chain in flight on a slot, -1: none */
+	uint64_t slot_gpa[VF_SLOTS]; /* in area; out area follows at + VF_SLOT_IO */
+	uint64_t kicks;		     /* eventfd writes (for the benchmark) */
+	uint64_t waits;		     /* sleeps on the call eventfd */
 };
 
 struct vf {
 	struct vf_config cfg;
-	int sock;			/* front end's end of the socketpair; -1 after EOF */
+	int sock; /* front end's end of the socketpair; -1 after EOF */
 	struct vf_region reg[VF_NREG];
 	struct vf_queue q[VF_QUEUES_MAX];
-	unsigned int nq;		/* queues started (hiprio + request queues used) */
+	unsigned int nq; /* queues started (hiprio + request queues used) */
 	uint64_t dev_features, features, dev_protocol, protocol;
 	uint64_t dev_queue_num, max_mem_slots;
 	struct fb_memfs *memfs;
@@ -217,17 +220,17 @@ struct vf {
 	struct fb_vhost_user *dev;
 	pthread_t thr;
 	int thr_running;
-	int run_ret;			/* what fb_vhost_user_run() returned */
+	int run_ret; /* what fb_vhost_user_run() returned */
 	volatile int run_done;
 	uint64_t unique;
 };
 
 static int vf_log_errors = 1;
 
-#define VF_ERR(...)                                                                              \
-	do {                                                                                     \
-		if (vf_log_errors)                                                               \
-			fprintf(stderr, "  vhost_front: " __VA_ARGS__);                           \
+#define VF_ERR(...)                                                                                \
+	do {                                                                                       \
+		if (vf_log_errors)                                                                 \
+			fprintf(stderr, "  vhost_front: " __VA_ARGS__);                            \
 	} while (0)
 
 /* ---- guest memory -------------------------------------------------------------------------- */
@@ -283,9 +286,9 @@ static inline int vf_region_of(const struct vf *vf, uint64_t gpa)
 
 static inline int vf_mem_create(struct vf *vf)
 {
-	static const uint64_t gpa[VF_NREG] = { 0, VF_R1_GPA, VF_R2_GPA };
-	static const uint64_t size[VF_NREG] = { VF_R0_SIZE, VF_R1_SIZE, VF_R2_SIZE };
-	static const uint64_t off[VF_NREG] = { 0, 0, VF_R2_OFFSET };
+	static const uint64_t gpa[VF_NREG] = {0, VF_R1_GPA, VF_R2_GPA};
+	static const uint64_t size[VF_NREG] = {VF_R0_SIZE, VF_R1_SIZE, VF_R2_SIZE};
+	static const uint64_t off[VF_NREG] = {0, 0, VF_R2_OFFSET};
 
 	for (int i = 0; i < VF_NREG; i++) {
 		struct vf_region *r = &vf->reg[i];
@@ -328,7 +331,7 @@ static inline void vf_mem_destroy(struct vf *vf)
 
 static inline int vf_io_wait(int fd, short ev)
 {
-	struct pollfd p = { .fd = fd, .events = ev };
+	struct pollfd p = {.fd = fd, .events = ev};
 	int r;
 
 	do
@@ -366,15 +369,15 @@ static inline int vf_recv_all(int fd, void *buf, size_t len)
 
 /* Send one message with @nfds fds in its ancillary data. */
 static inline int vf_send_msg(struct vf *vf, uint32_t req, uint32_t flags, const void *payload,
-		       uint32_t size, const int *fds, int nfds)
+			      uint32_t size, const int *fds, int nfds)
 {
-	struct vf_msg_hdr h = { .request = req, .flags = VF_MSG_VERSION | flags, .size = size };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, size } };
+	struct vf_msg_hdr h = {.request = req, .flags = VF_MSG_VERSION | flags, .size = size};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)payload, size}};
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 8)];
 		struct cmsghdr align;
 	} u;
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = size ? 2 : 1};
 	ssize_t n;
 
 	if (vf->sock < 0)
@@ -397,7 +400,7 @@ static inline int vf_send_msg(struct vf *vf, uint32_t req, uint32_t flags, const
 	if (n < 0)
 		return -errno;
 	if ((size_t)n != sizeof(h) + size)
-		return -EIO;	/* a stream socket this small does not cut messages */
+		return -EIO; /* a stream socket this small does not cut messages */
 	return 0;
 }
 
@@ -424,8 +427,8 @@ static inline int vf_recv_reply(struct vf *vf, uint32_t req, void *out, uint32_t
 }
 
 /* A GET-style request: send, read the u64 / struct reply. */
-static inline int vf_get(struct vf *vf, uint32_t req, const void *payload, uint32_t psize, void *out,
-		  uint32_t osize)
+static inline int vf_get(struct vf *vf, uint32_t req, const void *payload, uint32_t psize,
+			 void *out, uint32_t osize)
 {
 	int r = vf_send_msg(vf, req, 0, payload, psize, NULL, 0);
 
@@ -439,7 +442,7 @@ static inline int vf_get(struct vf *vf, uint32_t req, const void *payload, uint3
  * the device reports failure (a non-zero u64), else 0.
  */
 static inline int vf_set(struct vf *vf, uint32_t req, const void *payload, uint32_t psize,
-		  const int *fds, int nfds)
+			 const int *fds, int nfds)
 {
 	int ack = !!(vf->protocol & (1ull << VF_PF_REPLY_ACK));
 	uint64_t status = 0;
@@ -460,7 +463,7 @@ static inline int vf_set_u64(struct vf *vf, uint32_t req, uint64_t v)
 
 static inline int vf_set_state(struct vf *vf, uint32_t req, uint32_t index, uint32_t num)
 {
-	struct vf_vring_state st = { index, num };
+	struct vf_vring_state st = {index, num};
 
 	return vf_set(vf, req, &st, sizeof(st), NULL, 0);
 }
@@ -494,7 +497,8 @@ static inline uint16_t vf_used_idx(struct vf_queue *q)
 
 static inline uint64_t vf_ind_gpa(struct vf_queue *q, int slot)
 {
-	return q->ring_gpa + VF_RING_AREA - (uint64_t)(VF_SLOTS - slot) * vf_align(VF_IND_MAX * 16, 4096);
+	return q->ring_gpa + VF_RING_AREA -
+	       (uint64_t)(VF_SLOTS - slot) * vf_align(VF_IND_MAX * 16, 4096);
 }
 
 /* Place queue @qi's rings and data slots; clear the rings (a fresh driver). */
@@ -557,8 +561,8 @@ static inline int vf_queue_layout(struct vf *vf, unsigned int qi)
 	for (int s = 0; s < VF_SLOTS; s++) {
 		unsigned int k = order * VF_SLOTS + (unsigned int)s;
 
-		q->slot_gpa[s] = k < in_r1 ? start + k * slot_bytes
-					   : r2_start + (k - in_r1) * slot_bytes;
+		q->slot_gpa[s] =
+			k < in_r1 ? start + k * slot_bytes : r2_start + (k - in_r1) * slot_bytes;
 		if (vf_region_of(vf, q->slot_gpa[s] + slot_bytes - 1) < 0)
 			return -E2BIG;
 	}
@@ -601,7 +605,7 @@ static inline int vf_stop(struct vf *vf)
 	int r;
 
 	for (unsigned int i = 0; i < vf->nq; i++) {
-		struct vf_vring_state st = { i, 0 };
+		struct vf_vring_state st = {i, 0};
 		struct vf_vring_state out;
 
 		if (!vf->q[i].started)
@@ -658,7 +662,7 @@ static inline int vf_desc_alloc(struct vf_queue *q, unsigned int n, uint16_t *ou
  * available and kick the device unless it asked not to be. @descs is copied.
  */
 static inline int vf_publish(struct vf *vf, unsigned int qi, uint16_t head, const uint16_t *descs,
-		      unsigned int n)
+			     unsigned int n)
 {
 	struct vf_queue *q = &vf->q[qi];
 	int event_idx = !!(vf->features & (1ull << FB_VIRTIO_F_RING_EVENT_IDX));
@@ -746,7 +750,7 @@ static inline int64_t vf_wait_head(struct vf *vf, unsigned int qi, uint16_t head
 		if (vf_used_idx(q) != q->last_used)
 			continue;
 
-		struct pollfd p = { .fd = q->call, .events = POLLIN };
+		struct pollfd p = {.fd = q->call, .events = POLLIN};
 		uint64_t v;
 		int r;
 
@@ -767,7 +771,7 @@ static inline int64_t vf_wait_head(struct vf *vf, unsigned int qi, uint16_t head
 
 /* Cut [gpa, gpa + len) at multiples of @seg into descriptors at @d; returns how many. */
 static inline unsigned int vf_cut(struct vf_desc *d, uint64_t gpa, uint64_t len, unsigned int seg,
-			   uint16_t flags)
+				  uint16_t flags)
 {
 	unsigned int n = 0;
 
@@ -776,7 +780,7 @@ static inline unsigned int vf_cut(struct vf_desc *d, uint64_t gpa, uint64_t len,
 
 		if (l > len)
 			l = len;
-		d[n++] = (struct vf_desc){ .addr = gpa, .len = (uint32_t)l, .flags = flags };
+		d[n++] = (struct vf_desc){.addr = gpa, .len = (uint32_t)l, .flags = flags};
 		gpa += l;
 		len -= l;
 	}
@@ -789,7 +793,7 @@ static inline unsigned int vf_cut(struct vf_desc *d, uint64_t gpa, uint64_t len,
  * writable bytes (the slot's out area). Returns 0 or a negative errno.
  */
 static inline int vf_submit(struct vf *vf, unsigned int qi, int slot, const void *in, size_t inlen,
-		     size_t outlen)
+			    size_t outlen)
 {
 	struct vf_queue *q = &vf->q[qi];
 	static __thread struct vf_desc d[2 * VF_IND_MAX];
@@ -827,9 +831,8 @@ static inline int vf_submit(struct vf *vf, unsigned int qi, int slot, const void
 		}
 		if ((r = vf_desc_alloc(q, 1, idx)) < 0)
 			return r;
-		q->desc[idx[0]] = (struct vf_desc){ .addr = vf_ind_gpa(q, slot),
-						    .len = 16 * n,
-						    .flags = VF_DESC_F_INDIRECT };
+		q->desc[idx[0]] = (struct vf_desc){
+			.addr = vf_ind_gpa(q, slot), .len = 16 * n, .flags = VF_DESC_F_INDIRECT};
 		nd = 1;
 	} else {
 		if ((r = vf_desc_alloc(q, n, idx)) < 0)
@@ -849,7 +852,7 @@ static inline int vf_submit(struct vf *vf, unsigned int qi, int slot, const void
 
 /* Write / read bytes of a slot's in (@out_area 0) or out (1) area. */
 static inline int vf_slot_io(struct vf *vf, unsigned int qi, int slot, int out_area, size_t off,
-		      void *buf, size_t len, int to_guest)
+			     void *buf, size_t len, int to_guest)
 {
 	uint64_t gpa = vf->q[qi].slot_gpa[slot] + (out_area ? VF_SLOT_IO : 0) + off;
 
@@ -884,7 +887,7 @@ static inline int64_t vf_complete(struct vf *vf, unsigned int qi, int slot, void
  * bytes (at most VF_SLOT_IO).
  */
 static inline int64_t vf_fuse_slot(struct vf *vf, unsigned int qi, int slot, struct fbreq *rq,
-			    struct fbrep *p)
+				   struct fbrep *p)
 {
 	size_t cap = p->cap < VF_SLOT_IO ? p->cap : VF_SLOT_IO;
 	int64_t len;
@@ -922,8 +925,8 @@ static inline int64_t vf_fuse(struct vf *vf, unsigned int qi, struct fbreq *rq, 
 /* A FORGET as Linux sends it: alone on the hiprio queue, no writable part. */
 static inline int64_t vf_forget(struct vf *vf, uint64_t nodeid, uint64_t nlookup)
 {
-	struct fbreq rq = { 0 };
-	struct fb_forget_in fi = { .nlookup = nlookup };
+	struct fbreq rq = {0};
+	struct fb_forget_in fi = {.nlookup = nlookup};
 	int64_t r;
 
 	fbreq_start(&rq, FB_FORGET, ++vf->unique, nodeid);
@@ -939,7 +942,7 @@ static inline int64_t vf_forget(struct vf *vf, uint64_t nodeid, uint64_t nlookup
 /* INIT as a 7.45 kernel offering everything, on request queue 1. Returns the reply's error. */
 static inline int vf_fuse_init(struct vf *vf, struct fbrep *p)
 {
-	struct fbreq rq = { 0 };
+	struct fbreq rq = {0};
 	int64_t r;
 
 	fbreq_init_msg(&rq, ++vf->unique, 7, 45, 128 * 1024, FBREQ_ALL_FLAGS);
@@ -1009,11 +1012,12 @@ static inline int vf_handshake(struct vf *vf)
 			struct {
 				uint64_t padding;
 				struct vf_mem_region m;
-			} reg = { 0,
-				  { vf->reg[i].gpa, vf->reg[i].size,
-				    (uint64_t)(uintptr_t)vf->reg[i].map, vf->reg[i].offset } };
+			} reg = {0,
+				 {vf->reg[i].gpa, vf->reg[i].size,
+				  (uint64_t)(uintptr_t)vf->reg[i].map, vf->reg[i].offset}};
 
-			if ((r = vf_set(vf, VF_ADD_MEM_REG, &reg, sizeof(reg), &vf->reg[i].fd, 1)) < 0)
+			if ((r = vf_set(vf, VF_ADD_MEM_REG, &reg, sizeof(reg), &vf->reg[i].fd, 1)) <
+			    0)
 				return r;
 		}
 	} else {
@@ -1021,13 +1025,13 @@ static inline int vf_handshake(struct vf *vf)
 			uint32_t nregions;
 			uint32_t padding;
 			struct vf_mem_region m[VF_NREG];
-		} t = { VF_NREG, 0, { { 0 } } };
+		} t = {VF_NREG, 0, {{0}}};
 		int fds[VF_NREG];
 
 		for (int i = 0; i < VF_NREG; i++) {
-			t.m[i] = (struct vf_mem_region){ vf->reg[i].gpa, vf->reg[i].size,
-							 (uint64_t)(uintptr_t)vf->reg[i].map,
-							 vf->reg[i].offset };
+			t.m[i] = (struct vf_mem_region){vf->reg[i].gpa, vf->reg[i].size,
+							(uint64_t)(uintptr_t)vf->reg[i].map,
+							vf->reg[i].offset};
 			fds[i] = vf->reg[i].fd;
 		}
 		if ((r = vf_set(vf, VF_SET_MEM_TABLE, &t, sizeof(t), fds, VF_NREG)) < 0)
@@ -1065,7 +1069,7 @@ static inline int vf_disconnect(struct vf *vf)
 /* Create the file system, server, device, memory; connect; start the rings. */
 static inline int vf_new(const struct vf_config *cfg, struct vf **ret)
 {
-	struct fb_vhost_user_config dcfg = { .size = sizeof(dcfg) };
+	struct fb_vhost_user_config dcfg = {.size = sizeof(dcfg)};
 	struct vf *vf = calloc(1, sizeof(*vf));
 	const struct fb_fs_ops *ops;
 	void *fs;

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,11 +33,15 @@ static void channel_drop(struct fb_vhost_user *dev)
 	dev->backend_fd = -1;
 }
 
-/* Wait for the ack of @req; backend_lock held. Returns the front end's answer or -errno. */
-static int wait_ack(struct fb_vhost_user *dev, uint32_t req)
+/* Wait for the ack of @req; backend_lock held. Returns 0 with the front end's answer in
+ * *@ret_answer, or a negative errno when the channel failed. */
+static int wait_ack(struct fb_vhost_user *dev, uint32_t req, int *ret_answer)
 {
-	struct pollfd p = { .fd = dev->backend_fd, .events = POLLIN };
-	struct vu_msg *m;
+	struct pollfd p = {.fd = dev->backend_fd, .events = POLLIN};
+	struct {
+		struct vu_hdr hdr;
+		uint64_t v;
+	} __attribute__((packed)) rep;
 	int r;
 
 	r = poll(&p, 1, ACK_TIMEOUT_MS);
@@ -46,61 +49,51 @@ static int wait_ack(struct fb_vhost_user *dev, uint32_t req)
 		return -ETIMEDOUT;
 	if (r < 0)
 		return -errno;
-	/* Big (a 4 KiB payload buffer): not on a queue thread's stack. */
-	m = malloc(sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->nfds = 0;
-	m->fds_truncated = 0;
-	r = fb__vu_recv(dev->backend_fd, -1, &m->hdr, sizeof(m->hdr), m, 0);
-	if (r == 0 && (m->hdr.request != req || !(m->hdr.flags & VU_FLAG_REPLY) ||
-		       m->hdr.size != sizeof(uint64_t)))
+	/* Fds attached to the reply (none belong there) are closed. */
+	r = fb__vu_recv(dev->backend_fd, -1, &rep.hdr, sizeof(rep.hdr), NULL, 0);
+	if (r == 0 && (rep.hdr.request != req || !(rep.hdr.flags & VU_FLAG_REPLY) ||
+		       rep.hdr.size != sizeof(uint64_t)))
 		r = -EPROTO;
 	if (r == 0)
-		r = fb__vu_recv(dev->backend_fd, -1, &m->p.u64, sizeof(uint64_t), m, 0);
+		r = fb__vu_recv(dev->backend_fd, -1, &rep.v, sizeof(rep.v), NULL, 0);
 	if (r == 0) {
-		int64_t v = (int64_t)m->p.u64;
+		int64_t v = (int64_t)rep.v;
 
 		/* 0, or (Rust vhost) a negative errno; anything else is a plain failure. */
-		r = v == 0 ? 0 : v < 0 && v > -4096 ? (int)v : -EIO;
-	} else {
-		r = r == -ECONNRESET ? -ENOTCONN : r;
+		*ret_answer = v == 0 ? 0 : v < 0 && v > -4096 ? (int)v : -EIO;
 	}
-	fb__vu_close_fds(m);
-	free(m);
 	return r;
 }
 
 static int backend_request(struct fb_vhost_user *dev, struct backend_msg *msg, int fd)
 {
-	int r;
+	int r, answer = -EIO;
 
 	msg->hdr.flags = VU_VERSION | VU_FLAG_NEED_REPLY;
 	msg->hdr.size = sizeof(msg->body);
 	pthread_mutex_lock(&dev->backend_lock);
 	if (dev->backend_fd < 0) {
-		r = -ENOTCONN;
+		answer = -ENOTCONN;
 		goto out_unlock;
 	}
-	r = fb__vu_send(dev->backend_fd, msg, sizeof(*msg), fd);
+	r = fb__vu_send(dev->backend_fd, -1, msg, sizeof(*msg), fd);
 	if (r == 0)
-		r = wait_ack(dev, msg->hdr.request);
-	if (r == -ETIMEDOUT || r == -EPROTO || r == -ENOTCONN || r == -EPIPE ||
-	    r == -ECONNRESET) {
+		r = wait_ack(dev, msg->hdr.request, &answer);
+	if (r < 0) {
+		/* Gone, or out of step: no later request could trust this channel. */
 		fb_log(FB_LOG_ERR, "vhost-user: back-end channel: %s: closing it", strerror(-r));
 		channel_drop(dev);
-		if (r != -ETIMEDOUT && r != -EPROTO)
-			r = -ENOTCONN;
+		answer = r == -ETIMEDOUT ? r : -ENOTCONN;
 	}
 out_unlock:
 	pthread_mutex_unlock(&dev->backend_lock);
-	return r;
+	return answer;
 }
 
 static int dax_map(void *priv, int fd, uint64_t foffset, uint64_t moffset, uint64_t len,
 		   uint64_t flags)
 {
-	struct backend_msg msg = { .hdr.request = VU_BACKEND_FS_MAP };
+	struct backend_msg msg = {.hdr.request = VU_BACKEND_FS_MAP};
 
 	msg.body.fd_offset[0] = foffset;
 	msg.body.cache_offset[0] = moffset;
@@ -115,7 +108,7 @@ static int dax_map(void *priv, int fd, uint64_t foffset, uint64_t moffset, uint6
 
 static int dax_unmap(void *priv, uint64_t moffset, uint64_t len)
 {
-	struct backend_msg msg = { .hdr.request = VU_BACKEND_FS_UNMAP };
+	struct backend_msg msg = {.hdr.request = VU_BACKEND_FS_UNMAP};
 
 	msg.body.cache_offset[0] = moffset;
 	msg.body.len[0] = len;

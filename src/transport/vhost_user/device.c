@@ -90,7 +90,6 @@ void fb__vu_disconnect(struct fb_vhost_user *dev)
 	dev->sock = -1;
 	dev->features = 0;
 	dev->protocol_features = 0;
-	dev->owner = 0;
 	/* The guest's FUSE session cannot outlive its front end. */
 	fb_server_reset(dev->server);
 }

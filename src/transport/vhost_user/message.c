@@ -19,23 +19,22 @@
 #include "vhost_user_i.h"
 
 /* Payload size rules. */
-#define SIZE_MEM_TABLE	UINT32_MAX	/* 8 + nregions * 32, nregions <= 8 */
+#define SIZE_MEM_TABLE UINT32_MAX /* 8 + nregions * 32, nregions <= 8 */
 
 struct vu_request {
 	const char *name;
-	uint32_t size;		/* payload bytes, or SIZE_MEM_TABLE */
+	uint32_t size; /* payload bytes, or SIZE_MEM_TABLE */
 	uint8_t fds_min;
 	uint8_t fds_max;
-	uint8_t reply;		/* answered with an 8-byte payload of its own */
+	uint8_t reply; /* answered with an 8-byte payload of its own */
 	int (*handle)(struct fb_vhost_user *dev, struct vu_msg *m);
 };
 
 /* What we offer. Not LOG_ALL / LOG_SHMFD (no migration), not CONFIG (QEMU 7.1 to 8.0 refuse a
  * vhost-user-fs back end that offers it). */
-static const uint64_t virtio_features = (1ULL << FB_VIRTIO_F_VERSION_1) |
-					(1ULL << FB_VIRTIO_F_RING_INDIRECT_DESC) |
-					(1ULL << FB_VIRTIO_F_RING_EVENT_IDX) |
-					(1ULL << VU_F_PROTOCOL_FEATURES);
+static const uint64_t virtio_features =
+	(1ULL << FB_VIRTIO_F_VERSION_1) | (1ULL << FB_VIRTIO_F_RING_INDIRECT_DESC) |
+	(1ULL << FB_VIRTIO_F_RING_EVENT_IDX) | (1ULL << VU_F_PROTOCOL_FEATURES);
 
 static uint64_t protocol_offer(const struct fb_vhost_user *dev)
 {
@@ -78,9 +77,9 @@ static int set_protocol_features(struct fb_vhost_user *dev, struct vu_msg *m)
 	return 0;
 }
 
+/* One front end per connection: nothing to record. */
 static int set_owner(struct fb_vhost_user *dev, struct vu_msg *m)
 {
-	dev->owner = 1;
 	return 0;
 }
 
@@ -108,35 +107,32 @@ static int get_max_mem_slots(struct fb_vhost_user *dev, struct vu_msg *m)
 }
 
 static const struct vu_request requests[VU_REQUEST_MAX] = {
-	[VU_GET_FEATURES] = { "GET_FEATURES", 0, 0, 0, 1, get_features },
-	[VU_SET_FEATURES] = { "SET_FEATURES", 8, 0, 0, 0, set_features },
-	[VU_SET_OWNER] = { "SET_OWNER", 0, 0, 0, 0, set_owner },
-	[VU_RESET_OWNER] = { "RESET_OWNER", 0, 0, 0, 0, reset_device },
-	[VU_SET_MEM_TABLE] = { "SET_MEM_TABLE", SIZE_MEM_TABLE, 0, VU_MAX_FDS, 0,
-			       fb__vu_set_mem_table },
-	[VU_SET_VRING_NUM] = { "SET_VRING_NUM", 8, 0, 0, 0, fb__vu_set_vring_num },
-	[VU_SET_VRING_ADDR] = { "SET_VRING_ADDR", 40, 0, 0, 0, fb__vu_set_vring_addr },
-	[VU_SET_VRING_BASE] = { "SET_VRING_BASE", 8, 0, 0, 0, fb__vu_set_vring_base },
-	[VU_GET_VRING_BASE] = { "GET_VRING_BASE", 8, 0, 0, 1, fb__vu_get_vring_base },
-	[VU_SET_VRING_KICK] = { "SET_VRING_KICK", 8, 0, 1, 0, fb__vu_set_vring_fd },
-	[VU_SET_VRING_CALL] = { "SET_VRING_CALL", 8, 0, 1, 0, fb__vu_set_vring_fd },
-	[VU_SET_VRING_ERR] = { "SET_VRING_ERR", 8, 0, 1, 0, fb__vu_set_vring_fd },
-	[VU_GET_PROTOCOL_FEATURES] = { "GET_PROTOCOL_FEATURES", 0, 0, 0, 1,
-				       get_protocol_features },
-	[VU_SET_PROTOCOL_FEATURES] = { "SET_PROTOCOL_FEATURES", 8, 0, 0, 0,
-				       set_protocol_features },
-	[VU_GET_QUEUE_NUM] = { "GET_QUEUE_NUM", 0, 0, 0, 1, get_queue_num },
-	[VU_SET_VRING_ENABLE] = { "SET_VRING_ENABLE", 8, 0, 0, 0, fb__vu_set_vring_enable },
-	[VU_SET_BACKEND_REQ_FD] = { "SET_BACKEND_REQ_FD", 0, 1, 1, 0,
-				    fb__vu_set_backend_req_fd },
-	[VU_RESET_DEVICE] = { "RESET_DEVICE", 0, 0, 0, 0, reset_device },
-	[VU_GET_MAX_MEM_SLOTS] = { "GET_MAX_MEM_SLOTS", 0, 0, 0, 1, get_max_mem_slots },
-	[VU_ADD_MEM_REG] = { "ADD_MEM_REG", 40, 1, 1, 0, fb__vu_add_mem_reg },
+	[VU_GET_FEATURES] = {"GET_FEATURES", 0, 0, 0, 1, get_features},
+	[VU_SET_FEATURES] = {"SET_FEATURES", 8, 0, 0, 0, set_features},
+	[VU_SET_OWNER] = {"SET_OWNER", 0, 0, 0, 0, set_owner},
+	[VU_RESET_OWNER] = {"RESET_OWNER", 0, 0, 0, 0, reset_device},
+	[VU_SET_MEM_TABLE] = {"SET_MEM_TABLE", SIZE_MEM_TABLE, 0, VU_MAX_FDS, 0,
+			      fb__vu_set_mem_table},
+	[VU_SET_VRING_NUM] = {"SET_VRING_NUM", 8, 0, 0, 0, fb__vu_set_vring_num},
+	[VU_SET_VRING_ADDR] = {"SET_VRING_ADDR", 40, 0, 0, 0, fb__vu_set_vring_addr},
+	[VU_SET_VRING_BASE] = {"SET_VRING_BASE", 8, 0, 0, 0, fb__vu_set_vring_base},
+	[VU_GET_VRING_BASE] = {"GET_VRING_BASE", 8, 0, 0, 1, fb__vu_get_vring_base},
+	[VU_SET_VRING_KICK] = {"SET_VRING_KICK", 8, 0, 1, 0, fb__vu_set_vring_fd},
+	[VU_SET_VRING_CALL] = {"SET_VRING_CALL", 8, 0, 1, 0, fb__vu_set_vring_fd},
+	[VU_SET_VRING_ERR] = {"SET_VRING_ERR", 8, 0, 1, 0, fb__vu_set_vring_fd},
+	[VU_GET_PROTOCOL_FEATURES] = {"GET_PROTOCOL_FEATURES", 0, 0, 0, 1, get_protocol_features},
+	[VU_SET_PROTOCOL_FEATURES] = {"SET_PROTOCOL_FEATURES", 8, 0, 0, 0, set_protocol_features},
+	[VU_GET_QUEUE_NUM] = {"GET_QUEUE_NUM", 0, 0, 0, 1, get_queue_num},
+	[VU_SET_VRING_ENABLE] = {"SET_VRING_ENABLE", 8, 0, 0, 0, fb__vu_set_vring_enable},
+	[VU_SET_BACKEND_REQ_FD] = {"SET_BACKEND_REQ_FD", 0, 1, 1, 0, fb__vu_set_backend_req_fd},
+	[VU_RESET_DEVICE] = {"RESET_DEVICE", 0, 0, 0, 0, reset_device},
+	[VU_GET_MAX_MEM_SLOTS] = {"GET_MAX_MEM_SLOTS", 0, 0, 0, 1, get_max_mem_slots},
+	[VU_ADD_MEM_REG] = {"ADD_MEM_REG", 40, 1, 1, 0, fb__vu_add_mem_reg},
 	/* The spec lets an old front end (QEMU before 7.1) attach an fd: closed unused. */
-	[VU_REM_MEM_REG] = { "REM_MEM_REG", 40, 0, 1, 0, fb__vu_rem_mem_reg },
+	[VU_REM_MEM_REG] = {"REM_MEM_REG", 40, 0, 1, 0, fb__vu_rem_mem_reg},
 };
 
-int fb__vu_reply_ack(const struct fb_vhost_user *dev)
+static int reply_ack(const struct fb_vhost_user *dev)
 {
 	return fb__vu_has_protocol(dev, VU_PROTOCOL_F_REPLY_ACK);
 }
@@ -170,12 +166,11 @@ static int send_reply(struct fb_vhost_user *dev, const struct vu_msg *m, uint64_
 		struct vu_hdr hdr;
 		uint64_t u64;
 	} __attribute__((packed)) rep = {
-		.hdr = { .request = m->hdr.request, .flags = VU_VERSION | VU_FLAG_REPLY,
-			 .size = 8 },
+		.hdr = {.request = m->hdr.request, .flags = VU_VERSION | VU_FLAG_REPLY, .size = 8},
 		.u64 = payload,
 	};
 
-	return fb__vu_send(dev->sock, &rep, sizeof(rep), -1);
+	return fb__vu_send(dev->sock, dev->stop_fd, &rep, sizeof(rep), -1);
 }
 
 /*
@@ -209,17 +204,19 @@ int fb__vu_dispatch(struct fb_vhost_user *dev, int nonblock)
 	if (m.hdr.request < VU_REQUEST_MAX && requests[m.hdr.request].handle)
 		rq = &requests[m.hdr.request];
 	name = rq ? rq->name : "unknown request";
-	want_ack = rq && !rq->reply && (m.hdr.flags & VU_FLAG_NEED_REPLY) && fb__vu_reply_ack(dev);
+	want_ack = rq && !rq->reply && (m.hdr.flags & VU_FLAG_NEED_REPLY) && reply_ack(dev);
 
 	if (!rq) {
 		r = -EOPNOTSUPP;
 		/* We cannot know whether it expects a reply: answer only what asked. */
-		want_ack = (m.hdr.flags & VU_FLAG_NEED_REPLY) && fb__vu_reply_ack(dev);
+		want_ack = (m.hdr.flags & VU_FLAG_NEED_REPLY) && reply_ack(dev);
 	} else {
 		r = check_shape(rq, &m);
 	}
-	if (r == 0)
+	if (r == 0) {
+		fb_log(FB_LOG_DEBUG, "vhost-user: %s, %u bytes, %d fds", name, m.hdr.size, m.nfds);
 		r = rq->handle(dev, &m);
+	}
 	if (r < 0)
 		fb_log(FB_LOG_WARNING, "vhost-user: %s (%u): %s", name, m.hdr.request,
 		       strerror(-r));

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vhost_user_i.h"
@@ -33,19 +34,37 @@ static int event_idx(const struct fb_vhost_user *dev)
 	return (dev->features >> FB_VIRTIO_F_RING_EVENT_IDX) & 1;
 }
 
-/* The ring pointers of @q for @num entries in the current memory table, or -EFAULT. */
+static int overlap(uint64_t a, size_t alen, uint64_t b, size_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * The ring pointers of @q for @num entries in the current memory table. Returns 0, -EFAULT
+ * when a ring is not inside one region, or -EINVAL when two rings overlap: a used ring over
+ * the available ring would feed the device its own completions as new chains, forever.
+ */
 static int ring_ptrs(const struct fb_vhost_user *dev, const struct vu_queue *q, unsigned int num,
 		     void **desc, void **avail, void **used)
 {
 	const struct fb_guest_mem *gm = dev->mem.gm;
+	const struct vu_vring_addr *a = &q->addr;
 	int ev = event_idx(dev);
+	size_t dlen = fb_virtq_desc_bytes(num), alen = fb_virtq_avail_bytes(num, ev),
+	       ulen = fb_virtq_used_bytes(num, ev);
 
 	if (!gm)
 		return -EFAULT;
-	*desc = fb_guest_mem_map_uaddr(gm, q->addr.desc, fb_virtq_desc_bytes(num));
-	*avail = fb_guest_mem_map_uaddr(gm, q->addr.avail, fb_virtq_avail_bytes(num, ev));
-	*used = fb_guest_mem_map_uaddr(gm, q->addr.used, fb_virtq_used_bytes(num, ev));
-	return *desc && *avail && *used ? 0 : -EFAULT;
+	*desc = fb_guest_mem_map_uaddr(gm, a->desc, dlen);
+	*avail = fb_guest_mem_map_uaddr(gm, a->avail, alen);
+	*used = fb_guest_mem_map_uaddr(gm, a->used, ulen);
+	if (!*desc || !*avail || !*used)
+		return -EFAULT;
+	/* Inside a region, so none of these sums overflows. */
+	if (overlap(a->desc, dlen, a->avail, alen) || overlap(a->desc, dlen, a->used, ulen) ||
+	    overlap(a->avail, alen, a->used, ulen))
+		return -EINVAL;
+	return 0;
 }
 
 static int should_run(const struct fb_vhost_user *dev, const struct vu_queue *q)
@@ -114,7 +133,9 @@ static int serve(struct vu_queue *q)
 		served += n;
 		if (notify)
 			signal_fd(q->call_fd);
-		if (!fb_virtq_set_notify(q->vq, 1))
+		/* Between batches, a queue being stopped stops. */
+		if (!fb_virtq_set_notify(q->vq, 1) ||
+		    atomic_load_explicit(&q->stopping, memory_order_relaxed))
 			break;
 	}
 out_unlock:
@@ -125,7 +146,7 @@ out_unlock:
 /* Consume a pending kick without waiting. */
 static void drain_kick(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	uint64_t v;
 	ssize_t n;
 
@@ -139,8 +160,8 @@ static void *queue_main(void *arg)
 {
 	struct vu_queue *q = arg;
 	struct pollfd p[2] = {
-		{ .fd = q->kick_fd, .events = POLLIN },
-		{ .fd = q->stop_fd, .events = POLLIN },
+		{.fd = q->kick_fd, .events = POLLIN},
+		{.fd = q->stop_fd, .events = POLLIN},
 	};
 
 	/* Chains may have come before the kick fd did. */
@@ -163,9 +184,11 @@ static void *queue_main(void *arg)
 static void queue_stop(struct fb_vhost_user *dev, struct vu_queue *q)
 {
 	if (q->thread_running) {
+		atomic_store(&q->stopping, 1);
 		signal_fd(q->stop_fd);
 		pthread_join(q->thread, NULL);
 		q->thread_running = 0;
+		atomic_store(&q->stopping, 0);
 	}
 	if (q->stop_fd >= 0) {
 		close(q->stop_fd);
@@ -197,8 +220,12 @@ static void queue_start(struct fb_vhost_user *dev, struct vu_queue *q)
 	q->vq = vq;
 	q->broken = 0;
 	pthread_mutex_unlock(&q->lock);
-	if (dev->cfg.flags & FB_VHOST_USER_OWN_LOOP)
+	if (dev->cfg.flags & FB_VHOST_USER_OWN_LOOP) {
+		/* Chains may have come before this kick fd did (a restarted ring): a kick of our
+		 * own has the caller's loop look once. */
+		signal_fd(q->kick_fd);
 		return;
+	}
 	q->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (q->stop_fd < 0) {
 		r = -errno;
@@ -310,13 +337,15 @@ int fb__vu_set_vring_addr(struct fb_vhost_user *dev, struct vu_msg *m)
 	struct vu_queue *q = queue_of(dev, m->p.addr.index);
 	struct vu_queue probe;
 	void *desc, *avail, *used;
+	int r;
 
 	if (!q)
 		return -ERANGE;
 	/* Each ring must lie in one region, as far as the size known so far reaches. */
 	probe.addr = m->p.addr;
-	if (ring_ptrs(dev, &probe, q->num ? q->num : 1, &desc, &avail, &used) < 0)
-		return -EFAULT;
+	r = ring_ptrs(dev, &probe, q->num ? q->num : 1, &desc, &avail, &used);
+	if (r < 0)
+		return r;
 	queue_stop(dev, q);
 	q->addr = m->p.addr;
 	q->have_addr = 1;
@@ -366,6 +395,16 @@ int fb__vu_set_vring_fd(struct fb_vhost_user *dev, struct vu_msg *m)
 	if (!q)
 		return -ERANGE;
 	fd = nofd ? -1 : m->fds[0];
+	/* Notifications are eventfds. A pipe or socket whose reader is gone would kill the
+	 * process with SIGPIPE at our next write. */
+	if (fd >= 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+			return -EINVAL;
+	}
 
 	if (m->hdr.request == VU_SET_VRING_KICK) {
 		/* Polling a ring without kicks is not supported. */

@@ -55,12 +55,12 @@ static void take_fds(struct msghdr *mh, struct vu_msg *m)
 		m->fds_truncated = 1;
 }
 
-/* Wait until @sock is readable or @stop_fd is. Returns 0, -EINTR on stop, or -errno. */
-static int wait_readable(int sock, int stop_fd)
+/* Wait until @sock has @events or @stop_fd is readable. Returns 0, -EINTR on stop, or -errno. */
+static int wait_for(int sock, short events, int stop_fd)
 {
 	struct pollfd p[2] = {
-		{ .fd = sock, .events = POLLIN },
-		{ .fd = stop_fd, .events = POLLIN },
+		{.fd = sock, .events = events},
+		{.fd = stop_fd, .events = POLLIN},
 	};
 
 	for (;;) {
@@ -87,7 +87,7 @@ int fb__vu_recv(int sock, int stop_fd, void *buf, size_t len, struct vu_msg *m, 
 	size_t done = 0;
 
 	while (done < len) {
-		struct iovec iov = { .iov_base = (char *)buf + done, .iov_len = len - done };
+		struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
 		struct msghdr mh = {
 			.msg_iov = &iov,
 			.msg_iovlen = 1,
@@ -104,7 +104,7 @@ int fb__vu_recv(int sock, int stop_fd, void *buf, size_t len, struct vu_msg *m, 
 
 			if (nonblock && done == 0)
 				return -EAGAIN;
-			r = wait_readable(sock, stop_fd);
+			r = wait_for(sock, POLLIN, stop_fd);
 			if (r < 0)
 				return r == -EINTR && done ? -EPIPE : r;
 			continue;
@@ -119,7 +119,7 @@ int fb__vu_recv(int sock, int stop_fd, void *buf, size_t len, struct vu_msg *m, 
 	return 0;
 }
 
-int fb__vu_send(int sock, const void *buf, size_t len, int fd)
+int fb__vu_send(int sock, int stop_fd, const void *buf, size_t len, int fd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -128,8 +128,8 @@ int fb__vu_send(int sock, const void *buf, size_t len, int fd)
 	size_t done = 0;
 
 	while (done < len) {
-		struct iovec iov = { .iov_base = (char *)buf + done, .iov_len = len - done };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 		ssize_t n;
 
 		if (fd >= 0 && done == 0) {
@@ -144,14 +144,14 @@ int fb__vu_send(int sock, const void *buf, size_t len, int fd)
 			c->cmsg_len = CMSG_LEN(sizeof(int));
 			memcpy(CMSG_DATA(c), &fd, sizeof(int));
 		}
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = { .fd = sock, .events = POLLOUT };
+			int r = wait_for(sock, POLLOUT, stop_fd);
 
-			if (poll(&p, 1, -1) < 0 && errno != EINTR)
-				return -errno;
+			if (r < 0)
+				return r;
 			continue;
 		}
 		if (n < 0)
@@ -163,7 +163,7 @@ int fb__vu_send(int sock, const void *buf, size_t len, int fd)
 
 int fb_vhost_user_listen(struct fb_vhost_user *dev, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd, r;
 
@@ -223,7 +223,7 @@ int fb_vhost_user_accept(struct fb_vhost_user *dev)
 	if (dev->sock >= 0)
 		return -EISCONN;
 	for (;;) {
-		r = wait_readable(dev->listen_fd, dev->stop_fd);
+		r = wait_for(dev->listen_fd, POLLIN, dev->stop_fd);
 		if (r < 0)
 			return r;
 		fd = accept4(dev->listen_fd, NULL, NULL, SOCK_CLOEXEC);

@@ -19,6 +19,7 @@
 #define FB_VHOST_USER_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <fuse_backend/server.h>
@@ -45,12 +46,12 @@ enum {
 	VU_SET_PROTOCOL_FEATURES = 16,
 	VU_GET_QUEUE_NUM = 17,
 	VU_SET_VRING_ENABLE = 18,
-	VU_SET_BACKEND_REQ_FD = 21,	/* formerly SET_SLAVE_REQ_FD */
+	VU_SET_BACKEND_REQ_FD = 21, /* formerly SET_SLAVE_REQ_FD */
 	VU_RESET_DEVICE = 34,
 	VU_GET_MAX_MEM_SLOTS = 36,
 	VU_ADD_MEM_REG = 37,
 	VU_REM_MEM_REG = 38,
-	VU_REQUEST_MAX = 64,		/* table size; larger numbers are unknown */
+	VU_REQUEST_MAX = 64, /* table size; larger numbers are unknown */
 };
 
 /*
@@ -62,46 +63,46 @@ enum {
  * 1000/1001 (85e0097) and then removed them (569ef07) since 6-8 are now the spec's
  * SHARED_OBJECT_* messages: we never offer SHARED_OBJECT, so 6/7 stay unambiguous.
  */
-#define VU_BACKEND_FS_MAP	6
-#define VU_BACKEND_FS_UNMAP	7
-#define VU_FS_BACKEND_ENTRIES	8
-#define VU_FS_MAP_R		(1ULL << 0)
-#define VU_FS_MAP_W		(1ULL << 1)
+#define VU_BACKEND_FS_MAP     6
+#define VU_BACKEND_FS_UNMAP   7
+#define VU_FS_BACKEND_ENTRIES 8
+#define VU_FS_MAP_R	      (1ULL << 0)
+#define VU_FS_MAP_W	      (1ULL << 1)
 struct vu_fs_backend_msg {
 	uint64_t fd_offset[VU_FS_BACKEND_ENTRIES];
 	uint64_t cache_offset[VU_FS_BACKEND_ENTRIES];
 	uint64_t len[VU_FS_BACKEND_ENTRIES];
-	uint64_t flags[VU_FS_BACKEND_ENTRIES];	/* VU_FS_MAP_* */
+	uint64_t flags[VU_FS_BACKEND_ENTRIES]; /* VU_FS_MAP_* */
 };
 _Static_assert(sizeof(struct vu_fs_backend_msg) == 256, "fs backend message");
 
 /* Header flags. */
-#define VU_VERSION		0x1
-#define VU_VERSION_MASK		0x3
-#define VU_FLAG_REPLY		0x4
-#define VU_FLAG_NEED_REPLY	0x8
+#define VU_VERSION	   0x1
+#define VU_VERSION_MASK	   0x3
+#define VU_FLAG_REPLY	   0x4
+#define VU_FLAG_NEED_REPLY 0x8
 
 /* Virtio feature bit of vhost-user itself (GET_FEATURES). */
-#define VU_F_PROTOCOL_FEATURES	30
+#define VU_F_PROTOCOL_FEATURES 30
 
 /* Protocol features (GET_PROTOCOL_FEATURES). */
-#define VU_PROTOCOL_F_MQ			0
-#define VU_PROTOCOL_F_REPLY_ACK			3
-#define VU_PROTOCOL_F_BACKEND_REQ		5
-#define VU_PROTOCOL_F_BACKEND_SEND_FD		10
-#define VU_PROTOCOL_F_RESET_DEVICE		13
-#define VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS	15
+#define VU_PROTOCOL_F_MQ		  0
+#define VU_PROTOCOL_F_REPLY_ACK		  3
+#define VU_PROTOCOL_F_BACKEND_REQ	  5
+#define VU_PROTOCOL_F_BACKEND_SEND_FD	  10
+#define VU_PROTOCOL_F_RESET_DEVICE	  13
+#define VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 
 /* SET_VRING_KICK/CALL/ERR payload: the ring index in the low byte, bit 8 = no fd. */
-#define VU_VRING_IDX_MASK	0xffULL
-#define VU_VRING_NOFD		(1ULL << 8)
+#define VU_VRING_IDX_MASK 0xffULL
+#define VU_VRING_NOFD	  (1ULL << 8)
 
 /* Most fds in one message (the spec's baseline of 8 memory regions). */
-#define VU_MAX_FDS		8
+#define VU_MAX_FDS 8
 /* Largest payload read; a larger size breaks the stream (no message we know is near it). */
-#define VU_PAYLOAD_MAX		4096
+#define VU_PAYLOAD_MAX 4096
 /* Regions in one SET_MEM_TABLE. */
-#define VU_MEM_TABLE_REGIONS	8
+#define VU_MEM_TABLE_REGIONS 8
 
 struct vu_hdr {
 	uint32_t request;
@@ -117,7 +118,7 @@ struct vu_vring_state {
 struct vu_vring_addr {
 	uint32_t index;
 	uint32_t flags;
-	uint64_t desc;		/* front-end virtual addresses */
+	uint64_t desc; /* front-end virtual addresses */
 	uint64_t used;
 	uint64_t avail;
 	uint64_t log;
@@ -157,18 +158,19 @@ struct vu_msg {
 		struct vu_mem_reg reg;
 		uint8_t raw[VU_PAYLOAD_MAX];
 	} p;
-	int fds[VU_MAX_FDS];	/* a handler that keeps one sets its slot to -1 */
+	int fds[VU_MAX_FDS]; /* a handler that keeps one sets its slot to -1 */
 	int nfds;
-	int fds_truncated;	/* more fds came than fit: the extra ones were dropped */
+	int fds_truncated; /* more fds came than fit: the extra ones were dropped */
 };
 
-/* ---- the device ------------------------------------------------------------------------------- */
+/* ---- the device -------------------------------------------------------------------------------
+ */
 
 /* One mapped region of the memory table. */
 struct vu_mapping {
 	struct vu_region r;
-	void *base;		/* what mmap() returned */
-	size_t len;		/* r.mmap_offset + r.size */
+	void *base; /* what mmap() returned */
+	size_t len; /* r.mmap_offset + r.size */
 };
 
 /* The memory table: the guest-memory map the queues read, and the mappings under it. */
@@ -183,63 +185,63 @@ struct vu_queue {
 	unsigned int idx;
 
 	/* Set by the message thread only while the queue's thread is not running. */
-	uint32_t num;			/* SET_VRING_NUM, 0 before */
+	uint32_t num; /* SET_VRING_NUM, 0 before */
 	int have_addr;
 	struct vu_vring_addr addr;
-	uint16_t base;			/* SET_VRING_BASE, or where the queue stopped */
-	int kick_fd;			/* -1 when none */
-	int enabled;			/* SET_VRING_ENABLE */
-	int thread_running;		/* a queue thread exists (default loop) */
+	uint16_t base;	    /* SET_VRING_BASE, or where the queue stopped */
+	int kick_fd;	    /* -1 when none */
+	int enabled;	    /* SET_VRING_ENABLE */
+	int thread_running; /* a queue thread exists (default loop) */
 	pthread_t thread;
-	int stop_fd;			/* eventfd that tells the thread to end, -1 when none */
+	int stop_fd;	     /* eventfd that tells the thread to end, -1 when none */
+	atomic_int stopping; /* set while the thread is told to end: no further batch */
 
-	pthread_mutex_t lock;		/* protects the fields below; held by the queue's thread
-					 * while it serves a batch, by the message thread while it
-					 * changes them or the memory table (the queue is paused) */
-	struct fb_virtq *vq;		/* the started ring, NULL when stopped */
-	void *desc, *avail, *used;	/* where vq's rings are mapped */
-	int broken;			/* vq's avail ring broke: not served until restarted */
-	int call_fd;			/* -1 when none */
-	int err_fd;			/* -1 when none */
+	pthread_mutex_t lock;	   /* protects the fields below; held by the queue's thread
+				    * while it serves a batch, by the message thread while it
+				    * changes them or the memory table (the queue is paused) */
+	struct fb_virtq *vq;	   /* the started ring, NULL when stopped */
+	void *desc, *avail, *used; /* where vq's rings are mapped */
+	int broken;		   /* vq's avail ring broke: not served until restarted */
+	int call_fd;		   /* -1 when none */
+	int err_fd;		   /* -1 when none */
 };
 
 struct fb_vhost_user {
-	struct fb_server *server;		/* borrowed */
-	struct fb_vhost_user_config cfg;	/* defaults filled in */
-	struct fb_transport_ops tops;		/* what the server sees; DAX fields change only
-						 * while every queue is paused */
-	unsigned int nqueues;			/* 1 + request queues */
-	int stop_fd;				/* eventfd, written by fb_vhost_user_stop() */
-	int listen_fd;				/* -1 when none */
+	struct fb_server *server;	 /* borrowed */
+	struct fb_vhost_user_config cfg; /* defaults filled in */
+	struct fb_transport_ops tops;	 /* what the server sees; DAX fields change only
+					  * while every queue is paused */
+	unsigned int nqueues;		 /* 1 + request queues */
+	int stop_fd;			 /* eventfd, written by fb_vhost_user_stop() */
+	int listen_fd;			 /* -1 when none */
 
 	/* The connection; touched by the thread that dispatches messages only. */
-	int sock;				/* -1 when not connected */
-	uint64_t features;			/* SET_FEATURES */
-	uint64_t protocol_features;		/* SET_PROTOCOL_FEATURES */
-	int owner;				/* SET_OWNER seen */
+	int sock;		    /* -1 when not connected */
+	uint64_t features;	    /* SET_FEATURES */
+	uint64_t protocol_features; /* SET_PROTOCOL_FEATURES */
 	struct vu_mem mem;
-	struct vu_queue *queues;		/* [nqueues] */
+	struct vu_queue *queues; /* [nqueues] */
 
-	pthread_mutex_t backend_lock;		/* protects backend_fd: one request at a time */
-	int backend_fd;				/* back-end request channel, -1 when none */
+	pthread_mutex_t backend_lock; /* protects backend_fd: one request at a time */
+	int backend_fd;		      /* back-end request channel, -1 when none */
 };
 
 /* message.c */
 int fb__vu_dispatch(struct fb_vhost_user *dev, int nonblock);
-int fb__vu_reply_ack(const struct fb_vhost_user *dev);
 
 /* socket.c: receive @len bytes into @buf (waiting with poll, also on @stop_fd unless -1),
  * keeping up to VU_MAX_FDS fds in @m (NULL: close them). @nonblock: return -EAGAIN when
  * nothing at all was waiting. Returns 0, -ECONNRESET on EOF, -EINTR on stop (-EPIPE for either
  * after part of @buf), or a negative errno. */
 int fb__vu_recv(int sock, int stop_fd, void *buf, size_t len, struct vu_msg *m, int nonblock);
-/* Send @len bytes with @fd (or -1) attached. Returns 0 or a negative errno. */
-int fb__vu_send(int sock, const void *buf, size_t len, int fd);
+/* Send @len bytes with @fd (or -1) attached, waiting for room (also on @stop_fd unless -1).
+ * Returns 0, -EINTR on stop, or a negative errno. */
+int fb__vu_send(int sock, int stop_fd, const void *buf, size_t len, int fd);
 void fb__vu_close_fds(struct vu_msg *m);
 
 /* mem.c */
 void fb__vu_mem_init(struct vu_mem *mem);
-int fb__vu_mem_reset(struct vu_mem *mem);	/* unmap all; fresh empty map */
+int fb__vu_mem_reset(struct vu_mem *mem); /* unmap all; fresh empty map */
 void fb__vu_mem_done(struct vu_mem *mem);
 int fb__vu_set_mem_table(struct fb_vhost_user *dev, struct vu_msg *m);
 int fb__vu_add_mem_reg(struct fb_vhost_user *dev, struct vu_msg *m);
@@ -248,11 +250,11 @@ int fb__vu_rem_mem_reg(struct fb_vhost_user *dev, struct vu_msg *m);
 /* queue.c */
 int fb__vu_queues_new(struct fb_vhost_user *dev);
 void fb__vu_queues_free(struct fb_vhost_user *dev);
-void fb__vu_queues_reset(struct fb_vhost_user *dev);	/* stop all, close their fds */
+void fb__vu_queues_reset(struct fb_vhost_user *dev); /* stop all, close their fds */
 void fb__vu_pause_all(struct fb_vhost_user *dev);
 void fb__vu_resume_all(struct fb_vhost_user *dev);
-void fb__vu_queues_remap(struct fb_vhost_user *dev);	/* paused: after a map change */
-void fb__vu_queues_update(struct fb_vhost_user *dev);	/* start what can start now */
+void fb__vu_queues_remap(struct fb_vhost_user *dev);  /* paused: after a map change */
+void fb__vu_queues_update(struct fb_vhost_user *dev); /* start what can start now */
 int fb__vu_set_vring_num(struct fb_vhost_user *dev, struct vu_msg *m);
 int fb__vu_set_vring_addr(struct fb_vhost_user *dev, struct vu_msg *m);
 int fb__vu_set_vring_base(struct fb_vhost_user *dev, struct vu_msg *m);

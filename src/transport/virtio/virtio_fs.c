@@ -124,9 +124,18 @@ int fb_virtio_fs_process(struct fb_server *s, struct fb_virtq *q, int *ret_notif
 {
 	struct fb_virtq_chain c;
 	int served = 0, notify = 0, r;
+	/* A guest can refill the queue as fast as we serve it (even through the replies we
+	 * write into its memory): one queue's worth per call, so that the caller gets a turn
+	 * to stop (GET_VRING_BASE must not wait forever). */
+	int budget = (int)fb__virtq_size(q);
 
 	fb_virtq_set_notify(q, 0);
 	for (;;) {
+		if (served >= budget) {
+			notify |= fb_virtq_flush(q);
+			fb_virtq_set_notify(q, 1);
+			break;
+		}
 		r = fb_virtq_pop(q, &c);
 		if (r < 0) {
 			notify |= fb_virtq_flush(q);

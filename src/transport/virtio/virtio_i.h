@@ -98,5 +98,7 @@ int fb__guest_mem_read(const struct fb_guest_mem *m, uint64_t gpa, void *dst, si
  * fb_virtq_pop() reads avail->idx again: the end of a batch.
  */
 int fb__virtq_pending(const struct fb_virtq *q);
+/* The queue's size (entries). */
+unsigned int fb__virtq_size(const struct fb_virtq *q);
 
 #endif /* FB_TRANSPORT_VIRTIO_I_H */

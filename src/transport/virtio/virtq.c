@@ -367,6 +367,11 @@ int fb_virtq_pop(struct fb_virtq *q, struct fb_virtq_chain *c)
 	return 1;
 }
 
+unsigned int fb__virtq_size(const struct fb_virtq *q)
+{
+	return q->size;
+}
+
 int fb__virtq_pending(const struct fb_virtq *q)
 {
 	return (uint16_t)(q->shadow_avail - q->last_avail);
