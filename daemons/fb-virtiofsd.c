@@ -189,28 +189,38 @@ static void log_settings(const struct fb_vfsd_opts *v)
 				       "virtio-fs back end: ignored");
 }
 
-static int serve(const struct fb_vfsd_opts *v)
+static int serve(struct fb_vfsd_opts *v)
 {
 	const struct fb_vhost_user_config vcfg = {
 		.size = sizeof(vcfg),
 		/* QEMU does not check the guest's num-request-queues against ours: offer all */
 		.request_queues = FB_VHOST_USER_REQUEST_QUEUES_MAX,
 	};
+	const struct fb_fs_ops *ops = &fb_passthrough_ops;
+	size_t ops_size = sizeof(fb_passthrough_ops);
 	struct fb_server_config scfg;
 	struct fb_passthrough *pt;
 	struct fb_server *server;
 	struct fb_vhost_user *dev;
+	void *fs;
 	int r;
 
 	r = fb_vfsd_passthrough_new(v, &pt);
 	if (r < 0)
 		return 1;
+	/* --mount / --control: a VFS on top, the shared directory being "self" */
+	fs = pt;
+	if (fb_daemon_vfs_setup(&v->vfs, PROG, &ops, &ops_size, &fs) < 0) {
+		r = -EINVAL;
+		goto out_free_vfs;
+	}
 	fb_daemon_server_config(&v->common, &scfg);
-	r = fb_server_new(&fb_passthrough_ops, sizeof(fb_passthrough_ops), pt, &scfg, &server);
+	r = fb_server_new(ops, ops_size, fs, &scfg, &server);
 	if (r < 0) {
 		fb_log(FB_LOG_ERR, "cannot create the server: %s", strerror(-r));
-		goto out_free_pt;
+		goto out_free_vfs;
 	}
+	fb_daemon_vfs_server(&v->vfs, server);
 	r = fb_vhost_user_new(server, &vcfg, &dev);
 	if (r < 0) {
 		fb_log(FB_LOG_ERR, "cannot create the vhost-user device: %s", strerror(-r));
@@ -223,6 +233,12 @@ static int serve(const struct fb_vfsd_opts *v)
 	r = fb_vfsd_sandbox_jail(v);
 	if (r == 0)
 		r = fb_vfsd_drop_caps(v);
+	/*
+	 * --control (only without a jail, see virtiofsd_opts.c): its thread starts after the
+	 * capabilities are dropped, since it inherits them, and before seccomp, which covers it.
+	 */
+	if (r == 0)
+		r = fb_daemon_vfs_started(&v->vfs, NULL);
 	if (r == 0)
 		r = install_signals(dev);
 	if (r == 0)
@@ -247,10 +263,12 @@ static int serve(const struct fb_vfsd_opts *v)
 
 out_free_dev:
 	signal_dev = NULL;
+	fb_daemon_vfs_stopped(&v->vfs, NULL);
 	fb_vhost_user_free(dev);
 out_free_server:
 	fb_server_free(server);
-out_free_pt:
+out_free_vfs:
+	fb_daemon_vfs_done(&v->vfs);
 	fb_passthrough_free(pt);
 	return r < 0 ? 1 : 0;
 }

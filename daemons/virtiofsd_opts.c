@@ -325,6 +325,8 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 		FLAG("--security-label", f_seclabel, NULL),
 		FLAG("--syslog", f_syslog, NULL),
 		FLAG("--print-capabilities", f_caps, NULL),
+		/* several file systems, as fb-passthrough offers (daemon_vfs.h) */
+		FB_DAEMON_VFS_OPTS(&v->vfs),
 		/* -o forms */
 		VAL("source", NULL),
 		VAL("cache", NULL),
@@ -414,6 +416,14 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 		snprintf(err, errlen, "--socket-path and --fd exclude each other");
 		return -EINVAL;
 	}
+	/*
+	 * The control socket's path is a host path, which a jail makes unreachable (its removal
+	 * at exit would even name a file of the shared directory instead).
+	 */
+	if (v->vfs.control && v->sandbox != FB_VFSD_SANDBOX_NONE) {
+		snprintf(err, errlen, "--control needs --sandbox=none");
+		return -EINVAL;
+	}
 	if (v->thread_pool_set)
 		note_ignored(v, "thread-pool-size");
 	if (v->security_label)
@@ -461,6 +471,8 @@ void fb_vfsd_usage(FILE *f)
 	      "    --log-level LEVEL         error|warn|info|debug|trace|off (default info)\n"
 	      "    --syslog                  log to syslog instead of stderr\n"
 	      "    --print-capabilities      the vhost-user back-end JSON, then exit\n"
+	      "    --mount PATH=TYPE[:ARGS]  a VFS: memfs, passthrough:/DIR or self (DIR) at PATH\n"
+	      "    --control SOCKET          runtime VFS changes through fb-ctl SOCKET ...\n"
 	      "    -h, --help                this text;  -V, --version  the version\n"
 	      "\n"
 	      "-o forms (QEMU's C virtiofsd, older libvirt): -o source=DIR,cache=none|auto|\n"

@@ -21,6 +21,7 @@
 #include <fuse_backend/passthrough.h>
 
 #include "common.h"
+#include "daemon_vfs.h"
 
 enum fb_vfsd_sandbox {
 	FB_VFSD_SANDBOX_NAMESPACE = 0, /* the default */
@@ -72,6 +73,7 @@ struct fb_vfsd_opts {
 	const char *shared_dir;		 /* --shared-dir or -o source= */
 	const char *tag;		 /* --tag (QEMU sets the tag: logged only) */
 	struct fb_passthrough_config pt; /* cache, xattr, posix_acl, writeback, ... */
+	struct fb_daemon_vfs vfs;	 /* --mount PATH=TYPE[:ARGS], --control SOCKET */
 	unsigned int thread_pool_size;	 /* --thread-pool-size */
 	int thread_pool_set;
 	enum fb_vfsd_sandbox sandbox;

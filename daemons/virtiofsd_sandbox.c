@@ -348,6 +348,8 @@ static const char *const allowed_syscalls[] = {
 	"unshare",
 	/* syslog(3) */
 	"socket", "connect",
+	/* the VFS control socket (--control, --sandbox=none) removed at exit */
+	"unlink",
 };
 /* clang-format on */
 

@@ -10,6 +10,7 @@
  *
  * The sandbox tests need root (they skip otherwise).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -613,6 +614,79 @@ TEST(sigterm_while_connected_exit_0)
 	close(fd);
 	CHECK(vd_log_has(&d, "Stopped by a signal"));
 	vd_cleanup(&d);
+}
+
+/*
+ * --mount/--control (--sandbox=none: a jail cannot reach the control socket): the control
+ * socket works under seccomp, its thread has only the daemon's capabilities, and it is
+ * removed at exit.
+ */
+TEST(vfs_control_socket_in_the_sandbox)
+{
+	const char *ctl = getenv("FB_CTL");
+	char csock[128], mnt[64], cmd[512];
+	struct vd d;
+
+	need_root();
+	if (!ctl)
+		SKIP("FB_CTL is not set");
+	vd_init(&d);
+	snprintf(csock, sizeof(csock), "%s/ctl.sock", d.dir);
+	snprintf(mnt, sizeof(mnt), "/share=self");
+	if (start_waiting(&d, (const char *[]){"--mount", "/a=memfs", "--mount", mnt, "--control",
+					       csock, "--sandbox=none", NULL}) < 0) {
+		vd_cleanup(&d);
+		FBT_FAIL("the daemon did not start");
+	}
+	snprintf(cmd, sizeof(cmd), "%s %s list | grep -q '/share' && %s %s mount /m memfs", ctl,
+		 csock, ctl, csock);
+	CHECK_EQ(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s %s list | grep -q '/m'", ctl, csock);
+	CHECK_EQ(system(cmd), 0);
+	{
+		/* every thread: the filter, and the capabilities cut */
+		char path[64], buf[320];
+		DIR *dir;
+		struct dirent *de;
+		int n = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", d.pid);
+		dir = opendir(path);
+		CHECK(dir);
+		while ((de = readdir(dir))) {
+			FILE *f;
+			char line[256];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(buf, sizeof(buf), "/proc/%d/task/%s/status", d.pid, de->d_name);
+			f = fopen(buf, "re");
+			if (!f)
+				continue;
+			while (fgets(line, sizeof(line), f)) {
+				if (!strncmp(line, "CapEff:", 7))
+					CHECK_EQ(strtoull(line + 7, NULL, 16), CAPS_EXPECTED);
+				if (!strncmp(line, "Seccomp:", 8))
+					CHECK_EQ(strtol(line + 8, NULL, 10), 2);
+			}
+			fclose(f);
+			n++;
+		}
+		closedir(dir);
+		CHECK(n >= 2); /* the main thread and the control thread */
+	}
+	CHECK_OK(kill(d.pid, SIGTERM));
+	CHECK_EQ(vd_wait_exit(d.pid, 5000), 0);
+	d.pid = 0;
+	CHECK(access(csock, F_OK) < 0);
+	vd_cleanup(&d);
+}
+
+TEST(control_refused_in_a_jail)
+{
+	expect_refused((const char *[]){"--socket-path=/tmp/x", "--shared-dir=/tmp",
+					"--control=/tmp/ctl", NULL},
+		       "--control");
 }
 
 TEST_MAIN()

@@ -268,4 +268,24 @@ TEST(translate_ids)
 	CHECK(strstr(err, "--translate-uid"));
 }
 
+TEST(vfs_options)
+{
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--mount", "/a=memfs", "--mount=/s=self",
+		       "--control=/run/ctl", "--sandbox=none"),
+		 0);
+	CHECK_EQ(v.vfs.nmounts, 2);
+	CHECK_STR(v.vfs.mounts[0], "/a=memfs");
+	CHECK_STR(v.vfs.mounts[1], "/s=self");
+	CHECK_STR(v.vfs.control, "/run/ctl");
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--mount=nopath"), -EINVAL);
+	CHECK(strstr(err, "--mount"));
+	/* a jail cannot reach the control socket's host path */
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--control=/run/ctl"), -EINVAL);
+	CHECK(strstr(err, "--control"));
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--control=/run/ctl", "--sandbox=chroot"),
+		 -EINVAL);
+	/* --mount alone is fine in the jail: backends are opened before it */
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--mount=/a=memfs"), 0);
+}
+
 TEST_MAIN()
