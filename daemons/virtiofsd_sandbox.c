@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -345,9 +346,8 @@ static const char *const allowed_syscalls[] = {
 	/* credentials, per thread (raw system calls) */
 	"setresuid", "setresgid", "setgroups", "setfsuid", "setfsgid", "getuid", "geteuid",
 	"getgid", "getegid", "getresuid", "getresgid", "getgroups", "capget", "capset",
-	"unshare",
-	/* syslog(3) */
-	"socket", "connect",
+	/* syslog(3) (socket: AF_UNIX only, below) */
+	"connect",
 	/* the VFS control socket (--control, --sandbox=none) removed at exit */
 	"unlink",
 };
@@ -392,6 +392,17 @@ int fb_vfsd_seccomp(const struct fb_vfsd_opts *v)
 		if (r == -EDOM || r == -EFAULT)
 			r = 0; /* a pseudo number libseccomp cannot place: skip */
 	}
+	/*
+	 * Allowed with one argument fixed: unshare() only for a thread's own working directory
+	 * (the passthrough's xattr calls on symlinks), never for new namespaces; socket() only
+	 * for AF_UNIX (syslog's reconnection).
+	 */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unshare), 1,
+				     SCMP_A0(SCMP_CMP_EQ, CLONE_FS));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

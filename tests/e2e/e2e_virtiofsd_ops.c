@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,8 +426,13 @@ static void __attribute__((noreturn)) child(const char *share, const char *const
 		_exit(2);
 	if (fb_vfsd_sandbox_jail(&v) < 0 || fb_vfsd_drop_caps(&v) < 0 || fb_vfsd_seccomp(&v) < 0)
 		_exit(2);
-	if (getenv("FB_VFSD_OPS_FORBIDDEN"))
-		syscall(SYS_ptrace, 0, 0, 0, 0); /* not on the list: must not return */
+	if (getenv("FB_VFSD_OPS_FORBIDDEN")) {
+		/* not on the list, or not with these arguments: must not return */
+		if (strcmp(getenv("FB_VFSD_OPS_FORBIDDEN"), "unshare") == 0)
+			syscall(SYS_unshare, CLONE_NEWUSER);
+		else
+			syscall(SYS_ptrace, 0, 0, 0, 0);
+	}
 	every_op();
 	fb_server_free(srv);
 	fb_passthrough_free(pt);
@@ -480,7 +486,7 @@ TEST(every_op_no_file_handles)
 }
 
 /* and the filter does bite: an unlisted call kills the process */
-TEST(an_unlisted_call_is_fatal)
+static void forbidden(const char *what)
 {
 	pid_t pid;
 	int st;
@@ -493,7 +499,7 @@ TEST(an_unlisted_call_is_fatal)
 	if (pid == 0) {
 		char share[] = "/tmp/fb-vfsd-ops-XXXXXX";
 
-		setenv("FB_VFSD_OPS_FORBIDDEN", "1", 1);
+		setenv("FB_VFSD_OPS_FORBIDDEN", what, 1);
 		if (!mkdtemp(share))
 			_exit(2);
 		child(share, (const char *const[]){NULL});
@@ -505,6 +511,16 @@ TEST(an_unlisted_call_is_fatal)
 	if (system("rm -rf /tmp/fb-vfsd-ops-*") != 0) {
 		/* harmless */
 	}
+}
+
+TEST(an_unlisted_call_is_fatal)
+{
+	forbidden("ptrace");
+}
+
+TEST(unshare_of_a_namespace_is_fatal)
+{
+	forbidden("unshare");
 }
 
 /* ---- the daemon binary, driven through its socket as QEMU would ------------------------- */
