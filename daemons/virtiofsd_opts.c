@@ -61,7 +61,7 @@ int fb_vfsd_idmap_parse(const char *s, struct fb_vfsd_idmap *out)
 		{"map", FB_VFSD_IDMAP_MAP},
 	};
 	struct fb_vfsd_idmap m = {0};
-	char buf[96], *f[4], *save = NULL, *tok;
+	char buf[96], *f[4], *tok;
 	int n = 0, want;
 	size_t i;
 
@@ -73,7 +73,6 @@ int fb_vfsd_idmap_parse(const char *s, struct fb_vfsd_idmap *out)
 		f[n] = strsep(&tok, ":");
 	if (tok)
 		return -EINVAL;
-	(void)save;
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcmp(f[0], types[i].name) == 0)
 			break;
