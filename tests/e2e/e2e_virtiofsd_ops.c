@@ -584,7 +584,7 @@ static pid_t start_daemon(const char *sock, const char *share, const char *log)
 
 TEST(every_op_through_the_daemon_over_vhost_user)
 {
-	char dir[] = "/tmp/fb-vfsd-vu-XXXXXX", share[64], sock[64], log[64], cmd[96];
+	char dir[] = "/tmp/fb-vfsd-vu-XXXXXX", share[64], sock[64], log[64], cmd[256];
 	struct stat st;
 	pid_t d, c;
 	int s, ds = -1;
