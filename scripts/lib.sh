@@ -11,8 +11,9 @@ FB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 #   fuse3                              fusermount3, for mounts by non-root users
 #   libfuse3-dev                       libfuse's example daemons, built only by bench/ to compare
 #   attr acl                           getfattr/setfacl used by the e2e tests
+#   libcap-ng-dev libseccomp-dev       fb-virtiofsd's sandbox: capabilities and seccomp
 FB_PACKAGES=(meson ninja-build gcc pkg-config clang libclang-rt-14-dev liburing-dev fuse3
-	     libfuse3-dev attr acl)
+	     libfuse3-dev attr acl libcap-ng-dev libseccomp-dev)
 
 fb_log() { printf '== %s\n' "$*" >&2; }
 

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1229,8 +1230,34 @@ static int pt_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct st
 	return r;
 }
 
-/* Run an xattr call on the inode through "/proc/self/fd/N", as the caller. */
+/*
+ * Run an xattr call on the inode as the caller. Regular files and directories are reopened
+ * read-only through proc_fd (as the daemon: the xattr call itself checks the caller's rights)
+ * and use the f*xattr calls, so no /proc path is needed (a sandboxed daemon has none in its
+ * root); other types, as opening them could block or act, go through their /proc/self/fd
+ * entry by path (proc_path()).
+ */
 enum { XA_GET, XA_SET, XA_LIST, XA_REMOVE };
+
+/* 1: this thread has its own working directory (unshare(CLONE_FS) done); -1: it failed */
+static __thread int pt_own_cwd;
+
+/*
+ * A path to the object open as @fd for a path-only call (getxattr() and friends on symlinks
+ * and special files): "N" relative to this thread's working directory moved to proc_fd, so
+ * that it works where the root has no /proc (fb-virtiofsd's sandbox pivots into the shared
+ * directory). The thread first takes a working directory of its own, leaving the others'
+ * alone. Else "/proc/self/fd/N".
+ */
+static void proc_path(struct fb_passthrough *pt, int fd, char *path, size_t len)
+{
+	if (!pt_own_cwd)
+		pt_own_cwd = unshare(CLONE_FS) == 0 ? 1 : -1;
+	if (pt_own_cwd > 0 && fchdir(pt->proc_fd) == 0)
+		snprintf(path, len, "%d", fd);
+	else
+		snprintf(path, len, "/proc/self/fd/%d", fd);
+}
 
 static int xattr_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, int op,
 			const char *name, void *buf, size_t size, int flags)
@@ -1239,7 +1266,7 @@ static int xattr_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_
 	struct pt_ifd f;
 	char path[64];
 	ssize_t n = 0;
-	int r;
+	int r, rfd = -1;
 
 	if (!pt->cfg.xattr)
 		return -EOPNOTSUPP;
@@ -1250,26 +1277,42 @@ static int xattr_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_
 	r = ifd_get(pt, ino, &f);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", f.fd);
+	if (S_ISREG(f.in->mode) || S_ISDIR(f.in->mode)) {
+		rfd = reopen_fd(pt, f.fd, O_RDONLY | O_NONBLOCK);
+		/* A daemon without root may not read it: the path still works where /proc is. */
+		if (rfd < 0 && rfd != -EACCES) {
+			r = rfd;
+			goto out_put;
+		}
+	}
+	if (rfd < 0)
+		proc_path(pt, f.fd, path, sizeof(path));
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
-		goto out_put;
+		goto out_close;
 	switch (op) {
 	case XA_GET:
-		n = fb__pt_sys.getxattr(path, name, buf, size);
+		n = rfd >= 0 ? fb__pt_sys.fgetxattr(rfd, name, buf, size)
+			     : fb__pt_sys.getxattr(path, name, buf, size);
 		break;
 	case XA_SET:
-		n = fb__pt_sys.setxattr(path, name, buf, size, flags);
+		n = rfd >= 0 ? fb__pt_sys.fsetxattr(rfd, name, buf, size, flags)
+			     : fb__pt_sys.setxattr(path, name, buf, size, flags);
 		break;
 	case XA_LIST:
-		n = fb__pt_sys.listxattr(path, buf, size);
+		n = rfd >= 0 ? fb__pt_sys.flistxattr(rfd, buf, size)
+			     : fb__pt_sys.listxattr(path, buf, size);
 		break;
 	case XA_REMOVE:
-		n = fb__pt_sys.removexattr(path, name);
+		n = rfd >= 0 ? fb__pt_sys.fremovexattr(rfd, name)
+			     : fb__pt_sys.removexattr(path, name);
 		break;
 	}
 	r = n < 0 ? -errno : (int)n;
 	fb__pt_creds_leave(pt, &cr);
+out_close:
+	if (rfd >= 0)
+		fb__pt_sys.close(rfd);
 out_put:
 	ifd_put(pt, &f);
 	return r;

@@ -88,6 +88,7 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 		r = -errno;
 		goto out_close;
 	}
+	pt->proc_pid = getpid();
 	if (statx(pt->root_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0) {
 		r = -errno;
 		goto out_close;
@@ -243,17 +244,21 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	/*
 	 * /proc/self/fd as opened by fb_passthrough_new() names that process; a daemon that
 	 * forked to the background since then serves from its child. Reopen it here, in the
-	 * serving process, before any other request runs.
+	 * serving process, before any other request runs. Only then: a sandboxed daemon
+	 * (fb-virtiofsd) has no /proc in its root any more and keeps the descriptor it opened.
 	 */
-	fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (dup3(fd, pt->proc_fd, O_CLOEXEC) < 0) {
-		int r = -errno;
+	if (getpid() != pt->proc_pid) {
+		fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (dup3(fd, pt->proc_fd, O_CLOEXEC) < 0) {
+			int r = -errno;
+			close(fd);
+			return r;
+		}
 		close(fd);
-		return r;
+		pt->proc_pid = getpid();
 	}
-	close(fd);
 
 	want(conn, FB_DONT_MASK, 1);
 	/* Without OPEN requests nobody would truncate: let the kernel send SETATTR instead. */

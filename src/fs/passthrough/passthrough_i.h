@@ -63,6 +63,11 @@ struct fb__pt_syscalls {
 	ssize_t (*getdents64)(int fd, void *buf, size_t size);
 	int (*faccessat)(int dirfd, const char *path, int mode, int flags);
 	int (*dup)(int fd);
+	/* xattrs of regular files and directories, through a descriptor (no /proc path) */
+	ssize_t (*fgetxattr)(int fd, const char *name, void *value, size_t size);
+	int (*fsetxattr)(int fd, const char *name, const void *value, size_t size, int flags);
+	ssize_t (*flistxattr)(int fd, char *list, size_t size);
+	int (*fremovexattr)(int fd, const char *name);
 };
 
 extern struct fb__pt_syscalls fb__pt_sys;
@@ -135,6 +140,7 @@ struct fb_passthrough {
 	struct fb_passthrough_config cfg;	/* source is not kept */
 	int root_fd;			/* the source directory, O_RDONLY|O_DIRECTORY */
 	int proc_fd;			/* /proc/self/fd, O_PATH */
+	pid_t proc_pid;			/* the process whose fd directory proc_fd is */
 	int use_handles;		/* file handles work on the source */
 	int cred_switch;		/* per-request credential switching on */
 	double entry_timeout;		/* non-directories */

@@ -72,6 +72,10 @@ static ssize_t sys_getdents64(int fd, void *buf, size_t size)
 	.getdents64 = sys_getdents64, \
 	.faccessat = faccessat, \
 	.dup = dup, \
+	.fgetxattr = fgetxattr, \
+	.fsetxattr = fsetxattr, \
+	.flistxattr = flistxattr, \
+	.fremovexattr = fremovexattr, \
 }
 
 static const struct fb__pt_syscalls pt_sys_default = PT_SYS_DEFAULT;
