@@ -47,7 +47,7 @@ t_perms() {
 	as_user "echo x >$D/perm/rootonly/nope" 2>/dev/null && die "user created in root's 755 dir"
 	as_user "cat $D/perm/rootonly/secret" 2>/dev/null && die "user read a 600 root file"
 	expect_eq "$(as_user "cat $D/perm/rootonly/public")" public "user reads a 644 file"
-	as_user "rm $D/perm/rootonly/public" 2>/dev/null && die "user removed from root's dir"
+	as_user "rm -f $D/perm/rootonly/public" 2>/dev/null && die "user removed from root's dir"
 	as_user "chmod 777 $D/perm/rootonly/public" 2>/dev/null && die "user chmod of root's file"
 	as_user "chown 0 $D/perm/userdir/userfile" 2>/dev/null && die "user chown to root"
 	# setgid directories hand their group down

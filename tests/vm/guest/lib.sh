@@ -8,13 +8,14 @@ vt_fail() {
 	VT_FAILS=$((VT_FAILS + 1))
 	echo "VMTEST fail $1 $(echo "$2" | tr '\n' ' ' | cut -c1-400)"
 }
-vt_data() { echo "VMTEST data $*"; }
+# fd 9 is the console (saved by /init), so data reaches the host from inside vt_run too.
+vt_data() { echo "VMTEST data $*" >&9; }
 
 # vt_run NAME FUNCTION: run FUNCTION in a subshell with set -e; ok, or fail with the last lines
 # it printed (die and expect_* print what went wrong).
 vt_run() {
 	vt_begin "$1"
-	if (set -e; "$2") >/tmp/vt.out 2>&1; then
+	if (set -e; "$2") </dev/null >/tmp/vt.out 2>&1; then
 		vt_ok "$1"
 	else
 		vt_fail "$1" "$(tail -n 4 /tmp/vt.out)"
