@@ -15,14 +15,15 @@ t_boot() {
 	i=0
 	while [ $i -lt 100 ]; do echo $i >$MNT/scratch/s$i; i=$((i + 1)); done
 	rm -r $MNT/scratch
-	exec 3<$MNT/data/f0   # an open file at reboot time
 	echo $n >/tmp/boot
 }
 vt_run work t_boot
+exec 3<$MNT/data/f0   # a file open at reboot time (in this shell: vt_run's subshell has ended)
 n=$(cat /tmp/boot 2>/dev/null || echo 0)
 vt_data boot $n
 sleep 1   # the host samples the daemon now
 if [ "$n" -gt 0 ] && [ "$n" -lt "${VT_ARG:-5}" ]; then
 	vt_finish reboot-now
 fi
+exec 3<&-
 vt_finish
