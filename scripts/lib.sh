@@ -17,9 +17,43 @@ FB_PACKAGES=(meson ninja-build gcc pkg-config clang libclang-rt-14-dev liburing-
 
 fb_log() { printf '== %s\n' "$*" >&2; }
 
-# Install the packages of "$@" that are missing (apt-get update first, once).
+# apt-get "$@", waiting for another apt or dpkg to finish instead of failing on its lock: dpkg's
+# lock through DPkg::Lock::Timeout; the lists lock of 'apt-get update' is not covered by that
+# option in Debian 12's apt, so retry (up to 15 minutes) while the error names a lock.
+fb_apt() {
+	local try out
+	for try in $(seq 1 180); do
+		if out=$(DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 "$@" 2>&1)
+		then
+			printf '%s\n' "$out" | tail -n 3 >&2
+			return 0
+		fi
+		if ! grep -qiE 'could not get lock|unable to acquire|lock.*held' <<<"$out"; then
+			printf '%s\n' "$out" >&2
+			return 1
+		fi
+		[ "$try" = 1 ] && fb_log "apt is busy (another apt or dpkg runs); waiting"
+		sleep 5
+	done
+	printf '%s\n' "$out" >&2
+	return 1
+}
+
+# 'apt-get update', once per run of a script.
+fb_apt_updated=0
+fb_apt_update() {
+	[ $fb_apt_updated = 1 ] && return 0
+	fb_apt update -qq && fb_apt_updated=1
+}
+
+# fb_ensure_packages [--no-install-recommends] PKG...: install the packages that are missing
+# (apt-get update first, once). The option is handed to apt-get install.
 fb_ensure_packages() {
-	local missing=() p
+	local opts=() missing=() p
+	if [ "${1:-}" = --no-install-recommends ]; then
+		opts+=("$1")
+		shift
+	fi
 	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
@@ -30,8 +64,8 @@ fb_ensure_packages() {
 		return 1
 	fi
 	fb_log "installing ${missing[*]}"
-	apt-get update -qq >&2 || return 1
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+	fb_apt_update || return 1
+	fb_apt install -y -qq "${opts[@]}" "${missing[@]}"
 }
 
 # fb_build DIR [meson setup options...]: configure DIR once, then build it.
