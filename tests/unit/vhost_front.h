@@ -90,6 +90,8 @@ enum {
 #define VF_PF_REPLY_ACK		  3
 #define VF_PF_BACKEND_REQ	  5
 #define VF_PF_CONFIGURE_MEM_SLOTS 15
+#define VF_PF_BACKEND_SEND_FD	  10
+#define VF_SET_BACKEND_REQ_FD	  21
 
 #define VF_VRING_INVALID_FD (1ull << 8)
 
@@ -166,6 +168,7 @@ struct vf_config {
 	int no_indirect;	     /* do not negotiate INDIRECT_DESC */
 	int no_mem_slots; /* no CONFIGURE_MEM_SLOTS: one SET_MEM_TABLE, not ADD_MEM_REG */
 	unsigned int seg; /* bytes per descriptor at most, cut at multiples (0: one) */
+	int backend_req; /* open the back-end request channel (DAX): vf->backend is our end */
 	const struct fb_fs_ops *ops; /* when set: serve this table over @fs ... */
 	void *fs;		     /* ... instead of a memfs or passthrough of our own */
 };
@@ -209,6 +212,7 @@ struct vf_queue {
 struct vf {
 	struct vf_config cfg;
 	int sock; /* front end's end of the socketpair; -1 after EOF */
+	int backend; /* our end of the back-end request channel (cfg.backend_req), else -1 */
 	struct vf_region reg[VF_NREG];
 	struct vf_queue q[VF_QUEUES_MAX];
 	unsigned int nq; /* queues started (hiprio + request queues used) */
@@ -974,6 +978,8 @@ static inline int vf_handshake(struct vf *vf)
 
 	if (vf->cfg.no_mem_slots)
 		pwant &= ~(1ull << VF_PF_CONFIGURE_MEM_SLOTS);
+	if (vf->cfg.backend_req)
+		pwant |= (1ull << VF_PF_BACKEND_REQ) | (1ull << VF_PF_BACKEND_SEND_FD);
 	if (!vf->cfg.no_indirect)
 		want |= 1ull << FB_VIRTIO_F_RING_INDIRECT_DESC;
 	if (!vf->cfg.no_event_idx)
@@ -1004,6 +1010,17 @@ static inline int vf_handshake(struct vf *vf)
 	}
 	if ((r = vf_set(vf, VF_SET_OWNER, NULL, 0, NULL, 0)) < 0)
 		return r;
+	if (vf->cfg.backend_req) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return -errno;
+		vf->backend = sv[0];
+		r = vf_set(vf, VF_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1);
+		close(sv[1]);
+		if (r < 0)
+			return r;
+	}
 	vf->features = vf->dev_features & want;
 	if ((r = vf_set_u64(vf, VF_SET_FEATURES, vf->features)) < 0)
 		return r;
@@ -1086,6 +1103,7 @@ static inline int vf_new(const struct vf_config *cfg, struct vf **ret)
 		vf->cfg.queues_used = vf->cfg.request_queues;
 	vf->nq = 1 + vf->cfg.queues_used;
 	vf->sock = -1;
+	vf->backend = -1;
 	for (int i = 0; i < VF_NREG; i++)
 		vf->reg[i].fd = -1;
 	for (unsigned int i = 0; i < VF_QUEUES_MAX; i++)
@@ -1153,6 +1171,8 @@ static inline void vf_free(struct vf *vf)
 		pthread_join(vf->thr, NULL);
 	}
 	fb_vhost_user_free(vf->dev);
+	if (vf->backend >= 0)
+		close(vf->backend);
 	fb_server_free(vf->srv);
 	fb_passthrough_free(vf->pt);
 	fb_memfs_free(vf->memfs);

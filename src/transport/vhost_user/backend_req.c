@@ -115,7 +115,10 @@ static int dax_unmap(void *priv, uint64_t moffset, uint64_t len)
 	return backend_request(priv, &msg, -1);
 }
 
-/* Offer DAX to the server or withdraw it; every queue paused. */
+/*
+ * Offer DAX to the server or withdraw it; every queue paused (no request reads the server's
+ * table meanwhile). The server keeps a copy of the table: hand it the new one.
+ */
 static void set_dax(struct fb_vhost_user *dev, int on)
 {
 	dev->tops.dax_map = on ? dax_map : NULL;
@@ -124,6 +127,7 @@ static void set_dax(struct fb_vhost_user *dev, int on)
 		dev->tops.caps |= FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX;
 	else
 		dev->tops.caps &= ~(FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX);
+	fb_server_set_transport(dev->server, &dev->tops, dev);
 }
 
 int fb__vu_set_backend_req_fd(struct fb_vhost_user *dev, struct vu_msg *m)
