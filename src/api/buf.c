@@ -139,8 +139,11 @@ int fb_reader_iov(struct fb_reader *r, size_t len, struct iovec *out, int max)
 	return n;
 }
 
-/* Enough entries for any request a transport builds; larger chains are written in rounds. */
-#define FB_BUF_IOV_BATCH 64
+/*
+ * Entries per preadv/pwritev: the kernel's limit (UIO_MAXIOV), so that a 1 MiB request in 4 KiB
+ * pages (a guest's descriptor chain) moves in one system call; longer lists go in rounds.
+ */
+#define FB_BUF_IOV_BATCH 1024
 
 ssize_t fb_reader_to_fd(struct fb_reader *r, int fd, size_t len, off_t off)
 {

@@ -117,9 +117,10 @@ TEST(reader_to_fd_writes_payload_at_offset)
 	close(fd);
 }
 
+/* More entries than one preadv/pwritev takes (1024, UIO_MAXIOV): written in rounds. */
 TEST(reader_to_fd_handles_more_entries_than_a_batch)
 {
-	enum { N = 200 };
+	enum { N = 2500 };
 	static char bytes[N];
 	struct iovec v[N];
 	struct fb_reader r;
@@ -127,7 +128,7 @@ TEST(reader_to_fd_handles_more_entries_than_a_batch)
 	int fd = memfd();
 
 	for (int i = 0; i < N; i++) {
-		bytes[i] = (char)i;
+		bytes[i] = (char)(i * 7 + i / 256);
 		v[i].iov_base = &bytes[i];
 		v[i].iov_len = 1;
 	}
@@ -204,6 +205,28 @@ TEST(writer_from_fd_reads_into_memory_and_stops_at_eof)
 	CHECK_EQ(fb_writer_from_fd(&w, fd, 4, 100), 0);
 	CHECK_ERR(fb_writer_from_fd(&w, -1, 1, 0), -EBADF);
 	CHECK_EQ(fb_writer_written(&w), 6);
+	close(fd);
+}
+
+
+TEST(writer_from_fd_handles_more_entries_than_a_batch)
+{
+	enum { N = 2500 };
+	static char bytes[N], back[N];
+	struct iovec v[N];
+	struct fb_writer w;
+	int fd = memfd();
+
+	for (int i = 0; i < N; i++) {
+		bytes[i] = (char)(i * 13 + i / 256);
+		v[i].iov_base = &back[i];
+		v[i].iov_len = 1;
+	}
+	CHECK_EQ(pwrite(fd, bytes, N, 0), N);
+	fb_writer_init(&w, v, N);
+	CHECK_EQ(fb_writer_from_fd(&w, fd, N, 0), N);
+	CHECK_EQ(fb_writer_written(&w), N);
+	CHECK(memcmp(back, bytes, N) == 0);
 	close(fd);
 }
 
