@@ -1452,6 +1452,102 @@ TEST(chown_clears_suid)
 	COMPARE_HOST();
 }
 
+/*
+ * A write by a user without CAP_FSETID clears set-uid, and set-gid when group-execute is set,
+ * whoever owns the file; the mount must show it at once (no stale cached mode) and so must the
+ * host (FUSE passthrough writes to the host file with the daemon's credentials).
+ */
+/*
+ * The mode as statx(STATX_MODE) sees it: the kernel answers that from its attribute cache
+ * unless the mode itself was invalidated (a write invalidates size and times only).
+ */
+static unsigned int statx_mode(const char *path)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE, &sx) < 0)
+		return 0;
+	return sx.stx_mode & 07777;
+}
+
+static int nb_write_suid_files(void)
+{
+	int fd;
+
+	C_OK(fd = open("s", O_WRONLY));
+	C_CHECK(write(fd, "ab", 2) == 2);
+	close(fd);
+	C_OK(fd = open("g", O_RDWR));
+	C_CHECK(pwrite(fd, "ab", 2, 5) == 2);
+	close(fd);
+	C_OK(fd = open("a", O_WRONLY | O_APPEND));
+	C_CHECK(write(fd, "ab", 2) == 2);
+	close(fd);
+	return 0;
+}
+
+TEST(write_clears_suid_nonowner)
+{
+	BEGIN();
+	NEED_ROOT();
+	WFILE("s", "x", 1, 0644);
+	WFILE("g", "x", 1, 0644);
+	WFILE("a", "x", 1, 0644);
+	CHECK_OK(chmod("s", 04777));
+	CHECK_OK(chmod("g", 02777));
+	CHECK_OK(chmod("a", 06777));
+	CHECK_OK(chmod(".", 0777));
+	CHECK_EQ(STAT("s").st_mode & 07777, 04777);
+	CHECK_EQ(STAT("g").st_mode & 07777, 02777);
+	AS_NOBODY(nb_write_suid_files);
+	CHECK_EQ(statx_mode("s"), 0777);
+	CHECK_EQ(statx_mode("g"), 0777);
+	CHECK_EQ(statx_mode("a"), 0777);
+	CHECK_EQ(STAT("s").st_mode & 07777, 0777);
+	CHECK_EQ(STAT("g").st_mode & 07777, 0777);
+	CHECK_EQ(STAT("a").st_mode & 07777, 0777);
+	CHECK_CONTENT("s", "ab");
+	CHECK_EQ(STAT("a").st_size, 3);
+	COMPARE_HOST();
+}
+
+static int nb_direct_write_own(void)
+{
+	void *buf;
+	int fd;
+
+	C_CHECK(posix_memalign(&buf, 4096, 4096) == 0);
+	memset(buf, 'd', 4096);
+	fd = open("o", O_WRONLY | O_DIRECT);
+	if (fd < 0 && errno == EINVAL)
+		return 77; /* no O_DIRECT here */
+	C_OK(fd);
+	C_CHECK(pwrite(fd, buf, 4096, 0) == 4096);
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+TEST(direct_write_owner_clears_suid_now)
+{
+	BEGIN();
+	NEED_ROOT();
+	WFILE("o", "x", 1, 0644);
+	CHECK_OK(chown("o", NOBODY_UID, NOBODY_GID));
+	CHECK_OK(chmod("o", 06755));
+	CHECK_OK(chmod(".", 0777));
+	CHECK_EQ(STAT("o").st_mode & 07777, 06755);
+	int rc = reap(spawn(nobody_trampoline, &(struct nobody_arg){nb_direct_write_own}));
+	if (rc == 77)
+		SKIP("O_DIRECT or uid 65534 not available here");
+	CHECK_EQ(rc, 0);
+	/* at once, not after the attribute timeout */
+	CHECK_EQ(statx_mode("o"), 0755);
+	CHECK_EQ(STAT("o").st_mode & 07777, 0755);
+	CHECK_EQ(STAT("o").st_size, 4096);
+	COMPARE_HOST();
+}
+
 TEST(utimensat_times)
 {
 	BEGIN();

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <fuse_backend/abi.h>
+#include <fuse_backend/server.h>
 
 #include "passthrough_i.h"
 
@@ -291,7 +292,10 @@ done:
 	return 0;
 }
 
-/* Clear set-uid and set-gid (the latter only with group execute) as the daemon. */
+/*
+ * Clear set-uid and set-gid (the latter only with group execute) as the daemon. Returns 1 when
+ * the mode changed, 0 when there was nothing to clear, or a negative errno.
+ */
 static int kill_suidgid(int pfd, struct fb_passthrough *pt)
 {
 	struct statx sx;
@@ -309,7 +313,19 @@ static int kill_suidgid(int pfd, struct fb_passthrough *pt)
 	snprintf(name, sizeof(name), "%d", pfd);
 	if (fb__pt_sys.fchmodat(pt->proc_fd, name, m & 07777, 0) < 0)
 		return -errno;
-	return 0;
+	return 1;
+}
+
+/*
+ * The daemon changed the mode of @ino behind the kernel's back (the reply carries no
+ * attributes): make the kernel drop its cached attributes now rather than at their timeout.
+ * Only the attributes (offset -1): the page cache stays, and nothing in the kernel waits on
+ * a lock this request holds. Best effort: a transport without notifications just waits.
+ */
+static void mode_changed(const struct fb_ctx *ctx, fb_ino_t ino)
+{
+	if (ctx && ctx->server)
+		fb_server_notify_inval_inode(ctx->server, ino, -1, 0);
 }
 
 static int pt_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const struct stat *in,
@@ -404,6 +420,8 @@ out_creds:
 	if (r == 0 && (valid & FB_FATTR_KILL_SUIDGID) && !(valid & FB_FATTR_MODE) &&
 	    S_ISREG(f.in->mode))
 		r = kill_suidgid(f.fd, pt);
+	if (r > 0)
+		r = 0; /* the reply carries the new mode */
 	if (r == 0) {
 		struct statx sx;
 		r = fd_statx(h && !h->is_dir ? h->fd : f.fd, &sx);
@@ -758,6 +776,22 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struc
 	return 0;
 }
 
+/*
+ * Writes through a FUSE passthrough open go from the kernel to the host file with the
+ * daemon's credentials (root, CAP_FSETID), so neither the host nor the daemon sees them and
+ * nothing clears set-uid/set-gid as a write by the caller would. With FB_HANDLE_KILLPRIV_V2 the
+ * kernel leaves that to us: clear them when a caller without CAP_FSETID (not root) opens the
+ * file for writing, as its first write would (docs/passthrough.md, Security model).
+ */
+static void passthrough_kill_suidgid(struct fb_passthrough *pt, const struct fb_ctx *ctx,
+				     fb_ino_t ino, int pfd, int flags)
+{
+	if (!pt->killpriv_v2 || !ctx || ctx->uid == 0 || (flags & O_ACCMODE) == O_RDONLY)
+		return;
+	if (kill_suidgid(pfd, pt) > 0)
+		mode_changed(ctx, ino);
+}
+
 static int open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 		       int is_dir, struct fb_file_info *fi)
 {
@@ -793,6 +827,8 @@ static int open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_i
 		goto out_put;
 	}
 	r = handle_new(pt, ctx, f.in, fd, is_dir, flags, fi);
+	if (r == 0 && (fi->open_flags & FB_FOPEN_PASSTHROUGH))
+		passthrough_kill_suidgid(pt, ctx, ino, f.fd, flags);
 	fb__pt_fd_put(f.fd, f.owned);
 	return r;
 out_put:
@@ -979,6 +1015,8 @@ static int pt_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 			io_put(pt, h, fd, tmp);
 			return kr;
 		}
+		if (kr > 0)
+			mode_changed(ctx, ino);
 	}
 	n = fb_reader_to_fd(r, fd, size, (off_t)off);
 	io_put(pt, h, fd, tmp);
