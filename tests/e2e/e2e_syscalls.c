@@ -2181,6 +2181,21 @@ TEST(seek_data_hole)
 	close(fd);
 }
 
+TEST(seek_data_hole_negative)
+{
+	BEGIN();
+	int fd = OPEN("f", O_RDWR | O_CREAT, 0644);
+
+	CHECK_EQ(write(fd, "abc", 3), 3);
+	off_t data = SYS(lseek(fd, 0, SEEK_DATA));
+	if (data == -EINVAL || data == -EOPNOTSUPP)
+		SKIP("SEEK_DATA not supported (%s)", strerror((int)-data));
+	CHECK_ERR(lseek(fd, -1, SEEK_DATA), -ENXIO);
+	CHECK_ERR(lseek(fd, -4096, SEEK_HOLE), -ENXIO);
+	CHECK_ERR(lseek(fd, -1, SEEK_SET), -EINVAL);
+	close(fd);
+}
+
 TEST(fallocate_extend)
 {
 	BEGIN();

@@ -1539,7 +1539,8 @@ static int pt_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 	if (fd < 0)
 		return fd;
 	if (off > (uint64_t)INT64_MAX) {
-		r = -EINVAL;
+		/* A negative offset: Linux answers ENXIO for SEEK_DATA/SEEK_HOLE. */
+		r = whence == SEEK_DATA || whence == SEEK_HOLE ? -ENXIO : -EINVAL;
 	} else {
 		off_t o = fb__pt_sys.lseek(fd, (off_t)off, whence);
 		if (o < 0)
