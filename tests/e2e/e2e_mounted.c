@@ -91,14 +91,14 @@ static int unmount_memfs(struct mounted *m)
 static int run_in(const char *bin, const char *dir, const char *extra)
 {
 	char envdir[256], envextra[128];
-	char *env[3] = {envdir, NULL, NULL};
+	char *env[4] = {envdir, E2E_MEMFS_SKIP, NULL, NULL};
 	char *argv[] = {(char *)bin, NULL};
 	pid_t pid;
 
 	snprintf(envdir, sizeof(envdir), "FB_TEST_DIR=%s", dir);
 	if (extra) {
 		snprintf(envextra, sizeof(envextra), "%s", extra);
-		env[1] = envextra;
+		env[2] = envextra;
 	}
 	fflush(stdout);
 	pid = e2e_spawn(argv, env, -1);

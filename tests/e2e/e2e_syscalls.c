@@ -2181,6 +2181,65 @@ TEST(seek_data_hole)
 	close(fd);
 }
 
+/*
+ * fallocate and hole punching by a writer without CAP_FSETID: like a write, they clear
+ * set-uid/set-gid (set-gid with group-execute) and remove security.capability, and succeed.
+ */
+static int nb_fallocate_suid_files(void)
+{
+	int fd;
+
+	C_OK(fd = open("fa", O_WRONLY));
+	C_OK(fallocate(fd, 0, 0, 131072));
+	close(fd);
+	C_OK(fd = open("ph", O_RDWR));
+	C_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 4096));
+	close(fd);
+	return 0;
+}
+
+TEST(fallocate_clears_suid_and_caps)
+{
+	BEGIN();
+	NEED_ROOT();
+	/* VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE, permitted: CAP_NET_RAW */
+	const uint32_t cap[5] = {0x02000001, 1u << 13, 0, 0, 0};
+	static char blk[65536];
+	char hp[PATH_MAX];
+	const char *names[] = {"fa", "ph"};
+	int caps = 1;
+
+	memset(blk, 'x', sizeof(blk));
+	for (int i = 0; i < 2; i++) {
+		WFILE(names[i], blk, sizeof(blk), 0644);
+		CHECK_OK(chmod(names[i], 06777));
+		int r = SYS(setxattr(names[i], "security.capability", cap, sizeof(cap), 0));
+		if (r == -EOPNOTSUPP || r == -ENOTSUP)
+			caps = 0;
+		else
+			CHECK_OK(r);
+	}
+	CHECK_OK(chmod(".", 0777));
+	int probe = OPEN("probe", O_RDWR | O_CREAT, 0644);
+	int r = SYS(fallocate(probe, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+	close(probe);
+	if (r == -EOPNOTSUPP || r == -ENOSYS)
+		SKIP("fallocate/PUNCH_HOLE not supported (%s)", strerror((int)-r));
+	CHECK_EQ(STAT("fa").st_mode & 07777, 06777);
+	AS_NOBODY(nb_fallocate_suid_files);
+	CHECK_EQ(statx_mode("fa"), 0777);
+	CHECK_EQ(statx_mode("ph"), 0777);
+	CHECK_EQ(STAT("fa").st_size, 131072);
+	for (int i = 0; caps && i < 2; i++) {
+		CHECK_ERR(getxattr(names[i], "security.capability", NULL, 0), -ENODATA);
+		if (host_tdir()) {
+			xsnprintf(hp, sizeof(hp), "%s/%s", host_tdir(), names[i]);
+			CHECK_ERR(getxattr(hp, "security.capability", NULL, 0), -ENODATA);
+		}
+	}
+	COMPARE_HOST();
+}
+
 TEST(seek_data_hole_negative)
 {
 	BEGIN();

@@ -509,7 +509,7 @@ static int daemon_suite(const char *daemon, int source, const char *opts, const 
 {
 	char mnt[128], src[128] = "", logpath[160], envdir[200];
 	/* the suite runs all its tests, whatever TEST_FILTER picked here */
-	char *env[] = { envdir, "TEST_FILTER=", NULL };
+	char *env[] = { envdir, "TEST_FILTER=", source ? NULL : E2E_MEMFS_SKIP, NULL };
 	int fd, r;
 	pid_t pid;
 

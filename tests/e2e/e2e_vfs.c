@@ -117,7 +117,13 @@ static int run_syscalls(const char *dir, const char *compare)
 {
 	char env_dir[256], env_cmp[256], log[160], line[256], last[256] = "";
 	char *argv[] = {(char *)syscalls_bin, NULL};
-	char *env[4] = {env_dir, "TEST_FILTER=", NULL, NULL};
+	/*
+	 * Neither file system here gets FB_HANDLE_KILLPRIV_V2 from the VFS (see E2E_MEMFS_SKIP),
+	 * and a sub-file system's notifications name its own inode numbers, not the VFS's: the
+	 * passthrough's "mode changed" invalidation does not reach the right kernel inode.
+	 */
+	char *env[5] = {env_dir, "TEST_FILTER=",
+			E2E_MEMFS_SKIP ",direct_write_owner_clears_suid_now", NULL, NULL};
 	FILE *f;
 	int fd, r;
 	pid_t pid;
@@ -125,7 +131,7 @@ static int run_syscalls(const char *dir, const char *compare)
 	snprintf(env_dir, sizeof(env_dir), "FB_TEST_DIR=%s", dir);
 	if (compare) {
 		snprintf(env_cmp, sizeof(env_cmp), "FB_TEST_COMPARE_DIR=%s", compare);
-		env[2] = env_cmp;
+		env[3] = env_cmp;
 	}
 	snprintf(log, sizeof(log), "%s/syscalls.log", top);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -1375,9 +1375,23 @@ static int pt_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *
 	return xattr_common(PT(fs), ctx, ino, XA_LIST, NULL, buf, size, 0);
 }
 
+static int pt_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask);
+
+/*
+ * The kernel drops a file's capabilities before it is modified (fallocate, truncate, write:
+ * security_inode_killpriv()) by sending REMOVEXATTR "security.capability" with the writer's
+ * credentials, which the host refuses (EPERM) to anyone without CAP_SETFCAP; the operation
+ * then fails. The host kernel drops them for any writer, so a caller who may write the file is
+ * allowed to remove them: that takes privilege away, as their next write would.
+ */
 static int pt_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
 {
-	return xattr_common(PT(fs), ctx, ino, XA_REMOVE, name, NULL, 0, 0);
+	int r = xattr_common(PT(fs), ctx, ino, XA_REMOVE, name, NULL, 0, 0);
+
+	if (r == -EPERM && ctx && strcmp(name, "security.capability") == 0 &&
+	    pt_access(fs, ctx, ino, W_OK) == 0)
+		r = xattr_common(PT(fs), NULL, ino, XA_REMOVE, name, NULL, 0, 0);
+	return r;
 }
 
 static int pt_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask)
@@ -1518,6 +1532,12 @@ static int pt_fallocate(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64
 		r = -EINVAL;
 	else
 		r = fb__pt_sys.fallocate(fd, mode, (off_t)off, (off_t)len) < 0 ? -errno : 0;
+	/*
+	 * The host clears set-uid/set-gid when a writer without CAP_FSETID allocates or punches
+	 * (file_modified()); we allocate as root, and with killpriv_v2 the kernel leaves it to us.
+	 */
+	if (r == 0 && pt->killpriv_v2 && ctx && ctx->uid != 0 && kill_suidgid(fd, pt) > 0)
+		mode_changed(ctx, ino);
 	io_put(pt, h, fd, tmp);
 	return r;
 }
