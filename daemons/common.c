@@ -361,7 +361,8 @@ void fb_daemon_usage(const struct fb_daemon_info *info, FILE *f)
 		"    -o ro                  read-only\n"
 		"    -o suid, -o dev        honour set-uid bits / device files (default "
 		"nosuid,nodev)\n"
-		"    -o noexec, -o noatime  as for mount(8)\n"
+		"    -o noexec, -o noatime  as for mount(8); also exec, rw, atime, relatime,\n"
+		"                           strictatime, nodiratime, lazytime, sync, dirsync\n"
 		"    -o max_read=BYTES      largest read request\n"
 		"    -o auto_unmount        unmount when the daemon dies (through fusermount3)\n",
 		FB_DAEMON_DEFAULT_THREADS);

@@ -74,11 +74,15 @@ struct fb_mount_opts {
 	uint32_t max_read;		/* largest READ request in bytes; 0: kernel default */
 	uint32_t blksize;		/* block size; the kernel takes it only for block-device
 					 * (fuseblk) mounts, so fb_session_mount() refuses it */
+	unsigned long ms_flags;		/* further MS_* mount flags, set by the options
+					 * relatime/norelatime, strictatime/nostrictatime,
+					 * nodiratime/diratime, lazytime/nolazytime, sync/async,
+					 * dirsync (as mount(8) and libfuse take them) */
 };
 
 /*
  * Set one option by its libfuse name: @name is e.g. "allow_other", "ro", "nosuid", "dev",
- * "fsname", "max_read"; @value is the text after '=' or NULL when there was none. Strings
+ * "relatime", "sync", "fsname", "max_read"; @value is the text after '=' or NULL when there was none. Strings
  * are borrowed (stored as pointers). Returns 0; -ENOENT when @name is not a mount option (so
  * the caller can try its own options); -EINVAL when the value is missing, superfluous or bad.
  */

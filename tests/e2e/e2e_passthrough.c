@@ -482,6 +482,56 @@ TEST(scale_many_files_few_fds)
 	CHECK(w.max < 2000);
 }
 
+/*
+ * The options of g_mnt from /proc/self/mountinfo: the mount's own (6th field: ro, nosuid,
+ * noatime, nodiratime, relatime, ...) then the super block's (sync, dirsync, lazytime, ...).
+ */
+static int mnt_opts(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mp[2048], opts[1024], sopts[1024];
+
+	out[0] = '\0';
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+
+		if (dash && sscanf(line, "%*s %*s %*s %*s %2047s %1023s", mp, opts) == 2 &&
+		    sscanf(dash + 3, "%*s %*s %1023s", sopts) == 1 && strcmp(mp, g_mnt) == 0)
+			snprintf(out, len, ",%s,%s,", opts, sopts);
+	}
+	fclose(f);
+	return out[0] ? 0 : -ENOENT;
+}
+
+TEST(mount_flag_options)
+{
+	char opts[2100];
+	pid_t pid;
+
+	/* every flag option of mount(8) that FUSE takes, as libfuse accepts them */
+	empty_src();
+	pid = mount_pt("rw,exec,suid,dev,nodiratime,lazytime,sync,dirsync,strictatime");
+	CHECK(pid > 0);
+	CHECK_OK(mnt_opts(opts, sizeof(opts)));
+	unmount_pt(pid);
+	CHECK(strstr(opts, ",rw,") && strstr(opts, ",nodiratime,") && strstr(opts, ",sync,") &&
+	      strstr(opts, ",dirsync,") && !strstr(opts, ",nosuid,") && !strstr(opts, ",nodev,") &&
+	      !strstr(opts, ",noexec,") && !strstr(opts, "relatime"));
+	pid = mount_pt("relatime,ro,nosuid,nodev,noexec");
+	CHECK(pid > 0);
+	CHECK_OK(mnt_opts(opts, sizeof(opts)));
+	unmount_pt(pid);
+	CHECK(strstr(opts, ",ro,") && strstr(opts, ",relatime,") && strstr(opts, ",nosuid,") &&
+	      strstr(opts, ",nodev,") && strstr(opts, ",noexec,"));
+	pid = mount_pt("noatime");
+	CHECK(pid > 0);
+	CHECK_OK(mnt_opts(opts, sizeof(opts)));
+	unmount_pt(pid);
+	CHECK(strstr(opts, ",noatime,"));
+}
+
 TEST(bad_command_lines_exit_1)
 {
 	char out[2048], p[700];

@@ -86,6 +86,41 @@ TEST(kernel_data_with_options)
 	CHECK_EQ(flags, MS_RDONLY | MS_NOEXEC | MS_NOATIME);
 }
 
+TEST(mount_flag_options)
+{
+	const char *names[] = {"relatime", "strictatime", "nodiratime", "lazytime", "sync",
+			       "dirsync", "exec", "suid", "dev", "rw", "ro", "nosuid", "nodev",
+			       "noexec", "atime", "noatime", "async", "diratime", "norelatime",
+			       "nostrictatime", "nolazytime"};
+	struct fb_mount_opts o = {0};
+	unsigned long flags = 0;
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		CHECK_EQ(fb_mount_opts_set(&o, names[i], NULL), 0);
+	CHECK_EQ(fb_mount_opts_set(&o, "relatime", "1"), -EINVAL);
+	CHECK_EQ(fb_mount_opts_set(&o, "noexecute", NULL), -ENOENT);
+	/* the no- forms undid all but sync (async came later: off) and dirsync */
+	CHECK_EQ(o.ms_flags, MS_DIRSYNC);
+
+	memset(&o, 0, sizeof(o));
+	CHECK_EQ(fb_mount_opts_set(&o, "relatime", NULL), 0);
+	CHECK_EQ(fb_mount_opts_set(&o, "nodiratime", NULL), 0);
+	CHECK_EQ(fb_mount_opts_set(&o, "lazytime", NULL), 0);
+	CHECK_EQ(fb_mount_opts_set(&o, "sync", NULL), 0);
+	CHECK_EQ(fb_mount_opts_set(&o, "dirsync", NULL), 0);
+	CHECK_EQ(fb__mount_kernel_data(&o, 3, S_IFDIR, 0, 0, buf, sizeof(buf), &flags), 0);
+	CHECK_EQ(flags, MS_NOSUID | MS_NODEV | MS_RELATIME | MS_NODIRATIME | MS_LAZYTIME |
+				MS_SYNCHRONOUS | MS_DIRSYNC);
+	CHECK_EQ(fb__mount_fusermount_opts(&o, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "fsname=fuse-backend,rw,nosuid,nodev,relatime,nodiratime,lazytime,sync,"
+		       "dirsync");
+	/* flags outside the set are not passed */
+	o.ms_flags = MS_BIND | MS_STRICTATIME;
+	CHECK_EQ(fb__mount_kernel_data(&o, 3, S_IFDIR, 0, 0, buf, sizeof(buf), &flags), 0);
+	CHECK_EQ(flags, MS_NOSUID | MS_NODEV | MS_STRICTATIME);
+}
+
 TEST(kernel_data_refuses_blksize_and_short_buffers)
 {
 	struct fb_mount_opts o = {.blksize = 4096};

@@ -26,6 +26,10 @@
 
 extern char **environ;
 
+/* The flags fb_mount_opts.ms_flags may add. */
+#define FB__MOUNT_MS_FLAGS                                                                         \
+	(MS_RELATIME | MS_STRICTATIME | MS_NODIRATIME | MS_LAZYTIME | MS_SYNCHRONOUS | MS_DIRSYNC)
+
 static int parse_u32(const char *s, uint32_t *out)
 {
 	char *end;
@@ -63,8 +67,33 @@ int fb_mount_opts_set(struct fb_mount_opts *o, const char *name, const char *val
 		{"auto_unmount", offsetof(struct fb_mount_opts, auto_unmount), 1},
 	};
 
+	/* Options that only set or clear an MS_* flag (mount(8), libfuse's mount_flags). */
+	static const struct {
+		const char *name;
+		unsigned long flag;
+		int on;
+	} ms[] = {
+		{"relatime", MS_RELATIME, 1},	  {"norelatime", MS_RELATIME, 0},
+		{"strictatime", MS_STRICTATIME, 1}, {"nostrictatime", MS_STRICTATIME, 0},
+		{"nodiratime", MS_NODIRATIME, 1},  {"diratime", MS_NODIRATIME, 0},
+		{"lazytime", MS_LAZYTIME, 1},	  {"nolazytime", MS_LAZYTIME, 0},
+		{"sync", MS_SYNCHRONOUS, 1},	  {"async", MS_SYNCHRONOUS, 0},
+		{"dirsync", MS_DIRSYNC, 1},
+	};
+
 	if (!o || !name)
 		return -EINVAL;
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		if (strcmp(name, ms[i].name) != 0)
+			continue;
+		if (value)
+			return -EINVAL;
+		if (ms[i].on)
+			o->ms_flags |= ms[i].flag;
+		else
+			o->ms_flags &= ~ms[i].flag;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		if (strcmp(name, flags[i].name) != 0)
 			continue;
@@ -156,11 +185,20 @@ int fb__mount_kernel_data(const struct fb_mount_opts *o, int fd, mode_t rootmode
 		*flags |= MS_NOEXEC;
 	if (o->noatime)
 		*flags |= MS_NOATIME;
+	*flags |= o->ms_flags & FB__MOUNT_MS_FLAGS;
 	return 0;
 }
 
 int fb__mount_fusermount_opts(const struct fb_mount_opts *o, char *buf, size_t len)
 {
+	static const struct {
+		unsigned long flag;
+		const char *name;
+	} ms_names[] = {
+		{MS_RELATIME, "relatime"}, {MS_STRICTATIME, "strictatime"},
+		{MS_NODIRATIME, "nodiratime"}, {MS_LAZYTIME, "lazytime"},
+		{MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"},
+	};
 	static const struct fb_mount_opts defaults;
 	size_t pos = 0;
 	int r = 0;
@@ -193,6 +231,9 @@ int fb__mount_fusermount_opts(const struct fb_mount_opts *o, char *buf, size_t l
 		r = append(buf, len, &pos, "noexec");
 	if (r == 0 && o->noatime)
 		r = append(buf, len, &pos, "noatime");
+	for (size_t i = 0; r == 0 && i < sizeof(ms_names) / sizeof(ms_names[0]); i++)
+		if (o->ms_flags & ms_names[i].flag)
+			r = append(buf, len, &pos, "%s", ms_names[i].name);
 	if (r == 0 && o->auto_unmount)
 		r = append(buf, len, &pos, "auto_unmount");
 	return r;
