@@ -180,6 +180,7 @@ int main(int argc, char **argv)
 	cfg.source = o.args[0];
 	cfg.timeout = timeout;
 	cfg.dir_timeout = dir_timeout;
+	cfg.noatime = o.mount.noatime;
 
 	if (stat(cfg.source, &st) < 0) {
 		fprintf(stderr, "fb-passthrough: source %s: %s\n", cfg.source, strerror(errno));

@@ -98,6 +98,9 @@ struct fb_passthrough_config {
 				 * among users of this mount only. */
 	int cred_switch;	/* run each request with the caller's credentials. Default 1;
 				 * ignored (off) when the process is not root */
+	int noatime;		/* the mount is noatime: reads and listings through it do not
+				 * change access times on the host (host files are opened with
+				 * O_NOATIME, which needs root or the file's owner). Default 0 */
 };
 
 /* Fill @cfg with the defaults above (source NULL). */

@@ -16,6 +16,7 @@
  */
 #include <dirent.h>
 #include <pthread.h>
+#include <grp.h>
 #include <sys/inotify.h>
 #include <sys/xattr.h>
 
@@ -530,6 +531,96 @@ TEST(mount_flag_options)
 	CHECK_OK(mnt_opts(opts, sizeof(opts)));
 	unmount_pt(pid);
 	CHECK(strstr(opts, ",noatime,"));
+}
+
+/* Set the host access time of @path to three days ago (older than relatime's day). */
+static int age_atime(const char *path)
+{
+	struct timespec ts[2] = {{time(NULL) - 3 * 86400, 0}, {0, UTIME_OMIT}};
+
+	return utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static long host_atime(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 ? -1 : (long)st.st_atime;
+}
+
+/* Read @path and list @dir through the mount, as root and as uid/gid 65534. */
+static int read_and_list(const char *path, const char *dir)
+{
+	char buf[64];
+
+	for (int as_nobody = 0; as_nobody < 2; as_nobody++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return -errno;
+		if (pid == 0) {
+			int fd;
+			DIR *d;
+
+			if (as_nobody && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+					  setresuid(65534, 65534, 65534) < 0))
+				_exit(2);
+			fd = open(path, O_RDONLY);
+			if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+				_exit(3);
+			close(fd);
+			d = opendir(dir);
+			if (!d)
+				_exit(4);
+			while (readdir(d))
+				;
+			closedir(d);
+			_exit(0);
+		}
+		if (e2e_wait(pid, 30000) != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * On a noatime mount, reading files and listing directories (as root and as another user, with
+ * FUSE passthrough and without) leaves the host's access times alone; on a relatime mount
+ * they change (the check can see a change).
+ */
+TEST(noatime_leaves_host_atime)
+{
+	const char *modes[] = {"noatime", "noatime,no_passthrough", "noatime,cache=never", ""};
+	char hf[600], hd[600], mf[600], md[600];
+
+	snprintf(hd, sizeof(hd), "%s/d", g_src);
+	snprintf(hf, sizeof(hf), "%s/d/f", g_src);
+	snprintf(md, sizeof(md), "%s/d", g_mnt);
+	snprintf(mf, sizeof(mf), "%s/d/f", g_mnt);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		empty_src();
+		CHECK_OK(mkdir(hd, 0755));
+		int fd = open(hf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK(fd >= 0);
+		CHECK_EQ(write(fd, "hello", 5), 5);
+		close(fd);
+		CHECK_OK(age_atime(hf));
+		CHECK_OK(age_atime(hd));
+		long af = host_atime(hf), ad = host_atime(hd);
+		pid_t pid = mount_pt(modes[i]);
+		CHECK(pid > 0);
+		int r = read_and_list(mf, md);
+		unmount_pt(pid);
+		CHECK_OK(r);
+		if (modes[i][0]) {
+			if (host_atime(hf) != af || host_atime(hd) != ad)
+				FBT_FAIL("-o %s: host atime changed (file %ld -> %ld, dir %ld -> %ld)",
+					 modes[i], af, host_atime(hf), ad, host_atime(hd));
+		} else {
+			CHECK(host_atime(hf) > af);
+			CHECK(host_atime(hd) > ad);
+		}
+	}
 }
 
 TEST(bad_command_lines_exit_1)

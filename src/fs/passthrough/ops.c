@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,23 @@ static int reopen_fd(struct fb_passthrough *pt, int pfd, int flags)
 	flags &= ~(O_NOFOLLOW | O_CREAT | O_EXCL | O_PATH | O_TMPFILE);
 	fd = fb__pt_sys.openat(pt->proc_fd, name, flags | O_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * On a noatime mount, add O_NOATIME to host descriptor @fd (opened for a request) so reading
+ * it does not touch the host's access time. Done with fcntl() as the daemon, after a
+ * permission-checked open as the caller: O_NOATIME needs the owner or CAP_FOWNER. Best
+ * effort (a daemon that is not root keeps the plain descriptor).
+ */
+static void noatime_fd(struct fb_passthrough *pt, int fd)
+{
+	int fl;
+
+	if (!pt->cfg.noatime || fd < 0)
+		return;
+	fl = fb__pt_sys.fcntl_int(fd, F_GETFL, 0);
+	if (fl >= 0 && !(fl & O_NOATIME))
+		fb__pt_sys.fcntl_int(fd, F_SETFL, fl | O_NOATIME);
 }
 
 /* An inode's descriptor, with the inode: the triple ops pass around. */
@@ -713,6 +731,48 @@ static void backing_put(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 	pthread_mutex_unlock(&pt->backing_lock);
 }
 
+/*
+ * On a noatime mount, the descriptor to register as @in's backing file (@fd is the open's own):
+ * @in opened again on the source's noatime clone (pt->noatime_fd), so that the reads the
+ * kernel makes through it leave the host's access time alone. The clone is detached, where
+ * file handles do not open, so by the name /proc shows for @fd below the source, resolved
+ * strictly beneath the clone (no symlinks, no other mount) and accepted only if it is the
+ * same inode. -1 (register @fd: access times then change) when any of that fails.
+ */
+static int backing_noatime_fd(struct fb_passthrough *pt, struct fb__pt_inode *in, int fd)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   RESOLVE_NO_XDEV,
+	};
+	char name[16], root[PATH_MAX], path[PATH_MAX];
+	struct statx sx;
+	ssize_t rn, n;
+	int bfd;
+
+	if (pt->noatime_fd < 0 || in->submount)
+		return -1;
+	snprintf(name, sizeof(name), "%d", pt->root_fd);
+	rn = fb__pt_sys.readlinkat(pt->proc_fd, name, root, sizeof(root) - 1);
+	snprintf(name, sizeof(name), "%d", fd);
+	n = fb__pt_sys.readlinkat(pt->proc_fd, name, path, sizeof(path) - 1);
+	if (rn <= 0 || n <= rn + 1)
+		return -1;
+	root[rn] = path[n] = '\0';
+	if (strncmp(path, root, (size_t)rn) != 0 || path[rn] != '/')
+		return -1;
+	bfd = fb__pt_sys.openat2(pt->noatime_fd, path + rn + 1, &how, sizeof(how));
+	if (bfd < 0)
+		return -1;
+	if (fd_statx(bfd, &sx) < 0 || sx.stx_ino != in->ino ||
+	    makedev(sx.stx_dev_major, sx.stx_dev_minor) != in->dev) {
+		fb__pt_sys.close(bfd);
+		return -1;
+	}
+	return bfd;
+}
+
 void fb__pt_handle_free(struct fb_passthrough *pt, struct fb__pt_handle *h)
 {
 	if (h->fd >= 0)
@@ -755,8 +815,10 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struc
 			fi->open_flags |= FB_FOPEN_NOFLUSH;
 		if (pt->passthrough && S_ISREG(in->mode) &&
 		    !(fi->open_flags & FB_FOPEN_DIRECT_IO)) {
-			int id;
-			r = backing_get(pt, ctx, in, fd, &id);
+			int id, bfd = backing_noatime_fd(pt, in, fd);
+			r = backing_get(pt, ctx, in, bfd >= 0 ? bfd : fd, &id);
+			if (bfd >= 0)
+				fb__pt_sys.close(bfd);
 			if (r == 0) {
 				h->backing = 1;
 				fi->open_flags |= FB_FOPEN_PASSTHROUGH;
@@ -826,6 +888,7 @@ static int open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_i
 		r = fd;
 		goto out_put;
 	}
+	noatime_fd(pt, fd);
 	r = handle_new(pt, ctx, f.in, fd, is_dir, flags, fi);
 	if (r == 0 && (fi->open_flags & FB_FOPEN_PASSTHROUGH))
 		passthrough_kill_suidgid(pt, ctx, ino, f.fd, flags);
@@ -872,6 +935,7 @@ static int created(struct fb_passthrough *pt, const struct fb_ctx *ctx, struct p
 		fb__pt_sys.close(fd);
 		return -ESTALE;
 	}
+	noatime_fd(pt, fd);
 	r = handle_new(pt, ctx, in, fd, 0, flags, fi);
 	if (r == 0)
 		return 0;
@@ -961,6 +1025,7 @@ static int io_fd(struct fb_passthrough *pt, fb_ino_t ino, uint64_t fh, int acc,
 		return r;
 	r = S_ISREG(f.in->mode) ? reopen_fd(pt, f.fd, acc) : -EBADF;
 	ifd_put(pt, &f);
+	noatime_fd(pt, r);
 	if (r >= 0)
 		*tmp = 1;
 	return r;

@@ -7,6 +7,7 @@
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -54,6 +55,30 @@ static double policy_timeout(enum fb_passthrough_cache c)
 	default:
 		return 1;
 	}
+}
+
+/*
+ * With FUSE passthrough the kernel reads the host file through a backing file it opens on the
+ * registered file's mount, with the FUSE file's flags: our O_NOATIME does not reach it, but a
+ * noatime mount does. A private clone of the source's mount (not attached anywhere, gone with
+ * its last descriptor) with MOUNT_ATTR_NOATIME, or -1 (needs CAP_SYS_ADMIN; the caller then
+ * registers its ordinary descriptors). Only inodes on the source's own mount use it.
+ */
+static int noatime_mount(int root_fd)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_NOATIME,
+		.attr_clr = MOUNT_ATTR__ATIME,
+	};
+	int fd = open_tree(root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+	if (fd < 0)
+		return -1;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passthrough **ret)
@@ -132,6 +157,10 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 		}
 	}
 
+	pt->noatime_fd = -1;
+	if (cfg->noatime)
+		pt->noatime_fd = noatime_mount(pt->root_fd);
+
 	pt->cred_switch = cfg->cred_switch && geteuid() == 0;
 	pt->saved_egid = getegid();
 	int ng = getgroups(0, NULL);
@@ -173,6 +202,8 @@ void fb_passthrough_free(struct fb_passthrough *pt)
 	pthread_mutex_destroy(&pt->backing_lock);
 	close(pt->proc_fd);
 	close(pt->root_fd);
+	if (pt->noatime_fd >= 0)
+		close(pt->noatime_fd);
 	free(pt->saved_groups);
 	free(pt);
 }

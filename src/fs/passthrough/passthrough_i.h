@@ -14,6 +14,8 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <linux/openat2.h>
+
 #include <fuse_backend/fs.h>
 #include <fuse_backend/passthrough.h>
 
@@ -24,6 +26,7 @@
  */
 struct fb__pt_syscalls {
 	int (*openat)(int dirfd, const char *path, int flags, mode_t mode);
+	int (*openat2)(int dirfd, const char *path, struct open_how *how, size_t size);
 	int (*open_by_handle_at)(int mount_fd, struct file_handle *h, int flags);
 	int (*name_to_handle_at)(int dirfd, const char *path, struct file_handle *h, int *mnt_id,
 				 int flags);
@@ -57,6 +60,7 @@ struct fb__pt_syscalls {
 	ssize_t (*copy_file_range)(int fd_in, off_t *off_in, int fd_out, off_t *off_out,
 				   size_t len, unsigned int flags);
 	int (*fcntl_lock)(int fd, int cmd, struct flock *fl);
+	int (*fcntl_int)(int fd, int cmd, int arg);	/* F_GETFL, F_SETFL */
 	int (*flock)(int fd, int op);
 	int (*fstatvfs)(int fd, struct statvfs *out);
 	int (*ioctl)(int fd, unsigned long cmd, void *arg);
@@ -139,6 +143,10 @@ struct fb__pt_mount {
 struct fb_passthrough {
 	struct fb_passthrough_config cfg;	/* source is not kept */
 	int root_fd;			/* the source directory, O_RDONLY|O_DIRECTORY */
+	int noatime_fd;			/* with cfg.noatime: the root of a private
+					 * clone of the source's mount with MOUNT_ATTR_NOATIME,
+					 * on which FUSE passthrough backing files are opened;
+					 * else -1 */
 	int proc_fd;			/* /proc/self/fd, O_PATH */
 	pid_t proc_pid;			/* the process whose fd directory proc_fd is */
 	int use_handles;		/* file handles work on the source */

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -21,9 +22,19 @@ static int sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 	return openat(dirfd, path, flags, mode);
 }
 
+static int sys_openat2(int dirfd, const char *path, struct open_how *how, size_t size)
+{
+	return (int)syscall(SYS_openat2, dirfd, path, how, size);
+}
+
 static int sys_fcntl_lock(int fd, int cmd, struct flock *fl)
 {
 	return fcntl(fd, cmd, fl);
+}
+
+static int sys_fcntl_int(int fd, int cmd, int arg)
+{
+	return fcntl(fd, cmd, arg);
 }
 
 static int sys_ioctl(int fd, unsigned long cmd, void *arg)
@@ -66,6 +77,8 @@ static ssize_t sys_getdents64(int fd, void *buf, size_t size)
 	.removexattr = removexattr, \
 	.copy_file_range = copy_file_range, \
 	.fcntl_lock = sys_fcntl_lock, \
+	.fcntl_int = sys_fcntl_int, \
+	.openat2 = sys_openat2, \
 	.flock = flock, \
 	.fstatvfs = fstatvfs, \
 	.ioctl = sys_ioctl, \
