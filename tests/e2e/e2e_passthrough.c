@@ -10,6 +10,9 @@
  *  - scale: FB_PT_SCALE_FILES (default 200000) files created, statted, listed and removed
  *    (e2e_stress many-files mode) while the daemon's descriptor count stays far below the
  *    20,000-file limit of our machines;
+ *  - mount flag options (relatime, nodiratime, sync, dirsync, ...) reach the mount;
+ *  - -o noatime: reads and listings, with and without FUSE passthrough, as root and as another
+ *    user, leave the host's access times alone;
  *  - command-line errors (missing source, file as source or mount point, mount point in use).
  *
  * Environment (set by meson): FB_PASSTHROUGH, FB_E2E_SYSCALLS, FB_E2E_STRESS.
