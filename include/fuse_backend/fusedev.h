@@ -82,9 +82,10 @@ struct fb_mount_opts {
 
 /*
  * Set one option by its libfuse name: @name is e.g. "allow_other", "ro", "nosuid", "dev",
- * "relatime", "sync", "fsname", "max_read"; @value is the text after '=' or NULL when there was none. Strings
- * are borrowed (stored as pointers). Returns 0; -ENOENT when @name is not a mount option (so
- * the caller can try its own options); -EINVAL when the value is missing, superfluous or bad.
+ * "relatime", "sync", "fsname", "max_read"; @value is the text after '=' or NULL when there
+ * was none. Strings are borrowed (stored as pointers). Returns 0; -ENOENT when @name is not a
+ * mount option (so the caller can try its own options); -EINVAL when the value is missing,
+ * superfluous or bad.
  */
 int fb_mount_opts_set(struct fb_mount_opts *o, const char *name, const char *value);
 
