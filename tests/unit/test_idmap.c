@@ -37,7 +37,7 @@ TEST(check_accepts_each_kind_and_the_edges)
 		R(HOST, 5000, 7000, 10),
 		R(SQUASH_GUEST, 100000, 65534, 65536),
 		R(SQUASH_HOST, 200000, 65534, 65536),
-		R(FORBID_GUEST, 1010, 0, 90),	/* right after the guest range: no overlap */
+		R(FORBID_GUEST, 1010, 0, 90), /* right after the guest range: no overlap */
 		R(MAP, 300000, 400000, 100),
 	};
 	CHECK_EQ(fb_idmap_check(m, 6, NULL, NULL), 0);
@@ -493,8 +493,8 @@ TEST(config_rules)
 {
 	struct fb_passthrough_config cfg;
 	struct fb_passthrough *pt = NULL;
-	struct fb_idmap_range u = R(MAP, 0, 1000, 1), bad[2] = {R(GUEST, 0, 5, 10),
-								  R(FORBID_GUEST, 9, 0, 1)};
+	struct fb_idmap_range u = R(MAP, 0, 1000, 1),
+			      bad[2] = {R(GUEST, 0, 5, 10), R(FORBID_GUEST, 9, 0, 1)};
 
 	CHECK(mkdir(src, 0777) == 0 || errno == EEXIST);
 	fb_passthrough_config_init(&cfg);

@@ -346,8 +346,7 @@ TEST(translate_ids_on_the_command_line)
 	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--posix-acl", "--translate-uid=map:0:1:1"),
 		 -EINVAL);
 	CHECK(strstr(err, "--posix-acl"));
-	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "-o", "posix_acl",
-		       "--translate-gid=map:0:1:1"),
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "-o", "posix_acl", "--translate-gid=map:0:1:1"),
 		 -EINVAL);
 	/* at most FB_VFSD_IDMAPS_MAX of each */
 	const char *many[FB_VFSD_IDMAPS_MAX + 5] = {"fb-virtiofsd", "--fd=3", "--shared-dir=/d"};

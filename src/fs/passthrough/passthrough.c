@@ -80,7 +80,7 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 		return -EINVAL;
 
 	has_maps = cfg_has(cfg, offsetof(struct fb_passthrough_config, ngid_map) +
-				     sizeof(cfg->ngid_map)) &&
+					sizeof(cfg->ngid_map)) &&
 		   (cfg->nuid_map || cfg->ngid_map);
 	if (has_maps && cfg->posix_acl)
 		return -EINVAL;
