@@ -531,6 +531,13 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 		snprintf(err, errlen, "--translate-uid/--translate-gid exclude --posix-acl");
 		return -EINVAL;
 	}
+	if ((v->nuid_map || v->ngid_map) && (v->vfs.nmounts || v->vfs.control)) {
+		/* the other backends of a VFS (memfs, passthrough:/DIR) would serve raw ids */
+		snprintf(err, errlen,
+			 "--translate-uid/--translate-gid apply to the shared directory alone: "
+			 "not with --mount or --control");
+		return -EINVAL;
+	}
 	v->pt.uid_map = v->uid_map;
 	v->pt.nuid_map = (uint32_t)v->nuid_map;
 	v->pt.gid_map = v->gid_map;
