@@ -397,8 +397,8 @@ TEST(forbidden_guest_ids_get_eperm)
 		  -EPERM);
 	CHECK_ERR(ops->mkdir(pt, &bad_gid, FB_ROOT_ID, "d", 0755, &e), -EPERM);
 	CHECK_ERR(ops->mkdir(pt, &no_uid, FB_ROOT_ID, "d", 0755, &e), -EPERM);
-	CHECK_ERR(host_stat("f", &st), -1);
-	CHECK_ERR(host_stat("d", &st), -1);
+	CHECK_ERR(host_stat("f", &st), -ENOENT);
+	CHECK_ERR(host_stat("d", &st), -ENOENT);
 
 	/* chown to a forbidden id, as root */
 	CHECK_EQ(ops->mkdir(pt, &root, FB_ROOT_ID, "d", 0755, &e), 0);

@@ -349,8 +349,9 @@ TEST(translate_ids_on_the_command_line)
 	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "-o", "posix_acl", "--translate-gid=map:0:1:1"),
 		 -EINVAL);
 	/* other backends of a VFS would serve untranslated ids */
-	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--mount=/m=memfs", "--translate-uid=map:0:1:1"),
-		 -EINVAL);
+	CHECK_EQ(
+		PARSE("--fd=3", "--shared-dir=/d", "--mount=/m=memfs", "--translate-uid=map:0:1:1"),
+		-EINVAL);
 	CHECK(strstr(err, "--mount"));
 	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--sandbox=none", "--control=/run/c",
 		       "--translate-gid=map:0:1:1"),
