@@ -184,6 +184,10 @@ static void log_settings(const struct fb_vfsd_opts *v)
 		       v->tag);
 	for (int i = 0; i < v->nignored; i++)
 		fb_log(FB_LOG_WARNING, "option '%s' is accepted and ignored", v->ignored[i]);
+	for (int i = 0; i < v->nuid_map; i++)
+		fb_log(FB_LOG_INFO, "--translate-uid %s", v->uid_spec[i]);
+	for (int i = 0; i < v->ngid_map; i++)
+		fb_log(FB_LOG_INFO, "--translate-gid %s", v->gid_spec[i]);
 	if (v->common.mount.allow_other || v->common.mount.default_permissions)
 		fb_log(FB_LOG_WARNING, "mount options (-o allow_other, ...) mean nothing to a "
 				       "virtio-fs back end: ignored");
@@ -306,13 +310,6 @@ int main(int argc, char **argv)
 	if (v.common.debug)
 		fb_log_set_debug(1);
 
-	if (v.nuid_map || v.ngid_map) {
-		fb_log(FB_LOG_ERR,
-		       "--translate-uid/--translate-gid: ID translation is not "
-		       "implemented yet; refusing to share %s with untranslated IDs",
-		       v.shared_dir);
-		goto out;
-	}
 	if (stat(v.shared_dir, &st) < 0) {
 		fb_log(FB_LOG_ERR, "shared directory %s: %s", v.shared_dir, strerror(errno));
 		goto out;
