@@ -205,9 +205,9 @@ static void log_queue_stats(const struct fb_vhost_user *dev)
 
 		if (fb_vhost_user_queue_stats(dev, i, &st) < 0 || !st.requests)
 			continue;
-		w = snprintf(line + len, sizeof(line) - len, "%squeue %u%s: %llu requests",
+		w = snprintf(line + len, sizeof(line) - len, "%squeue %u%s: %llu request%s",
 			     shown ? ", " : "", i, i == 0 ? " (hiprio)" : "",
-			     (unsigned long long)st.requests);
+			     (unsigned long long)st.requests, st.requests == 1 ? "" : "s");
 		if (w < 0 || (size_t)w >= sizeof(line) - len) {
 			line[len] = '\0'; /* 64 busy queues do not fit: the line ends early */
 			break;
