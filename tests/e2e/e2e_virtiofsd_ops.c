@@ -595,44 +595,6 @@ TEST(unshare_of_a_namespace_is_fatal)
 
 /* ---- the daemon binary, driven through its socket as QEMU would ------------------------- */
 
-/* A front end (tests/unit/vhost_front.h) on the socket at @path instead of a device in
- * process: memory, rings, then QEMU 7.2's handshake. */
-static int front_connect(const char *path, struct vf **ret)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct vf *vf = calloc(1, sizeof(*vf));
-	int r;
-
-	if (!vf)
-		return -ENOMEM;
-	*ret = vf;
-	vf->cfg = (struct vf_config)VF_CONFIG_DEFAULT;
-	vf->cfg.queues_used = 1;
-	vf->nq = 2;
-	vf->sock = -1;
-	for (int i = 0; i < VF_NREG; i++)
-		vf->reg[i].fd = -1;
-	for (unsigned int i = 0; i < VF_QUEUES_MAX; i++)
-		vf->q[i].kick = vf->q[i].call = -1;
-	if ((r = vf_mem_create(vf)) < 0)
-		return r;
-	for (unsigned int i = 0; i < vf->nq; i++) {
-		vf->q[i].kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		vf->q[i].call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (vf->q[i].kick < 0 || vf->q[i].call < 0)
-			return -errno;
-		if ((r = vf_queue_layout(vf, i)) < 0)
-			return r;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	vf->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (vf->sock < 0)
-		return -errno;
-	if (connect(vf->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	return vf_handshake(vf);
-}
-
 static pid_t start_daemon(const char *sock, const char *share, const char *log)
 {
 	const char *bin = getenv("FB_VIRTIOFSD");
@@ -678,8 +640,9 @@ TEST(every_op_through_the_daemon_over_vhost_user)
 	c = fork();
 	CHECK(c >= 0);
 	if (c == 0) {
+		struct vf_config cfg = VF_CONFIG_DEFAULT;
 		struct vf *vf = NULL;
-		int r = front_connect(sock, &vf);
+		int r = vf_connect(sock, &cfg, &vf);
 
 		if (r < 0) {
 			fprintf(stderr, "  connecting to fb-virtiofsd: %s\n", strerror(-r));
