@@ -184,9 +184,44 @@ static void log_settings(const struct fb_vfsd_opts *v)
 		       v->tag);
 	for (int i = 0; i < v->nignored; i++)
 		fb_log(FB_LOG_WARNING, "option '%s' is accepted and ignored", v->ignored[i]);
+	for (int i = 0; i < v->nuid_map; i++)
+		fb_log(FB_LOG_INFO, "--translate-uid %s", v->uid_spec[i]);
+	for (int i = 0; i < v->ngid_map; i++)
+		fb_log(FB_LOG_INFO, "--translate-gid %s", v->gid_spec[i]);
 	if (v->common.mount.allow_other || v->common.mount.default_permissions)
 		fb_log(FB_LOG_WARNING, "mount options (-o allow_other, ...) mean nothing to a "
 				       "virtio-fs back end: ignored");
+}
+
+/*
+ * One line with the requests each queue served, the queues that served none left out: shows
+ * whether a multi-queue guest spread its requests (the vm suite's multiqueue scenario reads it).
+ */
+static void log_queue_stats(const struct fb_vhost_user *dev)
+{
+	char line[900];
+	size_t len = 0;
+	unsigned int n = fb_vhost_user_queue_count(dev), shown = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct fb_vhost_user_queue_stats st = {.size = sizeof(st)};
+		int w;
+
+		if (fb_vhost_user_queue_stats(dev, i, &st) < 0 || !st.requests)
+			continue;
+		w = snprintf(line + len, sizeof(line) - len, "%squeue %u%s: %llu request%s",
+			     shown ? ", " : "", i, i == 0 ? " (hiprio)" : "",
+			     (unsigned long long)st.requests, st.requests == 1 ? "" : "s");
+		if (w < 0 || (size_t)w >= sizeof(line) - len) {
+			line[len] = '\0'; /* 64 busy queues do not fit: the line ends early */
+			break;
+		}
+		len += (size_t)w;
+		shown++;
+	}
+	if (!shown)
+		snprintf(line, sizeof(line), "no queue served a request");
+	fb_log(FB_LOG_INFO, "Requests per queue: %s", line);
 }
 
 static int serve(struct fb_vfsd_opts *v)
@@ -260,6 +295,7 @@ static int serve(struct fb_vfsd_opts *v)
 		fb_log(FB_LOG_ERR, "serving ended with an error: %s", strerror(-r));
 	if (r == -EINTR)
 		r = 0;
+	log_queue_stats(dev);
 
 out_free_dev:
 	signal_dev = NULL;
@@ -306,13 +342,6 @@ int main(int argc, char **argv)
 	if (v.common.debug)
 		fb_log_set_debug(1);
 
-	if (v.nuid_map || v.ngid_map) {
-		fb_log(FB_LOG_ERR,
-		       "--translate-uid/--translate-gid: ID translation is not "
-		       "implemented yet; refusing to share %s with untranslated IDs",
-		       v.shared_dir);
-		goto out;
-	}
 	if (stat(v.shared_dir, &st) < 0) {
 		fb_log(FB_LOG_ERR, "shared directory %s: %s", v.shared_dir, strerror(errno));
 		goto out;

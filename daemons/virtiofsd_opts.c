@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <fuse_backend/server.h>
 
@@ -37,63 +38,161 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int parse_u32(const char *s, uint32_t *out)
-{
-	uint64_t x;
+static const struct {
+	const char *name;
+	enum fb_idmap_kind kind;
+	int nums; /* numbers after the kind */
+	const char *form;
+} idmap_kinds[] = {
+	{"guest", FB_IDMAP_GUEST, 3, "guest:GUEST_BASE:HOST_BASE:COUNT"},
+	{"host", FB_IDMAP_HOST, 3, "host:HOST_BASE:GUEST_BASE:COUNT"},
+	{"squash-guest", FB_IDMAP_SQUASH_GUEST, 3, "squash-guest:GUEST_BASE:HOST:COUNT"},
+	{"squash-host", FB_IDMAP_SQUASH_HOST, 3, "squash-host:HOST_BASE:GUEST:COUNT"},
+	{"forbid-guest", FB_IDMAP_FORBID_GUEST, 2, "forbid-guest:GUEST_BASE:COUNT"},
+	{"map", FB_IDMAP_MAP, 3, "map:GUEST_BASE:HOST_BASE:COUNT"},
+};
 
-	if (parse_u64(s, UINT32_MAX, &x) < 0)
+#define IDMAP_KINDS (sizeof(idmap_kinds) / sizeof(idmap_kinds[0]))
+
+static int kind_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+/* One decimal u32 field of length @len at @p ('+' allowed in front, as Rust's parser does). */
+static int idmap_num(const char *p, size_t len, uint32_t *out)
+{
+	uint64_t x = 0;
+	size_t i = 0;
+
+	if (len && p[0] == '+')
+		i = 1;
+	if (i == len)
 		return -EINVAL;
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -EINVAL;
+		x = x * 10 + (uint64_t)(p[i] - '0');
+		if (x > UINT32_MAX)
+			return -EINVAL;
+	}
 	*out = (uint32_t)x;
 	return 0;
 }
 
-int fb_vfsd_idmap_parse(const char *s, struct fb_vfsd_idmap *out)
+int fb_vfsd_idmap_parse(const char *s, struct fb_idmap_range *out, char *err, size_t errlen)
 {
-	static const struct {
-		const char *name;
-		enum fb_vfsd_idmap_type type;
-	} types[] = {
-		{"guest", FB_VFSD_IDMAP_GUEST},
-		{"host", FB_VFSD_IDMAP_HOST},
-		{"squash-guest", FB_VFSD_IDMAP_SQUASH_GUEST},
-		{"squash-host", FB_VFSD_IDMAP_SQUASH_HOST},
-		{"forbid-guest", FB_VFSD_IDMAP_FORBID_GUEST},
-		{"map", FB_VFSD_IDMAP_MAP},
-	};
-	struct fb_vfsd_idmap m = {0};
-	char buf[96], *f[4], *tok;
-	int n = 0, want;
-	size_t i;
+	struct fb_idmap_range m = {0};
+	uint32_t num[3];
+	const char *p, *q;
+	size_t klen, k;
+	int n = 0;
+	char sep;
 
-	if (!s || strlen(s) >= sizeof(buf))
+	if (err && errlen)
+		err[0] = '\0';
+	if (!s)
 		return -EINVAL;
-	strcpy(buf, s);
-	/* strsep, not strtok: "map::1:2" has an empty field and is wrong */
-	for (tok = buf; tok && n < 4; n++)
-		f[n] = strsep(&tok, ":");
-	if (tok)
-		return -EINVAL;
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(f[0], types[i].name) == 0)
+	for (klen = 0; s[klen] && kind_char(s[klen]); klen++)
+		;
+	for (k = 0; k < IDMAP_KINDS; k++)
+		if (strlen(idmap_kinds[k].name) == klen &&
+		    strncasecmp(s, idmap_kinds[k].name, klen) == 0)
 			break;
-	if (i == sizeof(types) / sizeof(types[0]))
+	if (k == IDMAP_KINDS) {
+		snprintf(err, errlen,
+			 "unknown map type '%.*s' (guest, host, squash-guest, squash-host, "
+			 "forbid-guest or map)",
+			 (int)(klen > 32 ? 32 : klen), s);
 		return -EINVAL;
-	m.type = types[i].type;
-	want = m.type == FB_VFSD_IDMAP_FORBID_GUEST ? 3 : 4;
-	if (n != want)
+	}
+	sep = s[klen];
+	if (!sep) {
+		snprintf(err, errlen, "'%s' has no numbers: %s", s, idmap_kinds[k].form);
 		return -EINVAL;
-	if (parse_u32(f[1], &m.from) < 0 || parse_u32(f[n - 1], &m.count) < 0)
+	}
+	/* the fields after the separator, split on it */
+	for (p = s + klen + 1;; p = q + 1) {
+		q = strchr(p, sep);
+		size_t len = q ? (size_t)(q - p) : strlen(p);
+		if (n < idmap_kinds[k].nums && idmap_num(p, len, &num[n]) < 0) {
+			snprintf(err, errlen, "'%.*s' in '%s' is not a number from 0 to 4294967295",
+				 (int)(len > 20 ? 20 : len), p, s);
+			return -EINVAL;
+		}
+		n++;
+		if (!q)
+			break;
+	}
+	if (n != idmap_kinds[k].nums) {
+		snprintf(err, errlen, "'%s' has %d number%s, %s takes %d: %s", s, n,
+			 n == 1 ? "" : "s", idmap_kinds[k].name, idmap_kinds[k].nums,
+			 idmap_kinds[k].form);
 		return -EINVAL;
-	if (want == 4 && parse_u32(f[2], &m.to) < 0)
+	}
+	m.kind = idmap_kinds[k].kind;
+	m.from = num[0];
+	if (n == 3) {
+		m.to = num[1];
+		m.count = num[2];
+	} else {
+		m.count = num[1];
+	}
+	if (m.count == 0) {
+		snprintf(err, errlen, "'%s': COUNT must be at least 1", s);
 		return -EINVAL;
-	if (m.count == 0 || (uint64_t)m.from + m.count - 1 > UINT32_MAX)
+	}
+	if ((uint64_t)m.from + m.count > UINT32_MAX) {
+		snprintf(err, errlen, "'%s': %u + %u passes 4294967295, the last id", s, m.from,
+			 m.count);
 		return -EINVAL;
-	/* 1:1 maps need room on the target side too; squash targets are one id */
-	if ((m.type == FB_VFSD_IDMAP_GUEST || m.type == FB_VFSD_IDMAP_HOST ||
-	     m.type == FB_VFSD_IDMAP_MAP) &&
-	    (uint64_t)m.to + m.count - 1 > UINT32_MAX)
+	}
+	if (fb_idmap_check(&m, 1, NULL, NULL) < 0) {
+		snprintf(err, errlen, "'%s': target range %u + %u passes 4294967295, the last id",
+			 s, m.to, m.count);
 		return -EINVAL;
+	}
 	*out = m;
+	return 0;
+}
+
+/* Which table an entry's source range is in, for messages. */
+static const char *idmap_dirs(enum fb_idmap_kind k)
+{
+	switch (k) {
+	case FB_IDMAP_HOST:
+	case FB_IDMAP_SQUASH_HOST:
+		return "host-to-guest";
+	case FB_IDMAP_MAP:
+		return "guest-to-host or host-to-guest";
+	default:
+		return "guest-to-host";
+	}
+}
+
+/* Parse and check the --translate-@what values in @spec into @map. */
+static int idmaps_parse(const char *what, const char *const *spec, int n,
+			struct fb_idmap_range *map, char *err, size_t errlen)
+{
+	char detail[192];
+	uint32_t bad, other;
+
+	if (n > FB_VFSD_IDMAPS_MAX) {
+		snprintf(err, errlen, "--translate-%s: at most %d maps", what, FB_VFSD_IDMAPS_MAX);
+		return -EINVAL;
+	}
+	for (int i = 0; i < n; i++) {
+		if (fb_vfsd_idmap_parse(spec[i], &map[i], detail, sizeof(detail)) < 0) {
+			snprintf(err, errlen, "--translate-%s: %s", what, detail);
+			return -EINVAL;
+		}
+	}
+	if (fb_idmap_check(map, (uint32_t)n, &bad, &other) < 0) {
+		snprintf(err, errlen, "--translate-%s: '%s' overlaps '%s' (%s ids)", what,
+			 spec[bad], spec[other], idmap_dirs(map[bad].kind));
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -167,13 +266,14 @@ static int set_log_level(struct fb_vfsd_opts *v, const char *value)
 	return -EINVAL;
 }
 
-static int add_idmap(struct fb_vfsd_idmap *maps, int *n, const char *value)
+/* Kept as given: parsed after the command line, for messages naming the bad part. */
+static int add_idmap(const char **spec, int *n, const char *value)
 {
-	if (*n == FB_VFSD_IDMAPS_MAX)
+	if (!value || !*value)
 		return -EINVAL;
-	if (fb_vfsd_idmap_parse(value, &maps[*n]) < 0)
-		return -EINVAL;
-	(*n)++;
+	if (*n < FB_VFSD_IDMAPS_MAX)
+		spec[*n] = value;
+	(*n)++; /* past the maximum: refused with a message after the parse */
 	return 0;
 }
 
@@ -273,9 +373,9 @@ static int set_opt(void *priv, const char *name, const char *value)
 		return 0;
 	}
 	if (strcmp(name, "translate-uid") == 0)
-		return add_idmap(v->uid_map, &v->nuid_map, value);
+		return add_idmap(v->uid_spec, &v->nuid_map, value);
 	if (strcmp(name, "translate-gid") == 0)
-		return add_idmap(v->gid_map, &v->ngid_map, value);
+		return add_idmap(v->gid_spec, &v->ngid_map, value);
 	if (strcmp(name, "xattrmap") == 0) {
 		if (!value || !*value)
 			return -EINVAL;
@@ -423,6 +523,25 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 		snprintf(err, errlen, "--control needs --sandbox=none");
 		return -EINVAL;
 	}
+	if (idmaps_parse("uid", v->uid_spec, v->nuid_map, v->uid_map, err, errlen) < 0 ||
+	    idmaps_parse("gid", v->gid_spec, v->ngid_map, v->gid_map, err, errlen) < 0)
+		return -EINVAL;
+	if ((v->nuid_map || v->ngid_map) && v->pt.posix_acl) {
+		/* ACL xattrs name host ids, which would reach the guest untranslated */
+		snprintf(err, errlen, "--translate-uid/--translate-gid exclude --posix-acl");
+		return -EINVAL;
+	}
+	if ((v->nuid_map || v->ngid_map) && (v->vfs.nmounts || v->vfs.control)) {
+		/* the other backends of a VFS (memfs, passthrough:/DIR) would serve raw ids */
+		snprintf(err, errlen,
+			 "--translate-uid/--translate-gid apply to the shared directory alone: "
+			 "not with --mount or --control");
+		return -EINVAL;
+	}
+	v->pt.uid_map = v->uid_map;
+	v->pt.nuid_map = (uint32_t)v->nuid_map;
+	v->pt.gid_map = v->gid_map;
+	v->pt.ngid_map = (uint32_t)v->ngid_map;
 	if (v->thread_pool_set)
 		note_ignored(v, "thread-pool-size");
 	if (v->security_label)

@@ -42,23 +42,6 @@ enum fb_vfsd_handles {
 	FB_VFSD_HANDLES_MANDATORY,  /* refuse to start without file handles */
 };
 
-/* --translate-uid / --translate-gid TYPE:... (the Rust virtiofsd's syntax). */
-enum fb_vfsd_idmap_type {
-	FB_VFSD_IDMAP_GUEST,	    /* guest:FROM_GUEST:TO_HOST:COUNT */
-	FB_VFSD_IDMAP_HOST,	    /* host:FROM_HOST:TO_GUEST:COUNT */
-	FB_VFSD_IDMAP_SQUASH_GUEST, /* squash-guest:FROM_GUEST:TO_HOST:COUNT (n to 1) */
-	FB_VFSD_IDMAP_SQUASH_HOST,  /* squash-host:FROM_HOST:TO_GUEST:COUNT (n to 1) */
-	FB_VFSD_IDMAP_FORBID_GUEST, /* forbid-guest:FROM_GUEST:COUNT */
-	FB_VFSD_IDMAP_MAP,	    /* map:FROM_GUEST:TO_HOST:COUNT (both ways) */
-};
-
-struct fb_vfsd_idmap {
-	enum fb_vfsd_idmap_type type;
-	uint32_t from;
-	uint32_t to;	/* 0 for forbid-guest */
-	uint32_t count; /* >= 1; from + count - 1 fits in 32 bits */
-};
-
 #define FB_VFSD_IDMAPS_MAX  32
 #define FB_VFSD_IGNORED_MAX 16
 
@@ -85,9 +68,13 @@ struct fb_vfsd_opts {
 	int log_level;		/* FB_LOG_* threshold, FB_VFSD_LOG_OFF; default INFO */
 	int syslog;		/* --syslog */
 	int print_capabilities; /* --print-capabilities */
-	struct fb_vfsd_idmap uid_map[FB_VFSD_IDMAPS_MAX];
+	/* --translate-uid / --translate-gid, in command-line order; pt.uid_map and
+	 * pt.gid_map point here once all are parsed and checked */
+	const char *uid_spec[FB_VFSD_IDMAPS_MAX];
+	struct fb_idmap_range uid_map[FB_VFSD_IDMAPS_MAX];
 	int nuid_map;
-	struct fb_vfsd_idmap gid_map[FB_VFSD_IDMAPS_MAX];
+	const char *gid_spec[FB_VFSD_IDMAPS_MAX];
+	struct fb_idmap_range gid_map[FB_VFSD_IDMAPS_MAX];
 	int ngid_map;
 	/* options accepted but without effect here, each once, for one log line each */
 	const char *ignored[FB_VFSD_IGNORED_MAX];
@@ -109,8 +96,15 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 
 void fb_vfsd_opts_done(struct fb_vfsd_opts *v);
 
-/* Parse one --translate-uid/--translate-gid value. Returns 0 or -EINVAL. */
-int fb_vfsd_idmap_parse(const char *s, struct fb_vfsd_idmap *out);
+/*
+ * Parse one --translate-uid/--translate-gid value, the Rust virtiofsd's syntax: a kind
+ * (guest, host, squash-guest, squash-host, forbid-guest, map; any case) then its numbers
+ * (decimal u32), all after the same separator, the first character that is not a letter,
+ * digit, '-' or '_' (':' by convention): "map:1000:2000:1", "forbid-guest:0:1000".
+ * Also refuses what fb_idmap_check() would refuse on its own (COUNT 0, a range past
+ * 4294967295). Returns 0, or -EINVAL with one line in @err naming the bad part.
+ */
+int fb_vfsd_idmap_parse(const char *s, struct fb_idmap_range *out, char *err, size_t errlen);
 
 /* The --help text. */
 void fb_vfsd_usage(FILE *f);

@@ -31,6 +31,7 @@
 #ifndef FUSE_BACKEND_PASSTHROUGH_H
 #define FUSE_BACKEND_PASSTHROUGH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <fuse_backend/fs.h>
@@ -58,6 +59,57 @@ enum fb_passthrough_cache {
 	 * directories. Only when nothing but this mount changes the source. */
 	FB_PT_CACHE_ALWAYS,
 };
+
+/*
+ * ID mapping between the ids the FUSE client uses (the "guest": a VM's kernel over virtio-fs,
+ * or the callers of a fusedev mount) and the ids of the host file system. The semantics are
+ * those of the Rust virtiofsd's --translate-uid / --translate-gid:
+ *
+ * - Two independent tables per id type: guest to host and host to guest. A mapping need not
+ *   be invertible.
+ * - Guest to host applies to the ids the client sends: the caller's fsuid/fsgid and its
+ *   supplementary groups, under which every request runs (so also the owner of created
+ *   files), and the uid/gid a SETATTR (chown) asks for.
+ * - Host to guest applies to the ids the file system reports: the owner and group in the
+ *   attributes of LOOKUP, GETATTR, SETATTR, READDIRPLUS, STATX and every create reply.
+ * - An id no range covers maps to itself (numerically), in either direction.
+ * - Within one direction the source ranges of the entries may not overlap.
+ * - A guest id in a FB_IDMAP_FORBID_GUEST range fails the request with -EPERM (as a caller's
+ *   fsuid/fsgid, or as a chown target); a forbidden supplementary group is left out of the
+ *   caller's groups (fewer groups can only deny access).
+ */
+enum fb_idmap_kind {
+	FB_IDMAP_GUEST = 0,	/* guest [from, from + count) to host [to, to + count) */
+	FB_IDMAP_HOST,		/* host [from, from + count) to guest [to, to + count) */
+	FB_IDMAP_SQUASH_GUEST,	/* guest [from, from + count) all to host id `to` */
+	FB_IDMAP_SQUASH_HOST,	/* host [from, from + count) all to guest id `to` */
+	FB_IDMAP_FORBID_GUEST,	/* guest [from, from + count): -EPERM; `to` is unused */
+	FB_IDMAP_MAP,		/* guest [from, +count) to host [to, +count) and host
+				 * [to, +count) back to guest [from, +count): both tables */
+};
+
+/*
+ * One entry of an id map (fixed layout: a new kind is a new enum value). A range is valid
+ * when count >= 1, from + count <= 4294967295 and, for the 1:1 kinds, to + count <=
+ * 4294967295: so (uid_t)-1, "no change" to chown, is never mapped.
+ */
+struct fb_idmap_range {
+	enum fb_idmap_kind kind;
+	uint32_t from;		/* first id of the source range (guest for GUEST,
+				 * SQUASH_GUEST, FORBID_GUEST and MAP; host otherwise) */
+	uint32_t to;		/* first id of the target range, or the squash target */
+	uint32_t count;		/* length of the range(s) */
+};
+
+/*
+ * Check the @n entries of @map as fb_passthrough_new() does. Returns 0, or -EINVAL and sets
+ * *@ret_bad to the index of the first bad entry and *@ret_other to the index of the earlier
+ * entry whose source range it overlaps in the same direction (or to *@ret_bad itself when
+ * the entry is bad on its own: a bad kind, an empty range, a range past 4294967295). Either
+ * pointer may be NULL.
+ */
+int fb_idmap_check(const struct fb_idmap_range *map, uint32_t n, uint32_t *ret_bad,
+		   uint32_t *ret_other);
 
 /* Settings for fb_passthrough_new(); fb_passthrough_config_init() fills the defaults. */
 struct fb_passthrough_config {
@@ -101,6 +153,22 @@ struct fb_passthrough_config {
 	int noatime;		/* the mount is noatime: reads and listings through it do not
 				 * change access times on the host (host files are opened with
 				 * O_NOATIME, which needs root or the file's owner). Default 0 */
+	/*
+	 * sizeof(struct fb_passthrough_config) as the caller was built, set by
+	 * fb_passthrough_config_init(); 0 is taken as this header's size. Fields added from
+	 * here on are read only when `size` covers them (the defaults otherwise), so later
+	 * versions of the library keep working with this caller. (Callers built before this
+	 * field existed must be rebuilt: config_init writes the whole struct.)
+	 */
+	size_t size;
+	/* ID maps (see struct fb_idmap_range), checked with fb_idmap_check(): -EINVAL from
+	 * fb_passthrough_new() if bad. Copied by fb_passthrough_new(): borrowed for the call
+	 * only. Empty (the default, NULL / 0): ids pass unchanged and cost one branch.
+	 * Excludes posix_acl (ACL xattrs hold host ids that would go untranslated): -EINVAL. */
+	const struct fb_idmap_range *uid_map;
+	uint32_t nuid_map;
+	const struct fb_idmap_range *gid_map;
+	uint32_t ngid_map;
 };
 
 /* Fill @cfg with the defaults above (source NULL). */

@@ -140,6 +140,28 @@ int fb_vhost_user_queue_fd(const struct fb_vhost_user *dev, unsigned int idx);
  * then not served until the front end starts it again). */
 int fb_vhost_user_queue_process(struct fb_vhost_user *dev, unsigned int idx);
 
+/* ---- statistics ------------------------------------------------------------------------------ */
+
+/* What fb_vhost_user_queue_stats() reports about one queue. May grow: set .size. */
+struct fb_vhost_user_queue_stats {
+	size_t size;	   /* set by the caller: sizeof(struct fb_vhost_user_queue_stats) */
+	uint64_t requests; /* chains taken from the ring and completed, malformed ones (completed
+			    * empty) included, since fb_vhost_user_new(): the count goes on across
+			    * connections and ring restarts (the chains of a batch that ends with
+			    * the guest breaking the ring are not counted) */
+};
+
+/*
+ * Fill @out with queue @idx's figures: as many bytes as both the caller's .size and this
+ * library know, and .size set to that (fields beyond it are left alone). Any thread, at any
+ * time: a running queue's count is read without stopping it, so it may lag its thread by the
+ * batch in progress. Costs the queue nothing (a counter its own thread adds to once per batch).
+ * Returns 0, or -EINVAL for a NULL argument, an index beyond fb_vhost_user_queue_count() or a
+ * .size too small for .requests.
+ */
+int fb_vhost_user_queue_stats(const struct fb_vhost_user *dev, unsigned int idx,
+			      struct fb_vhost_user_queue_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -346,18 +346,19 @@ TEST(refuses_a_bad_shared_dir)
 	vd_cleanup(&d);
 }
 
-TEST(translate_ids_refused_until_implemented)
+TEST(translate_ids_bad_map_refused)
 {
 	struct vd d;
 
 	vd_init(&d);
 	vd_start(&d,
 		 (const char *[]){"--socket-path", d.sock, "--shared-dir", d.share,
-				  "--translate-uid=map:0:1000:1", NULL},
+				  "--translate-uid=map:0:1000:1", "--translate-uid=guest:0:5:1",
+				  NULL},
 		 -1);
 	CHECK_EQ(vd_wait_exit(d.pid, 5000), 1);
 	d.pid = 0;
-	CHECK(vd_log_has(&d, "not implemented"));
+	CHECK(vd_log_has(&d, "'guest:0:5:1' overlaps 'map:0:1000:1'"));
 	vd_cleanup(&d);
 }
 
@@ -502,6 +503,25 @@ TEST(socket_group)
 	CHECK_OK(stat(d.sock, &st));
 	CHECK_EQ(st.st_mode & 0777, 0660);
 	CHECK_EQ(st.st_gid, 0);
+	kill(d.pid, SIGTERM);
+	CHECK_EQ(vd_wait_exit(d.pid, 5000), 0);
+	d.pid = 0;
+	vd_cleanup(&d);
+}
+
+TEST(translate_ids_start_and_are_logged)
+{
+	struct vd d;
+
+	need_root();
+	vd_init(&d);
+	if (start_waiting(&d, (const char *[]){"--translate-uid=map:1000:2000:1",
+					       "--translate-gid=forbid-guest:5:10", NULL}) < 0) {
+		vd_cleanup(&d);
+		FBT_FAIL("the daemon did not start");
+	}
+	CHECK(vd_log_has(&d, "--translate-uid map:1000:2000:1"));
+	CHECK(vd_log_has(&d, "--translate-gid forbid-guest:5:10"));
 	kill(d.pid, SIGTERM);
 	CHECK_EQ(vd_wait_exit(d.pid, 5000), 0);
 	d.pid = 0;

@@ -400,6 +400,44 @@ static void every_op(void)
 	fbrep_free(&p);
 }
 
+/*
+ * With --translate-uid=map:1000:2000:1 --translate-gid=map:1000:2000:1
+ * --translate-uid=forbid-guest:3000:1: guest 1000 creates as host 2000 and sees 1000, guest
+ * 3000 gets EPERM. The parent checks the host owner afterwards.
+ */
+static void mapped_ops(void)
+{
+	struct fbrep p;
+
+	fbrep_init(&p, 0);
+	{
+		struct fbreq q = {0};
+
+		fbreq_init_msg(&q, 1, 7, 45, 128 * 1024, FBREQ_ALL_FLAGS);
+		send_q(&q, &p);
+		fbreq_free(&q);
+		STEP("INIT", p.ret >= 16 ? p.oh.error : -EPROTO);
+	}
+	{
+		struct fb_mkdir_in in = {.mode = 0755, .umask = 022};
+
+		STEP("MKDIR as 1000",
+		     req(&p, FB_MKDIR, FB_ROOT_ID, 1000, &in, sizeof(in), "m", NULL));
+		STEP("MKDIR owner shown",
+		     FBREP_AS(&p, struct fb_entry_out).attr.uid == 1000 &&
+				     FBREP_AS(&p, struct fb_entry_out).attr.gid == 1000
+			     ? 0
+			     : -EBADE);
+		STEP("MKDIR as 3000",
+		     req(&p, FB_MKDIR, FB_ROOT_ID, 3000, &in, sizeof(in), "x", NULL) == -EPERM
+			     ? 0
+			     : -EBADE);
+	}
+	fbrep_free(&p);
+}
+
+static void (*child_ops)(void) = every_op;
+
 /* The child: sandbox as fb-virtiofsd does, then every op. Exit 0, 3 (an op), 2 (setup). */
 static void __attribute__((noreturn)) child(const char *share, const char *const *extra)
 {
@@ -433,14 +471,21 @@ static void __attribute__((noreturn)) child(const char *share, const char *const
 		else
 			syscall(SYS_ptrace, 0, 0, 0, 0);
 	}
-	every_op();
+	child_ops();
 	fb_server_free(srv);
 	fb_passthrough_free(pt);
 	fb_vfsd_opts_done(&v);
 	_exit(0);
 }
 
+static void run_in_child_then(const char *const *extra, void (*check)(const char *share));
+
 static void run_in_child(const char *const *extra)
+{
+	run_in_child_then(extra, NULL);
+}
+
+static void run_in_child_then(const char *const *extra, void (*check)(const char *share))
 {
 	char share[] = "/tmp/fb-vfsd-ops-XXXXXX";
 	char cmd[64];
@@ -457,6 +502,8 @@ static void run_in_child(const char *const *extra)
 	if (pid == 0)
 		child(share, extra);
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	if (check && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		check(share);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", share);
 	if (system(cmd) != 0) {
 		/* harmless */
@@ -483,6 +530,29 @@ TEST(every_op_in_chroot_sandbox_seccomp_kill)
 TEST(every_op_no_file_handles)
 {
 	run_in_child((const char *const[]){"--inode-file-handles=never", NULL});
+}
+
+static void mapped_owner(const char *share)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/m", share);
+	CHECK_OK(stat(path, &st));
+	CHECK_EQ(st.st_uid, 2000);
+	CHECK_EQ(st.st_gid, 2000);
+	snprintf(path, sizeof(path), "%s/x", share);
+	CHECK_ERR(stat(path, &st), -ENOENT);
+}
+
+TEST(id_maps_in_namespace_sandbox_seccomp_kill)
+{
+	child_ops = mapped_ops;
+	run_in_child_then((const char *const[]){"--translate-uid=map:1000:2000:1",
+						"--translate-gid=map:1000:2000:1",
+						"--translate-uid=forbid-guest:3000:1", NULL},
+			  mapped_owner);
+	child_ops = every_op;
 }
 
 /* and the filter does bite: an unlisted call kills the process */
@@ -524,44 +594,6 @@ TEST(unshare_of_a_namespace_is_fatal)
 }
 
 /* ---- the daemon binary, driven through its socket as QEMU would ------------------------- */
-
-/* A front end (tests/unit/vhost_front.h) on the socket at @path instead of a device in
- * process: memory, rings, then QEMU 7.2's handshake. */
-static int front_connect(const char *path, struct vf **ret)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct vf *vf = calloc(1, sizeof(*vf));
-	int r;
-
-	if (!vf)
-		return -ENOMEM;
-	*ret = vf;
-	vf->cfg = (struct vf_config)VF_CONFIG_DEFAULT;
-	vf->cfg.queues_used = 1;
-	vf->nq = 2;
-	vf->sock = -1;
-	for (int i = 0; i < VF_NREG; i++)
-		vf->reg[i].fd = -1;
-	for (unsigned int i = 0; i < VF_QUEUES_MAX; i++)
-		vf->q[i].kick = vf->q[i].call = -1;
-	if ((r = vf_mem_create(vf)) < 0)
-		return r;
-	for (unsigned int i = 0; i < vf->nq; i++) {
-		vf->q[i].kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		vf->q[i].call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (vf->q[i].kick < 0 || vf->q[i].call < 0)
-			return -errno;
-		if ((r = vf_queue_layout(vf, i)) < 0)
-			return r;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	vf->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (vf->sock < 0)
-		return -errno;
-	if (connect(vf->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	return vf_handshake(vf);
-}
 
 static pid_t start_daemon(const char *sock, const char *share, const char *log)
 {
@@ -608,8 +640,9 @@ TEST(every_op_through_the_daemon_over_vhost_user)
 	c = fork();
 	CHECK(c >= 0);
 	if (c == 0) {
+		struct vf_config cfg = VF_CONFIG_DEFAULT;
 		struct vf *vf = NULL;
-		int r = front_connect(sock, &vf);
+		int r = vf_connect(sock, &cfg, &vf);
 
 		if (r < 0) {
 			fprintf(stderr, "  connecting to fb-virtiofsd: %s\n", strerror(-r));

@@ -727,6 +727,47 @@ TEST(four_request_queues_from_four_threads)
 		/* Each queue carried its own requests. */
 		CHECK(vf->q[i + 1].avail_idx >= 41);
 	}
+	/* The device counted them on the queue they came on (exact once the rings stopped:
+	 * each queue thread has finished its batch). */
+	CHECK_EQ(vf_stop(vf), 0);
+	for (unsigned int i = 0; i < 5; i++) {
+		struct fb_vhost_user_queue_stats st = {.size = sizeof(st)};
+
+		CHECK_EQ(fb_vhost_user_queue_stats(vf->dev, i, &st), 0);
+		CHECK_EQ(st.size, sizeof(st));
+		CHECK_EQ(st.requests, vf->q[i].avail_idx);
+	}
+}
+
+TEST(queue_stats_count_chains_per_queue)
+{
+	struct fb_vhost_user_queue_stats st = {.size = sizeof(st)};
+	struct fb_entry_out eo;
+	uint64_t fh;
+
+	fresh(2);
+	CHECK_EQ(do_create(FB_ROOT_ID, "f", &eo, &fh), 0);
+	CHECK_EQ(vf_forget(vf, eo.nodeid, 1), 0);
+	CHECK_EQ(vf_stop(vf), 0);
+	/* INIT and CREATE on queue 1, the FORGET on hiprio, nothing on queue 2. */
+	CHECK_EQ(fb_vhost_user_queue_stats(vf->dev, 0, &st), 0);
+	CHECK_EQ(st.requests, 1);
+	CHECK_EQ(fb_vhost_user_queue_stats(vf->dev, 1, &st), 0);
+	CHECK_EQ(st.requests, 2);
+	CHECK_EQ(fb_vhost_user_queue_stats(vf->dev, 2, &st), 0);
+	CHECK_EQ(st.requests, 0);
+	/* The count goes on across a restart of the rings. */
+	CHECK_EQ(vf_restart(vf, 1), 0);
+	CHECK_EQ(do_lookup(FB_ROOT_ID, "f", &eo), 0);
+	CHECK_EQ(vf_stop(vf), 0);
+	CHECK_EQ(fb_vhost_user_queue_stats(vf->dev, 1, &st), 0);
+	CHECK_EQ(st.requests, 3);
+	/* Bad arguments. */
+	CHECK_EQ(fb_vhost_user_queue_stats(vf->dev, 3, &st), -EINVAL);
+	CHECK_EQ(fb_vhost_user_queue_stats(NULL, 0, &st), -EINVAL);
+	CHECK_EQ(fb_vhost_user_queue_stats(vf->dev, 0, NULL), -EINVAL);
+	st.size = sizeof(size_t);
+	CHECK_EQ(fb_vhost_user_queue_stats(vf->dev, 0, &st), -EINVAL);
 }
 
 TEST(requests_in_flight_on_one_queue_answered_each)

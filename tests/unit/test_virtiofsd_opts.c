@@ -222,40 +222,85 @@ TEST(print_capabilities_json)
 	CHECK(!strstr(buf, "migrate"));
 }
 
+/* Parse one map value into m; its error message into e. */
+static struct fb_idmap_range m;
+static char e[256];
+#define IDMAP(str) fb_vfsd_idmap_parse(str, &m, e, sizeof(e))
+
 TEST(translate_ids)
 {
-	struct fb_vfsd_idmap m;
-
-	CHECK_EQ(fb_vfsd_idmap_parse("map:1000:2000:10", &m), 0);
-	CHECK_EQ(m.type, FB_VFSD_IDMAP_MAP);
+	CHECK_EQ(IDMAP("map:1000:2000:10"), 0);
+	CHECK_EQ(m.kind, FB_IDMAP_MAP);
 	CHECK_EQ(m.from, 1000);
 	CHECK_EQ(m.to, 2000);
 	CHECK_EQ(m.count, 10);
-	CHECK_EQ(fb_vfsd_idmap_parse("guest:0:100000:65536", &m), 0);
-	CHECK_EQ(m.type, FB_VFSD_IDMAP_GUEST);
-	CHECK_EQ(fb_vfsd_idmap_parse("host:100000:0:65536", &m), 0);
-	CHECK_EQ(m.type, FB_VFSD_IDMAP_HOST);
-	CHECK_EQ(fb_vfsd_idmap_parse("squash-guest:0:501:4294967295", &m), 0);
-	CHECK_EQ(m.type, FB_VFSD_IDMAP_SQUASH_GUEST);
+	CHECK_EQ(IDMAP("guest:0:100000:65536"), 0);
+	CHECK_EQ(m.kind, FB_IDMAP_GUEST);
+	CHECK_EQ(IDMAP("host:100000:0:65536"), 0);
+	CHECK_EQ(m.kind, FB_IDMAP_HOST);
+	CHECK_EQ(m.from, 100000);
+	CHECK_EQ(m.to, 0);
+	CHECK_EQ(IDMAP("squash-guest:0:501:4294967295"), 0);
+	CHECK_EQ(m.kind, FB_IDMAP_SQUASH_GUEST);
 	CHECK_EQ(m.count, 4294967295u);
-	CHECK_EQ(fb_vfsd_idmap_parse("squash-host:0:65534:4294967295", &m), 0);
-	CHECK_EQ(m.type, FB_VFSD_IDMAP_SQUASH_HOST);
-	CHECK_EQ(fb_vfsd_idmap_parse("forbid-guest:1001:999", &m), 0);
-	CHECK_EQ(m.type, FB_VFSD_IDMAP_FORBID_GUEST);
+	CHECK_EQ(IDMAP("squash-host:0:65534:4294967295"), 0);
+	CHECK_EQ(m.kind, FB_IDMAP_SQUASH_HOST);
+	CHECK_EQ(IDMAP("forbid-guest:1001:999"), 0);
+	CHECK_EQ(m.kind, FB_IDMAP_FORBID_GUEST);
 	CHECK_EQ(m.from, 1001);
 	CHECK_EQ(m.count, 999);
+	CHECK_EQ(IDMAP("squash-guest:0:4294967295:4294967295"), 0); /* a squash target is 1 id */
+	/* as the Rust virtiofsd reads them: the kind in any case, any one separator */
+	CHECK_EQ(IDMAP("MAP:1:2:3"), 0);
+	CHECK_EQ(m.kind, FB_IDMAP_MAP);
+	CHECK_EQ(IDMAP("Squash-Guest/0/7/5"), 0);
+	CHECK_EQ(m.kind, FB_IDMAP_SQUASH_GUEST);
+	CHECK_EQ(m.to, 7);
+	CHECK_EQ(IDMAP("forbid-guest,5,+6"), 0);
+	CHECK_EQ(m.count, 6);
+}
 
-	CHECK_EQ(fb_vfsd_idmap_parse("forbid-guest:1:2:3", &m), -EINVAL);
-	CHECK_EQ(fb_vfsd_idmap_parse("map:1:2", &m), -EINVAL);
-	CHECK_EQ(fb_vfsd_idmap_parse("map::1:2", &m), -EINVAL);
-	CHECK_EQ(fb_vfsd_idmap_parse("map:1:2:0", &m), -EINVAL);
-	CHECK_EQ(fb_vfsd_idmap_parse("map:1:2:3:4", &m), -EINVAL);
-	CHECK_EQ(fb_vfsd_idmap_parse("both:1:2:3", &m), -EINVAL);
-	CHECK_EQ(fb_vfsd_idmap_parse("map:-1:2:3", &m), -EINVAL);
-	CHECK_EQ(fb_vfsd_idmap_parse("map:4294967295:0:2", &m), -EINVAL);   /* wraps */
-	CHECK_EQ(fb_vfsd_idmap_parse("guest:0:4294967295:2", &m), -EINVAL); /* target */
-	CHECK_EQ(fb_vfsd_idmap_parse("squash-guest:0:4294967295:4294967295", &m), 0);
+TEST(translate_id_errors_name_the_bad_part)
+{
+	m = (struct fb_idmap_range){FB_IDMAP_HOST, 1, 2, 3};
+	CHECK_EQ(IDMAP("both:1:2:3"), -EINVAL);
+	CHECK(strstr(e, "'both'"));
+	CHECK_EQ(m.kind, FB_IDMAP_HOST); /* untouched on failure */
+	CHECK_EQ(m.count, 3);
+	CHECK_EQ(IDMAP(""), -EINVAL);
+	CHECK(strstr(e, "unknown map type"));
+	CHECK_EQ(IDMAP("map"), -EINVAL);
+	CHECK(strstr(e, "no numbers"));
+	CHECK(strstr(e, "map:GUEST_BASE:HOST_BASE:COUNT"));
+	CHECK_EQ(IDMAP("forbid-guest:1:2:3"), -EINVAL);
+	CHECK(strstr(e, "3 numbers"));
+	CHECK(strstr(e, "forbid-guest:GUEST_BASE:COUNT"));
+	CHECK_EQ(IDMAP("map:1:2"), -EINVAL);
+	CHECK(strstr(e, "2 numbers"));
+	CHECK_EQ(IDMAP("map:1:2:3:4"), -EINVAL);
+	CHECK(strstr(e, "4 numbers"));
+	CHECK_EQ(IDMAP("map::1:2"), -EINVAL);
+	CHECK(strstr(e, "'' in 'map::1:2'"));
+	CHECK_EQ(IDMAP("map:-1:2:3"), -EINVAL);
+	CHECK(strstr(e, "'-1'"));
+	CHECK_EQ(IDMAP("map:1:2x:3"), -EINVAL);
+	CHECK(strstr(e, "'2x'"));
+	CHECK_EQ(IDMAP("map:1/2/3"), -EINVAL); /* one separator for all */
+	CHECK(strstr(e, "'1/2/3'"));
+	CHECK_EQ(IDMAP("guest:4294967296:0:1"), -EINVAL);
+	CHECK(strstr(e, "'4294967296'"));
+	CHECK_EQ(IDMAP("map:1:2:0"), -EINVAL);
+	CHECK(strstr(e, "COUNT must be at least 1"));
+	CHECK_EQ(IDMAP("map:4294967295:0:1"), -EINVAL); /* the last id is never covered */
+	CHECK(strstr(e, "4294967295 + 1"));
+	CHECK_EQ(IDMAP("forbid-guest:1:4294967295"), -EINVAL);
+	CHECK_EQ(IDMAP("forbid-guest:0:4294967295"), 0);
+	CHECK_EQ(IDMAP("guest:0:4294967295:2"), -EINVAL); /* the target range too */
+	CHECK(strstr(e, "target range"));
+}
 
+TEST(translate_ids_on_the_command_line)
+{
 	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--translate-uid=map:0:1000:1",
 		       "--translate-uid", "forbid-guest:1:99",
 		       "--translate-gid=squash-guest:0:100:"
@@ -263,9 +308,69 @@ TEST(translate_ids)
 		 0);
 	CHECK_EQ(v.nuid_map, 2);
 	CHECK_EQ(v.ngid_map, 1);
-	CHECK_EQ(v.uid_map[1].type, FB_VFSD_IDMAP_FORBID_GUEST);
+	CHECK_EQ(v.uid_map[1].kind, FB_IDMAP_FORBID_GUEST);
+	/* passed down to the passthrough */
+	CHECK(v.pt.uid_map == v.uid_map);
+	CHECK_EQ(v.pt.nuid_map, 2);
+	CHECK(v.pt.gid_map == v.gid_map);
+	CHECK_EQ(v.pt.ngid_map, 1);
+	CHECK_EQ(v.pt.gid_map[0].to, 100);
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d"), 0);
+	CHECK_EQ(v.pt.nuid_map, 0);
+	CHECK_EQ(v.pt.ngid_map, 0);
+
+	/* errors name the option and the bad value */
 	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--translate-uid=map:0:1000"), -EINVAL);
 	CHECK(strstr(err, "--translate-uid"));
+	CHECK(strstr(err, "map:0:1000"));
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--translate-gid=squash:0:1:2"), -EINVAL);
+	CHECK(strstr(err, "--translate-gid"));
+	CHECK(strstr(err, "'squash'"));
+	/* overlaps in one direction, as the Incus report had them: both entries named */
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--translate-uid=forbid-guest:0:999",
+		       "--translate-uid=map:1000:1000:1", "--translate-uid=forbid-guest:1001:1999",
+		       "--translate-uid=map:2000:2000:1"),
+		 -EINVAL);
+	CHECK(strstr(err, "--translate-uid"));
+	CHECK(strstr(err, "'map:2000:2000:1' overlaps 'forbid-guest:1001:1999'"));
+	CHECK(strstr(err, "guest-to-host"));
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--translate-gid=host:5:0:10",
+		       "--translate-gid=squash-host:14:0:1"),
+		 -EINVAL);
+	CHECK(strstr(err, "'squash-host:14:0:1' overlaps 'host:5:0:10' (host-to-guest"));
+	/* the same range in the two directions is fine; uid and gid maps are apart */
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--translate-uid=squash-guest:0:1000:65536",
+		       "--translate-uid=squash-host:0:0:65536", "--translate-gid=map:0:0:65536"),
+		 0);
+	/* with POSIX ACLs, as the Rust virtiofsd: no */
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--posix-acl", "--translate-uid=map:0:1:1"),
+		 -EINVAL);
+	CHECK(strstr(err, "--posix-acl"));
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "-o", "posix_acl", "--translate-gid=map:0:1:1"),
+		 -EINVAL);
+	/* other backends of a VFS would serve untranslated ids */
+	CHECK_EQ(
+		PARSE("--fd=3", "--shared-dir=/d", "--mount=/m=memfs", "--translate-uid=map:0:1:1"),
+		-EINVAL);
+	CHECK(strstr(err, "--mount"));
+	CHECK_EQ(PARSE("--fd=3", "--shared-dir=/d", "--sandbox=none", "--control=/run/c",
+		       "--translate-gid=map:0:1:1"),
+		 -EINVAL);
+	CHECK(strstr(err, "--control"));
+	/* at most FB_VFSD_IDMAPS_MAX of each */
+	const char *many[FB_VFSD_IDMAPS_MAX + 5] = {"fb-virtiofsd", "--fd=3", "--shared-dir=/d"};
+	char vals[FB_VFSD_IDMAPS_MAX + 1][48];
+	for (int i = 0; i <= FB_VFSD_IDMAPS_MAX; i++) {
+		snprintf(vals[i], sizeof(vals[i]), "--translate-uid=guest:%d:0:1", i);
+		many[3 + i] = vals[i];
+	}
+	many[FB_VFSD_IDMAPS_MAX + 3] = NULL;
+	CHECK_EQ(parse_args(many), 0);
+	CHECK_EQ(v.nuid_map, FB_VFSD_IDMAPS_MAX);
+	many[FB_VFSD_IDMAPS_MAX + 3] = vals[FB_VFSD_IDMAPS_MAX];
+	many[FB_VFSD_IDMAPS_MAX + 4] = NULL;
+	CHECK_EQ(parse_args(many), -EINVAL);
+	CHECK(strstr(err, "at most 32"));
 }
 
 TEST(vfs_options)

@@ -12,6 +12,9 @@
  *   vf_fuse(vf, 1, &q, &rep);                          // rep as fbreq_send() fills it
  *   vf_free(vf);                                       // EOF to the device, join, unmap
  *
+ * Or against a daemon's socket: vf_connect("/run/vfsd.sock", &cfg, &vf) does the same
+ * handshake over a connected Unix socket (no device, server or file system in process).
+ *
  * Guest memory: three memfd regions, mapped here at the addresses the front end announces as
  * its virtual addresses (the device maps the same memfds again, elsewhere):
  *   R0 guest-physical [0, 8 MiB)                 rings of even queues, then data slots
@@ -46,6 +49,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <fuse_backend/abi.h>
@@ -1157,6 +1161,53 @@ static inline int vf_new(const struct vf_config *cfg, struct vf **ret)
 	if ((r = -pthread_create(&vf->thr, NULL, vf_thread, vf)) < 0)
 		return r;
 	vf->thr_running = 1;
+	return vf_handshake(vf);
+}
+
+/*
+ * A front end on the Unix socket at @path (a daemon such as fb-virtiofsd) instead of a device
+ * in process: memory, rings for hiprio and @cfg's queues_used request queues (at least 1),
+ * then QEMU 7.2's handshake. *@ret is set even on failure; vf_free() closes the socket and
+ * frees it (the daemon sees EOF).
+ */
+static inline int vf_connect(const char *path, const struct vf_config *cfg, struct vf **ret)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vf *vf = calloc(1, sizeof(*vf));
+	int r;
+
+	if (!vf)
+		return -ENOMEM;
+	*ret = vf;
+	vf->cfg = *cfg;
+	if (!vf->cfg.queues_used)
+		vf->cfg.queues_used = 1;
+	if (!vf->cfg.queue_size)
+		vf->cfg.queue_size = 1024;
+	vf->nq = 1 + vf->cfg.queues_used;
+	vf->sock = -1;
+	for (int i = 0; i < VF_NREG; i++)
+		vf->reg[i].fd = -1;
+	for (unsigned int i = 0; i < VF_QUEUES_MAX; i++)
+		vf->q[i].kick = vf->q[i].call = -1;
+	if (vf->nq > VF_QUEUES_MAX || strlen(path) >= sizeof(sa.sun_path))
+		return -EINVAL;
+	if ((r = vf_mem_create(vf)) < 0)
+		return r;
+	for (unsigned int i = 0; i < vf->nq; i++) {
+		vf->q[i].kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		vf->q[i].call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vf->q[i].kick < 0 || vf->q[i].call < 0)
+			return -errno;
+		if ((r = vf_queue_layout(vf, i)) < 0)
+			return r;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	vf->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (vf->sock < 0)
+		return -errno;
+	if (connect(vf->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
 	return vf_handshake(vf);
 }
 

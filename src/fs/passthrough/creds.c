@@ -14,6 +14,10 @@
  * /proc/PID/status of the calling process, provided its fsuid and fsgid there are the
  * request's (the pid could have been reused). If that fails (the process is gone, another pid
  * namespace) the request runs with no supplementary groups, which can only deny access.
+ *
+ * With an id map (idmap.c) the caller's ids are the client's: fsuid, fsgid and each group are
+ * mapped to host ids first. A forbidden fsuid or fsgid fails the request with -EPERM; a
+ * forbidden supplementary group is dropped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,17 +92,59 @@ static int groups_of_pid(uint32_t pid, uint32_t uid, uint32_t gid, gid_t *out, i
 	return count;
 }
 
+/*
+ * The caller's host fsuid and fsgid under the id maps. -EPERM for an id the map forbids, and
+ * for (uint32_t)-1, which no range can cover and which setresuid() would take as "leave
+ * unchanged" (that is, root): with a map, every caller must end up with a host identity.
+ */
+static int host_ids(const struct fb_passthrough *pt, const struct fb_ctx *ctx, uint32_t *uid,
+		    uint32_t *gid)
+{
+	if (ctx->uid == (uint32_t)-1 || ctx->gid == (uint32_t)-1)
+		return -EPERM;
+	if (fb__pt_idmap_to_host(&pt->uids, ctx->uid, uid) < 0 ||
+	    fb__pt_idmap_to_host(&pt->gids, ctx->gid, gid) < 0)
+		return -EPERM;
+	return 0;
+}
+
+/* Map the @n supplementary groups in @groups to host gids in place; drop forbidden ones. */
+static int host_groups(const struct fb_passthrough *pt, gid_t *groups, int n)
+{
+	int kept = 0;
+
+	for (int i = 0; i < n; i++) {
+		uint32_t g;
+
+		if (groups[i] != (gid_t)-1 && fb__pt_idmap_to_host(&pt->gids, groups[i], &g) == 0)
+			groups[kept++] = g;
+	}
+	return kept;
+}
+
 int fb__pt_creds_enter(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 		       struct fb__pt_creds *save)
 {
 	gid_t groups[PT_GROUPS_MAX];
 	int ngroups = 0;
+	uint32_t uid, gid;
 	long r;
 
 	save->switched = 0;
-	if (!pt->cred_switch || !ctx || (ctx->uid == 0 && ctx->gid == 0))
+	if (!ctx)
+		return 0;
+	uid = ctx->uid;
+	gid = ctx->gid;
+	if (pt->idmapped) {
+		/* checked even without switching: a forbidden caller is refused all the same */
+		r = host_ids(pt, ctx, &uid, &gid);
+		if (r < 0)
+			return (int)r;
+	}
+	if (!pt->cred_switch || (uid == 0 && gid == 0))
 		return 0;
 
+	/* the groups are the client's ids, like ctx->uid and ctx->gid: mapped below */
 	if (ctx->ngroups && ctx->groups) {
 		for (uint32_t i = 0; i < ctx->ngroups && i < PT_GROUPS_MAX; i++)
 			groups[ngroups++] = ctx->groups[i];
@@ -107,16 +153,18 @@ int fb__pt_creds_enter(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 		if (n > 0)
 			ngroups = n;
 	}
+	if (pt->idmapped)
+		ngroups = host_groups(pt, groups, ngroups);
 
 	r = syscall(SYS_setgroups, ngroups, groups);
 	if (r < 0)
 		return -errno;
-	r = syscall(SYS_setresgid, -1, ctx->gid, -1);
+	r = syscall(SYS_setresgid, -1, gid, -1);
 	if (r < 0) {
 		r = -errno;
 		goto out_groups;
 	}
-	r = syscall(SYS_setresuid, -1, ctx->uid, -1);
+	r = syscall(SYS_setresuid, -1, uid, -1);
 	if (r < 0) {
 		r = -errno;
 		goto out_gid;

@@ -43,7 +43,8 @@
 #define PT_STATX_MASK  (STATX_BASIC_STATS | STATX_MNT_ID)
 #define PT_DIRBUF_SIZE 32768
 
-void fb__pt_statx_to_stat(const struct statx *sx, struct stat *st)
+void fb__pt_statx_to_stat(const struct fb_passthrough *pt, const struct statx *sx,
+			  struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
@@ -62,6 +63,10 @@ void fb__pt_statx_to_stat(const struct statx *sx, struct stat *st)
 	st->st_mtim.tv_nsec = sx->stx_mtime.tv_nsec;
 	st->st_ctim.tv_sec = sx->stx_ctime.tv_sec;
 	st->st_ctim.tv_nsec = sx->stx_ctime.tv_nsec;
+	if (pt->idmapped) {
+		st->st_uid = fb__pt_idmap_to_guest(&pt->uids, st->st_uid);
+		st->st_gid = fb__pt_idmap_to_guest(&pt->gids, st->st_gid);
+	}
 }
 
 static int fd_statx(int fd, struct statx *sx)
@@ -81,7 +86,7 @@ static void entry_fill(struct fb_passthrough *pt, const struct fb__pt_inode *par
 {
 	uint64_t dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
 
-	fb__pt_statx_to_stat(sx, &e->attr);
+	fb__pt_statx_to_stat(pt, sx, &e->attr);
 	e->generation = 0;
 	e->attr_flags = 0;
 	if (pt->submounts && S_ISDIR(sx->stx_mode) &&
@@ -305,7 +310,7 @@ static int pt_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 done:
 	if (r < 0)
 		return r;
-	fb__pt_statx_to_stat(&sx, out);
+	fb__pt_statx_to_stat(pt, &sx, out);
 	*timeout = timeout_for(pt, sx.stx_mode);
 	return 0;
 }
@@ -346,6 +351,30 @@ static void mode_changed(const struct fb_ctx *ctx, fb_ino_t ino)
 		fb_server_notify_inval_inode(ctx->server, ino, -1, 0);
 }
 
+/*
+ * The host ids for a chown to guest ids @u and @g ((uid_t)-1: unchanged, never mapped).
+ * Returns 0 or -EPERM for a forbidden id.
+ */
+static int chown_ids_to_host(const struct fb_passthrough *pt, uid_t *u, gid_t *g)
+{
+	uint32_t id;
+	int r;
+
+	if (*u != (uid_t)-1) {
+		r = fb__pt_idmap_to_host(&pt->uids, *u, &id);
+		if (r < 0)
+			return r;
+		*u = id;
+	}
+	if (*g != (gid_t)-1) {
+		r = fb__pt_idmap_to_host(&pt->gids, *g, &id);
+		if (r < 0)
+			return r;
+		*g = id;
+	}
+	return 0;
+}
+
 static int pt_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const struct stat *in,
 		      uint32_t valid, const struct fb_file_info *fi, struct stat *out,
 		      double *timeout)
@@ -383,6 +412,11 @@ static int pt_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const st
 	if (valid & (FB_FATTR_UID | FB_FATTR_GID)) {
 		uid_t u = (valid & FB_FATTR_UID) ? in->st_uid : (uid_t)-1;
 		gid_t g = (valid & FB_FATTR_GID) ? in->st_gid : (gid_t)-1;
+		if (pt->idmapped) {
+			r = chown_ids_to_host(pt, &u, &g);
+			if (r < 0)
+				goto out_creds;
+		}
 		if (fb__pt_sys.fchownat(f.fd, "", u, g, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 			r = -errno;
 			goto out_creds;
@@ -444,7 +478,7 @@ out_creds:
 		struct statx sx;
 		r = fd_statx(h && !h->is_dir ? h->fd : f.fd, &sx);
 		if (r == 0) {
-			fb__pt_statx_to_stat(&sx, out);
+			fb__pt_statx_to_stat(pt, &sx, out);
 			*timeout = timeout_for(pt, sx.stx_mode);
 		}
 	}
@@ -1697,8 +1731,13 @@ static int pt_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const stru
 		fb__pt_handle_put(pt, h);
 	else
 		ifd_put(pt, &f);
-	if (r == 0)
+	if (r == 0) {
+		if (pt->idmapped) {
+			out->stx_uid = fb__pt_idmap_to_guest(&pt->uids, out->stx_uid);
+			out->stx_gid = fb__pt_idmap_to_guest(&pt->gids, out->stx_gid);
+		}
 		*timeout = timeout_for(pt, out->stx_mode);
+	}
 	return r;
 }
 

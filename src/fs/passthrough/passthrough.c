@@ -3,6 +3,7 @@
  * The passthrough instance: configuration, opening the source, INIT negotiation.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ void fb_passthrough_config_init(struct fb_passthrough_config *cfg)
 	cfg->killpriv_v2 = 1;
 	cfg->passthrough = 1;
 	cfg->cred_switch = 1;
+	cfg->size = sizeof(*cfg);
 }
 
 int fb_passthrough_cache_parse(const char *name, enum fb_passthrough_cache *out)
@@ -81,11 +83,19 @@ static int noatime_mount(int root_fd)
 	return fd;
 }
 
+/* Does @cfg, as its caller's build knows it, reach byte @end (the end of a later field)? */
+static int cfg_has(const struct fb_passthrough_config *cfg, size_t end)
+{
+	size_t size = cfg->size ? cfg->size : sizeof(*cfg);
+
+	return size >= end;
+}
+
 int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passthrough **ret)
 {
 	struct fb_passthrough *pt;
 	struct statx sx;
-	int r;
+	int has_maps, r;
 
 	if (!cfg || !cfg->source || !cfg->source[0])
 		return -EINVAL;
@@ -94,11 +104,27 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 	    cfg->dir_timeout != cfg->dir_timeout)
 		return -EINVAL;
 
+	has_maps = cfg_has(cfg, offsetof(struct fb_passthrough_config, ngid_map) +
+					sizeof(cfg->ngid_map)) &&
+		   (cfg->nuid_map || cfg->ngid_map);
+	if (has_maps && cfg->posix_acl)
+		return -EINVAL;
+
 	pt = calloc(1, sizeof(*pt));
 	if (!pt)
 		return -ENOMEM;
 	pt->cfg = *cfg;
 	pt->cfg.source = NULL;
+	pt->cfg.uid_map = pt->cfg.gid_map = NULL; /* borrowed: kept as tables below */
+	pt->cfg.nuid_map = pt->cfg.ngid_map = 0;
+	if (has_maps) {
+		r = fb__pt_idmap_init(&pt->uids, cfg->uid_map, cfg->nuid_map);
+		if (r == 0)
+			r = fb__pt_idmap_init(&pt->gids, cfg->gid_map, cfg->ngid_map);
+		if (r < 0)
+			goto out_free;
+		pt->idmapped = pt->uids.set || pt->gids.set;
+	}
 	pt->proc_fd = -1;
 	pt->entry_timeout = cfg->timeout >= 0 ? cfg->timeout : policy_timeout(cfg->cache);
 	pt->dir_timeout = cfg->dir_timeout >= 0 ? cfg->dir_timeout : pt->entry_timeout;
@@ -188,6 +214,8 @@ out_close:
 		close(pt->proc_fd);
 	close(pt->root_fd);
 out_free:
+	fb__pt_idmap_done(&pt->uids);
+	fb__pt_idmap_done(&pt->gids);
 	free(pt);
 	return r;
 }
@@ -205,6 +233,8 @@ void fb_passthrough_free(struct fb_passthrough *pt)
 	if (pt->noatime_fd >= 0)
 		close(pt->noatime_fd);
 	free(pt->saved_groups);
+	fb__pt_idmap_done(&pt->uids);
+	fb__pt_idmap_done(&pt->gids);
 	free(pt);
 }
 
@@ -312,6 +342,10 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	want(conn, FB_AUTO_INVAL_DATA, c->cache == FB_PT_CACHE_AUTO);
 	want(conn, FB_CACHE_SYMLINKS, c->cache == FB_PT_CACHE_ALWAYS);
 	want(conn, FB_POSIX_ACL, c->posix_acl && c->xattr);
+	/* With FB_ALLOW_IDMAP the kernel would send FB_INVALID_UIDGID as the caller of most
+	 * requests; our id map needs the caller's real ids. */
+	if (pt->idmapped)
+		want(conn, FB_ALLOW_IDMAP, 0);
 	pt->writeback =
 		want(conn, FB_WRITEBACK_CACHE, c->writeback && c->cache != FB_PT_CACHE_NEVER);
 	pt->no_open = want(conn, FB_NO_OPEN_SUPPORT, c->no_open);

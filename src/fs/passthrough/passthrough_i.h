@@ -140,6 +140,39 @@ struct fb__pt_mount {
 	int fd;
 };
 
+/* idmap.c: one direction of a uid or gid map, disjoint ranges sorted by first id. */
+enum {
+	FB__PT_ID_RANGE = 0,	/* first..last to to.. (1:1) */
+	FB__PT_ID_SQUASH,	/* first..last all to `to` */
+	FB__PT_ID_FORBID,	/* first..last: -EPERM */
+};
+
+struct fb__pt_identry {
+	uint32_t first;
+	uint32_t last;		/* inclusive */
+	uint32_t to;
+	int op;			/* FB__PT_ID_* */
+};
+
+struct fb__pt_idtable {
+	struct fb__pt_identry *e;
+	size_t n;
+};
+
+struct fb__pt_idmap {
+	int set;			/* any entry at all */
+	struct fb__pt_idtable g2h;	/* guest to host */
+	struct fb__pt_idtable h2g;	/* host to guest */
+};
+
+/* Build @m from @n entries (fb_idmap_check() rules). Returns 0, -EINVAL or -ENOMEM. */
+int fb__pt_idmap_init(struct fb__pt_idmap *m, const struct fb_idmap_range *map, uint32_t n);
+void fb__pt_idmap_done(struct fb__pt_idmap *m);
+/* Guest id to host id: 0, or -EPERM for a forbidden id. Uncovered ids map to themselves. */
+int fb__pt_idmap_to_host(const struct fb__pt_idmap *m, uint32_t guest, uint32_t *host);
+/* Host id to guest id. Uncovered ids map to themselves. */
+uint32_t fb__pt_idmap_to_guest(const struct fb__pt_idmap *m, uint32_t host);
+
 struct fb_passthrough {
 	struct fb_passthrough_config cfg;	/* source is not kept */
 	int root_fd;			/* the source directory, O_RDONLY|O_DIRECTORY */
@@ -157,6 +190,9 @@ struct fb_passthrough {
 	gid_t saved_egid;		/* the daemon's effective gid */
 	uint32_t saved_ngroups;		/* the daemon's supplementary groups */
 	gid_t *saved_groups;
+	int idmapped;			/* uids or gids below have entries (fixed after new) */
+	struct fb__pt_idmap uids;
+	struct fb__pt_idmap gids;
 
 	/* Negotiated at INIT (written once before requests run): */
 	int writeback;
@@ -247,7 +283,9 @@ int fb__pt_init(void *fs, struct fb_conn *conn);
 void fb__pt_destroy(void *fs);
 
 /* ops.c */
-void fb__pt_statx_to_stat(const struct statx *sx, struct stat *st);
+/* @sx as a struct stat, owner and group mapped to the client's ids. */
+void fb__pt_statx_to_stat(const struct fb_passthrough *pt, const struct statx *sx,
+			  struct stat *st);
 void fb__pt_handle_free(struct fb_passthrough *pt, struct fb__pt_handle *h);
 
 #endif /* FB_FS_PASSTHROUGH_I_H */

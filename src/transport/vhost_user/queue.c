@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,11 @@ static int serve(struct vu_queue *q)
 			break;
 		}
 		served += n;
+		/* One writer (we hold the lock): a plain add, atomic only for the readers. */
+		atomic_store_explicit(&q->requests,
+				      atomic_load_explicit(&q->requests, memory_order_relaxed) +
+					      (uint64_t)n,
+				      memory_order_relaxed);
 		if (notify)
 			signal_fd(q->call_fd);
 		/* Between batches, a queue being stopped stops. */
@@ -528,4 +534,21 @@ int fb_vhost_user_queue_process(struct fb_vhost_user *dev, unsigned int idx)
 		return 0;
 	drain_kick(q->kick_fd);
 	return serve(q);
+}
+
+/* ---- statistics ------------------------------------------------------------------------------ */
+
+int fb_vhost_user_queue_stats(const struct fb_vhost_user *dev, unsigned int idx,
+			      struct fb_vhost_user_queue_stats *out)
+{
+	struct fb_vhost_user_queue_stats st;
+
+	if (!dev || !out || idx >= dev->nqueues ||
+	    out->size < offsetof(struct fb_vhost_user_queue_stats, requests) + sizeof(st.requests))
+		return -EINVAL;
+	memset(&st, 0, sizeof(st));
+	st.requests = atomic_load_explicit(&dev->queues[idx].requests, memory_order_relaxed);
+	st.size = out->size < sizeof(st) ? out->size : sizeof(st);
+	memcpy(out, &st, st.size);
+	return 0;
 }

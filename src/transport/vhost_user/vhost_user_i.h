@@ -195,6 +195,9 @@ struct vu_queue {
 	pthread_t thread;
 	int stop_fd;	     /* eventfd that tells the thread to end, -1 when none */
 	atomic_int stopping; /* set while the thread is told to end: no further batch */
+	/* Chains completed since the device was made. Written only by whoever serves the
+	 * queue, under lock; read by anyone without it (fb_vhost_user_queue_stats()). */
+	_Atomic uint64_t requests;
 
 	pthread_mutex_t lock;	   /* protects the fields below; held by the queue's thread
 				    * while it serves a batch, by the message thread while it

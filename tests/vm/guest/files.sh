@@ -167,12 +167,7 @@ t_rmtree() {
 	[ ! -e $MNT/tree ] || die "rm -rf left $(find $MNT/tree | wc -l) entries"
 }
 
-vt_run fileops t_fileops
-vt_run perms t_perms
-vt_run rename t_rename
-vt_run links t_links
-vt_run xattr t_xattr
-vt_run hostfile t_hostfile
-vt_run bigfile t_bigfile
-vt_run smallfiles t_smallfiles
-vt_run rmtree t_rmtree
+# FILES_SUBTESTS: which to run (another scenario may source this file with fewer)
+for t in ${FILES_SUBTESTS:-fileops perms rename links xattr hostfile bigfile smallfiles rmtree}; do
+	vt_run $t t_$t
+done
