@@ -398,6 +398,54 @@ TEST(readdir_and_readdirplus)
 	fb_passthrough_free(pt);
 }
 
+/*
+ * Without killpriv_v2 a guest kernel drops set-uid/set-gid before a non-owner's write as a
+ * SETATTR of the mode in the writer's name: a writer may drop exactly those bits, nothing else.
+ */
+TEST(a_writer_may_drop_suid_sgid_and_nothing_else)
+{
+	if (geteuid() != 0)
+		SKIP("needs root");
+	struct fb_passthrough *pt = fresh();
+	struct fb_ctx nobody = {.uid = 65534, .gid = 65534, .umask = 022};
+	struct fb_entry e;
+	struct stat in = {0}, out, st;
+	char path[PATH_MAX];
+	double t;
+	CHECK(pt);
+
+	put_file(src, "suid", "x", 06777);
+	snprintf(path, sizeof(path), "%s/suid", src);
+	CHECK_OK(chmod(path, 06777)); /* past the umask */
+	CHECK_EQ(ops->lookup(pt, &nobody, FB_ROOT_ID, "suid", &e), 0);
+	/* Anything but dropping the bits stays the owner's. */
+	in.st_mode = 06775;
+	CHECK_EQ(ops->setattr(pt, &nobody, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), -EPERM);
+	in.st_mode = 07777;
+	CHECK_EQ(ops->setattr(pt, &nobody, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), -EPERM);
+	in.st_mode = 04775;
+	CHECK_EQ(ops->setattr(pt, &nobody, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), -EPERM);
+	/* Dropping set-uid and set-gid, as the kernel asks before a write: done. */
+	in.st_mode = 00777;
+	CHECK_EQ(ops->setattr(pt, &nobody, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), 0);
+	CHECK_EQ(out.st_mode & 07777, 0777);
+	CHECK_OK(stat(path, &st));
+	CHECK_EQ(st.st_mode & 07777, 0777);
+	ops->forget(pt, e.ino, 1);
+
+	/* Not for a caller who may not write the file. */
+	put_file(src, "ro", "x", 06755);
+	snprintf(path, sizeof(path), "%s/ro", src);
+	CHECK_OK(chmod(path, 06755));
+	CHECK_EQ(ops->lookup(pt, &nobody, FB_ROOT_ID, "ro", &e), 0);
+	in.st_mode = 00755;
+	CHECK_EQ(ops->setattr(pt, &nobody, e.ino, &in, FB_FATTR_MODE, NULL, &out, &t), -EPERM);
+	CHECK_OK(stat(path, &st));
+	CHECK_EQ(st.st_mode & 07777, 06755);
+	ops->forget(pt, e.ino, 1);
+	fb_passthrough_free(pt);
+}
+
 TEST(credentials_are_the_callers)
 {
 	if (geteuid() != 0)

@@ -375,6 +375,28 @@ static int chown_ids_to_host(const struct fb_passthrough *pt, uid_t *u, gid_t *g
 	return 0;
 }
 
+/*
+ * Is a chmod to @mode, refused to the caller (EPERM: not the owner), the kernel dropping
+ * set-uid/set-gid before a write, truncate or fallocate by a caller who may write the file?
+ * Without killpriv_v2 (fb-virtiofsd's default, as virtiofsd's) a guest kernel asks for that
+ * as a plain SETATTR of the mode in the caller's name; the host kernel lets any writer drop
+ * these bits (and only these). Called with the caller's credentials in force.
+ */
+static int is_killpriv_chmod(struct fb_passthrough *pt, int fd, const char *name, mode_t mode)
+{
+	struct statx sx;
+	mode_t cur, drop;
+
+	if (fd_statx(fd, &sx) < 0 || !S_ISREG(sx.stx_mode))
+		return 0;
+	cur = sx.stx_mode & 07777;
+	mode &= 07777;
+	drop = cur & ~mode;
+	if ((mode & ~cur) || !drop || (drop & ~(mode_t)(S_ISUID | S_ISGID)))
+		return 0;
+	return fb__pt_sys.faccessat(pt->proc_fd, name, W_OK, AT_EACCESS) == 0;
+}
+
 static int pt_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const struct stat *in,
 		      uint32_t valid, const struct fb_file_info *fi, struct stat *out,
 		      double *timeout)
@@ -406,6 +428,18 @@ static int pt_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const st
 			r = fb__pt_sys.fchmodat(pt->proc_fd, name, in->st_mode & 07777, 0) < 0
 				    ? -errno
 				    : 0;
+		if (r == -EPERM && is_killpriv_chmod(pt, f.fd, name, in->st_mode)) {
+			/* Only privilege goes: done as the daemon, then back to the caller. */
+			fb__pt_creds_leave(pt, &cr);
+			r = fb__pt_sys.fchmodat(pt->proc_fd, name, in->st_mode & 07777, 0) < 0
+				    ? -errno
+				    : 0;
+			if (r < 0)
+				goto out_put;
+			r = fb__pt_creds_enter(pt, ctx, &cr);
+			if (r < 0)
+				goto out_put;
+		}
 		if (r < 0)
 			goto out_creds;
 	}

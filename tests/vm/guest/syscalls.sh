@@ -7,7 +7,10 @@ t_syscalls() {
 	mkdir -p $MNT/sys
 	chmod 755 $MNT/sys
 	rc=0
-	FB_TEST_DIR=$MNT/sys FB_TEST_DEFAULT_PERMISSIONS=1 e2e_syscalls >/tmp/sys.out 2>&1 || rc=$?
+	# virtio-fs has no notification channel: a mode the daemon changes itself reaches the
+	# guest only at the attribute timeout, so the "at once" case cannot hold here.
+	FB_TEST_SKIP=direct_write_owner_clears_suid_now \
+		FB_TEST_DIR=$MNT/sys FB_TEST_DEFAULT_PERMISSIONS=1 e2e_syscalls >/tmp/sys.out 2>&1 || rc=$?
 	detail= skipped=
 	while IFS= read -r line; do
 		case "$line" in
