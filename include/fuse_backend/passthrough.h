@@ -124,7 +124,8 @@ struct fb_passthrough_config {
 				 * the kernel needs. Excludes FUSE passthrough (the kernel's rule).
 				 * Default 0. */
 	int readdirplus;	/* offer READDIRPLUS (attributes with the listing); default 1 */
-	int xattr;		/* extended attributes; 0 answers -EOPNOTSUPP. Default 1 */
+	int xattr;		/* extended attributes; 0 answers -ENOSYS (the kernel then stops
+				 * asking and tells callers EOPNOTSUPP). Default 1 */
 	int posix_acl;		/* ask the kernel to enforce POSIX ACLs (FB_POSIX_ACL, implies
 				 * default_permissions in the kernel). Needs xattr. Default 0 */
 	int no_open;		/* FB_NO_OPEN_SUPPORT: open answers -ENOSYS and the kernel stops

@@ -446,6 +446,26 @@ TEST(a_writer_may_drop_suid_sgid_and_nothing_else)
 	fb_passthrough_free(pt);
 }
 
+/* xattrs off: ENOSYS, so that the kernel stops asking (it answers EOPNOTSUPP itself). */
+TEST(xattrs_off_answer_enosys)
+{
+	struct fb_passthrough_config cfg;
+	struct fb_passthrough *pt = NULL;
+	char buf[64];
+
+	rm_rf(src);
+	CHECK_OK(mkdir(src, 0755));
+	fb_passthrough_config_init(&cfg);
+	cfg.source = src;
+	cfg.xattr = 0;
+	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
+	CHECK_EQ(ops->getxattr(pt, &root_ctx, FB_ROOT_ID, "user.a", buf, sizeof(buf)), -ENOSYS);
+	CHECK_EQ(ops->listxattr(pt, &root_ctx, FB_ROOT_ID, buf, sizeof(buf)), -ENOSYS);
+	CHECK_EQ(ops->setxattr(pt, &root_ctx, FB_ROOT_ID, "user.a", "v", 1, 0, 0), -ENOSYS);
+	CHECK_EQ(ops->removexattr(pt, &root_ctx, FB_ROOT_ID, "user.a"), -ENOSYS);
+	fb_passthrough_free(pt);
+}
+
 TEST(credentials_are_the_callers)
 {
 	if (geteuid() != 0)

@@ -1439,8 +1439,10 @@ static int xattr_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_
 	ssize_t n = 0;
 	int r, rfd = -1;
 
+	/* Off: ENOSYS, which the kernel remembers (and then answers EOPNOTSUPP itself) instead
+	 * of asking again before every write (security.capability) and every getxattr. */
 	if (!pt->cfg.xattr)
-		return -EOPNOTSUPP;
+		return -ENOSYS;
 	if (name && (strlen(name) == 0 || strlen(name) > XATTR_NAME_MAX))
 		return name[0] ? -ERANGE : -EINVAL;
 	if (size > XATTR_SIZE_MAX && op != XA_LIST)
