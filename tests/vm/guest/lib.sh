@@ -22,6 +22,18 @@ vt_run() {
 	fi
 }
 
+# vt_timed NAME FUNCTION: vt_run, and the guest's own time for it (centiseconds of
+# /proc/uptime) as "VMTEST data time_NAME SECONDS".
+vt_timed() {
+	local t0 t1
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	vt_run "$1" "$2"
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	t0=${t0%.*}${t0#*.} t1=${t1%.*}${t1#*.}
+	t1=$((t1 - t0))
+	vt_data "time_$1" "$((t1 / 100)).$(printf %02d $((t1 % 100)))"
+}
+
 die() { echo "$*" >&2; exit 1; }
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() { [ "$1" = "$2" ] || die "$3: got '$1', expected '$2'"; }
