@@ -1441,26 +1441,60 @@ static int vfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct s
 	FORWARD(ino, 0, pseudo_statfs(out), statfs, ctx, rt.ino, out);
 }
 
+/*
+ * The kernel remembers an ENOSYS answer to an xattr request for the whole connection: one
+ * backend without xattrs (no operation, or switched off) must not switch them off for the
+ * others. Its callers get EOPNOTSUPP, which is what the kernel would tell them.
+ */
+static int xattr_result(int r)
+{
+	return r == -ENOSYS ? -EOPNOTSUPP : r;
+}
+
+static int setxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
+			   const void *value, size_t size, int flags, uint32_t setxattr_flags)
+{
+	FORWARD(ino, 1, -EROFS, setxattr, ctx, rt.ino, name, value, size, flags, setxattr_flags);
+}
+
 static int vfs_setxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
 			const void *value, size_t size, int flags, uint32_t setxattr_flags)
 {
-	FORWARD(ino, 1, -EROFS, setxattr, ctx, rt.ino, name, value, size, flags, setxattr_flags);
+	return xattr_result(
+		setxattr_routed(fs, ctx, ino, name, value, size, flags, setxattr_flags));
+}
+
+static int getxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
+			   void *buf, size_t size)
+{
+	FORWARD(ino, 0, -ENODATA, getxattr, ctx, rt.ino, name, buf, size);
 }
 
 static int vfs_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
 			void *buf, size_t size)
 {
-	FORWARD(ino, 0, -ENODATA, getxattr, ctx, rt.ino, name, buf, size);
+	return xattr_result(getxattr_routed(fs, ctx, ino, name, buf, size));
 }
 
-static int vfs_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
+static int listxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
+			    size_t size)
 {
 	FORWARD(ino, 0, 0, listxattr, ctx, rt.ino, buf, size);
 }
 
-static int vfs_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
+static int vfs_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
+{
+	return xattr_result(listxattr_routed(fs, ctx, ino, buf, size));
+}
+
+static int removexattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
 {
 	FORWARD(ino, 1, -EROFS, removexattr, ctx, rt.ino, name);
+}
+
+static int vfs_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
+{
+	return xattr_result(removexattr_routed(fs, ctx, ino, name));
 }
 
 static int vfs_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask)

@@ -370,6 +370,29 @@ static int tfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
  * anyway (writeback cache) is answered 0 for it, not ENOSYS (which would stop FLUSH for every
  * backend), and a backend with flush() gets its opens unchanged and its FLUSHes.
  */
+/* A backend without xattrs answers EOPNOTSUPP, not ENOSYS, which the kernel would remember
+ * for every backend of the mount. */
+TEST(xattrs_missing_in_one_backend_do_not_answer_enosys)
+{
+	struct fb_vfs *v;
+	struct tfs *a = tfs_new(NULL);
+	char buf[64];
+	fb_ino_t ma, fa;
+
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(mount_tfs(v, "/a", a, 0, NULL), 0);
+	ma = lookup_ok(v, FB_ROOT_ID, "a");
+	fa = lookup_ok(v, ma, "f");
+	CHECK(!tfs_ops.getxattr && !tfs_ops.setxattr && !tfs_ops.listxattr && !tfs_ops.removexattr);
+	CHECK_EQ(fb_vfs_ops.getxattr(v, &ctx0, fa, "user.a", buf, sizeof(buf)), -EOPNOTSUPP);
+	CHECK_EQ(fb_vfs_ops.listxattr(v, &ctx0, fa, buf, sizeof(buf)), -EOPNOTSUPP);
+	CHECK_EQ(fb_vfs_ops.setxattr(v, &ctx0, fa, "user.a", "b", 1, 0, 0), -EOPNOTSUPP);
+	CHECK_EQ(fb_vfs_ops.removexattr(v, &ctx0, fa, "user.a"), -EOPNOTSUPP);
+	/* The VFS's own directories: no xattrs there. */
+	CHECK_EQ(fb_vfs_ops.getxattr(v, &ctx0, FB_ROOT_ID, "user.a", buf, sizeof(buf)), -ENODATA);
+	fb_vfs_free(v);
+}
+
 TEST(flush_is_per_backend)
 {
 	struct fb_vfs *v;
