@@ -40,17 +40,7 @@ t_readsmall() {
 }
 # the files scenario's rmtree: 100 dirs of 2 files and a symlink, 411 entries
 t_tree() {
-	mkdir $B/tree
-	cd $B/tree
-	for a in 0 1 2 3 4 5 6 7 8 9; do
-		for b in 0 1 2 3 4 5 6 7 8 9; do
-			mkdir -p $a/$b
-			echo x >$a/$b/f1
-			echo y >$a/$b/f2
-			ln -s f1 $a/$b/l
-		done
-	done
-	expect_eq "$(find . | wc -l)" 411 "tree entries"
+	make_tree $B/tree
 }
 # remove the tree and the 3000 files (cold: names looked up again)
 t_rmtree() {

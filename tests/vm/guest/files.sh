@@ -151,17 +151,7 @@ file 2999" "contents"
 }
 
 t_rmtree() {
-	mkdir $MNT/tree
-	cd $MNT/tree
-	for a in 0 1 2 3 4 5 6 7 8 9; do
-		for b in 0 1 2 3 4 5 6 7 8 9; do
-			mkdir -p $a/$b
-			echo x >$a/$b/f1
-			echo y >$a/$b/f2
-			ln -s f1 $a/$b/l
-		done
-	done
-	expect_eq "$(find . | wc -l)" 411 "tree entries"
+	make_tree $MNT/tree
 	cd $MNT
 	rm -rf $MNT/tree
 	[ ! -e $MNT/tree ] || die "rm -rf left $(find $MNT/tree | wc -l) entries"

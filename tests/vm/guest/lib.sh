@@ -46,6 +46,21 @@ must_fail() {
 # as_user COMMAND: run a shell command as fbuser (uid/gid 1000).
 as_user() { su -s /bin/sh fbuser -c "$1"; }
 
+# make_tree DIR: 100 directories of 2 files and a symlink below DIR (411 entries with DIR)
+make_tree() {
+	mkdir "$1"
+	cd "$1"
+	for a in 0 1 2 3 4 5 6 7 8 9; do
+		for b in 0 1 2 3 4 5 6 7 8 9; do
+			mkdir -p $a/$b
+			echo x >$a/$b/f1
+			echo y >$a/$b/f2
+			ln -s f1 $a/$b/l
+		done
+	done
+	expect_eq "$(find . | wc -l)" 411 "tree entries"
+}
+
 # vt_finish [reboot|poweroff-now|reboot-now]: report and power off (default: sync and unmount
 # first). The -now forms skip the unmount, as a crashing or rebooting guest would.
 vt_finish() {
