@@ -16,9 +16,9 @@
  *		 .priv = &dv };
  *	fb_daemon_vfs_setup(&dv, "fb-x", &ops, &ops_size, &fs);  // swaps in the VFS if asked
  *	fb_server_new(ops, ops_size, fs, ...); fb_daemon_vfs_server(&dv, server);
- *	... fb_daemon_run() ...; fb_server_free(); fb_daemon_vfs_done(&dv); free own fs
+ *	... fb_main_run() ...; fb_server_free(); fb_daemon_vfs_done(&dv); free own fs
  *
- * Header-only so that each daemon stays NAME.c + common.c (daemons/meson.build).
+ * Header-only so that each daemon stays one NAME.c over the library (daemons/meson.build).
  */
 #ifndef FB_DAEMON_VFS_H
 #define FB_DAEMON_VFS_H
@@ -30,7 +30,7 @@
 #include <fuse_backend/server.h>
 #include <fuse_backend/vfs.h>
 
-#include "common.h"
+#include <fuse_backend/main.h>
 
 #define FB_DAEMON_VFS_MAX_MOUNTS 64
 
@@ -59,11 +59,12 @@ static inline int fb_daemon_vfs_add_mount(void *priv, const char *name, const ch
 }
 
 #define FB_DAEMON_VFS_OPTS(dv)                                                                     \
-	{"--mount", FB_DOPT_FUNC, .fn = fb_daemon_vfs_add_mount, .priv = (dv),                     \
-	 .help = "--mount PATH=TYPE[:ARGS]  backend at PATH (memfs, passthrough:/DIR, self)"},     \
+	{"--mount", FB_OPT_FUNC, .fn = fb_daemon_vfs_add_mount, .priv = (dv),                      \
+	 .arg = "PATH=TYPE[:ARGS]",                                                                \
+	 .help = "backend at PATH (memfs, passthrough:/DIR, self)"},                               \
 	{                                                                                          \
-		"--control", FB_DOPT_STRING, &(dv)->control,                                       \
-			.help = "--control SOCKET        runtime mounts through fb-ctl SOCKET ..." \
+		"--control", FB_OPT_STRING, &(dv)->control, .arg = "SOCKET",                       \
+		.help = "runtime mounts through fb-ctl SOCKET ..."                                 \
 	}
 
 static inline int fb_daemon_vfs_self_create(void *priv, const char *args,

@@ -4,78 +4,54 @@
  *
  *   fb-memfs [-f] [-d] [-s] [-o opt,...] MOUNTPOINT
  *
- * Everything lives in the daemon's memory and is gone at unmount.
+ * Everything lives in the daemon's memory and is gone at unmount. Its own options are
+ * fb_memfs_opt_set()'s; the rest is the library's start-up code (fuse_backend/main.h).
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <fuse_backend/main.h>
 #include <fuse_backend/memfs.h>
 #include <fuse_backend/server.h>
 
-#include "common.h"
 #include "daemon_vfs.h"
 
-/* -o root_mode=1777: octal permission bits. */
-static int parse_root_mode(void *priv, const char *name, const char *value)
+static int memfs_opt(void *priv, const char *name, const char *value)
 {
-	struct fb_memfs_config *cfg = priv;
-	unsigned long v;
-	char *end;
-
-	(void)name;
-	if (!value || !*value)
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(value, &end, 8);
-	if (errno || *end || v > 07777)
-		return -EINVAL;
-	cfg->root_mode = (mode_t)v;
-	return 0;
+	return fb_memfs_opt_set(priv, name, value);
 }
 
 int main(int argc, char **argv)
 {
-	struct fb_memfs_config mcfg = { 0 };
-	struct fb_daemon_vfs dv = { 0 };
-	const struct fb_daemon_opt opts[] = {
-		{ "size", FB_DOPT_SIZE, &mcfg.max_bytes,
-		  .help = "size=BYTES             capacity for data (K/M/G/T; default 1G)" },
-		{ "max_inodes", FB_DOPT_SIZE, &mcfg.max_inodes,
-		  .help = "max_inodes=N           most files at once (default 1M)" },
-		{ "max_file_size", FB_DOPT_SIZE, &mcfg.max_file_size,
-		  .help = "max_file_size=BYTES    largest file (default: size)" },
-		{ "entry_timeout", FB_DOPT_DOUBLE, &mcfg.entry_timeout,
-		  .help = "entry_timeout=SECONDS  kernel name cache (default 1)" },
-		{ "attr_timeout", FB_DOPT_DOUBLE, &mcfg.attr_timeout,
-		  .help = "attr_timeout=SECONDS   kernel attribute cache (default 1)" },
-		{ "root_mode", FB_DOPT_FUNC, .fn = parse_root_mode, .priv = &mcfg,
-		  .help = "root_mode=OCTAL        permissions of the root (default 755)" },
+	struct fb_memfs_config mcfg = {0};
+	struct fb_daemon_vfs dv = {0};
+	const struct fb_opt opts[] = {
+		{"*", FB_OPT_FUNC, .fn = memfs_opt, .priv = &mcfg, .help = fb_memfs_opt_help()},
 		FB_DAEMON_VFS_OPTS(&dv),
-		{ NULL },
+		{NULL},
 	};
-	const struct fb_daemon_info info = {
+	const struct fb_main_info info = {
 		.name = "fb-memfs",
 		.summary = "Serve a file system held in memory on MOUNTPOINT.",
-		.args = { "MOUNTPOINT" },
+		.args = {"MOUNTPOINT"},
 		.nargs = 1,
 		.opts = opts,
 		.started = fb_daemon_vfs_started,
 		.stopped = fb_daemon_vfs_stopped,
 		.priv = &dv,
 	};
-	struct fb_daemon_opts o;
+	struct fb_cmdline cl;
 	struct fb_server_config scfg;
 	struct fb_server *server;
 	struct fb_memfs *m;
 	const struct fb_fs_ops *ops = &fb_memfs_ops;
 	size_t ops_size = sizeof(fb_memfs_ops);
 	void *fs;
-	int r, status;
+	int r, status = 1;
 
-	fb_daemon_parse_or_exit(&info, argc, argv, &o);
+	fb_cmdline_parse_or_exit(&info, argc, argv, &cl);
 	/* The root belongs to whoever mounts, as with a fresh tmpfs mounted by that user. */
 	mcfg.root_uid = getuid();
 	mcfg.root_gid = getgid();
@@ -83,30 +59,24 @@ int main(int argc, char **argv)
 	r = fb_memfs_new(&mcfg, &m);
 	if (r < 0) {
 		fprintf(stderr, "fb-memfs: %s\n", strerror(-r));
-		fb_daemon_opts_done(&o);
-		return 1;
+		goto out_done;
 	}
 	fs = m;
-	if (fb_daemon_vfs_setup(&dv, "fb-memfs", &ops, &ops_size, &fs) < 0) {
-		fb_daemon_vfs_done(&dv);
-		fb_memfs_free(m);
-		fb_daemon_opts_done(&o);
-		return 1;
-	}
-	fb_daemon_server_config(&o, &scfg);
+	if (fb_daemon_vfs_setup(&dv, "fb-memfs", &ops, &ops_size, &fs) < 0)
+		goto out_free_vfs;
+	fb_cmdline_server_config(&cl, &scfg);
 	r = fb_server_new(ops, ops_size, fs, &scfg, &server);
 	if (r < 0) {
 		fprintf(stderr, "fb-memfs: cannot create the server: %s\n", strerror(-r));
-		fb_daemon_vfs_done(&dv);
-		fb_memfs_free(m);
-		fb_daemon_opts_done(&o);
-		return 1;
+		goto out_free_vfs;
 	}
 	fb_daemon_vfs_server(&dv, server);
-	status = fb_daemon_run(&info, &o, server);
+	status = fb_main_run(&info, &cl, server);
 	fb_server_free(server);
+out_free_vfs:
 	fb_daemon_vfs_done(&dv);
 	fb_memfs_free(m);
-	fb_daemon_opts_done(&o);
+out_done:
+	fb_cmdline_done(&cl);
 	return status;
 }

@@ -249,7 +249,7 @@ static int serve(struct fb_vfsd_opts *v)
 		r = -EINVAL;
 		goto out_free_vfs;
 	}
-	fb_daemon_server_config(&v->common, &scfg);
+	fb_cmdline_server_config(&v->common, &scfg);
 	r = fb_server_new(ops, ops_size, fs, &scfg, &server);
 	if (r < 0) {
 		fb_log(FB_LOG_ERR, "cannot create the server: %s", strerror(-r));

@@ -387,16 +387,16 @@ static int set_opt(void *priv, const char *name, const char *value)
 
 #define VAL(n, h)                                                                                  \
 	{                                                                                          \
-		n, FB_DOPT_FUNC, .fn = set_opt, .priv = v, .help = h                               \
+		n, FB_OPT_FUNC, .fn = set_opt, .priv = v, .help = h                               \
 	}
 #define FLAG(n, field, h)                                                                          \
 	{                                                                                          \
-		n, FB_DOPT_FLAG, &v->field, .help = h                                              \
+		n, FB_OPT_FLAG, &v->field, .help = h                                              \
 	}
 
 int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size_t errlen)
 {
-	const struct fb_daemon_opt opts[] = {
+	const struct fb_opt opts[] = {
 		VAL("--socket-path", NULL),
 		VAL("--socket", NULL),
 		VAL("--socket-group", NULL),
@@ -451,7 +451,7 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 		VAL("no_allow_direct_io", NULL),
 		{NULL},
 	};
-	const struct fb_daemon_info info = {
+	const struct fb_main_info info = {
 		.name = "fb-virtiofsd",
 		.nargs = 0,
 		.opts = opts,
@@ -468,7 +468,7 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 	/* FUSE passthrough (backing files) is a /dev/fuse feature, not a virtio-fs one */
 	v->pt.passthrough = 0;
 
-	r = fb_daemon_parse(&info, argc, argv, &v->common, err, errlen);
+	r = fb_cmdline_parse(&info, argc, argv, &v->common, err, errlen);
 	if (r < 0)
 		return r;
 	if (v->f_caps) {
@@ -555,7 +555,7 @@ int fb_vfsd_parse(int argc, char **argv, struct fb_vfsd_opts *v, char *err, size
 void fb_vfsd_opts_done(struct fb_vfsd_opts *v)
 {
 	if (v)
-		fb_daemon_opts_done(&v->common);
+		fb_cmdline_done(&v->common);
 }
 
 void fb_vfsd_usage(FILE *f)

@@ -20,7 +20,7 @@
 
 #include <fuse_backend/passthrough.h>
 
-#include "common.h"
+#include <fuse_backend/main.h>
 #include "daemon_vfs.h"
 
 enum fb_vfsd_sandbox {
@@ -49,7 +49,7 @@ enum fb_vfsd_handles {
 #define FB_VFSD_LOG_OFF 0
 
 struct fb_vfsd_opts {
-	struct fb_daemon_opts common;	 /* -h, -V, -d, -o debug, -o threads=N, ... */
+	struct fb_cmdline common;	 /* -h, -V, -d, -o debug, -o threads=N, ... */
 	const char *socket_path;	 /* --socket-path (or --socket) */
 	const char *socket_group;	 /* --socket-group */
 	int fd;				 /* --fd, or -1 */

@@ -3,10 +3,12 @@
  * hello_fs: the smallest complete file system over fuse-backend. A read-only root directory
  * holding one file, "hello", that reads "Hello, world!\n".
  *
- *   hello_fs [-d] MOUNTPOINT        (-d: log every request and reply to stderr)
+ *   hello_fs [-d] [-o opt,...] MOUNTPOINT    (-d: log every request and reply to stderr;
+ *                                            --help lists the rest)
  *
  * It stays in the foreground and serves until SIGINT, SIGTERM or SIGHUP (it unmounts, exit 0)
- * or until the mount is removed from outside (`umount MOUNTPOINT`, exit 0).
+ * or until the mount is removed from outside (`umount MOUNTPOINT`, exit 0). fb_main() does
+ * the command line, the signals, the mount and the loop (fuse_backend/main.h).
  *
  * Build it after `meson install`:  cc hello_fs.c $(pkg-config --cflags --libs fuse-backend)
  * docs/guide.md explains each piece. Operations get more parameters than a small file system
@@ -15,15 +17,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <fuse_backend/abi.h>	  /* FB_FOPEN_* */
-#include <fuse_backend/fusedev.h> /* fb_session_* */
-#include <fuse_backend/server.h>  /* fb_server_*, struct fb_fs_ops (fs.h) */
+#include <fuse_backend/abi.h>	 /* FB_FOPEN_* */
+#include <fuse_backend/main.h>	 /* fb_main() */
+#include <fuse_backend/server.h> /* struct fb_fs_ops (fs.h) */
 
 #define HELLO_INO 2 /* node id of "hello"; 1 (FB_FS_ROOT_INO) is the root */
 
@@ -153,55 +154,21 @@ static const struct fb_fs_ops hello_ops = {
 	.statfs = hello_statfs,
 };
 
-static struct fb_session *volatile session; /* what the signal handler ends */
-
-static void on_signal(int sig)
-{
-	struct fb_session *se = session;
-
-	if (se)
-		fb_session_exit(se); /* async-signal-safe: the loop unmounts and returns */
-}
+/* What --help and the error messages say; fb_main() reads the command line from it. */
+static const struct fb_main_info hello_info = {
+	.name = "hello_fs",
+	.summary = "Serve a read-only directory holding one file, hello.",
+	.args = {"MOUNTPOINT"},
+	.nargs = 1,
+	.foreground = 1, /* an example: stay attached to the terminal (no -f needed) */
+	.fsname = "hello_fs",
+	.subtype = "hello",
+};
 
 int main(int argc, char **argv)
 {
 	struct hello h = {.uid = getuid(), .gid = getgid(), .mounted = time(NULL)};
-	struct fb_server_config cfg = {0};
-	struct fb_mount_opts mo = {.fsname = "hello_fs", .subtype = "hello"};
-	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
-	struct fb_server *server;
-	struct fb_session *se;
-	const char *mnt = argv[argc - 1];
-	int r;
 
-	if (argc == 3 && strcmp(argv[1], "-d") == 0)
-		cfg.debug = 1;
-	else if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: %s [-d] MOUNTPOINT\n", argv[0]);
-		return 2;
-	}
-	r = fb_server_new(&hello_ops, sizeof(hello_ops), &h, &cfg, &server);
-	if (r < 0)
-		goto out;
-	r = fb_session_new(server, &se);
-	if (r < 0)
-		goto out_free_server;
-	session = se;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
-	r = fb_session_mount(se, mnt, &mo); /* logs why when it refuses */
-	if (r == 0)
-		r = fb_session_loop(se, 1); /* one thread; returns once unmounted */
-
-	session = NULL; /* a late signal finds nothing to end */
-	fb_session_free(se);
-out_free_server:
-	fb_server_free(server);
-out:
-	if (r < 0)
-		fprintf(stderr, "hello_fs: %s: %s\n", mnt, strerror(-r));
-	return r < 0 ? 1 : 0;
+	/* Parse -d/-o/..., mount, serve until a signal or an unmount, clean up. */
+	return fb_main(&hello_info, argc, argv, &hello_ops, sizeof(hello_ops), &h);
 }

@@ -61,7 +61,8 @@ struct fb_channel;
  */
 struct fb_mount_opts {
 	const char *fsname;		/* source shown in /proc/mounts; default "fuse-backend" */
-	const char *subtype;		/* file-system type shows as "fuse.SUBTYPE"; default none */
+	const char *subtype;		/* file-system type shows as "fuse.SUBTYPE"; NULL or "" (the
+					 * default): plain "fuse" */
 	int allow_other;		/* let other users than the mounting one in */
 	int default_permissions;	/* the kernel checks permissions from the mode bits */
 	int ro;				/* read-only mount (MS_RDONLY) */

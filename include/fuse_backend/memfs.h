@@ -52,6 +52,22 @@ struct fb_memfs_config {
  */
 int fb_memfs_new(const struct fb_memfs_config *cfg, struct fb_memfs **ret);
 
+/*
+ * Set one option of @cfg by its name as text, the one parser behind fb-memfs's "-o" options
+ * and the VFS's "memfs:OPTIONS" specs: @value is the text after '=' or NULL.
+ *   size=BYTES (max_bytes), max_inodes=N, max_file_size=BYTES   a count with an optional
+ *       K, M, G or T suffix (powers of 1024)
+ *   entry_timeout=SECONDS, attr_timeout=SECONDS                 decimal seconds
+ *   root_mode=OCTAL                                             permission bits, <= 07777
+ * Returns 0; -ENOENT when @name is not one of these; -EINVAL for a missing or bad value;
+ * -ERANGE for 0, which the fields above take as "the default" (so "size=0" cannot silently
+ * mean 1 GiB). @cfg is unchanged on failure.
+ */
+int fb_memfs_opt_set(struct fb_memfs_config *cfg, const char *name, const char *value);
+
+/* The options of fb_memfs_opt_set() for --help: lines "NAME=VALUE\tdescription". Static. */
+const char *fb_memfs_opt_help(void);
+
 /* Free @m and everything in it. NULL-safe. No operation may be running. */
 void fb_memfs_free(struct fb_memfs *m);
 

@@ -197,6 +197,27 @@ uint64_t fb_passthrough_handle_count(const struct fb_passthrough *pt);
 /* Parse a cache policy name ("never", "metadata", "auto", "always"). Returns 0 or -EINVAL. */
 int fb_passthrough_cache_parse(const char *name, enum fb_passthrough_cache *out);
 
+/*
+ * Set one option of @cfg by its name as text, the one parser behind fb-passthrough's "-o"
+ * options and the VFS's "passthrough:/DIR,OPTIONS" specs: @name as given, @value the text
+ * after '=' or NULL when there was none.
+ *   cache=MODE          never|metadata|auto|always (fb_passthrough_cache_parse())
+ *   timeout=SECONDS, dir_timeout=SECONDS    decimal seconds >= 0
+ *   writeback, readdirplus, xattr, posix_acl, killpriv_v2, submounts, passthrough,
+ *   posix_lock (posix_locks), direct_io (allow_direct_io): set the field; "no_" + the
+ *   name clears it.  no_open, no_opendir: set no_open / no_opendir.
+ * Returns 0; -ENOENT when @name is not one of these (the caller may try its own options);
+ * -EINVAL for a missing, superfluous or bad value. @cfg is unchanged on failure.
+ */
+int fb_passthrough_opt_set(struct fb_passthrough_config *cfg, const char *name,
+			   const char *value);
+
+/*
+ * The options fb_passthrough_opt_set() takes, for a --help text: one per line, each
+ * "NAME[=VALUE]\tdescription", no trailing newline. A static string.
+ */
+const char *fb_passthrough_opt_help(void);
+
 #ifdef __cplusplus
 }
 #endif

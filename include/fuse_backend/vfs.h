@@ -183,13 +183,7 @@ struct fb_vfs_type {
 /* Register a type (copied; a later registration of the same name replaces it). */
 int fb_vfs_register_type(struct fb_vfs *vfs, const struct fb_vfs_type *type);
 
-/*
- * Register the types this library ships:
- *   memfs[:size=BYTES,max_inodes=N]          an empty file system in memory
- *   passthrough:/DIR[,cache=never|metadata|auto|always,[no_]writeback,[no_]readdirplus,
- *               [no_]xattr,[no_]passthrough] a host directory
- */
-int fb_vfs_register_builtin_types(struct fb_vfs *vfs);
+/* The types the library ships (memfs, passthrough): fb_vfs_register_builtin_types() in main.h. */
 
 /*
  * Mount a backend described by text at @path: @spec is "TYPE" or "TYPE:ARGS", where ARGS is a

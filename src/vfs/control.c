@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * Backend types (name -> constructor), mounts described by text, and the control socket.
+ * The types themselves (memfs, passthrough) are registered from above (src/main/vfs_types.c):
+ * the VFS builds no file system.
  *
  * The control socket is served by one thread with poll(): a client that sends half a line and
  * stalls holds one of a few connection places until its deadline, never the thread. Requests
@@ -21,11 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fuse_backend/memfs.h>
-#include <fuse_backend/passthrough.h>
 #include <fuse_backend/server.h>
 #include <fuse_backend/vfs.h>
 
+#include "util/parse_i.h"
 #include "vfs/vfs_i.h"
 
 /* Longest request line, without its newline. */
@@ -99,19 +100,6 @@ static void typed_release(void *fs, void *priv)
 	free(tr);
 }
 
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(s, &end);
-	if (errno || end == s || *end || !(d >= 0) || d > 1e9)
-		return -EINVAL;
-	*out = d;
-	return 0;
-}
-
 /*
  * Split @args (modified) into the VFS's own options (into @opts) and the rest (into @rest,
  * comma-joined, at most @restlen bytes).
@@ -128,17 +116,17 @@ static int split_options(char *args, struct fb_vfs_mount_opts *opts, char *rest,
 		if (strcmp(tok, "ro") == 0) {
 			opts->flags |= FB_VFS_MOUNT_READ_ONLY;
 		} else if (strncmp(tok, "entry_timeout=", 14) == 0) {
-			if (parse_seconds(tok + 14, &d) < 0)
+			if (fb__parse_seconds(tok + 14, &d) < 0)
 				return fb__vfs_error(-EINVAL, "bad entry_timeout '%s'", tok + 14);
 			opts->flags |= FB_VFS_MOUNT_ENTRY_TIMEOUT;
 			opts->entry_timeout = d;
 		} else if (strncmp(tok, "attr_timeout=", 13) == 0) {
-			if (parse_seconds(tok + 13, &d) < 0)
+			if (fb__parse_seconds(tok + 13, &d) < 0)
 				return fb__vfs_error(-EINVAL, "bad attr_timeout '%s'", tok + 13);
 			opts->flags |= FB_VFS_MOUNT_ATTR_TIMEOUT;
 			opts->attr_timeout = d;
 		} else if (strncmp(tok, "timeout=", 8) == 0) {
-			if (parse_seconds(tok + 8, &d) < 0)
+			if (fb__parse_seconds(tok + 8, &d) < 0)
 				return fb__vfs_error(-EINVAL, "bad timeout '%s'", tok + 8);
 			opts->flags |= FB_VFS_MOUNT_ENTRY_TIMEOUT | FB_VFS_MOUNT_ATTR_TIMEOUT;
 			opts->entry_timeout = d;
@@ -218,166 +206,6 @@ int fb_vfs_mount_spec(struct fb_vfs *vfs, const char *path, const char *spec, in
 		return fb__vfs_error(r, "%s", msg);
 	}
 	return 0;
-}
-
-/* ---- the types this library ships --------------------------------------------------- */
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'K':
-	case 'k':
-		shift = 10;
-		end++;
-		break;
-	case 'M':
-	case 'm':
-		shift = 20;
-		end++;
-		break;
-	case 'G':
-	case 'g':
-		shift = 30;
-		end++;
-		break;
-	case 'T':
-	case 't':
-		shift = 40;
-		end++;
-		break;
-	}
-	if (*end || v > (UINT64_MAX >> shift))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-/* memfs[:size=BYTES,max_inodes=N] */
-static int memfs_create(void *priv, const char *args, const struct fb_fs_ops **ops,
-			size_t *ops_size, void **fs, char *err, size_t errlen)
-{
-	struct fb_memfs_config cfg = {.root_uid = getuid(), .root_gid = getgid()};
-	char buf[CTL_LINE_MAX + 1], *save = NULL;
-	struct fb_memfs *m;
-	int r;
-
-	snprintf(buf, sizeof(buf), "%s", args);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strncmp(t, "size=", 5) == 0 && parse_size(t + 5, &cfg.max_bytes) == 0)
-			continue;
-		if (strncmp(t, "max_inodes=", 11) == 0 && parse_size(t + 11, &cfg.max_inodes) == 0)
-			continue;
-		snprintf(err, errlen, "bad option '%s' (size=BYTES, max_inodes=N)", t);
-		return -EINVAL;
-	}
-	r = fb_memfs_new(&cfg, &m);
-	if (r < 0)
-		return r;
-	*ops = &fb_memfs_ops;
-	*ops_size = sizeof(fb_memfs_ops);
-	*fs = m;
-	return 0;
-}
-
-static void memfs_free(void *priv, void *fs)
-{
-	fb_memfs_free(fs);
-}
-
-/* passthrough:SOURCE[,cache=MODE,[no_]writeback,[no_]readdirplus,[no_]xattr,[no_]passthrough] */
-static int passthrough_create(void *priv, const char *args, const struct fb_fs_ops **ops,
-			      size_t *ops_size, void **fs, char *err, size_t errlen)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-		int value;
-	} flags[] = {
-#define PTF(n, f, v) {n, offsetof(struct fb_passthrough_config, f), v}
-		PTF("writeback", writeback, 1),
-		PTF("no_writeback", writeback, 0),
-		PTF("readdirplus", readdirplus, 1),
-		PTF("no_readdirplus", readdirplus, 0),
-		PTF("xattr", xattr, 1),
-		PTF("no_xattr", xattr, 0),
-		PTF("passthrough", passthrough, 1),
-		PTF("no_passthrough", passthrough, 0),
-#undef PTF
-	};
-	struct fb_passthrough_config cfg;
-	char buf[CTL_LINE_MAX + 1], *save = NULL, *t;
-	struct fb_passthrough *pt;
-	struct stat st;
-	int r;
-
-	fb_passthrough_config_init(&cfg);
-	snprintf(buf, sizeof(buf), "%s", args);
-	t = strtok_r(buf, ",", &save);
-	if (!t || t[0] != '/') {
-		snprintf(err, errlen, "needs an absolute source directory: passthrough:/DIR");
-		return -EINVAL;
-	}
-	cfg.source = t;
-	while ((t = strtok_r(NULL, ",", &save))) {
-		size_t i;
-
-		if (strncmp(t, "cache=", 6) == 0) {
-			if (fb_passthrough_cache_parse(t + 6, &cfg.cache) < 0)
-				goto bad;
-			continue;
-		}
-		for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-			if (strcmp(t, flags[i].name) == 0)
-				break;
-		if (i == sizeof(flags) / sizeof(flags[0]))
-			goto bad;
-		*(int *)((char *)&cfg + flags[i].off) = flags[i].value;
-	}
-	if (stat(cfg.source, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "source %s: %s", cfg.source, strerror(-r));
-		return r;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "source %s is not a directory", cfg.source);
-		return -ENOTDIR;
-	}
-	r = fb_passthrough_new(&cfg, &pt);
-	if (r < 0)
-		return r;
-	*ops = &fb_passthrough_ops;
-	*ops_size = sizeof(fb_passthrough_ops);
-	*fs = pt;
-	return 0;
-bad:
-	snprintf(err, errlen, "bad option '%s'", t);
-	return -EINVAL;
-}
-
-static void passthrough_free(void *priv, void *fs)
-{
-	fb_passthrough_free(fs);
-}
-
-int fb_vfs_register_builtin_types(struct fb_vfs *vfs)
-{
-	static const struct fb_vfs_type types[] = {
-		{.name = "memfs", .create = memfs_create, .free = memfs_free},
-		{.name = "passthrough", .create = passthrough_create, .free = passthrough_free},
-	};
-	int r = 0;
-
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]) && r == 0; i++)
-		r = fb_vfs_register_type(vfs, &types[i]);
-	return r;
 }
 
 /* ---- the line protocol ---------------------------------------------------------------- */

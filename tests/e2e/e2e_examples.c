@@ -250,15 +250,16 @@ TEST(hello_fs_debug_logs_requests)
 	CHECK(strstr(log, "LOOKUP") != NULL);
 }
 
-/* Command-line and mount errors: usage is exit 2, a missing mount point exit 1. */
+/* Command-line and mount errors exit 1 (as the daemons: fb_main()), naming the problem. */
 TEST(hello_fs_bad_arguments)
 {
 	char out[1024];
 	char *none[] = {(char *)hello_fs, NULL};
 	char *missing[] = {(char *)hello_fs, "/tmp/fb-docs-no-such-dir/x", NULL};
 
-	CHECK_EQ(e2e_run_capture(none, out, sizeof(out)), 2);
-	CHECK(strstr(out, "usage:") != NULL);
+	CHECK_EQ(e2e_run_capture(none, out, sizeof(out)), 1);
+	CHECK(strstr(out, "missing MOUNTPOINT") != NULL);
+	CHECK(strstr(out, "hello_fs --help") != NULL);
 	CHECK_EQ(e2e_run_capture(missing, out, sizeof(out)), 1);
 	CHECK(strstr(out, "hello_fs:") != NULL);
 }

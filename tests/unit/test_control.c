@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fuse_backend/main.h>
 #include <fuse_backend/memfs.h>
 #include <fuse_backend/vfs.h>
 

@@ -20,6 +20,7 @@
 #include <fuse_backend/memfs.h>
 
 #include "memfs_i.h"
+#include "util/parse_i.h"
 
 #define DEFAULT_MAX_BYTES	(1ULL << 30)
 #define DEFAULT_MAX_INODES	(1ULL << 20)
@@ -868,6 +869,63 @@ const struct fb_fs_ops fb_memfs_ops = {
 	.statx = memfs_statx,
 	.syncfs = memfs_syncfs,
 };
+
+int fb_memfs_opt_set(struct fb_memfs_config *cfg, const char *name, const char *value)
+{
+	uint64_t *size = NULL;
+	double *secs = NULL;
+	unsigned int mode;
+	uint64_t v;
+	double d;
+
+	if (!cfg || !name)
+		return -EINVAL;
+	if (strcmp(name, "size") == 0)
+		size = &cfg->max_bytes;
+	else if (strcmp(name, "max_inodes") == 0)
+		size = &cfg->max_inodes;
+	else if (strcmp(name, "max_file_size") == 0)
+		size = &cfg->max_file_size;
+	else if (strcmp(name, "entry_timeout") == 0)
+		secs = &cfg->entry_timeout;
+	else if (strcmp(name, "attr_timeout") == 0)
+		secs = &cfg->attr_timeout;
+	if (size) {
+		if (fb__parse_size(value, &v) < 0)
+			return -EINVAL;
+		if (v == 0) /* 0 in the struct means "the default": not what "size=0" says */
+			return -ERANGE;
+		*size = v;
+		return 0;
+	}
+	if (secs) {
+		if (fb__parse_seconds(value, &d) < 0)
+			return -EINVAL;
+		if (d == 0)
+			return -ERANGE;
+		*secs = d;
+		return 0;
+	}
+	if (strcmp(name, "root_mode") == 0) {
+		if (fb__parse_mode(value, &mode) < 0)
+			return -EINVAL;
+		if (mode == 0)
+			return -ERANGE;
+		cfg->root_mode = (mode_t)mode;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+const char *fb_memfs_opt_help(void)
+{
+	return "size=BYTES\tcapacity for data, > 0 (K/M/G/T; default 1G)\n"
+	       "max_inodes=N\tmost files at once, > 0 (K/M/G/T; default 1M)\n"
+	       "max_file_size=BYTES\tlargest file, > 0 (default: size)\n"
+	       "entry_timeout=SECONDS\tkernel name cache, > 0 (default 1)\n"
+	       "attr_timeout=SECONDS\tkernel attribute cache, > 0 (default 1)\n"
+	       "root_mode=OCTAL\tpermissions of the root (default 755)";
+}
 
 int fb_memfs_new(const struct fb_memfs_config *cfg, struct fb_memfs **ret)
 {

@@ -18,6 +18,7 @@
 #include <fuse_backend/server.h>
 
 #include "passthrough_i.h"
+#include "util/parse_i.h"
 
 void fb_passthrough_config_init(struct fb_passthrough_config *cfg)
 {
@@ -45,6 +46,78 @@ int fb_passthrough_cache_parse(const char *name, enum fb_passthrough_cache *out)
 		}
 	}
 	return -EINVAL;
+}
+
+/* On/off options: "NAME" sets the field, "no_NAME" clears it. */
+static const struct {
+	const char *name;
+	size_t off;
+} pt_flags[] = {
+	{"writeback", offsetof(struct fb_passthrough_config, writeback)},
+	{"readdirplus", offsetof(struct fb_passthrough_config, readdirplus)},
+	{"xattr", offsetof(struct fb_passthrough_config, xattr)},
+	{"posix_acl", offsetof(struct fb_passthrough_config, posix_acl)},
+	{"open", offsetof(struct fb_passthrough_config, no_open)}, /* inverted: see below */
+	{"opendir", offsetof(struct fb_passthrough_config, no_opendir)},
+	{"killpriv_v2", offsetof(struct fb_passthrough_config, killpriv_v2)},
+	{"submounts", offsetof(struct fb_passthrough_config, submounts)},
+	{"passthrough", offsetof(struct fb_passthrough_config, passthrough)},
+	{"posix_lock", offsetof(struct fb_passthrough_config, posix_locks)},
+	{"direct_io", offsetof(struct fb_passthrough_config, allow_direct_io)},
+};
+
+int fb_passthrough_opt_set(struct fb_passthrough_config *cfg, const char *name,
+			   const char *value)
+{
+	const char *base = name;
+	int on = 1;
+
+	if (!cfg || !name)
+		return -EINVAL;
+	if (strcmp(name, "cache") == 0)
+		return fb_passthrough_cache_parse(value, &cfg->cache);
+	if (strcmp(name, "timeout") == 0)
+		return fb__parse_seconds(value, &cfg->timeout);
+	if (strcmp(name, "dir_timeout") == 0)
+		return fb__parse_seconds(value, &cfg->dir_timeout);
+	if (strncmp(name, "no_", 3) == 0) {
+		base = name + 3;
+		on = 0;
+	}
+	for (size_t i = 0; i < sizeof(pt_flags) / sizeof(pt_flags[0]); i++) {
+		if (strcmp(pt_flags[i].name, base) != 0)
+			continue;
+		if (value)
+			return -EINVAL;
+		/* no_open and no_opendir are the fields; "open" alone is not an option. */
+		if (pt_flags[i].off == offsetof(struct fb_passthrough_config, no_open) ||
+		    pt_flags[i].off == offsetof(struct fb_passthrough_config, no_opendir)) {
+			if (on)
+				return -ENOENT;
+			on = 1;
+		}
+		*(int *)((char *)cfg + pt_flags[i].off) = on;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+const char *fb_passthrough_opt_help(void)
+{
+	return "cache=MODE\tnever|metadata|auto|always (default auto)\n"
+	       "timeout=SECONDS\tname/attribute cache (default by cache=)\n"
+	       "dir_timeout=SECONDS\tthe same for directories (default timeout)\n"
+	       "[no_]writeback\tkernel write-back cache (off)\n"
+	       "[no_]readdirplus\tattributes with listings (on)\n"
+	       "[no_]xattr\textended attributes (on)\n"
+	       "[no_]posix_acl\tkernel enforces POSIX ACLs (off)\n"
+	       "no_open\tno OPEN requests (use with read-only data)\n"
+	       "no_opendir\tno OPENDIR requests\n"
+	       "[no_]killpriv_v2\tclear suid/sgid as the kernel asks (on)\n"
+	       "[no_]submounts\tannounce mounts inside the source (off)\n"
+	       "[no_]passthrough\tFUSE passthrough I/O (on if offered)\n"
+	       "[no_]posix_lock\tfcntl/flock locks on the host (off)\n"
+	       "[no_]direct_io\thonour O_DIRECT opens (on)";
 }
 
 static double policy_timeout(enum fb_passthrough_cache c)

@@ -103,8 +103,11 @@ int fb_mount_opts_set(struct fb_mount_opts *o, const char *name, const char *val
 		return 0;
 	}
 	if (strcmp(name, "fsname") == 0 || strcmp(name, "subtype") == 0) {
-		/* fusermount3 splits its -o on commas; the kernel would too. */
-		if (!value || !*value || strchr(value, ','))
+		/*
+		 * fusermount3 splits its -o on commas; the kernel would too. An empty subtype
+		 * (libfuse's "-o subtype=") asks for the plain type "fuse".
+		 */
+		if (!value || (!*value && name[0] == 'f') || strchr(value, ','))
 			return -EINVAL;
 		if (name[0] == 'f')
 			o->fsname = value;
@@ -213,7 +216,7 @@ int fb__mount_fusermount_opts(const struct fb_mount_opts *o, char *buf, size_t l
 	if (o->blksize)
 		return -EINVAL;
 	r = append(buf, len, &pos, "fsname=%s", o->fsname ? o->fsname : "fuse-backend");
-	if (r == 0 && o->subtype)
+	if (r == 0 && o->subtype && *o->subtype)
 		r = append(buf, len, &pos, "subtype=%s", o->subtype);
 	if (r == 0 && o->allow_other)
 		r = append(buf, len, &pos, "allow_other");
@@ -362,7 +365,7 @@ static int mount_direct(const char *canon, mode_t mode, const struct fb_mount_op
 	r = fb__mount_kernel_data(o, fd, mode, getuid(), getgid(), data, sizeof(data), &flags);
 	if (r < 0)
 		goto out_close_fd;
-	snprintf(type, sizeof(type), "fuse%s%s", o->subtype ? "." : "",
+	snprintf(type, sizeof(type), "fuse%s%s", o->subtype && *o->subtype ? "." : "",
 		 o->subtype ? o->subtype : "");
 	source = o->fsname ? o->fsname : "fuse-backend";
 	if (mount(source, canon, type, flags, data) < 0) {
