@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * What happens to a mount when its daemon dies, is told to stop, or cannot start: the
- * behaviour users see from fb-memfs (the /dev/fuse transport and daemons/common.c).
+ * behaviour users see from fb-memfs (the /dev/fuse transport and the library's start-up code,
+ * fuse_backend/main.h).
  *
  * Environment: FB_MEMFS = path of the fb-memfs binary (meson sets it).
  */
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/statvfs.h>
 
 #include "harness.h"
@@ -119,6 +121,199 @@ TEST(auto_unmount_after_sigkill)
 	cleanup(mnt, 0);
 	CHECK_EQ(w, 0);
 	CHECK_EQ(r, 0);
+}
+
+/* How many times @needle occurs in @hay. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* The source ("fsname") of the mount exactly on @path, from mountinfo ("" when none). */
+static void mount_source(const char *path, char *src, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+
+	src[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		char mp[2048], s[256];
+		const char *dash = strstr(line, " - ");
+
+		if (sscanf(line, "%*s %*s %*s %*s %2047s", mp) != 1 || !dash)
+			continue;
+		if (strcmp(mp, path) == 0 && sscanf(dash + 3, "%*s %255s", s) == 1)
+			snprintf(src, len, "%s", s);
+	}
+	if (f)
+		fclose(f);
+}
+
+/*
+ * A daemon killed while the kernel still caches its root's attributes: stat() of the mount
+ * point succeeds, but the mount is dead. A new daemon must call it stale and say how to clean
+ * up (one line), not "already a FUSE mount in use".
+ */
+TEST(dead_mount_with_cached_root_reported_stale)
+{
+	char mnt[128], out[2048];
+	struct stat st;
+	pid_t pid;
+
+	CHECK_OK(e2e_tempdir("stale", mnt, sizeof(mnt)));
+	char *argv[] = {(char *)memfs, "-f", "-o", "attr_timeout=600,entry_timeout=600", mnt,
+			NULL};
+	char *again[] = {(char *)memfs, "-f", mnt, NULL};
+	pid = e2e_start_daemon(argv, mnt);
+	CHECK(pid > 0);
+	int s1 = stat(mnt, &st);
+	kill(pid, SIGKILL);
+	e2e_wait(pid, 5000);
+	int s2 = stat(mnt, &st); /* from the cache: the daemon is gone */
+	int status = e2e_run_capture(again, out, sizeof(out));
+	cleanup(mnt, 0);
+	CHECK_EQ(s1, 0);
+	CHECK_EQ(s2, 0);
+	CHECK_EQ(status, 1);
+	CHECK(strstr(out, "stale FUSE mount") != NULL);
+	CHECK(strstr(out, "umount -l") != NULL);
+	CHECK(strstr(out, "in use") == NULL);
+	CHECK_EQ(count_of(out, "\n"), 1);
+}
+
+/* One mount-point error, one line, naming the program. */
+TEST(mountpoint_error_is_one_line)
+{
+	char out[2048];
+	char *argv[] = {(char *)memfs, "/tmp/fb-fusedev-does-not-exist/x", NULL};
+
+	CHECK_EQ(e2e_run_capture(argv, out, sizeof(out)), 1);
+	CHECK_EQ(count_of(out, "\n"), 1);
+	CHECK(strncmp(out, "fb-memfs: ", 10) == 0);
+	CHECK(strstr(out, "does not exist") != NULL);
+}
+
+/* An unknown option: the error names the option, and --help once. */
+TEST(unknown_option_names_help_once)
+{
+	char out[2048];
+	char *a1[] = {(char *)memfs, "--bogus", "/tmp", NULL};
+	char *a2[] = {(char *)memfs, "-o", "bogus", "/tmp", NULL};
+
+	CHECK_EQ(e2e_run_capture(a1, out, sizeof(out)), 1);
+	CHECK(strstr(out, "--bogus") != NULL);
+	CHECK_EQ(count_of(out, "--help"), 1);
+	CHECK_EQ(e2e_run_capture(a2, out, sizeof(out)), 1);
+	CHECK(strstr(out, "bogus") != NULL);
+	CHECK_EQ(count_of(out, "--help"), 1);
+}
+
+/* --help: every option once, every description in the same column. */
+TEST(help_lists_each_option_once_aligned)
+{
+	static const char *const opts[] = {"-o size=", "-o max_inodes=", "-o root_mode=",
+					   "--mount ", "--control ", "-o allow_other",
+					   "-o threads=", "-o auto_unmount"};
+	char out[8192], *save = NULL;
+	char *argv[] = {(char *)memfs, "--help", NULL};
+	int col = -1, misaligned = 0;
+
+	CHECK_EQ(e2e_run_capture(argv, out, sizeof(out)), 0);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		char needle[64];
+
+		snprintf(needle, sizeof(needle), "    %s", opts[i]);
+		if (count_of(out, needle) != 1)
+			FBT_FAIL("'%s' listed %d times", opts[i], count_of(out, needle));
+	}
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *gap;
+
+		if (strncmp(l, "    -", 5) != 0 || !(gap = strstr(l + 4, "  ")))
+			continue;
+		while (*gap == ' ')
+			gap++;
+		if (col < 0)
+			col = (int)(gap - l);
+		else if ((int)(gap - l) != col)
+			misaligned++;
+	}
+	CHECK_EQ(misaligned, 0);
+}
+
+/* -o size=0 would silently mount 1 GiB: refused, saying why; nothing is mounted. */
+TEST(size_zero_refused)
+{
+	char mnt[128], out[2048];
+
+	CHECK_OK(e2e_tempdir("size0", mnt, sizeof(mnt)));
+	char *argv[] = {(char *)memfs, "-f", "-o", "size=0", mnt, NULL};
+	int status = e2e_run_capture(argv, out, sizeof(out));
+	int mounted = e2e_is_fuse_mounted(mnt);
+	cleanup(mnt, 0);
+	CHECK_EQ(status, 1);
+	CHECK(strstr(out, "'size' out of range") != NULL);
+	CHECK(!mounted);
+}
+
+/* libfuse's -o subtype=NAME and -o fsname=NAME; -o subtype= is the plain type "fuse". */
+TEST(subtype_and_fsname_as_libfuse)
+{
+	char mnt[128], out[2048], type1[256], src1[256], type2[256];
+
+	CHECK_OK(e2e_tempdir("subtype", mnt, sizeof(mnt)));
+	char *a1[] = {(char *)memfs, "-o", "subtype=mine,fsname=mydata", mnt, NULL};
+	char *a2[] = {(char *)memfs, "-o", "subtype=", mnt, NULL};
+	int st1 = e2e_run_capture(a1, out, sizeof(out));
+	e2e_mount_type(mnt, type1, sizeof(type1));
+	mount_source(mnt, src1, sizeof(src1));
+	umount2(mnt, 0);
+	e2e_wait_mount(mnt, 0, 5000);
+	int st2 = e2e_run_capture(a2, out, sizeof(out));
+	e2e_mount_type(mnt, type2, sizeof(type2));
+	umount2(mnt, 0);
+	e2e_wait_mount(mnt, 0, 5000);
+	cleanup(mnt, 0);
+	CHECK_EQ(st1, 0);
+	CHECK_STR(type1, "fuse.mine");
+	CHECK_STR(src1, "mydata");
+	CHECK_EQ(st2, 0);
+	CHECK_STR(type2, "fuse");
+}
+
+/*
+ * "fb-memfs -o auto_unmount MNT | cmd": the command returns once mounted, and the pipe ends
+ * then (the fusermount3 helper that waits to unmount must not hold the caller's stdout).
+ */
+TEST(auto_unmount_background_does_not_hold_stdout)
+{
+	char mnt[128], out[2048];
+
+	CHECK_OK(e2e_tempdir("aupipe", mnt, sizeof(mnt)));
+	char *argv[] = {(char *)memfs, "-o", "auto_unmount", mnt, NULL};
+	long t0 = now_ms();
+	int status = e2e_run_capture(argv, out, sizeof(out)); /* reads until end of file */
+	long took = now_ms() - t0;
+	int mounted = e2e_is_fuse_mounted(mnt);
+	umount2(mnt, 0);
+	e2e_wait_mount(mnt, 0, 5000);
+	cleanup(mnt, 0);
+	CHECK_EQ(status, 0);
+	CHECK(mounted);
+	if (took > 10000)
+		FBT_FAIL("the pipe stayed open %ld ms after the mount", took);
 }
 
 /* auto_unmount does not get in the way of a clean stop. */
@@ -422,6 +617,67 @@ TEST(user_mounts_through_fusermount3)
 	CHECK_EQ(umount_rc, 0);
 	CHECK_EQ(exit_rc, 0);
 	CHECK_EQ(still, 0);
+}
+
+/*
+ * -o auto_unmount for a user who is not root: after SIGKILL the mount goes away by itself.
+ * (Debian 12's fusermount3 cannot do it without allow_other: it checks the mount as root,
+ * whom the kernel keeps out; the library's watchdog runs "fusermount3 -u -z" as the user.)
+ * A clean stop leaves nothing behind either, and no watchdog process stays.
+ */
+TEST(user_auto_unmount_after_sigkill)
+{
+	const char *setpriv = access("/usr/bin/setpriv", X_OK) == 0 ? "/usr/bin/setpriv" : NULL;
+	char mnt[128], cmd[1024];
+	struct stat dev;
+	int opened = 0;
+
+	if (!setpriv || access("/usr/bin/fusermount3", X_OK) != 0)
+		SKIP("setpriv or fusermount3 is missing");
+	if (stat("/dev/fuse", &dev) < 0)
+		FBT_FAIL("stat /dev/fuse: %s", strerror(errno));
+	snprintf(cmd, sizeof(cmd), "test -x '%s'", memfs);
+	if (as_nobody(setpriv, cmd, 5000) != 0)
+		SKIP("nobody cannot run %s (a directory on its path is closed)", memfs);
+	int mounted = -1, gone = -1, mounted2 = -1, stop = -1, still = 1;
+	pid_t pid = -1;
+
+	if (e2e_tempdir("uauto", mnt, sizeof(mnt)) < 0)
+		FBT_FAIL("mkdtemp: %s", strerror(errno));
+	if ((dev.st_mode & 0666) != 0666 && chmod("/dev/fuse", 0666) == 0)
+		opened = 1;
+	char *argv[] = {(char *)setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+			(char *)memfs, "-f", "-o", "auto_unmount", mnt, NULL};
+	if (chown(mnt, 65534, 65534) == 0)
+		pid = e2e_spawn(argv, NULL, STDERR_FILENO);
+	if (pid > 0)
+		mounted = e2e_wait_mount(mnt, 1, 10000);
+	if (mounted == 0) {
+		kill(pid, SIGKILL);
+		e2e_wait(pid, 5000);
+		pid = -1;
+		gone = e2e_wait_mount(mnt, 0, 5000);
+	}
+	if (gone == 0) {
+		pid = e2e_spawn(argv, NULL, STDERR_FILENO);
+		if (pid > 0)
+			mounted2 = e2e_wait_mount(mnt, 1, 10000);
+		if (mounted2 == 0) {
+			stop = e2e_stop_daemon(pid, SIGTERM);
+			if (stop >= 0)
+				pid = -1;
+		}
+		e2e_sleep_ms(200); /* a watchdog that wrongly unmounts would have done so */
+		still = e2e_is_fuse_mounted(mnt);
+	}
+	cleanup(mnt, pid);
+	if (opened)
+		chmod("/dev/fuse", dev.st_mode & 07777);
+	CHECK_EQ(mounted, 0);
+	CHECK_EQ(gone, 0);
+	CHECK_EQ(mounted2, 0);
+	CHECK_EQ(stop, 0);
+	CHECK(!still);
 }
 
 TEST_MAIN()

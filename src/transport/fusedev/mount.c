@@ -6,7 +6,8 @@
  * (or for auto_unmount) the set-uid helper fusermount3, which opens /dev/fuse, mounts, and
  * hands the fd back over a unix socket named in the _FUSE_COMMFD environment variable (one
  * byte of data with the fd as SCM_RIGHTS). With auto_unmount the helper stays alive until
- * that socket closes, which happens when we exit or die, and then unmounts.
+ * that socket closes, which happens when we exit or die, and then unmounts; for a user who is
+ * not root a watchdog of ours does that instead (start_watchdog()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,9 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -306,6 +310,15 @@ int fb__mountinfo_find(const char *path, char *fstype, size_t fslen, unsigned in
 	return found;
 }
 
+/* A FUSE mount whose daemon is gone (ENOTCONN): say how to remove it. */
+static void log_stale(const char *mnt)
+{
+	fb_log(FB_LOG_ERR,
+	       "mount point %s is a stale FUSE mount (its daemon is gone); clean it up with "
+	       "'%s %s' and mount again",
+	       mnt, geteuid() == 0 ? "umount -l" : "fusermount3 -uz", mnt);
+}
+
 /* Check that @mnt can take a mount; store its canonical path and mode. Logs refusals. */
 static int check_mountpoint(const char *mnt, char *canon, mode_t *mode)
 {
@@ -318,10 +331,7 @@ static int check_mountpoint(const char *mnt, char *canon, mode_t *mode)
 		if (r == -ENOENT)
 			fb_log(FB_LOG_ERR, "mount point %s does not exist", mnt);
 		else if (r == -ENOTCONN)
-			fb_log(FB_LOG_ERR,
-			       "mount point %s is a FUSE mount whose daemon is gone; "
-			       "remove it with 'umount -l %s' first",
-			       mnt, mnt);
+			log_stale(mnt);
 		else
 			fb_log(FB_LOG_ERR, "mount point %s: %s", mnt, strerror(-r));
 		return r;
@@ -338,6 +348,16 @@ static int check_mountpoint(const char *mnt, char *canon, mode_t *mode)
 	r = fb__mountinfo_find(canon, type, sizeof(type), NULL);
 	if (r > 0 && (strcmp(type, "fuse") == 0 || strncmp(type, "fuse.", 5) == 0 ||
 		      strcmp(type, "fuseblk") == 0)) {
+		struct statfs sfs;
+
+		/*
+		 * Its root's attributes may still be cached after its daemon died (SIGKILL):
+		 * statfs always asks the daemon, and a dead connection answers ENOTCONN.
+		 */
+		if (statfs(canon, &sfs) < 0 && errno == ENOTCONN) {
+			log_stale(mnt);
+			return -ENOTCONN;
+		}
 		fb_log(FB_LOG_ERR,
 		       "mount point %s is already a FUSE mount (%s) in use; "
 		       "unmount it first",
@@ -363,8 +383,10 @@ static int mount_direct(const char *canon, mode_t mode, const struct fb_mount_op
 		return r == -ENOENT ? -ENODEV : r;
 	}
 	r = fb__mount_kernel_data(o, fd, mode, getuid(), getgid(), data, sizeof(data), &flags);
-	if (r < 0)
+	if (r < 0) {
+		fb_log(FB_LOG_ERR, "mount %s: bad or too long mount options", canon);
 		goto out_close_fd;
+	}
 	snprintf(type, sizeof(type), "fuse%s%s", o->subtype && *o->subtype ? "." : "",
 		 o->subtype ? o->subtype : "");
 	source = o->fsname ? o->fsname : "fuse-backend";
@@ -406,6 +428,7 @@ static pid_t spawn_fusermount(const char **argv, int commfd, int errfd)
 	char env_fd[32];
 	char **envp;
 	size_t n = 0;
+	int nullfd;
 	pid_t pid;
 
 	if (!prog) {
@@ -428,16 +451,27 @@ static pid_t spawn_fusermount(const char **argv, int commfd, int errfd)
 		envp[k++] = env_fd;
 	}
 	envp[k] = NULL;
+	/*
+	 * The helper gets /dev/null as stdin and stdout: the auto_unmount helper lives as long as
+	 * the mount, and must not keep the caller's pipe open ("fb-memfs ... | cmd" would hang).
+	 */
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	pid = fork();
 	if (pid == 0) {
 		if (commfd >= 0)
 			fcntl(commfd, F_SETFD, 0);
+		if (nullfd >= 0) {
+			dup2(nullfd, STDIN_FILENO);
+			dup2(nullfd, STDOUT_FILENO);
+		}
 		if (errfd >= 0)
 			dup2(errfd, STDERR_FILENO);
 		execve(prog, (char *const *)argv, envp);
 		_exit(127);
 	}
+	if (nullfd >= 0)
+		close(nullfd);
 	free(envp);
 	if (pid < 0)
 		return -errno;
@@ -514,19 +548,101 @@ static void relay_helper_errors(int errfd)
 		fb_log(FB_LOG_ERR, "%s", line);
 }
 
+/*
+ * auto_unmount for a user who is not root. fusermount3's own auto_unmount (Debian 12: fuse3
+ * 3.14) checks, as root, that it can open the mount point before unmounting; without
+ * allow_other the kernel refuses root, so after a SIGKILL the dead mount stayed. Instead a
+ * watchdog process of ours waits on a socket whose other end only the daemon holds: a byte
+ * ('q', written by the session after its own clean unmount) means "done, leave it"; end of
+ * file without it means the daemon died, and the watchdog runs "fusermount3 -u -z", which
+ * the mounting user may. It keeps no descriptor but its end of the socket (not /dev/fuse, so
+ * the connection still ends with the daemon; not the caller's stdout, so "daemon | cmd"
+ * ends), leaves the terminal's session, and restores default signal dispositions.
+ */
+static pid_t start_watchdog(const char *canon, int *ret_wfd)
+{
+	const char *prog = find_fusermount();
+	const char *argv[] = {prog, "-u", "-z", "-q", "--", canon, NULL};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2};
+	int p[2], nullfd;
+	pid_t pid;
+
+	if (!prog)
+		return -ENOENT;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+		return -errno;
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	pid = fork();
+	if (pid == 0) {
+		/* Only async-signal-safe calls from here: the parent may have threads. */
+		struct sigaction sa;
+		sigset_t none;
+		char c;
+		ssize_t n;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			sigaction(sigs[i], &sa, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setsid();
+		if (dup2(p[0], 3) < 0)
+			_exit(1);
+		if (nullfd >= 0) {
+			dup2(nullfd, STDIN_FILENO);
+			dup2(nullfd, STDOUT_FILENO);
+			dup2(nullfd, STDERR_FILENO);
+		}
+		if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
+			for (int fd = 4; fd < 65536; fd++)
+				close(fd);
+		}
+		do {
+			n = read(3, &c, 1);
+		} while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(0);
+		close(3);
+		execve(prog, (char *const *)argv, environ);
+		_exit(127);
+	}
+	if (nullfd >= 0)
+		close(nullfd);
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return -errno;
+	}
+	*ret_wfd = p[1];
+	return pid;
+}
+
 static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 			    struct fb__mount_result *res)
 {
 	char opts[1024];
 	const char *argv[] = {NULL, "-o", opts, "--", canon, NULL};
-	int sv[2], ep[2], fd, r;
+	struct fb_mount_opts plain;
+	int sv[2], ep[2], fd, r, watchdog = 0;
 	pid_t pid;
 
+	if (o->auto_unmount && geteuid() != 0) {
+		plain = *o;
+		plain.auto_unmount = 0;
+		o = &plain;
+		watchdog = 1;
+	}
 	r = fb__mount_fusermount_opts(o, opts, sizeof(opts));
-	if (r < 0)
+	if (r < 0) {
+		fb_log(FB_LOG_ERR, "mount %s: bad or too long mount options", canon);
 		return r;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
+		fb_log(FB_LOG_ERR, "mount %s: socketpair: %s", canon, strerror(-r));
+		return r;
+	}
 	/*
 	 * The helper's stderr goes to a pipe: its error messages become our log lines, and the
 	 * auto_unmount helper's complaint that the mount is already gone after our own clean
@@ -557,7 +673,21 @@ static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 	}
 	res->fd = fd;
 	res->via_fusermount = 1;
-	if (o->auto_unmount) {
+	if (watchdog) {
+		close(sv[0]);
+		wait_child(pid);
+		close(ep[0]);
+		pid = start_watchdog(canon, &res->helper_sock);
+		if (pid < 0) {
+			fb_log(FB_LOG_ERR, "auto_unmount: cannot start the watchdog: %s",
+			       strerror((int)-pid));
+			fb__unmount(canon, 1, 1, 1);
+			close(fd);
+			res->fd = -1;
+			return (int)pid;
+		}
+		res->helper_pid = pid;
+	} else if (o->auto_unmount) {
 		/* It waits for this socket to close, then unmounts. */
 		res->helper_pid = pid;
 		res->helper_sock = sv[0];

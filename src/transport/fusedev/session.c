@@ -184,10 +184,17 @@ int fb_session_adopt_fd(struct fb_session *se, int fd, const char *mountpoint)
 	return 0;
 }
 
-/* Let the auto_unmount helper go: it sees the socket close and exits. Lock held. */
+/*
+ * Let the auto_unmount helper go: it sees the socket close and exits. The byte tells our own
+ * watchdog (mount.c) that the mount is no longer ours to remove; fusermount3 ignores it.
+ * Lock held.
+ */
 static void release_helper(struct fb_session *se)
 {
 	if (se->helper_sock >= 0) {
+		if (send(se->helper_sock, "q", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* the helper is gone: nothing to tell */
+		}
 		close(se->helper_sock);
 		se->helper_sock = -1;
 	}
