@@ -8,10 +8,13 @@
  * library's start-up code (fuse_backend/main.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <fuse_backend/main.h>
@@ -19,6 +22,27 @@
 #include <fuse_backend/server.h>
 
 #include "daemon_vfs.h"
+
+/*
+ * Something other than a FUSE mount on the mount point (a bind mount, a tmpfs) is in use: we
+ * refuse to hide it. FUSE mounts, live or stale, are the library's to judge (one message).
+ */
+static int mountpoint_hides_a_mount(const char *mp)
+{
+	struct statx sx;
+	struct statfs sfs;
+
+	if (statx(AT_FDCWD, mp, 0, STATX_TYPE, &sx) < 0)
+		return 0;
+	if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return 0;
+	if (statfs(mp, &sfs) < 0 || sfs.f_type == FUSE_SUPER_MAGIC)
+		return 0;
+	fprintf(stderr, "fb-passthrough: mount point %s is in use (something is mounted there)\n",
+		mp);
+	return 1;
+}
 
 static int pt_opt(void *priv, const char *name, const char *value)
 {
@@ -69,6 +93,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fb-passthrough: source %s is not a directory\n", cfg.source);
 		goto out_fail;
 	}
+	if (mountpoint_hides_a_mount(o.mountpoint))
+		goto out_fail;
 	{
 		/* Serving a tree that contains the mount would make the daemon wait on itself. */
 		char *rs = realpath(cfg.source, NULL), *rm = realpath(o.mountpoint, NULL);

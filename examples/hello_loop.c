@@ -6,14 +6,13 @@
  *   hello_loop MOUNTPOINT
  *
  * It stays in the foreground, puts one file, "hello", in the file system through the mount
- * itself once INIT is done, and serves until SIGINT/SIGTERM or an unmount. The loop waits
+ * itself once INIT is done, and serves until SIGINT/SIGTERM/SIGHUP or an unmount. The loop waits
  * with poll() on two fds: the channel (a request is waiting) and the session's exit fd
  * (fb_session_exit() was called), as it would inside a larger event loop.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +20,11 @@
 #include <unistd.h>
 
 #include <fuse_backend/fusedev.h>
+#include <fuse_backend/main.h>
 #include <fuse_backend/memfs.h>
 #include <fuse_backend/server.h>
 
 static struct fb_session *session;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	fb_session_exit(session); /* async-signal-safe */
-}
 
 /* Handle every request that is waiting right now; -ENODEV when the session is over. */
 static int drain(struct fb_session *se, struct fb_channel *ch)
@@ -62,7 +56,6 @@ int main(int argc, char **argv)
 	struct fb_memfs *fs;
 	struct fb_server *server;
 	struct fb_channel *ch;
-	struct sigaction sa = {.sa_handler = on_signal};
 	int r, status = 1, wrote_hello = 0;
 
 	if (argc != 2) {
@@ -78,8 +71,10 @@ int main(int argc, char **argv)
 	r = fb_session_new(server, &session);
 	if (r < 0)
 		goto out_free_server;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* SIGINT, SIGTERM and SIGHUP call fb_session_exit(), which wakes the exit fd below. */
+	r = fb_signals_install(session);
+	if (r < 0)
+		goto out_free_session;
 
 	r = fb_session_mount(session, argv[1], NULL);
 	if (r < 0)
@@ -142,6 +137,7 @@ int main(int argc, char **argv)
 out_unmount:
 	fb_session_unmount(session, 1);
 out_free_session:
+	fb_signals_forget();
 	fb_session_free(session);
 out_free_server:
 	fb_server_free(server);

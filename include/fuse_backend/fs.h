@@ -53,8 +53,11 @@ struct fb_ctx {
 	uint32_t uid;			/* caller's fsuid */
 	uint32_t gid;			/* caller's fsgid */
 	uint32_t pid;			/* caller's thread group id (0 when unknown) */
-	uint32_t umask;			/* caller's umask for create, mkdir, mknod, tmpfile; the
-					 * file system applies it (the server negotiates DONT_MASK) */
+	uint32_t umask;			/* caller's umask for create, mkdir, mknod, tmpfile. The
+					 * server negotiates DONT_MASK, so the kernel has NOT
+					 * applied it to their @mode: use mode & ~umask (unlike
+					 * libfuse's default), or clear FB_DONT_MASK from
+					 * conn->want in init() to have the kernel apply it */
 	uint32_t ngroups;		/* supplementary groups sent with the request */
 	const uint32_t *groups;		/* ngroups entries, or NULL; borrowed */
 	const char *secctx_name;	/* security context name (e.g. "security.selinux") or NULL */
@@ -225,7 +228,10 @@ struct fb_fs_ops {
 	int (*symlink)(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
 		       const char *name, struct fb_entry *out);
 
-	/* Create a node (regular, fifo, socket, device): @mode has the type, @rdev the device. */
+	/*
+	 * Create a node (regular, fifo, socket, device): @mode has the type, @rdev the device.
+	 * As for mkdir, create and tmpfile, @mode is not masked: apply ctx->umask (fb_ctx).
+	 */
 	int (*mknod)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev, struct fb_entry *out);
 
@@ -248,7 +254,7 @@ struct fb_fs_ops {
 	int (*open)(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 		    struct fb_file_info *fi);
 
-	/* Create and open @name (O_CREAT is in @flags). Fill @out and @fi. */
+	/* Create and open @name (O_CREAT is in @flags). Fill @out and @fi. @mode: see mknod. */
 	int (*create)(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		      mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi);
 

@@ -111,9 +111,15 @@ struct fb_opt {
 	 * (e.g. "cache=MODE\tnever|metadata|auto|always"), as fb_passthrough_opt_help() gives.
 	 */
 	const char *help;
+	/* Zero (a designated initialiser leaves it so): room for fields added later without
+	 * changing the size of a row, which tables are indexed by. */
+	void *reserved[2];
 };
 
-/* A daemon's description: its name, positional arguments, options and hooks. */
+/*
+ * A daemon's description: its name, positional arguments, options and hooks. Fill it with a
+ * designated initialiser: fields left out are zero, which is the default for each.
+ */
 struct fb_main_info {
 	const char *name;	/* program name for messages and --help, e.g. "fb-memfs" */
 	const char *summary;	/* one line for --help, or NULL */
@@ -148,6 +154,8 @@ struct fb_main_info {
 	/* Called after the loop has returned, before the session is freed. May be NULL. */
 	void (*stopped)(void *priv, struct fb_session *se);
 	void *priv;		/* passed to the hooks */
+	/* Zero: room for fields added later (the library reads zero as "as before"). */
+	void *reserved[8];
 };
 
 /*
@@ -170,6 +178,9 @@ struct fb_cmdline {
 	int version;			/* -V / --version was given */
 	char **owned;			/* private: copies of the -o strings */
 	size_t nowned;			/* private */
+	/* Private: room for fields added later without changing the struct's size (the
+	 * caller allocates it, fb_cmdline_parse() fills all of it). */
+	uint64_t reserved[8];
 };
 
 /*

@@ -205,8 +205,8 @@ static const struct fb_opt *find_long(const struct fb_opt *tab, const char *name
 }
 
 /* "--NAME[=VALUE]" at argv[*i]; may take the next argument as its value. */
-static int apply_long(const struct fb_main_info *info, int argc, char **argv, int *i,
-		      char *err, size_t errlen)
+static int apply_long(const struct fb_main_info *info, int argc, char **argv, int *i, char *err,
+		      size_t errlen)
 {
 	const char *a = argv[*i], *name = a + 2, *eq = strchr(name, '=');
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
@@ -237,8 +237,8 @@ static int apply_long(const struct fb_main_info *info, int argc, char **argv, in
 	return 0;
 }
 
-int fb_cmdline_parse(const struct fb_main_info *info, int argc, char **argv,
-		     struct fb_cmdline *cl, char *err, size_t errlen)
+int fb_cmdline_parse(const struct fb_main_info *info, int argc, char **argv, struct fb_cmdline *cl,
+		     char *err, size_t errlen)
 {
 	int only_args = 0, r;
 
@@ -390,8 +390,9 @@ void fb_cmdline_usage(const struct fb_main_info *info, FILE *f)
 	usage_line(f, "-o allow_other", "let other users in");
 	usage_line(f, "-o default_permissions", "let the kernel check permissions");
 	usage_line(f, "-o ro", "read-only");
-	usage_line(f, "-o suid, -o dev", "honour set-uid bits / device files (default "
-					 "nosuid,nodev)");
+	usage_line(f, "-o suid, -o dev",
+		   "honour set-uid bits / device files (default "
+		   "nosuid,nodev)");
 	usage_line(f, "-o noexec, -o noatime", "as for mount(8); also exec, rw, atime,");
 	usage_line(f, "", "relatime, strictatime, nodiratime, lazytime, sync, dirsync");
 	usage_line(f, "-o max_read=BYTES", "largest read request");

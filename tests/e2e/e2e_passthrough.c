@@ -664,4 +664,40 @@ TEST(bad_command_lines_exit_1)
 	unlink(p);
 }
 
+/*
+ * The mount's type and source as tools see them in /proc/self/mountinfo: fuse.fb-passthrough
+ * and SOURCE by default; libfuse's -o subtype=NAME,fsname=NAME; -o subtype= is plain "fuse".
+ */
+TEST(mount_type_and_source_as_libfuse)
+{
+	static const struct {
+		const char *opts, *type, *source;
+	} cases[] = {
+		{"", "fuse.fb-passthrough", NULL},
+		{"subtype=pt,fsname=mydata", "fuse.pt", "mydata"},
+		{"subtype=", "fuse", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char type[256] = "", src[256] = "", line[4096];
+		pid_t pid = mount_pt(cases[i].opts);
+		FILE *f = fopen("/proc/self/mountinfo", "re");
+
+		while (pid > 0 && f && fgets(line, sizeof(line), f)) {
+			char mp[2048];
+			const char *dash = strstr(line, " - ");
+
+			if (sscanf(line, "%*s %*s %*s %*s %2047s", mp) == 1 && dash &&
+			    strcmp(mp, g_mnt) == 0)
+				sscanf(dash + 3, "%255s %255s", type, src);
+		}
+		if (f)
+			fclose(f);
+		unmount_pt(pid);
+		CHECK(pid > 0);
+		CHECK_STR(type, cases[i].type);
+		CHECK_STR(src, cases[i].source ? cases[i].source : g_src);
+	}
+}
+
 TEST_MAIN()
