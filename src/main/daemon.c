@@ -107,15 +107,20 @@ void fb_daemonize_ready(int fd)
 	close(fd);
 }
 
-/* The library's log lines as "NAME: message" on stderr; priv is the program's name. */
+/*
+ * The library's log lines as "NAME: message" on stderr. The name is copied: the log function
+ * stays installed for the rest of the process, longer than the caller's fb_main_info may.
+ */
 static atomic_int log_debug_on;
+static char log_name[64];
 
 static void main_log(enum fb_log_level level, const char *msg, void *priv)
 {
+	(void)priv;
 	if (level == FB_LOG_DEBUG && !atomic_load(&log_debug_on))
 		return;
 	/* One write per line so that lines from several threads do not interleave. */
-	fprintf(stderr, "%s: %s\n", (const char *)priv, msg);
+	fprintf(stderr, "%s: %s\n", log_name, msg);
 }
 
 int fb_main_run(const struct fb_main_info *info, const struct fb_cmdline *cl,
@@ -138,7 +143,8 @@ int fb_main_run(const struct fb_main_info *info, const struct fb_cmdline *cl,
 		fb_log_set_debug(1);
 	if (!info->keep_log) {
 		atomic_store(&log_debug_on, cl->debug ? 1 : 0);
-		fb_log_set(main_log, (void *)info->name);
+		snprintf(log_name, sizeof(log_name), "%s", info->name ? info->name : "fuse-backend");
+		fb_log_set(main_log, NULL);
 	}
 	r = fb_session_new(server, &se);
 	if (r < 0) {
