@@ -618,30 +618,48 @@ static pid_t start_watchdog(const char *canon, int *ret_wfd)
 	return pid;
 }
 
+/* Tell the watchdog to leave (the mount is not ours to remove) and wait for it. */
+static void stop_watchdog(pid_t pid, int wfd)
+{
+	if (send(wfd, "q", 1, MSG_NOSIGNAL) < 0) {
+		/* it is gone already */
+	}
+	close(wfd);
+	wait_child(pid);
+}
+
 static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 			    struct fb__mount_result *res)
 {
 	char opts[1024];
 	const char *argv[] = {NULL, "-o", opts, "--", canon, NULL};
 	struct fb_mount_opts plain;
-	int sv[2], ep[2], fd, r, watchdog = 0;
-	pid_t pid;
+	int sv[2], ep[2], fd, r, wfd = -1;
+	pid_t pid, wpid = 0;
 
 	if (o->auto_unmount && geteuid() != 0) {
 		plain = *o;
 		plain.auto_unmount = 0;
 		o = &plain;
-		watchdog = 1;
 	}
 	r = fb__mount_fusermount_opts(o, opts, sizeof(opts));
 	if (r < 0) {
 		fb_log(FB_LOG_ERR, "mount %s: bad or too long mount options", canon);
 		return r;
 	}
+	if (o == &plain) {
+		/* Before the mount exists: a daemon killed right after mounting is covered. */
+		wpid = start_watchdog(canon, &wfd);
+		if (wpid < 0) {
+			fb_log(FB_LOG_ERR, "auto_unmount: cannot start the watchdog: %s",
+			       strerror((int)-wpid));
+			return (int)wpid;
+		}
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = -errno;
 		fb_log(FB_LOG_ERR, "mount %s: socketpair: %s", canon, strerror(-r));
-		return r;
+		goto out_stop_watchdog;
 	}
 	/*
 	 * The helper's stderr goes to a pipe: its error messages become our log lines, and the
@@ -655,6 +673,7 @@ static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 	}
 	pid = spawn_fusermount(argv, sv[1], ep[1]);
 	close(sv[1]);
+	sv[1] = -1;
 	close(ep[1]);
 	if (pid < 0) {
 		r = pid;
@@ -673,29 +692,20 @@ static int mount_fusermount(const char *canon, const struct fb_mount_opts *o,
 	}
 	res->fd = fd;
 	res->via_fusermount = 1;
-	if (watchdog) {
-		close(sv[0]);
-		wait_child(pid);
-		close(ep[0]);
-		pid = start_watchdog(canon, &res->helper_sock);
-		if (pid < 0) {
-			fb_log(FB_LOG_ERR, "auto_unmount: cannot start the watchdog: %s",
-			       strerror((int)-pid));
-			fb__unmount(canon, 1, 1, 1);
-			close(fd);
-			res->fd = -1;
-			return (int)pid;
-		}
-		res->helper_pid = pid;
-	} else if (o->auto_unmount) {
+	if (o->auto_unmount) {
 		/* It waits for this socket to close, then unmounts. */
 		res->helper_pid = pid;
 		res->helper_sock = sv[0];
 		res->helper_err = ep[0];
-	} else {
-		close(sv[0]);
-		wait_child(pid);
-		close(ep[0]);
+		return 0;
+	}
+	close(sv[0]);
+	wait_child(pid);
+	close(ep[0]);
+	if (wpid > 0) {
+		/* The session tells it to leave after its own clean unmount. */
+		res->helper_pid = wpid;
+		res->helper_sock = wfd;
 	}
 	return 0;
 
@@ -703,6 +713,11 @@ out_close_pipe:
 	close(ep[0]);
 out_close_sock:
 	close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+out_stop_watchdog:
+	if (wpid > 0)
+		stop_watchdog(wpid, wfd);
 	return r;
 }
 
