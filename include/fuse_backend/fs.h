@@ -173,6 +173,31 @@ int fb_dirbuf_add_plus(struct fb_dirbuf *b, const char *name, size_t namelen,
 		       const struct fb_entry *e, uint64_t off);
 
 /*
+ * A hook on a listing, for a file system that stacks on others (the VFS): it calls a lower
+ * file system's readdir or readdirplus and must see, and may rewrite, every entry that one
+ * adds (to turn its inode numbers into its own, to count the lookups READDIRPLUS hands out).
+ *
+ * While a hook is installed, fb_dirbuf_add() and fb_dirbuf_add_plus() on @b call it instead
+ * of adding, and return what it returns. For a READDIR listing (fb_dirbuf_add) @e carries
+ * only attr.st_ino (the entry's ino) and the file type in attr.st_mode (DT_* << 12); ino is 0.
+ * @e and @name are borrowed for the call. To add the entry, possibly changed, the hook swaps
+ * the previous hook back in, calls fb_dirbuf_add() or fb_dirbuf_add_plus() (the stacking file
+ * system knows which kind of listing it asked for), and swaps itself in again; it returns
+ * 0, -ENOSPC when the entry did not fit (the lower file system then stops), or another
+ * negative errno. In a READDIRPLUS listing an entry not added takes no lookup.
+ */
+typedef int (*fb_dirbuf_hook)(void *priv, struct fb_dirbuf *b, const char *name,
+			      size_t namelen, const struct fb_entry *e, uint64_t off);
+
+/*
+ * Exchange the hook of @b and its private pointer with *@hook and *@priv: install a hook
+ * with its own pointers in, get the previous one (NULL: none) back, and call again with the
+ * same variables to restore it. Hooks stack: the previous one is whatever a file system
+ * above installed. Each request's listing starts without a hook.
+ */
+void fb_dirbuf_swap_hook(struct fb_dirbuf *b, fb_dirbuf_hook *hook, void **priv);
+
+/*
  * The operations. Every pointer may be NULL (ENOSYS). `fs` is the private pointer given to
  * fb_server_new(). Errors are negative errnos; the server sends them to the kernel.
  */

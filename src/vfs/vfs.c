@@ -18,7 +18,6 @@
 #include <fuse_backend/abi.h>
 #include <fuse_backend/server.h>
 
-#include "api/server_i.h" /* fb__dirbuf_swap_plus_hook */
 #include "vfs/vfs_i.h"
 
 #define SLOT_SHIFT FB_VFS_INO_BITS
@@ -827,28 +826,28 @@ int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t 
 
 /* ---- the operations ------------------------------------------------------------------- */
 
+/* What route_op() found: a pseudo directory (read lock held) or a backend to call. */
+enum { ROUTE_PSEUDO = 1, ROUTE_BACKEND = 2 };
+
 /*
- * Forward an operation on @node: to the backend (as `op`, with `rt.ino` for the ino) or, for
- * a pseudo directory, evaluate @pseudo (the read lock is held). @ro: a write operation.
+ * Route @node for an operation, which @writes or not. Returns ROUTE_BACKEND (rt->slot holds a
+ * reference; a write to a read-only backend is refused with EROFS before), ROUTE_PSEUDO (a
+ * pseudo directory: the read lock is held) or a negative errno. route_put() releases all.
  */
-#define FORWARD(node, ro, pseudo, op, ...)                                                         \
-	do {                                                                                       \
-		struct fb_vfs *v = fs;                                                             \
-		struct route rt;                                                                   \
-		int r_ = route_get(v, (node), &rt);                                                \
-		if (r_ < 0)                                                                        \
-			return r_;                                                                 \
-		if (!rt.slot)                                                                      \
-			r_ = (pseudo);                                                             \
-		else if ((ro) && slot_ro(rt.slot))                                                 \
-			r_ = -EROFS;                                                               \
-		else if (!rt.slot->ops.op)                                                         \
-			r_ = -ENOSYS;                                                              \
-		else                                                                               \
-			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                            \
-		route_put(v, &rt);                                                                 \
-		return r_;                                                                         \
-	} while (0)
+static int route_op(struct fb_vfs *vfs, fb_ino_t node, int writes, struct route *rt)
+{
+	int r = route_get(vfs, node, rt);
+
+	if (r < 0)
+		return r;
+	if (!rt->slot)
+		return ROUTE_PSEUDO;
+	if (writes && slot_ro(rt->slot)) {
+		route_put(vfs, rt);
+		return -EROFS;
+	}
+	return ROUTE_BACKEND;
+}
 
 /* Fold the limits a backend's init() chose into @res. */
 static void conn_fold(struct fb_conn *res, const struct fb_conn *c)
@@ -1096,7 +1095,17 @@ static int vfs_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const s
 
 static int vfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
 {
-	FORWARD(ino, 0, -EINVAL, readlink, ctx, rt.ino, buf, size);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.readlink
+			    ? rt.slot->ops.readlink(rt.slot->fs, ctx, rt.ino, buf, size)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -EINVAL;
+	route_put(fs, &rt);
+	return r;
 }
 
 /* Give back what create/tmpfile handed out when the entry cannot be mapped. */
@@ -1123,57 +1132,101 @@ static void open_noflush(const struct fb__vslot *slot, struct fb_file_info *fi)
  * new file (create, tmpfile) pass its @fi and open @flags, so that an entry which cannot be
  * mapped does not leave the backend's handle open; the others pass NULL and 0.
  */
-#define CREATE_OP(parent, op, out, fi, flags, ...)                                                 \
-	do {                                                                                       \
-		struct fb_vfs *v = fs;                                                             \
-		struct route rt;                                                                   \
-		int r_ = route_get(v, (parent), &rt);                                              \
-		if (r_ < 0)                                                                        \
-			return r_;                                                                 \
-		if (!rt.slot || slot_ro(rt.slot))                                                  \
-			r_ = -EROFS;                                                               \
-		else if (!atomic_load(&rt.slot->mounted))                                          \
-			r_ = -ENOENT;                                                              \
-		else if (!rt.slot->ops.op)                                                         \
-			r_ = -ENOSYS;                                                              \
-		else                                                                               \
-			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                            \
-		if (r_ == 0 && (out)->ino > FB_VFS_INO_MASK)                                       \
-			undo_open(rt.slot, ctx, (out)->ino, (fi), (flags));                        \
-		if (r_ == 0)                                                                       \
-			r_ = entry_map(rt.slot, (out));                                            \
-		if (r_ == 0)                                                                       \
-			open_noflush(rt.slot, (fi));                                               \
-		route_put(v, &rt);                                                                 \
-		return r_;                                                                         \
-	} while (0)
+static int route_create(struct fb_vfs *vfs, fb_ino_t parent, struct route *rt)
+{
+	int r = route_get(vfs, parent, rt);
+
+	if (r < 0)
+		return r;
+	if (!rt->slot || slot_ro(rt->slot))
+		r = -EROFS;
+	else if (!atomic_load(&rt->slot->mounted))
+		r = -ENOENT;
+	else
+		return 0;
+	route_put(vfs, rt);
+	return r;
+}
+
+/* Finish what route_create() began: map the new entry (after the backend's answer @r). */
+static int create_done(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct route *rt, int r,
+		       struct fb_entry *out, struct fb_file_info *fi, int flags)
+{
+	if (r == 0 && out->ino > FB_VFS_INO_MASK)
+		undo_open(rt->slot, ctx, out->ino, fi, flags);
+	if (r == 0)
+		r = entry_map(rt->slot, out);
+	if (r == 0)
+		open_noflush(rt->slot, fi);
+	route_put(vfs, rt);
+	return r;
+}
 
 static int vfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
 		       const char *name, struct fb_entry *out)
 {
-	CREATE_OP(parent, symlink, out, NULL, 0, ctx, target, rt.ino, name, out);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.symlink ? rt.slot->ops.symlink(rt.slot->fs, ctx, target, rt.ino, name, out)
+				 : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, NULL, 0);
 }
 
 static int vfs_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev, struct fb_entry *out)
 {
-	CREATE_OP(parent, mknod, out, NULL, 0, ctx, rt.ino, name, mode, rdev, out);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.mknod ? rt.slot->ops.mknod(rt.slot->fs, ctx, rt.ino, name, mode, rdev, out)
+			       : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, NULL, 0);
 }
 
 static int vfs_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		     mode_t mode, struct fb_entry *out)
 {
-	CREATE_OP(parent, mkdir, out, NULL, 0, ctx, rt.ino, name, mode, out);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.mkdir ? rt.slot->ops.mkdir(rt.slot->fs, ctx, rt.ino, name, mode, out)
+			       : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, NULL, 0);
 }
 
 static int vfs_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
 {
-	FORWARD(parent, 1, -EROFS, unlink, ctx, rt.ino, name);
+	struct route rt;
+	int r = route_op(fs, parent, 1, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.unlink ? rt.slot->ops.unlink(rt.slot->fs, ctx, rt.ino, name)
+					: -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -EROFS;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
 {
-	FORWARD(parent, 1, -EROFS, rmdir, ctx, rt.ino, name);
+	struct route rt;
+	int r = route_op(fs, parent, 1, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.rmdir ? rt.slot->ops.rmdir(rt.slot->fs, ctx, rt.ino, name)
+				       : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -EROFS;
+	route_put(fs, &rt);
+	return r;
 }
 
 /* Route two node ids that must be in the same backend (rename, link, copy_file_range). */
@@ -1279,26 +1332,62 @@ static int vfs_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 static int vfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		      mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi)
 {
-	CREATE_OP(parent, create, out, fi, flags, ctx, rt.ino, name, mode, flags, out, fi);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.create
+		    ? rt.slot->ops.create(rt.slot->fs, ctx, rt.ino, name, mode, flags, out, fi)
+		    : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, fi, flags);
 }
 
 static int vfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode, int flags,
 		       struct fb_entry *out, struct fb_file_info *fi)
 {
-	CREATE_OP(parent, tmpfile, out, fi, flags, ctx, rt.ino, mode, flags, out, fi);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.tmpfile
+		    ? rt.slot->ops.tmpfile(rt.slot->fs, ctx, rt.ino, mode, flags, out, fi)
+		    : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, fi, flags);
 }
 
 static int vfs_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 		    struct fb_writer *w, uint32_t size, uint64_t off, int flags)
 {
-	FORWARD(ino, 0, -EISDIR, read, ctx, rt.ino, fh, w, size, off, flags);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.read
+			    ? rt.slot->ops.read(rt.slot->fs, ctx, rt.ino, fh, w, size, off, flags)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -EISDIR;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 		     struct fb_reader *r, uint32_t size, uint64_t off, uint32_t write_flags,
 		     int flags)
 {
-	FORWARD(ino, 1, -EISDIR, write, ctx, rt.ino, fh, r, size, off, write_flags, flags);
+	struct route rt;
+	int ret = route_op(fs, ino, 1, &rt);
+
+	if (ret == ROUTE_BACKEND)
+		ret = rt.slot->ops.write ? rt.slot->ops.write(rt.slot->fs, ctx, rt.ino, fh, r, size,
+							      off, write_flags, flags)
+					 : -ENOSYS;
+	else if (ret == ROUTE_PSEUDO)
+		ret = -EISDIR;
+	route_put(fs, &rt);
+	return ret;
 }
 
 static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
@@ -1314,8 +1403,9 @@ static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	 * ENOSYS would stop FLUSH for every backend: one without flush() (whose opens carry
 	 * FOPEN_NOFLUSH, so this comes only with the writeback cache) has nothing to do.
 	 */
-	r = rt.slot && rt.slot->ops.flush ? rt.slot->ops.flush(rt.slot->fs, ctx, rt.ino, fh,
-								lock_owner) : 0;
+	r = rt.slot && rt.slot->ops.flush
+		    ? rt.slot->ops.flush(rt.slot->fs, ctx, rt.ino, fh, lock_owner)
+		    : 0;
 	route_put(v, &rt);
 	return r == -ENOSYS ? 0 : r;
 }
@@ -1323,12 +1413,31 @@ static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 static int vfs_release(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags,
 		       uint32_t release_flags, uint64_t lock_owner)
 {
-	FORWARD(ino, 0, 0, release, ctx, rt.ino, fh, flags, release_flags, lock_owner);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.release ? rt.slot->ops.release(rt.slot->fs, ctx, rt.ino, fh, flags,
+								release_flags, lock_owner)
+					 : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = 0;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
 {
-	FORWARD(ino, 0, 0, fsync, ctx, rt.ino, fh, datasync);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.fsync ? rt.slot->ops.fsync(rt.slot->fs, ctx, rt.ino, fh, datasync)
+				       : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = 0;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int pseudo_opendir(struct fb_file_info *fi)
@@ -1340,7 +1449,16 @@ static int pseudo_opendir(struct fb_file_info *fi)
 static int vfs_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 		       struct fb_file_info *fi)
 {
-	FORWARD(ino, 0, pseudo_opendir(fi), opendir, ctx, rt.ino, flags, fi);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.opendir ? rt.slot->ops.opendir(rt.slot->fs, ctx, rt.ino, flags, fi)
+					 : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = pseudo_opendir(fi);
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
@@ -1365,7 +1483,7 @@ static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_
 /* READDIRPLUS of a backend: every entry the backend adds passes through here first. */
 struct plus_hook {
 	struct fb__vslot *slot;
-	fb__dirbuf_plus_hook prev; /* hook of a VFS above us, or NULL */
+	fb_dirbuf_hook prev; /* hook of a VFS above us, or NULL */
 	void *prev_priv;
 };
 
@@ -1388,9 +1506,9 @@ static int plus_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t n
 		t.ino |= (fb_ino_t)s->idx << SLOT_SHIFT;
 	}
 	/* Add through whatever was installed before us. */
-	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
 	r = fb_dirbuf_add_plus(b, name, namelen, &t, off);
-	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
 	if (r == 0 && t.ino) {
 		if (is_root)
 			atomic_fetch_add(&s->mp->nlookup, 1);
@@ -1418,9 +1536,9 @@ static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uin
 
 		h.prev_priv = &h;
 		/* Install ours; h.prev/prev_priv now hold what was there. */
-		fb__dirbuf_swap_plus_hook(buf, &h.prev, &h.prev_priv);
+		fb_dirbuf_swap_hook(buf, &h.prev, &h.prev_priv);
 		r = rt.slot->ops.readdirplus(rt.slot->fs, ctx, rt.ino, fh, off, buf);
-		fb__dirbuf_swap_plus_hook(buf, &h.prev, &h.prev_priv);
+		fb_dirbuf_swap_hook(buf, &h.prev, &h.prev_priv);
 	}
 	route_put(vfs, &rt);
 	return r;
@@ -1428,17 +1546,46 @@ static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uin
 
 static int vfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags)
 {
-	FORWARD(ino, 0, 0, releasedir, ctx, rt.ino, fh, flags);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.releasedir
+			    ? rt.slot->ops.releasedir(rt.slot->fs, ctx, rt.ino, fh, flags)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = 0;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
 {
-	FORWARD(ino, 0, 0, fsyncdir, ctx, rt.ino, fh, datasync);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.fsyncdir
+			    ? rt.slot->ops.fsyncdir(rt.slot->fs, ctx, rt.ino, fh, datasync)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = 0;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct statvfs *out)
 {
-	FORWARD(ino, 0, pseudo_statfs(out), statfs, ctx, rt.ino, out);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.statfs ? rt.slot->ops.statfs(rt.slot->fs, ctx, rt.ino, out)
+					: -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = pseudo_statfs(out);
+	route_put(fs, &rt);
+	return r;
 }
 
 /*
@@ -1451,103 +1598,207 @@ static int xattr_result(int r)
 	return r == -ENOSYS ? -EOPNOTSUPP : r;
 }
 
-static int setxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
-			   const void *value, size_t size, int flags, uint32_t setxattr_flags)
-{
-	FORWARD(ino, 1, -EROFS, setxattr, ctx, rt.ino, name, value, size, flags, setxattr_flags);
-}
-
 static int vfs_setxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
 			const void *value, size_t size, int flags, uint32_t setxattr_flags)
 {
-	return xattr_result(
-		setxattr_routed(fs, ctx, ino, name, value, size, flags, setxattr_flags));
-}
+	struct route rt;
+	int r = route_op(fs, ino, 1, &rt);
 
-static int getxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
-			   void *buf, size_t size)
-{
-	FORWARD(ino, 0, -ENODATA, getxattr, ctx, rt.ino, name, buf, size);
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.setxattr
+			    ? rt.slot->ops.setxattr(rt.slot->fs, ctx, rt.ino, name, value, size,
+						    flags, setxattr_flags)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -EROFS;
+	route_put(fs, &rt);
+	return xattr_result(r);
 }
 
 static int vfs_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
 			void *buf, size_t size)
 {
-	return xattr_result(getxattr_routed(fs, ctx, ino, name, buf, size));
-}
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
 
-static int listxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
-			    size_t size)
-{
-	FORWARD(ino, 0, 0, listxattr, ctx, rt.ino, buf, size);
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.getxattr
+			    ? rt.slot->ops.getxattr(rt.slot->fs, ctx, rt.ino, name, buf, size)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENODATA;
+	route_put(fs, &rt);
+	return xattr_result(r);
 }
 
 static int vfs_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
 {
-	return xattr_result(listxattr_routed(fs, ctx, ino, buf, size));
-}
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
 
-static int removexattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
-{
-	FORWARD(ino, 1, -EROFS, removexattr, ctx, rt.ino, name);
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.listxattr
+			    ? rt.slot->ops.listxattr(rt.slot->fs, ctx, rt.ino, buf, size)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = 0;
+	route_put(fs, &rt);
+	return xattr_result(r);
 }
 
 static int vfs_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
 {
-	return xattr_result(removexattr_routed(fs, ctx, ino, name));
+	struct route rt;
+	int r = route_op(fs, ino, 1, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.removexattr
+			    ? rt.slot->ops.removexattr(rt.slot->fs, ctx, rt.ino, name)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -EROFS;
+	route_put(fs, &rt);
+	return xattr_result(r);
 }
 
 static int vfs_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask)
 {
-	FORWARD(ino, (mask & W_OK) != 0, (mask & W_OK) ? -EROFS : 0, access, ctx, rt.ino, mask);
+	struct route rt;
+	int r = route_op(fs, ino, (mask & W_OK) != 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.access ? rt.slot->ops.access(rt.slot->fs, ctx, rt.ino, mask)
+					: -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = (mask & W_OK) ? -EROFS : 0;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
 		     struct fb_lock *lk)
 {
-	FORWARD(ino, 0, -ENOSYS, getlk, ctx, rt.ino, fh, owner, lk);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.getlk ? rt.slot->ops.getlk(rt.slot->fs, ctx, rt.ino, fh, owner, lk)
+				       : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENOSYS;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
 		     const struct fb_lock *lk, int sleep)
 {
-	FORWARD(ino, 0, -ENOSYS, setlk, ctx, rt.ino, fh, owner, lk, sleep);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.setlk
+			    ? rt.slot->ops.setlk(rt.slot->fs, ctx, rt.ino, fh, owner, lk, sleep)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENOSYS;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
 		     int op)
 {
-	FORWARD(ino, 0, -ENOSYS, flock, ctx, rt.ino, fh, owner, op);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.flock ? rt.slot->ops.flock(rt.slot->fs, ctx, rt.ino, fh, owner, op)
+				       : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENOSYS;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_bmap(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t blocksize,
 		    uint64_t block, uint64_t *out)
 {
-	FORWARD(ino, 0, -ENOSYS, bmap, ctx, rt.ino, blocksize, block, out);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.bmap
+			    ? rt.slot->ops.bmap(rt.slot->fs, ctx, rt.ino, blocksize, block, out)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENOSYS;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint32_t flags,
 		     uint32_t cmd, const void *in, uint32_t in_size, void *out, uint32_t *out_size)
 {
-	FORWARD(ino, 0, -ENOTTY, ioctl, ctx, rt.ino, fh, flags, cmd, in, in_size, out, out_size);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.ioctl ? rt.slot->ops.ioctl(rt.slot->fs, ctx, rt.ino, fh, flags,
+							    cmd, in, in_size, out, out_size)
+				       : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENOTTY;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_poll(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t kh,
 		    uint32_t flags, uint32_t events, uint32_t *revents)
 {
-	FORWARD(ino, 0, -ENOSYS, poll, ctx, rt.ino, fh, kh, flags, events, revents);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.poll ? rt.slot->ops.poll(rt.slot->fs, ctx, rt.ino, fh, kh, flags,
+							  events, revents)
+				      : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENOSYS;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_fallocate(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int mode,
 			 uint64_t off, uint64_t len)
 {
-	FORWARD(ino, 1, -EISDIR, fallocate, ctx, rt.ino, fh, mode, off, len);
+	struct route rt;
+	int r = route_op(fs, ino, 1, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.fallocate
+			    ? rt.slot->ops.fallocate(rt.slot->fs, ctx, rt.ino, fh, mode, off, len)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -EISDIR;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
 		     int whence, uint64_t *out)
 {
-	FORWARD(ino, 0, -ENOSYS, lseek, ctx, rt.ino, fh, off, whence, out);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.lseek
+			    ? rt.slot->ops.lseek(rt.slot->fs, ctx, rt.ino, fh, off, whence, out)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENOSYS;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in, uint64_t fh_in,
@@ -1619,13 +1870,32 @@ static int vfs_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 
 static int vfs_syncfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino)
 {
-	FORWARD(ino, 0, 0, syncfs, ctx, rt.ino);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.syncfs ? rt.slot->ops.syncfs(rt.slot->fs, ctx, rt.ino) : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = 0;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_setupmapping(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 			    uint64_t foffset, uint64_t len, uint64_t flags, uint64_t moffset)
 {
-	FORWARD(ino, 0, -ENOSYS, setupmapping, ctx, rt.ino, fh, foffset, len, flags, moffset);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.setupmapping
+			    ? rt.slot->ops.setupmapping(rt.slot->fs, ctx, rt.ino, fh, foffset, len,
+							flags, moffset)
+			    : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = -ENOSYS;
+	route_put(fs, &rt);
+	return r;
 }
 
 const struct fb_fs_ops fb_vfs_ops = {
