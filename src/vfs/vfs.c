@@ -205,12 +205,24 @@ static void entry_timeouts(const struct fb__vslot *s, struct fb_entry *e)
 }
 
 /*
+ * The inode number (st_ino, stx_ino, d_ino) the mount shows for a backend's @st_ino: the slot
+ * index XORed into the top 8 bits. Unique across the mount while the backends' own numbers
+ * stay below 2^56 (pseudo directories are slot 0), stable while the file lives, and its own
+ * inverse. See docs/vfs.md.
+ */
+static uint64_t slot_st_ino(const struct fb__vslot *s, uint64_t st_ino)
+{
+	return st_ino ^ ((uint64_t)s->idx << SLOT_SHIFT);
+}
+
+/*
  * Turn the backend's ino in @e into a node id and count the kernel's lookup. The caller holds
  * a reference on @s. An ino that does not fit gets its lookup given back and -EOVERFLOW.
  */
 static int entry_map(struct fb__vslot *s, struct fb_entry *e)
 {
 	entry_timeouts(s, e);
+	e->attr.st_ino = slot_st_ino(s, e->attr.st_ino);
 	if (e->ino == 0)
 		return 0;
 	if (e->ino == FB_FS_ROOT_INO) {
@@ -279,6 +291,8 @@ static int mountpoint_entry(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct
 		fb__pseudo_stat(vfs, s->mp, &e->attr);
 	if (r < 0)
 		return r;
+	if (s->ops.getattr)
+		e->attr.st_ino = slot_st_ino(s, e->attr.st_ino);
 	attr_timeout(s, &t);
 	e->ino = s->mp->ino;
 	e->entry_timeout = vfs->pseudo_timeout;
@@ -1038,6 +1052,13 @@ static void vfs_forget(void *fs, fb_ino_t node, uint64_t nlookup)
 	slot_put(vfs, s, take + 1);
 }
 
+/* A backend's attributes as the mount shows them. */
+static void attr_map(const struct fb__vslot *s, struct stat *st, double *timeout)
+{
+	st->st_ino = slot_st_ino(s, st->st_ino);
+	attr_timeout(s, timeout);
+}
+
 static int pseudo_getattr(struct fb_vfs *vfs, struct fb__pnode *n, struct stat *out,
 			  double *timeout)
 {
@@ -1062,7 +1083,7 @@ static int vfs_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 	} else {
 		r = rt.slot->ops.getattr(rt.slot->fs, ctx, rt.ino, fi, out, timeout);
 		if (r == 0)
-			attr_timeout(rt.slot, timeout);
+			attr_map(rt.slot, out, timeout);
 	}
 	route_put(vfs, &rt);
 	return r;
@@ -1087,7 +1108,7 @@ static int vfs_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const s
 	} else {
 		r = rt.slot->ops.setattr(rt.slot->fs, ctx, rt.ino, in, valid, fi, out, timeout);
 		if (r == 0)
-			attr_timeout(rt.slot, timeout);
+			attr_map(rt.slot, out, timeout);
 	}
 	route_put(vfs, &rt);
 	return r;
@@ -1461,40 +1482,34 @@ static int vfs_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int fla
 	return r;
 }
 
-static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
-		       struct fb_dirbuf *buf)
-{
-	struct fb_vfs *vfs = fs;
-	struct route rt;
-	int r = route_get(vfs, ino, &rt);
-
-	if (r < 0)
-		return r;
-	if (!rt.slot)
-		r = pseudo_readdir(vfs, ctx, &rt, off, buf, 0);
-	else if (!rt.slot->ops.readdir)
-		r = -ENOSYS;
-	else
-		r = rt.slot->ops.readdir(rt.slot->fs, ctx, rt.ino, fh, off, buf);
-	route_put(vfs, &rt);
-	return r;
-}
-
-/* READDIRPLUS of a backend: every entry the backend adds passes through here first. */
-struct plus_hook {
+/*
+ * A backend's listing: every entry the backend adds passes through list_hook() first, which
+ * shows its inode number as the mount does and, in READDIRPLUS, maps its node id and counts
+ * the lookup.
+ */
+struct list_hook {
 	struct fb__vslot *slot;
-	fb_dirbuf_hook prev; /* hook of a VFS above us, or NULL */
+	int plus;	     /* READDIRPLUS */
+	fb_dirbuf_hook prev; /* hook of a file system above us, or NULL */
 	void *prev_priv;
 };
 
-static int plus_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t namelen,
+static int list_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t namelen,
 		     const struct fb_entry *e, uint64_t off)
 {
-	struct plus_hook *h = priv;
+	struct list_hook *h = priv;
 	struct fb__vslot *s = h->slot;
 	struct fb_entry t = *e;
 	int is_root = 0, r;
 
+	t.attr.st_ino = slot_st_ino(s, t.attr.st_ino);
+	if (!h->plus) {
+		fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
+		r = fb_dirbuf_add(b, name, namelen, t.attr.st_ino, (t.attr.st_mode & S_IFMT) >> 12,
+				  off);
+		fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
+		return r;
+	}
 	entry_timeouts(s, &t);
 	if (t.ino == FB_FS_ROOT_INO) {
 		t.ino = s->mp->ino;
@@ -1518,30 +1533,44 @@ static int plus_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t n
 	return r;
 }
 
-static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			   uint64_t off, struct fb_dirbuf *buf)
+static int vfs_list(struct fb_vfs *vfs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		    uint64_t off, struct fb_dirbuf *buf, int plus)
 {
-	struct fb_vfs *vfs = fs;
 	struct route rt;
 	int r = route_get(vfs, ino, &rt);
 
 	if (r < 0)
 		return r;
 	if (!rt.slot) {
-		r = pseudo_readdir(vfs, ctx, &rt, off, buf, 1);
-	} else if (!rt.slot->ops.readdirplus) {
+		r = pseudo_readdir(vfs, ctx, &rt, off, buf, plus);
+	} else if (!(plus ? rt.slot->ops.readdirplus : rt.slot->ops.readdir)) {
 		r = -ENOSYS;
 	} else {
-		struct plus_hook h = {.slot = rt.slot, .prev = plus_hook, .prev_priv = NULL};
+		struct list_hook h = {.slot = rt.slot, .plus = plus, .prev = list_hook};
 
 		h.prev_priv = &h;
 		/* Install ours; h.prev/prev_priv now hold what was there. */
 		fb_dirbuf_swap_hook(buf, &h.prev, &h.prev_priv);
-		r = rt.slot->ops.readdirplus(rt.slot->fs, ctx, rt.ino, fh, off, buf);
+		if (plus)
+			r = rt.slot->ops.readdirplus(rt.slot->fs, ctx, rt.ino, fh, off, buf);
+		else
+			r = rt.slot->ops.readdir(rt.slot->fs, ctx, rt.ino, fh, off, buf);
 		fb_dirbuf_swap_hook(buf, &h.prev, &h.prev_priv);
 	}
 	route_put(vfs, &rt);
 	return r;
+}
+
+static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		       struct fb_dirbuf *buf)
+{
+	return vfs_list(fs, ctx, ino, fh, off, buf, 0);
+}
+
+static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			   uint64_t off, struct fb_dirbuf *buf)
+{
+	return vfs_list(fs, ctx, ino, fh, off, buf, 1);
 }
 
 static int vfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags)
@@ -1861,8 +1890,10 @@ static int vfs_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 		r = -ENOSYS;
 	} else {
 		r = rt.slot->ops.statx(rt.slot->fs, ctx, rt.ino, fi, sx_flags, mask, out, timeout);
-		if (r == 0)
+		if (r == 0) {
+			out->stx_ino = slot_st_ino(rt.slot, out->stx_ino);
 			attr_timeout(rt.slot, timeout);
+		}
 	}
 	route_put(vfs, &rt);
 	return r;
