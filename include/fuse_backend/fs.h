@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <fuse_backend/abi.h>
 #include <fuse_backend/buf.h>
 
 #ifdef __cplusplus
@@ -41,8 +42,9 @@ typedef uint64_t fb_ino_t;
 struct fb_server;
 struct statx;	/* <sys/stat.h> with _GNU_SOURCE defines it; only pointers are used here */
 
-/* The node id of the root directory. */
-#define FB_FS_ROOT_INO 1
+/* The node id of the root directory is FB_ROOT_ID (abi.h); this older name stays for programs
+ * that use it. */
+#define FB_FS_ROOT_INO FB_ROOT_ID
 
 /*
  * Who is asking: the caller of the system call behind a request. Borrowed for the call.

@@ -18,6 +18,7 @@
 #include <fuse_backend/abi.h>
 #include <fuse_backend/server.h>
 
+#include "fs/stat_i.h"
 #include "vfs/vfs_i.h"
 
 #define SLOT_SHIFT FB_VFS_INO_BITS
@@ -153,7 +154,7 @@ static int route_get(struct fb_vfs *vfs, fb_ino_t node, struct route *rt)
 			goto out_stale;
 		if (pn->mounted && slot_tryget(pn->mounted)) {
 			rt->slot = pn->mounted;
-			rt->ino = FB_FS_ROOT_INO;
+			rt->ino = FB_ROOT_ID;
 			pthread_rwlock_unlock(&vfs->lock);
 			return 0;
 		}
@@ -225,7 +226,7 @@ static int entry_map(struct fb__vslot *s, struct fb_entry *e)
 	e->attr.st_ino = slot_st_ino(s, e->attr.st_ino);
 	if (e->ino == 0)
 		return 0;
-	if (e->ino == FB_FS_ROOT_INO) {
+	if (e->ino == FB_ROOT_ID) {
 		/* The mount point stands for the root; the slot holds s->mp. The backend keeps
 		 * no count for its root, so the lookup is the pseudo node's. */
 		e->ino = s->mp->ino;
@@ -255,7 +256,7 @@ int fb_vfs_ino_to_node(struct fb_vfs *vfs, int slot, fb_ino_t ino, fb_ino_t *ret
 	s = vfs->slots[slot];
 	if (!s)
 		r = -ENOENT;
-	else if (ino == FB_FS_ROOT_INO)
+	else if (ino == FB_ROOT_ID)
 		*ret = s->mp->ino;
 	else
 		*ret = ino | (fb_ino_t)slot << SLOT_SHIFT;
@@ -286,7 +287,7 @@ static int mountpoint_entry(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct
 
 	memset(e, 0, sizeof(*e));
 	if (s->ops.getattr)
-		r = s->ops.getattr(s->fs, ctx, FB_FS_ROOT_INO, NULL, &e->attr, &t);
+		r = s->ops.getattr(s->fs, ctx, FB_ROOT_ID, NULL, &e->attr, &t);
 	else
 		fb__pseudo_stat(vfs, s->mp, &e->attr);
 	if (r < 0)
@@ -543,7 +544,7 @@ int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *o
 		struct stat st;
 		double t;
 
-		if (s->ops.getattr(fs, &ctx, FB_FS_ROOT_INO, NULL, &st, &t) == 0 &&
+		if (s->ops.getattr(fs, &ctx, FB_ROOT_ID, NULL, &st, &t) == 0 &&
 		    !S_ISDIR(st.st_mode)) {
 			r = fb__vfs_error(-ENOTDIR, "the backend's root is not a directory");
 			goto out_free;
@@ -993,7 +994,7 @@ static int vfs_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const
 		r = pseudo_lookup(vfs, ctx, &rt, name, out);
 	} else if (!atomic_load(&rt.slot->mounted)) {
 		r = -ENOENT;
-	} else if (rt.ino == FB_FS_ROOT_INO && strcmp(name, "..") == 0) {
+	} else if (rt.ino == FB_ROOT_ID && strcmp(name, "..") == 0) {
 		/* From the backend's root up into the pseudo fs. */
 		struct fb__pnode *up;
 
@@ -1511,7 +1512,7 @@ static int list_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t n
 		return r;
 	}
 	entry_timeouts(s, &t);
-	if (t.ino == FB_FS_ROOT_INO) {
+	if (t.ino == FB_ROOT_ID) {
 		t.ino = s->mp->ino;
 		is_root = 1;
 	} else if (t.ino > FB_VFS_INO_MASK) {
@@ -1857,19 +1858,7 @@ static int pseudo_statx(struct fb_vfs *vfs, struct fb__pnode *n, struct statx *s
 	struct stat st;
 
 	fb__pseudo_stat(vfs, n, &st);
-	memset(sx, 0, sizeof(*sx));
-	sx->stx_mask = STATX_BASIC_STATS;
-	sx->stx_blksize = (uint32_t)st.st_blksize;
-	sx->stx_nlink = (uint32_t)st.st_nlink;
-	sx->stx_uid = st.st_uid;
-	sx->stx_gid = st.st_gid;
-	sx->stx_mode = (uint16_t)st.st_mode;
-	sx->stx_ino = st.st_ino;
-	sx->stx_size = (uint64_t)st.st_size;
-	sx->stx_atime.tv_sec = st.st_atim.tv_sec;
-	sx->stx_atime.tv_nsec = (uint32_t)st.st_atim.tv_nsec;
-	sx->stx_mtime = sx->stx_atime;
-	sx->stx_ctime = sx->stx_atime;
+	fb__statx_from_stat(&st, sx);
 	*timeout = vfs->pseudo_timeout;
 	return 0;
 }

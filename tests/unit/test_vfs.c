@@ -314,6 +314,30 @@ TEST(mapping_round_trip_each_slot)
 	CHECK_EQ(released, 5);
 }
 
+/* statx of a pseudo directory says what getattr says (one stat -> statx conversion). */
+TEST(pseudo_statx_matches_getattr)
+{
+	struct fb_vfs *v;
+	struct statx sx;
+	struct stat st;
+	double to;
+
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(fb_vfs_ops.getattr(v, &ctx0, FB_ROOT_ID, NULL, &st, &to), 0);
+	CHECK_EQ(fb_vfs_ops.statx(v, &ctx0, FB_ROOT_ID, NULL, 0, STATX_BASIC_STATS, &sx, &to), 0);
+	CHECK_EQ(sx.stx_mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
+	CHECK_EQ(sx.stx_ino, st.st_ino);
+	CHECK_EQ(sx.stx_mode, st.st_mode);
+	CHECK_EQ(sx.stx_nlink, st.st_nlink);
+	CHECK_EQ(sx.stx_uid, st.st_uid);
+	CHECK_EQ(sx.stx_gid, st.st_gid);
+	CHECK_EQ(sx.stx_size, (uint64_t)st.st_size);
+	CHECK_EQ(sx.stx_mtime.tv_sec, st.st_mtim.tv_sec);
+	CHECK_EQ(sx.stx_mtime.tv_nsec, (uint32_t)st.st_mtim.tv_nsec);
+	CHECK_EQ(sx.stx_ctime.tv_sec, st.st_ctim.tv_sec);
+	fb_vfs_free(v);
+}
+
 TEST(overflowing_ino_refused_and_given_back)
 {
 	struct fb_vfs *v;

@@ -38,29 +38,14 @@
 #include <fuse_backend/abi.h>
 #include <fuse_backend/server.h>
 
+#include "fs/stat_i.h"
 #include "passthrough_i.h"
 
 #define PT_STATX_MASK (STATX_BASIC_STATS | STATX_MNT_ID)
 
 void fb__pt_statx_to_stat(const struct fb_passthrough *pt, const struct statx *sx, struct stat *st)
 {
-	memset(st, 0, sizeof(*st));
-	st->st_dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
-	st->st_ino = sx->stx_ino;
-	st->st_mode = sx->stx_mode;
-	st->st_nlink = sx->stx_nlink;
-	st->st_uid = sx->stx_uid;
-	st->st_gid = sx->stx_gid;
-	st->st_rdev = makedev(sx->stx_rdev_major, sx->stx_rdev_minor);
-	st->st_size = (off_t)sx->stx_size;
-	st->st_blksize = sx->stx_blksize;
-	st->st_blocks = (blkcnt_t)sx->stx_blocks;
-	st->st_atim.tv_sec = sx->stx_atime.tv_sec;
-	st->st_atim.tv_nsec = sx->stx_atime.tv_nsec;
-	st->st_mtim.tv_sec = sx->stx_mtime.tv_sec;
-	st->st_mtim.tv_nsec = sx->stx_mtime.tv_nsec;
-	st->st_ctim.tv_sec = sx->stx_ctime.tv_sec;
-	st->st_ctim.tv_nsec = sx->stx_ctime.tv_nsec;
+	fb__stat_from_statx(sx, st);
 	if (pt->idmapped) {
 		st->st_uid = fb__pt_idmap_to_guest(&pt->uids, st->st_uid);
 		st->st_gid = fb__pt_idmap_to_guest(&pt->gids, st->st_gid);
