@@ -864,6 +864,18 @@ static int route_op(struct fb_vfs *vfs, fb_ino_t node, int writes, struct route 
 	return ROUTE_BACKEND;
 }
 
+/*
+ * End an operation begun with route_op(): release @rt and return @r, the backend's answer, or
+ * @pseudo when the node was a pseudo directory.
+ */
+static int route_done(struct fb_vfs *vfs, struct route *rt, int r, int pseudo)
+{
+	int is_pseudo = rt->pn && !rt->slot;
+
+	route_put(vfs, rt);
+	return is_pseudo ? pseudo : r;
+}
+
 /* Fold the limits a backend's init() chose into @res. */
 static void conn_fold(struct fb_conn *res, const struct fb_conn *c)
 {
@@ -1124,10 +1136,7 @@ static int vfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *
 		r = rt.slot->ops.readlink
 			    ? rt.slot->ops.readlink(rt.slot->fs, ctx, rt.ino, buf, size)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -EINVAL;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -EINVAL);
 }
 
 /* Give back what create/tmpfile handed out when the entry cannot be mapped. */
@@ -1231,10 +1240,7 @@ static int vfs_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const
 	if (r == ROUTE_BACKEND)
 		r = rt.slot->ops.unlink ? rt.slot->ops.unlink(rt.slot->fs, ctx, rt.ino, name)
 					: -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -EROFS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -EROFS);
 }
 
 static int vfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
@@ -1245,10 +1251,7 @@ static int vfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const 
 	if (r == ROUTE_BACKEND)
 		r = rt.slot->ops.rmdir ? rt.slot->ops.rmdir(rt.slot->fs, ctx, rt.ino, name)
 				       : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -EROFS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -EROFS);
 }
 
 /* Route two node ids that must be in the same backend (rename, link, copy_file_range). */
@@ -1389,10 +1392,7 @@ static int vfs_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 		r = rt.slot->ops.read
 			    ? rt.slot->ops.read(rt.slot->fs, ctx, rt.ino, fh, w, size, off, flags)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -EISDIR;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -EISDIR);
 }
 
 static int vfs_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
@@ -1406,10 +1406,7 @@ static int vfs_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 		ret = rt.slot->ops.write ? rt.slot->ops.write(rt.slot->fs, ctx, rt.ino, fh, r, size,
 							      off, write_flags, flags)
 					 : -ENOSYS;
-	else if (ret == ROUTE_PSEUDO)
-		ret = -EISDIR;
-	route_put(fs, &rt);
-	return ret;
+	return route_done(fs, &rt, ret, -EISDIR);
 }
 
 static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
@@ -1442,10 +1439,7 @@ static int vfs_release(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_
 		r = rt.slot->ops.release ? rt.slot->ops.release(rt.slot->fs, ctx, rt.ino, fh, flags,
 								release_flags, lock_owner)
 					 : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = 0;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int vfs_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
@@ -1456,10 +1450,7 @@ static int vfs_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	if (r == ROUTE_BACKEND)
 		r = rt.slot->ops.fsync ? rt.slot->ops.fsync(rt.slot->fs, ctx, rt.ino, fh, datasync)
 				       : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = 0;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int pseudo_opendir(struct fb_file_info *fi)
@@ -1583,10 +1574,7 @@ static int vfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint
 		r = rt.slot->ops.releasedir
 			    ? rt.slot->ops.releasedir(rt.slot->fs, ctx, rt.ino, fh, flags)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = 0;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int vfs_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
@@ -1598,10 +1586,7 @@ static int vfs_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64
 		r = rt.slot->ops.fsyncdir
 			    ? rt.slot->ops.fsyncdir(rt.slot->fs, ctx, rt.ino, fh, datasync)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = 0;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int vfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct statvfs *out)
@@ -1639,10 +1624,7 @@ static int vfs_setxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const 
 			    ? rt.slot->ops.setxattr(rt.slot->fs, ctx, rt.ino, name, value, size,
 						    flags, setxattr_flags)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -EROFS;
-	route_put(fs, &rt);
-	return xattr_result(r);
+	return xattr_result(route_done(fs, &rt, r, -EROFS));
 }
 
 static int vfs_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
@@ -1655,10 +1637,7 @@ static int vfs_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const 
 		r = rt.slot->ops.getxattr
 			    ? rt.slot->ops.getxattr(rt.slot->fs, ctx, rt.ino, name, buf, size)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENODATA;
-	route_put(fs, &rt);
-	return xattr_result(r);
+	return xattr_result(route_done(fs, &rt, r, -ENODATA));
 }
 
 static int vfs_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
@@ -1670,10 +1649,7 @@ static int vfs_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char 
 		r = rt.slot->ops.listxattr
 			    ? rt.slot->ops.listxattr(rt.slot->fs, ctx, rt.ino, buf, size)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = 0;
-	route_put(fs, &rt);
-	return xattr_result(r);
+	return xattr_result(route_done(fs, &rt, r, 0));
 }
 
 static int vfs_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
@@ -1685,10 +1661,7 @@ static int vfs_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, con
 		r = rt.slot->ops.removexattr
 			    ? rt.slot->ops.removexattr(rt.slot->fs, ctx, rt.ino, name)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -EROFS;
-	route_put(fs, &rt);
-	return xattr_result(r);
+	return xattr_result(route_done(fs, &rt, r, -EROFS));
 }
 
 static int vfs_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask)
@@ -1714,10 +1687,7 @@ static int vfs_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	if (r == ROUTE_BACKEND)
 		r = rt.slot->ops.getlk ? rt.slot->ops.getlk(rt.slot->fs, ctx, rt.ino, fh, owner, lk)
 				       : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENOSYS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
@@ -1730,10 +1700,7 @@ static int vfs_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 		r = rt.slot->ops.setlk
 			    ? rt.slot->ops.setlk(rt.slot->fs, ctx, rt.ino, fh, owner, lk, sleep)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENOSYS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
@@ -1745,10 +1712,7 @@ static int vfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	if (r == ROUTE_BACKEND)
 		r = rt.slot->ops.flock ? rt.slot->ops.flock(rt.slot->fs, ctx, rt.ino, fh, owner, op)
 				       : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENOSYS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_bmap(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t blocksize,
@@ -1761,10 +1725,7 @@ static int vfs_bmap(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t b
 		r = rt.slot->ops.bmap
 			    ? rt.slot->ops.bmap(rt.slot->fs, ctx, rt.ino, blocksize, block, out)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENOSYS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint32_t flags,
@@ -1777,10 +1738,7 @@ static int vfs_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 		r = rt.slot->ops.ioctl ? rt.slot->ops.ioctl(rt.slot->fs, ctx, rt.ino, fh, flags,
 							    cmd, in, in_size, out, out_size)
 				       : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENOTTY;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -ENOTTY);
 }
 
 static int vfs_poll(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t kh,
@@ -1793,10 +1751,7 @@ static int vfs_poll(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 		r = rt.slot->ops.poll ? rt.slot->ops.poll(rt.slot->fs, ctx, rt.ino, fh, kh, flags,
 							  events, revents)
 				      : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENOSYS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_fallocate(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int mode,
@@ -1809,10 +1764,7 @@ static int vfs_fallocate(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint6
 		r = rt.slot->ops.fallocate
 			    ? rt.slot->ops.fallocate(rt.slot->fs, ctx, rt.ino, fh, mode, off, len)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -EISDIR;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -EISDIR);
 }
 
 static int vfs_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
@@ -1825,10 +1777,7 @@ static int vfs_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 		r = rt.slot->ops.lseek
 			    ? rt.slot->ops.lseek(rt.slot->fs, ctx, rt.ino, fh, off, whence, out)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENOSYS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in, uint64_t fh_in,
@@ -1895,10 +1844,7 @@ static int vfs_syncfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino)
 
 	if (r == ROUTE_BACKEND)
 		r = rt.slot->ops.syncfs ? rt.slot->ops.syncfs(rt.slot->fs, ctx, rt.ino) : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = 0;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int vfs_setupmapping(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
@@ -1912,10 +1858,7 @@ static int vfs_setupmapping(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, ui
 			    ? rt.slot->ops.setupmapping(rt.slot->fs, ctx, rt.ino, fh, foffset, len,
 							flags, moffset)
 			    : -ENOSYS;
-	else if (r == ROUTE_PSEUDO)
-		r = -ENOSYS;
-	route_put(fs, &rt);
-	return r;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 const struct fb_fs_ops fb_vfs_ops = {

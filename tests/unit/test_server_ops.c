@@ -1208,24 +1208,36 @@ static int hooked_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint
 	return hooked_list(fs, ctx, ino, fh, off, buf, 0);
 }
 
-TEST(readdirplus_hook_sees_and_rewrites_entries)
+/* A server whose readdir and readdirplus install the hook; one listing of two entries sent. */
+static int send_hooked_listing(uint32_t opcode, uint64_t unique)
 {
 	struct fb_fs_ops ops = rec_ops;
 	struct fb_read_in in = {.size = 4096};
-	struct fb_entry_out eo;
+	int r;
 
+	ops.readdir = hooked_readdir;
 	ops.readdirplus = hooked_readdirplus;
 	fb_server_free(srv);
 	srv = NULL;
 	rec_reset();
-	CHECK_EQ(fb_server_new(&ops, sizeof(ops), NULL, NULL, &srv), 0);
-	CHECK_EQ(fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	r = fb_server_new(&ops, sizeof(ops), NULL, NULL, &srv);
+	if (r == 0)
+		r = fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &rep);
+	if (r < 0)
+		return r;
 	rec.ndirents = 2;
 	hstate.seen = 0;
-	fbreq_start(&q, FB_READDIRPLUS, 170, 1);
+	fbreq_start(&q, opcode, unique, 1);
 	fbreq_put(&q, &in, sizeof(in));
 	send();
-	CHECK_EQ(rep.oh.error, 0);
+	return rep.oh.error;
+}
+
+TEST(readdirplus_hook_sees_and_rewrites_entries)
+{
+	struct fb_entry_out eo;
+
+	CHECK_EQ(send_hooked_listing(FB_READDIRPLUS, 170), 0);
 	CHECK_EQ(hstate.seen, 2);
 	CHECK_EQ(rep.bodylen, 2 * FB_DIRENT_ALIGN(FB_NAME_OFFSET_DIRENTPLUS + 6));
 	memcpy(&eo, rep.body, sizeof(eo));
@@ -1237,22 +1249,9 @@ TEST(readdirplus_hook_sees_and_rewrites_entries)
  * rewrite the ino (the VFS makes its inode numbers unique that way). */
 TEST(readdir_hook_sees_and_rewrites_entries)
 {
-	struct fb_fs_ops ops = rec_ops;
-	struct fb_read_in in = {.size = 4096};
 	struct fb_dirent d;
 
-	ops.readdir = hooked_readdir;
-	fb_server_free(srv);
-	srv = NULL;
-	rec_reset();
-	CHECK_EQ(fb_server_new(&ops, sizeof(ops), NULL, NULL, &srv), 0);
-	CHECK_EQ(fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &rep), 0);
-	rec.ndirents = 2;
-	hstate.seen = 0;
-	fbreq_start(&q, FB_READDIR, 171, 1);
-	fbreq_put(&q, &in, sizeof(in));
-	send();
-	CHECK_EQ(rep.oh.error, 0);
+	CHECK_EQ(send_hooked_listing(FB_READDIR, 171), 0);
 	CHECK_EQ(hstate.seen, 2);
 	CHECK_EQ(hstate.type, S_IFREG);
 	CHECK_EQ(rep.bodylen, 2 * FB_DIRENT_ALIGN(FB_NAME_OFFSET + 6));
