@@ -314,13 +314,14 @@ int fb__pt_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const cha
 	r = fb__pt_ifd_get(pt, parent, &p);
 	if (r < 0)
 		return r;
+	mode = fb__pt_create_mode(pt, ctx, p.fd, mode & 07777);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
 	fd = fb__pt_sys.openat(p.fd, name,
 			       host_flags(pt, flags) | (flags & O_EXCL) | O_CREAT | O_NOFOLLOW |
 				       O_CLOEXEC,
-			       fb__pt_apply_umask(ctx, mode & 07777));
+			       mode);
 	if (fd < 0)
 		r = -errno;
 	fb__pt_creds_leave(pt, &cr);
@@ -345,12 +346,12 @@ int fb__pt_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t m
 	hf = host_flags(pt, flags) & ~O_TMPFILE;
 	if ((hf & O_ACCMODE) == O_RDONLY)
 		hf = (hf & ~O_ACCMODE) | O_RDWR;
+	mode = fb__pt_create_mode(pt, ctx, p.fd, mode & 07777);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
 	/* "." of the parent's descriptor: the parent itself, no name resolution. */
-	fd = fb__pt_sys.openat(p.fd, ".", hf | O_TMPFILE | O_CLOEXEC,
-			       fb__pt_apply_umask(ctx, mode & 07777));
+	fd = fb__pt_sys.openat(p.fd, ".", hf | O_TMPFILE | O_CLOEXEC, mode);
 	if (fd < 0)
 		r = -errno;
 	fb__pt_creds_leave(pt, &cr);
