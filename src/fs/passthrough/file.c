@@ -24,10 +24,16 @@
 
 #include "passthrough_i.h"
 
+/*
+ * The kernel's mark of an exec open (execve, uselib: __FMODE_EXEC in include/linux/fs.h, the
+ * same value on every architecture, never an O_ flag) in the flags of FUSE OPEN.
+ */
+#define PT_FMODE_EXEC 0x20
+
 /* Host open flags for an open request with @flags. */
 static int host_flags(struct fb_passthrough *pt, int flags)
 {
-	flags &= ~(O_DIRECT | O_NOFOLLOW | O_CREAT | O_EXCL | O_NOCTTY);
+	flags &= ~(O_DIRECT | O_NOFOLLOW | O_CREAT | O_EXCL | O_NOCTTY | PT_FMODE_EXEC);
 	if (pt->writeback) {
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
@@ -221,12 +227,27 @@ static void passthrough_kill_suidgid(struct fb_passthrough *pt, const struct fb_
 		fb__pt_mode_changed(ctx, ino);
 }
 
+/*
+ * An exec open (execve of a file on the mount) needs execute permission, not read
+ * permission: a 0711 program runs for anyone. So the caller's right is checked here, with the
+ * caller's credentials in force (faccessat X_OK of the inode open as @pfd; 0 or -errno), and
+ * the host file is then opened for reading as the daemon: the kernel reads the program
+ * through it, as it reads a native program regardless of the caller's read permission.
+ */
+static int exec_check(struct fb_passthrough *pt, int pfd)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%d", pfd);
+	return fb__pt_sys.faccessat(pt->proc_fd, name, X_OK, AT_EACCESS) < 0 ? -errno : 0;
+}
+
 int fb__pt_open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 		       int is_dir, struct fb_file_info *fi)
 {
 	struct fb__pt_creds cr;
 	struct pt_ifd f;
-	int r, fd;
+	int r, fd, exec;
 
 	r = fb__pt_ifd_get(pt, ino, &f);
 	if (r < 0)
@@ -243,14 +264,19 @@ int fb__pt_open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_i
 		r = -ENXIO;
 		goto out_put;
 	}
+	exec = !is_dir && (flags & PT_FMODE_EXEC);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
 	if (is_dir)
 		fd = fb__pt_reopen_fd(pt, f.fd, O_RDONLY | O_DIRECTORY);
+	else if (exec)
+		fd = exec_check(pt, f.fd);
 	else
 		fd = fb__pt_reopen_fd(pt, f.fd, host_flags(pt, flags));
 	fb__pt_creds_leave(pt, &cr);
+	if (exec && fd == 0)
+		fd = fb__pt_reopen_fd(pt, f.fd, (host_flags(pt, flags) & ~O_ACCMODE) | O_RDONLY);
 	if (fd < 0) {
 		r = fd;
 		goto out_put;
