@@ -146,6 +146,24 @@ static int backing_noatime_fd(struct fb_passthrough *pt, struct fb__pt_inode *in
 	return bfd;
 }
 
+/*
+ * Whether the host file open as @fd can be opened with O_DIRECT (its file system does direct
+ * I/O), tried by setting the flag on @fd and taking it off again. An O_DIRECT open is a
+ * passthrough open like every other then: the kernel opens its backing file with the FUSE
+ * file's flags, O_DIRECT included, and fails (EIO) an open without one while the inode has a
+ * passthrough open, whichever came first. Where the host has no direct I/O the backing open
+ * would fail; such opens stay FOPEN_DIRECT_IO opens served by the daemon.
+ */
+static int host_direct_ok(int fd)
+{
+	int fl = fb__pt_sys.fcntl_int(fd, F_GETFL, 0);
+
+	if (fl < 0 || fb__pt_sys.fcntl_int(fd, F_SETFL, fl | O_DIRECT) < 0)
+		return 0;
+	fb__pt_sys.fcntl_int(fd, F_SETFL, fl);
+	return 1;
+}
+
 void fb__pt_handle_free(struct fb_passthrough *pt, struct fb__pt_handle *h)
 {
 	if (h->fd >= 0)
@@ -187,7 +205,7 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struc
 		if (!pt->flush && !in->submount)
 			fi->open_flags |= FB_FOPEN_NOFLUSH;
 		if (pt->passthrough && S_ISREG(in->mode) &&
-		    !(fi->open_flags & FB_FOPEN_DIRECT_IO)) {
+		    (!(flags & O_DIRECT) || host_direct_ok(fd))) {
 			int id, bfd = backing_noatime_fd(pt, in, fd);
 			r = backing_get(pt, ctx, in, bfd >= 0 ? bfd : fd, &id);
 			if (bfd >= 0)
@@ -195,7 +213,8 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struc
 			if (r == 0) {
 				h->backing = 1;
 				fi->open_flags |= FB_FOPEN_PASSTHROUGH;
-				fi->open_flags &= ~FB_FOPEN_KEEP_CACHE;
+				fi->open_flags &= ~(FB_FOPEN_KEEP_CACHE | FB_FOPEN_DIRECT_IO |
+						    FB_FOPEN_PARALLEL_DIRECT_WRITES);
 				fi->backing_id = id;
 			}
 			/* Else (e.g. -EPERM without CAP_SYS_ADMIN): a cached open. */
