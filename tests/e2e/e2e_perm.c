@@ -10,11 +10,13 @@
  *  - opening a FIFO the caller may not read fails with EACCES;
  *  - fs.protected_regular / protected_fifos / protected_symlinks (set to 1 for the case,
  *    then restored) hold as on the host;
- *  - a 0711 program runs (an exec open needs no read permission); a 0700 one does not;
+ *  - a 0711 program runs (an exec open needs no read permission); a 0700 one does not; also
+ *    with -o no_default_permissions (the daemon's check alone);
  *  - a default ACL on the parent: the umask is not applied (0666 files, 0777 directories),
- *    as on the host;
+ *    as on the host; also with -o no_posix_acl;
  *  - after setfacl through the mount the mode shows the new ACL mask at once, and an ACL
- *    entry grants access that the mode bits alone do not;
+ *    entry grants access that the mode bits alone do not; with -o no_posix_acl the mode is
+ *    fresh too (the daemon invalidates it) and the kernel checks the mode bits alone;
  *  - an O_DIRECT open while another process holds a buffered open of the same file, and the
  *    other order, with and without FUSE passthrough.
  *
@@ -422,7 +424,7 @@ TEST(protected_regular_fifos_symlinks_uring)
  * Execute without read permission.
  */
 
-static void exec_body(int uring)
+static void exec_body(int uring, const char *opts)
 {
 	char x[400], y[400];
 	pid_t pid;
@@ -434,7 +436,7 @@ static void exec_body(int uring)
 		    "chmod 700 '%s/y'", g_src, g_src, g_src, g_src), 0);
 	path_in(x, sizeof(x), g_src, "x");
 	CHECK_EQ(nobody("exec", x, NULL), 0);
-	pid = mount_pt(uring, NULL);
+	pid = mount_pt(uring, opts);
 	CHECK(pid > 0);
 	path_in(x, sizeof(x), g_mnt, "x");
 	path_in(y, sizeof(y), g_mnt, "y");
@@ -447,12 +449,23 @@ static void exec_body(int uring)
 
 TEST(exec_needs_no_read_permission_dev)
 {
-	exec_body(0);
+	exec_body(0, NULL);
 }
 
 TEST(exec_needs_no_read_permission_uring)
 {
-	exec_body(1);
+	exec_body(1, NULL);
+}
+
+/* The daemon's own check, without the kernel's. */
+TEST(exec_needs_no_read_permission_no_default_permissions_dev)
+{
+	exec_body(0, "no_default_permissions");
+}
+
+TEST(exec_needs_no_read_permission_no_default_permissions_uring)
+{
+	exec_body(1, "no_default_permissions");
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -479,7 +492,7 @@ static mode_t mode_of(const char *path)
  * a/ is 0777 with the default ACL u::rwx,g::rwx,o::rwx: a file created by nobody (umask 022)
  * with mode 0666 is 0666 and a directory with 0777 is 0777, as on the host.
  */
-static void default_acl_body(int uring)
+static void default_acl_body(int uring, const char *opts)
 {
 	char p[400], q[400];
 	mode_t fm, dm;
@@ -499,7 +512,7 @@ static void default_acl_body(int uring)
 	CHECK_EQ(nobody("mkdir", q, NULL), 0);
 	CHECK_EQ(mode_of(p), 0666);
 	CHECK_EQ(mode_of(q), 0777);
-	pid = mount_pt(uring, NULL);
+	pid = mount_pt(uring, opts);
 	CHECK(pid > 0);
 	path_in(p, sizeof(p), g_mnt, "a/f");
 	path_in(q, sizeof(q), g_mnt, "a/d");
@@ -518,21 +531,33 @@ static void default_acl_body(int uring)
 
 TEST(default_acl_ignores_umask_dev)
 {
-	default_acl_body(0);
+	default_acl_body(0, NULL);
 }
 
 TEST(default_acl_ignores_umask_uring)
 {
-	default_acl_body(1);
+	default_acl_body(1, NULL);
+}
+
+TEST(default_acl_ignores_umask_no_posix_acl_dev)
+{
+	default_acl_body(0, "no_posix_acl");
+}
+
+TEST(default_acl_ignores_umask_no_posix_acl_uring)
+{
+	default_acl_body(1, "no_posix_acl");
 }
 
 /*
  * m is root's, 0600. Through the mount: stat it (the kernel caches the mode), then
  * setfacl -m u:65534:r: the mode shows the mask (0640) at once, and nobody may read it; after
- * setfacl -x the mode is 0600 again and nobody may not.
+ * setfacl -x the mode is 0600 again and nobody may not. With @opts no_posix_acl the kernel
+ * checks the mode bits alone (default_permissions), so the ACL entry grants nothing there.
  */
-static void setfacl_body(int uring)
+static void setfacl_body(int uring, const char *opts)
 {
+	int acl_grants = !opts || !strstr(opts, "no_posix_acl");
 	char m[400];
 	mode_t after_set, after_del;
 	int r_set, r_del;
@@ -545,7 +570,7 @@ static void setfacl_body(int uring)
 	if (access("/usr/bin/setfacl", X_OK) != 0)
 		SKIP("setfacl is missing (package acl)");
 	CHECK_EQ(sh("cd '%s' && echo m > m && chmod 600 m", g_src), 0);
-	pid = mount_pt(uring, NULL);
+	pid = mount_pt(uring, opts);
 	CHECK(pid > 0);
 	path_in(m, sizeof(m), g_mnt, "m");
 	mode_of(m);
@@ -558,19 +583,30 @@ static void setfacl_body(int uring)
 	r_del = nobody("read", m, NULL);
 	unmount_pt(pid);
 	CHECK_EQ(after_set, 0640);
-	CHECK_ERR(r_set, 0);
+	CHECK_ERR(r_set, acl_grants ? 0 : -EACCES);
 	CHECK_EQ(after_del, 0600);
 	CHECK_ERR(r_del, -EACCES);
 }
 
 TEST(setfacl_shows_and_grants_at_once_dev)
 {
-	setfacl_body(0);
+	setfacl_body(0, NULL);
 }
 
 TEST(setfacl_shows_and_grants_at_once_uring)
 {
-	setfacl_body(1);
+	setfacl_body(1, NULL);
+}
+
+/* The daemon's attribute invalidation, without the kernel's ACL handling. */
+TEST(setfacl_shows_at_once_no_posix_acl_dev)
+{
+	setfacl_body(0, "no_posix_acl");
+}
+
+TEST(setfacl_shows_at_once_no_posix_acl_uring)
+{
+	setfacl_body(1, "no_posix_acl");
 }
 
 /* ------------------------------------------------------------------------------------------
