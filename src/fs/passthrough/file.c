@@ -363,10 +363,9 @@ int fb__pt_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const cha
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
-	fd = fb__pt_sys.openat(p.fd, name,
-			       host_flags(pt, flags) | (flags & O_EXCL) | O_CREAT | O_NOFOLLOW |
-				       O_CLOEXEC,
-			       mode);
+	fd = fb__pt_sys.openat(
+		p.fd, name,
+		host_flags(pt, flags) | (flags & O_EXCL) | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		r = -errno;
 	fb__pt_creds_leave(pt, &cr);
