@@ -5,9 +5,9 @@
  *   fb-passthrough [-f] [-d] [-s] [-o opt,...] SOURCE MOUNTPOINT
  *
  * Options of its own (see docs/passthrough.md): cache=never|metadata|auto|always, timeout=S,
- * dir_timeout=S, [no_]writeback, [no_]readdirplus, [no_]xattr, posix_acl, no_open,
- * no_opendir, killpriv_v2, submounts, [no_]passthrough, posix_lock, [no_]direct_io; plus the
- * common ones.
+ * dir_timeout=S, [no_]writeback, [no_]readdirplus, [no_]xattr, [no_]posix_acl, no_open,
+ * no_opendir, killpriv_v2, submounts, [no_]passthrough, posix_lock, [no_]direct_io,
+ * no_default_permissions; plus the common ones. default_permissions is on by default.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,8 +116,10 @@ int main(int argc, char **argv)
 	struct fb_passthrough_config cfg;
 	double timeout = -1, dir_timeout = -1;
 	struct fb_daemon_vfs dv = {0};
+	int no_default_permissions = 0;
 
 	fb_passthrough_config_init(&cfg);
+	cfg.posix_acl = -1; /* on where the source keeps ACLs (docs/passthrough.md) */
 #define FLAG_OPT(n, h)                                                                             \
 	{                                                                                          \
 		n, FB_DOPT_FUNC, .fn = set_flag, .priv = &cfg, .help = h                           \
@@ -135,7 +137,8 @@ int main(int argc, char **argv)
 		FLAG_OPT("no_readdirplus", NULL),
 		FLAG_OPT("xattr", "[no_]xattr             extended attributes (on)"),
 		FLAG_OPT("no_xattr", NULL),
-		FLAG_OPT("posix_acl", "posix_acl              kernel enforces POSIX ACLs (off)"),
+		FLAG_OPT("posix_acl",
+			 "[no_]posix_acl         kernel enforces ACLs (on if SOURCE has them)"),
 		FLAG_OPT("no_posix_acl", NULL),
 		FLAG_OPT("no_open", "no_open                no OPEN requests (use with ro data)"),
 		FLAG_OPT("no_opendir", "no_opendir             no OPENDIR requests"),
@@ -150,6 +153,8 @@ int main(int argc, char **argv)
 		FLAG_OPT("posix_lock",
 			 "posix_lock             fcntl/flock locks on the host (off)"),
 		FLAG_OPT("no_posix_lock", NULL),
+		{"no_default_permissions", FB_DOPT_FLAG, &no_default_permissions,
+		 .help = "no_default_permissions only the host checks permissions"},
 		FLAG_OPT("direct_io", "[no_]direct_io         honour O_DIRECT opens (on)"),
 		FLAG_OPT("no_direct_io", NULL),
 		FB_DAEMON_VFS_OPTS(&dv),
@@ -181,6 +186,11 @@ int main(int argc, char **argv)
 	cfg.timeout = timeout;
 	cfg.dir_timeout = dir_timeout;
 	cfg.noatime = o.mount.noatime;
+	/* The kernel checks permissions first, on every path walk and open, also of cached
+	 * entries and FIFOs; the host still checks each request as the caller. */
+	o.mount.default_permissions = !no_default_permissions;
+	if (no_default_permissions && cfg.posix_acl < 0)
+		cfg.posix_acl = 0; /* FB_POSIX_ACL would turn default_permissions on */
 
 	if (stat(cfg.source, &st) < 0) {
 		fprintf(stderr, "fb-passthrough: source %s: %s\n", cfg.source, strerror(errno));

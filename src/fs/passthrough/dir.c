@@ -45,7 +45,22 @@ int fb__pt_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
 	return r;
 }
 
-/* Common tail of mkdir, mknod, symlink: look the new name up. */
+mode_t fb__pt_create_mode(struct fb_passthrough *pt, const struct fb_ctx *ctx, int pfd, mode_t mode)
+{
+	mode_t mask = ctx ? ctx->umask & 0777 : 0;
+	char path[64];
+
+	if (!(mode & mask))
+		return mode;
+	if (pt->host_acls) {
+		fb__pt_proc_path(pt, pfd, path, sizeof(path));
+		if (fb__pt_sys.getxattr(path, "system.posix_acl_default", NULL, 0) > 0)
+			return mode;
+	}
+	return mode & ~mask;
+}
+
+/* Common tail of mkdir, mknod, symlink (@mode 0): look the new name up. */
 typedef int (*pt_make_fn)(int pfd, const char *name, const void *arg, mode_t mode, dev_t rdev);
 
 static int make_dir(int pfd, const char *name, const void *arg, mode_t mode, dev_t rdev)
@@ -76,6 +91,7 @@ static int make_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_i
 	r = fb__pt_ifd_get(pt, parent, &p);
 	if (r < 0)
 		return r;
+	mode = (mode & S_IFMT) | fb__pt_create_mode(pt, ctx, p.fd, mode & 07777);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
@@ -89,16 +105,10 @@ out_put:
 	return r;
 }
 
-mode_t fb__pt_apply_umask(const struct fb_ctx *ctx, mode_t mode)
-{
-	return ctx ? mode & ~(mode_t)(ctx->umask & 0777) : mode;
-}
-
 int fb__pt_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name, mode_t mode,
 		 struct fb_entry *out)
 {
-	return make_common(PT(fs), ctx, parent, name, make_dir, NULL,
-			   fb__pt_apply_umask(ctx, mode & 07777), 0, out);
+	return make_common(PT(fs), ctx, parent, name, make_dir, NULL, mode & 07777, 0, out);
 }
 
 int fb__pt_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name, mode_t mode,
@@ -109,8 +119,8 @@ int fb__pt_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char
 	if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR &&
 	    type != S_IFBLK && type != 0)
 		return -EINVAL;
-	return make_common(PT(fs), ctx, parent, name, make_node, NULL,
-			   type | fb__pt_apply_umask(ctx, mode & 07777), rdev, out);
+	return make_common(PT(fs), ctx, parent, name, make_node, NULL, type | (mode & 07777), rdev,
+			   out);
 }
 
 int fb__pt_symlink(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,

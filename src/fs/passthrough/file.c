@@ -24,10 +24,16 @@
 
 #include "passthrough_i.h"
 
+/*
+ * The kernel's mark of an exec open (execve, uselib: __FMODE_EXEC in include/linux/fs.h, the
+ * same value on every architecture, never an O_ flag) in the flags of FUSE OPEN.
+ */
+#define PT_FMODE_EXEC 0x20
+
 /* Host open flags for an open request with @flags. */
 static int host_flags(struct fb_passthrough *pt, int flags)
 {
-	flags &= ~(O_DIRECT | O_NOFOLLOW | O_CREAT | O_EXCL | O_NOCTTY);
+	flags &= ~(O_DIRECT | O_NOFOLLOW | O_CREAT | O_EXCL | O_NOCTTY | PT_FMODE_EXEC);
 	if (pt->writeback) {
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
@@ -140,6 +146,24 @@ static int backing_noatime_fd(struct fb_passthrough *pt, struct fb__pt_inode *in
 	return bfd;
 }
 
+/*
+ * Whether the host file open as @fd can be opened with O_DIRECT (its file system does direct
+ * I/O), tried by setting the flag on @fd and taking it off again. An O_DIRECT open is a
+ * passthrough open like every other then: the kernel opens its backing file with the FUSE
+ * file's flags, O_DIRECT included, and fails (EIO) an open without one while the inode has a
+ * passthrough open, whichever came first. Where the host has no direct I/O the backing open
+ * would fail; such opens stay FOPEN_DIRECT_IO opens served by the daemon.
+ */
+static int host_direct_ok(int fd)
+{
+	int fl = fb__pt_sys.fcntl_int(fd, F_GETFL, 0);
+
+	if (fl < 0 || fb__pt_sys.fcntl_int(fd, F_SETFL, fl | O_DIRECT) < 0)
+		return 0;
+	fb__pt_sys.fcntl_int(fd, F_SETFL, fl);
+	return 1;
+}
+
 void fb__pt_handle_free(struct fb_passthrough *pt, struct fb__pt_handle *h)
 {
 	if (h->fd >= 0)
@@ -181,7 +205,7 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struc
 		if (!pt->flush && !in->submount)
 			fi->open_flags |= FB_FOPEN_NOFLUSH;
 		if (pt->passthrough && S_ISREG(in->mode) &&
-		    !(fi->open_flags & FB_FOPEN_DIRECT_IO)) {
+		    (!(flags & O_DIRECT) || host_direct_ok(fd))) {
 			int id, bfd = backing_noatime_fd(pt, in, fd);
 			r = backing_get(pt, ctx, in, bfd >= 0 ? bfd : fd, &id);
 			if (bfd >= 0)
@@ -189,7 +213,8 @@ static int handle_new(struct fb_passthrough *pt, const struct fb_ctx *ctx, struc
 			if (r == 0) {
 				h->backing = 1;
 				fi->open_flags |= FB_FOPEN_PASSTHROUGH;
-				fi->open_flags &= ~FB_FOPEN_KEEP_CACHE;
+				fi->open_flags &= ~(FB_FOPEN_KEEP_CACHE | FB_FOPEN_DIRECT_IO |
+						    FB_FOPEN_PARALLEL_DIRECT_WRITES);
 				fi->backing_id = id;
 			}
 			/* Else (e.g. -EPERM without CAP_SYS_ADMIN): a cached open. */
@@ -221,12 +246,27 @@ static void passthrough_kill_suidgid(struct fb_passthrough *pt, const struct fb_
 		fb__pt_mode_changed(ctx, ino);
 }
 
+/*
+ * An exec open (execve of a file on the mount) needs execute permission, not read
+ * permission: a 0711 program runs for anyone. So the caller's right is checked here, with the
+ * caller's credentials in force (faccessat X_OK of the inode open as @pfd; 0 or -errno), and
+ * the host file is then opened for reading as the daemon: the kernel reads the program
+ * through it, as it reads a native program regardless of the caller's read permission.
+ */
+static int exec_check(struct fb_passthrough *pt, int pfd)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%d", pfd);
+	return fb__pt_sys.faccessat(pt->proc_fd, name, X_OK, AT_EACCESS) < 0 ? -errno : 0;
+}
+
 int fb__pt_open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 		       int is_dir, struct fb_file_info *fi)
 {
 	struct fb__pt_creds cr;
 	struct pt_ifd f;
-	int r, fd;
+	int r, fd, exec;
 
 	r = fb__pt_ifd_get(pt, ino, &f);
 	if (r < 0)
@@ -243,14 +283,19 @@ int fb__pt_open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_i
 		r = -ENXIO;
 		goto out_put;
 	}
+	exec = !is_dir && (flags & PT_FMODE_EXEC);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
 	if (is_dir)
 		fd = fb__pt_reopen_fd(pt, f.fd, O_RDONLY | O_DIRECTORY);
+	else if (exec)
+		fd = exec_check(pt, f.fd);
 	else
 		fd = fb__pt_reopen_fd(pt, f.fd, host_flags(pt, flags));
 	fb__pt_creds_leave(pt, &cr);
+	if (exec && fd == 0)
+		fd = fb__pt_reopen_fd(pt, f.fd, (host_flags(pt, flags) & ~O_ACCMODE) | O_RDONLY);
 	if (fd < 0) {
 		r = fd;
 		goto out_put;
@@ -314,13 +359,13 @@ int fb__pt_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const cha
 	r = fb__pt_ifd_get(pt, parent, &p);
 	if (r < 0)
 		return r;
+	mode = fb__pt_create_mode(pt, ctx, p.fd, mode & 07777);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
-	fd = fb__pt_sys.openat(p.fd, name,
-			       host_flags(pt, flags) | (flags & O_EXCL) | O_CREAT | O_NOFOLLOW |
-				       O_CLOEXEC,
-			       fb__pt_apply_umask(ctx, mode & 07777));
+	fd = fb__pt_sys.openat(
+		p.fd, name,
+		host_flags(pt, flags) | (flags & O_EXCL) | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		r = -errno;
 	fb__pt_creds_leave(pt, &cr);
@@ -345,12 +390,12 @@ int fb__pt_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t m
 	hf = host_flags(pt, flags) & ~O_TMPFILE;
 	if ((hf & O_ACCMODE) == O_RDONLY)
 		hf = (hf & ~O_ACCMODE) | O_RDWR;
+	mode = fb__pt_create_mode(pt, ctx, p.fd, mode & 07777);
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_put;
 	/* "." of the parent's descriptor: the parent itself, no name resolution. */
-	fd = fb__pt_sys.openat(p.fd, ".", hf | O_TMPFILE | O_CLOEXEC,
-			       fb__pt_apply_umask(ctx, mode & 07777));
+	fd = fb__pt_sys.openat(p.fd, ".", hf | O_TMPFILE | O_CLOEXEC, mode);
 	if (fd < 0)
 		r = -errno;
 	fb__pt_creds_leave(pt, &cr);

@@ -183,6 +183,7 @@ struct fb_passthrough {
 	int proc_fd;			/* /proc/self/fd, O_PATH */
 	pid_t proc_pid;			/* the process whose fd directory proc_fd is */
 	int use_handles;		/* file handles work on the source */
+	int host_acls;			/* the source's file system keeps POSIX ACLs */
 	int cred_switch;		/* per-request credential switching on */
 	double entry_timeout;		/* non-directories */
 	double dir_timeout;		/* directories */
@@ -315,7 +316,14 @@ int fb__pt_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mas
 
 /* dir.c */
 int fb__pt_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size);
-mode_t fb__pt_apply_umask(const struct fb_ctx *ctx, mode_t mode);
+/*
+ * The permission bits @mode to create a file with in the directory open as @pfd: without the
+ * caller's umask (it comes in the request: FB_DONT_MASK; the daemon's own is 0), unless that
+ * directory has a default ACL: the host kernel then ignores the umask and lets the ACL decide.
+ * A getxattr only when the umask would change @mode and the source keeps ACLs. As the daemon.
+ */
+mode_t fb__pt_create_mode(struct fb_passthrough *pt, const struct fb_ctx *ctx, int pfd,
+			  mode_t mode);
 int fb__pt_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name, mode_t mode,
 		 struct fb_entry *out);
 int fb__pt_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name, mode_t mode,
@@ -375,6 +383,8 @@ int fb__pt_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char
 		    size_t size);
 int fb__pt_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size);
 int fb__pt_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name);
+/* A path to the object open as @fd, for calls that take a path (getxattr and friends). */
+void fb__pt_proc_path(struct fb_passthrough *pt, int fd, char *path, size_t len);
 
 /* lock.c */
 int fb__pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,

@@ -28,7 +28,7 @@
  * read-only through proc_fd (as the daemon: the xattr call itself checks the caller's rights)
  * and use the f*xattr calls, so no /proc path is needed (a sandboxed daemon has none in its
  * root); other types, as opening them could block or act, go through their /proc/self/fd
- * entry by path (proc_path()).
+ * entry by path (fb__pt_proc_path()).
  */
 enum { XA_GET, XA_SET, XA_LIST, XA_REMOVE };
 
@@ -42,7 +42,7 @@ static __thread int pt_own_cwd;
  * directory). The thread first takes a working directory of its own, leaving the others'
  * alone. Else "/proc/self/fd/N".
  */
-static void proc_path(struct fb_passthrough *pt, int fd, char *path, size_t len)
+void fb__pt_proc_path(struct fb_passthrough *pt, int fd, char *path, size_t len)
 {
 	if (!pt_own_cwd)
 		pt_own_cwd = unshare(CLONE_FS) == 0 ? 1 : -1;
@@ -81,7 +81,7 @@ static int xattr_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_
 		}
 	}
 	if (rfd < 0)
-		proc_path(pt, f.fd, path, sizeof(path));
+		fb__pt_proc_path(pt, f.fd, path, sizeof(path));
 	r = fb__pt_creds_enter(pt, ctx, &cr);
 	if (r < 0)
 		goto out_close;
@@ -113,12 +113,27 @@ out_put:
 	return r;
 }
 
+/*
+ * Setting or removing an access ACL changes the mode on the host (its group bits are the
+ * ACL's mask): tell the kernel, whose cached mode would otherwise stay until the attribute
+ * timeout, so that ls and the kernel's own permission checks see the new mode at once.
+ */
+static void acl_mode_changed(const struct fb_ctx *ctx, fb_ino_t ino, const char *name, int r)
+{
+	if (r == 0 && strcmp(name, "system.posix_acl_access") == 0)
+		fb__pt_mode_changed(ctx, ino);
+}
+
 int fb__pt_setxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
 		    const void *value, size_t size, int flags, uint32_t setxattr_flags)
 {
+	int r;
+
 	if (size > XATTR_SIZE_MAX)
 		return -E2BIG;
-	return xattr_common(PT(fs), ctx, ino, XA_SET, name, (void *)value, size, flags);
+	r = xattr_common(PT(fs), ctx, ino, XA_SET, name, (void *)value, size, flags);
+	acl_mode_changed(ctx, ino, name, r);
+	return r;
 }
 
 int fb__pt_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name, void *buf,
@@ -146,5 +161,6 @@ int fb__pt_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const c
 	if (r == -EPERM && ctx && strcmp(name, "security.capability") == 0 &&
 	    fb__pt_access(fs, ctx, ino, W_OK) == 0)
 		r = xattr_common(PT(fs), NULL, ino, XA_REMOVE, name, NULL, 0, 0);
+	acl_mode_changed(ctx, ino, name, r);
 	return r;
 }
