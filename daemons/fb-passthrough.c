@@ -4,8 +4,9 @@
  *
  *   fb-passthrough [-f] [-d] [-s] [-o opt,...] SOURCE MOUNTPOINT
  *
- * Its own options are fb_passthrough_opt_set()'s (see docs/passthrough.md); the rest is the
- * library's start-up code (fuse_backend/main.h).
+ * Its own options are fb_passthrough_opt_set()'s (see docs/passthrough.md), plus
+ * no_default_permissions (default_permissions is on by default); the rest is the library's
+ * start-up code (fuse_backend/main.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,9 +54,13 @@ int main(int argc, char **argv)
 {
 	struct fb_passthrough_config cfg;
 	struct fb_daemon_vfs dv = {0};
+	int no_default_permissions = 0;
 
 	fb_passthrough_config_init(&cfg);
+	cfg.posix_acl = -1; /* on where the source keeps ACLs (docs/passthrough.md) */
 	const struct fb_opt opts[] = {
+		{"no_default_permissions", FB_OPT_FLAG, &no_default_permissions,
+		 .help = "only the host checks permissions"},
 		{"*", FB_OPT_FUNC, .fn = pt_opt, .priv = &cfg, .help = fb_passthrough_opt_help()},
 		FB_DAEMON_VFS_OPTS(&dv),
 		{NULL},
@@ -84,6 +89,11 @@ int main(int argc, char **argv)
 	fb_cmdline_parse_or_exit(&info, argc, argv, &o);
 	cfg.source = o.args[0];
 	cfg.noatime = o.mount.noatime;
+	/* The kernel checks permissions first, on every path walk and open, also of cached
+	 * entries and FIFOs; the host still checks each request as the caller. */
+	o.mount.default_permissions = !no_default_permissions;
+	if (no_default_permissions && cfg.posix_acl < 0)
+		cfg.posix_acl = 0; /* FB_POSIX_ACL would turn default_permissions on */
 
 	if (stat(cfg.source, &st) < 0) {
 		fprintf(stderr, "fb-passthrough: source %s: %s\n", cfg.source, strerror(errno));

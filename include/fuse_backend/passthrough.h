@@ -127,7 +127,9 @@ struct fb_passthrough_config {
 	int xattr;		/* extended attributes; 0 answers -ENOSYS (the kernel then stops
 				 * asking and tells callers EOPNOTSUPP). Default 1 */
 	int posix_acl;		/* ask the kernel to enforce POSIX ACLs (FB_POSIX_ACL, implies
-				 * default_permissions in the kernel). Needs xattr. Default 0 */
+				 * default_permissions in the kernel). Needs xattr. < 0: auto, on
+				 * when xattr is on, there is no id map and the source's file
+				 * system keeps ACLs (fb-passthrough's default). Default 0 */
 	int no_open;		/* FB_NO_OPEN_SUPPORT: open answers -ENOSYS and the kernel stops
 				 * sending OPEN (reads then reopen the file per request). Only with
 				 * cache=always-like use; default 0 */

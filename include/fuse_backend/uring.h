@@ -36,8 +36,9 @@
  * /dev/fuse; the library logs one line saying why.
  *
  * Without liburing at build time the functions below are inline stubs that report
- * -EOPNOTSUPP ("unavailable"; fb_uring_new() logs the one fallback line); FB_HAVE_URING tells
- * which variant a program was built with (meson defines it when liburing is found).
+ * -EOPNOTSUPP ("unavailable"; fb_uring_new() logs the one fallback line); FB_HAVE_URING,
+ * defined in <fuse_backend/config.h> (generated and installed with the library), tells which
+ * variant this library and the programs built against it have.
  */
 #ifndef FUSE_BACKEND_URING_H
 #define FUSE_BACKEND_URING_H
@@ -46,6 +47,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <fuse_backend/config.h>
 #include <fuse_backend/fusedev.h>
 
 #ifdef __cplusplus

@@ -8,7 +8,7 @@
  * mounted at "/") and up to FB_VFS_MAX_SLOTS backend file systems mounted at paths in it.
  *
  * Node ids: the top 8 bits of a node id name the slot (0 = the pseudo fs), the low 56 bits the
- * backend's own ino. A backend's root (FB_FS_ROOT_INO) appears under the node id of its
+ * backend's own ino. A backend's root (FB_ROOT_ID) appears under the node id of its
  * mount-point directory. A backend that returns an ino of 2^56 or more gets -EOVERFLOW for
  * that entry (its lookup is given back with forget()): node ids never collide and no table
  * is needed on the request path. File handles are the backend's own.

@@ -17,17 +17,17 @@ void fb__dirbuf_init(struct fb_dirbuf *b, struct fb_writer *w, size_t size, int 
 	b->plus = plus;
 	b->added = 0;
 	b->minor = minor;
-	b->plus_hook = NULL;
-	b->plus_priv = NULL;
+	b->hook = NULL;
+	b->hook_priv = NULL;
 }
 
-void fb__dirbuf_swap_plus_hook(struct fb_dirbuf *b, fb__dirbuf_plus_hook *hook, void **priv)
+void fb_dirbuf_swap_hook(struct fb_dirbuf *b, fb_dirbuf_hook *hook, void **priv)
 {
-	fb__dirbuf_plus_hook h = b->plus_hook;
-	void *p = b->plus_priv;
+	fb_dirbuf_hook h = b->hook;
+	void *p = b->hook_priv;
 
-	b->plus_hook = *hook;
-	b->plus_priv = *priv;
+	b->hook = *hook;
+	b->hook_priv = *priv;
 	*hook = h;
 	*priv = p;
 }
@@ -68,6 +68,14 @@ int fb_dirbuf_add(struct fb_dirbuf *b, const char *name, size_t namelen, uint64_
 
 	if (!b || b->plus)
 		return -EINVAL;
+	if (b->hook) {
+		struct fb_entry e;
+
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = ino;
+		e.attr.st_mode = (mode_t)(type << 12);
+		return b->hook(b->hook_priv, b, name, namelen, &e, off);
+	}
 	if (!dirent_name_ok(name, namelen))
 		return -EINVAL;
 	reclen = FB_DIRENT_ALIGN(FB_NAME_OFFSET + namelen);
@@ -90,8 +98,8 @@ int fb_dirbuf_add_plus(struct fb_dirbuf *b, const char *name, size_t namelen,
 
 	if (!b || !b->plus || !e)
 		return -EINVAL;
-	if (b->plus_hook)
-		return b->plus_hook(b->plus_priv, b, name, namelen, e, off);
+	if (b->hook)
+		return b->hook(b->hook_priv, b, name, namelen, e, off);
 	if (!dirent_name_ok(name, namelen))
 		return -EINVAL;
 	reclen = FB_DIRENT_ALIGN(FB_NAME_OFFSET_DIRENTPLUS + namelen);

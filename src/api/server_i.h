@@ -171,27 +171,16 @@ ssize_t fb__reply_error(struct fb_writer *w, const struct fb_writer *start, uint
 
 /* dirbuf.c */
 
-/*
- * A stacked file system (the VFS) can see every entry a lower one adds to a READDIRPLUS
- * listing: when a hook is installed, fb_dirbuf_add_plus() calls it instead of adding. The hook
- * may rewrite the entry and add it by swapping the previous hook back in and calling
- * fb_dirbuf_add_plus() itself. Returns what fb_dirbuf_add_plus() should return.
- */
-typedef int (*fb__dirbuf_plus_hook)(void *priv, struct fb_dirbuf *b, const char *name,
-				    size_t namelen, const struct fb_entry *e, uint64_t off);
-
 struct fb_dirbuf {
 	struct fb_writer *w;
 	size_t left; /* bytes the kernel still accepts */
 	int plus;    /* READDIRPLUS records */
 	int added;   /* entries added */
 	uint32_t minor;
-	fb__dirbuf_plus_hook plus_hook; /* see above; NULL: add directly */
-	void *plus_priv;
+	fb_dirbuf_hook hook; /* fb_dirbuf_swap_hook(); NULL: add directly */
+	void *hook_priv;
 };
 
-/* Exchange the dirbuf's hook and its private pointer with *@hook and *@priv. */
-void fb__dirbuf_swap_plus_hook(struct fb_dirbuf *b, fb__dirbuf_plus_hook *hook, void **priv);
 void fb__dirbuf_init(struct fb_dirbuf *b, struct fb_writer *w, size_t size, int plus,
 		     uint32_t minor);
 

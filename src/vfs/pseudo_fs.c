@@ -73,13 +73,13 @@ int fb__pseudo_init(struct fb_vfs *vfs)
 	vfs->htab = calloc(vfs->hsize, sizeof(*vfs->htab));
 	if (!vfs->htab)
 		return -ENOMEM;
-	vfs->next_ino = FB_FS_ROOT_INO;
+	vfs->next_ino = FB_ROOT_ID;
 	vfs->root = node_new(vfs, NULL, 0);
 	if (!vfs->root) {
 		free(vfs->htab);
 		return -ENOMEM;
 	}
-	vfs->root->parent_ino = FB_FS_ROOT_INO;
+	vfs->root->parent_ino = FB_ROOT_ID;
 	vfs->uid = geteuid();
 	vfs->gid = getegid();
 	return 0;

@@ -18,7 +18,7 @@
 #include <fuse_backend/abi.h>
 #include <fuse_backend/server.h>
 
-#include "api/server_i.h" /* fb__dirbuf_swap_plus_hook */
+#include "fs/stat_i.h"
 #include "vfs/vfs_i.h"
 
 #define SLOT_SHIFT FB_VFS_INO_BITS
@@ -154,7 +154,7 @@ static int route_get(struct fb_vfs *vfs, fb_ino_t node, struct route *rt)
 			goto out_stale;
 		if (pn->mounted && slot_tryget(pn->mounted)) {
 			rt->slot = pn->mounted;
-			rt->ino = FB_FS_ROOT_INO;
+			rt->ino = FB_ROOT_ID;
 			pthread_rwlock_unlock(&vfs->lock);
 			return 0;
 		}
@@ -206,15 +206,27 @@ static void entry_timeouts(const struct fb__vslot *s, struct fb_entry *e)
 }
 
 /*
+ * The inode number (st_ino, stx_ino, d_ino) the mount shows for a backend's @st_ino: the slot
+ * index XORed into the top 8 bits. Unique across the mount while the backends' own numbers
+ * stay below 2^56 (pseudo directories are slot 0), stable while the file lives, and its own
+ * inverse. See docs/vfs.md.
+ */
+static uint64_t slot_st_ino(const struct fb__vslot *s, uint64_t st_ino)
+{
+	return st_ino ^ ((uint64_t)s->idx << SLOT_SHIFT);
+}
+
+/*
  * Turn the backend's ino in @e into a node id and count the kernel's lookup. The caller holds
  * a reference on @s. An ino that does not fit gets its lookup given back and -EOVERFLOW.
  */
 static int entry_map(struct fb__vslot *s, struct fb_entry *e)
 {
 	entry_timeouts(s, e);
+	e->attr.st_ino = slot_st_ino(s, e->attr.st_ino);
 	if (e->ino == 0)
 		return 0;
-	if (e->ino == FB_FS_ROOT_INO) {
+	if (e->ino == FB_ROOT_ID) {
 		/* The mount point stands for the root; the slot holds s->mp. The backend keeps
 		 * no count for its root, so the lookup is the pseudo node's. */
 		e->ino = s->mp->ino;
@@ -244,7 +256,7 @@ int fb_vfs_ino_to_node(struct fb_vfs *vfs, int slot, fb_ino_t ino, fb_ino_t *ret
 	s = vfs->slots[slot];
 	if (!s)
 		r = -ENOENT;
-	else if (ino == FB_FS_ROOT_INO)
+	else if (ino == FB_ROOT_ID)
 		*ret = s->mp->ino;
 	else
 		*ret = ino | (fb_ino_t)slot << SLOT_SHIFT;
@@ -275,11 +287,13 @@ static int mountpoint_entry(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct
 
 	memset(e, 0, sizeof(*e));
 	if (s->ops.getattr)
-		r = s->ops.getattr(s->fs, ctx, FB_FS_ROOT_INO, NULL, &e->attr, &t);
+		r = s->ops.getattr(s->fs, ctx, FB_ROOT_ID, NULL, &e->attr, &t);
 	else
 		fb__pseudo_stat(vfs, s->mp, &e->attr);
 	if (r < 0)
 		return r;
+	if (s->ops.getattr)
+		e->attr.st_ino = slot_st_ino(s, e->attr.st_ino);
 	attr_timeout(s, &t);
 	e->ino = s->mp->ino;
 	e->entry_timeout = vfs->pseudo_timeout;
@@ -530,7 +544,7 @@ int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *o
 		struct stat st;
 		double t;
 
-		if (s->ops.getattr(fs, &ctx, FB_FS_ROOT_INO, NULL, &st, &t) == 0 &&
+		if (s->ops.getattr(fs, &ctx, FB_ROOT_ID, NULL, &st, &t) == 0 &&
 		    !S_ISDIR(st.st_mode)) {
 			r = fb__vfs_error(-ENOTDIR, "the backend's root is not a directory");
 			goto out_free;
@@ -827,28 +841,40 @@ int fb_vfs_notify_retrieve(struct fb_vfs *vfs, int slot, fb_ino_t ino, uint64_t 
 
 /* ---- the operations ------------------------------------------------------------------- */
 
+/* What route_op() found: a pseudo directory (read lock held) or a backend to call. */
+enum { ROUTE_PSEUDO = 1, ROUTE_BACKEND = 2 };
+
 /*
- * Forward an operation on @node: to the backend (as `op`, with `rt.ino` for the ino) or, for
- * a pseudo directory, evaluate @pseudo (the read lock is held). @ro: a write operation.
+ * Route @node for an operation, which @writes or not. Returns ROUTE_BACKEND (rt->slot holds a
+ * reference; a write to a read-only backend is refused with EROFS before), ROUTE_PSEUDO (a
+ * pseudo directory: the read lock is held) or a negative errno. route_put() releases all.
  */
-#define FORWARD(node, ro, pseudo, op, ...)                                                         \
-	do {                                                                                       \
-		struct fb_vfs *v = fs;                                                             \
-		struct route rt;                                                                   \
-		int r_ = route_get(v, (node), &rt);                                                \
-		if (r_ < 0)                                                                        \
-			return r_;                                                                 \
-		if (!rt.slot)                                                                      \
-			r_ = (pseudo);                                                             \
-		else if ((ro) && slot_ro(rt.slot))                                                 \
-			r_ = -EROFS;                                                               \
-		else if (!rt.slot->ops.op)                                                         \
-			r_ = -ENOSYS;                                                              \
-		else                                                                               \
-			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                            \
-		route_put(v, &rt);                                                                 \
-		return r_;                                                                         \
-	} while (0)
+static int route_op(struct fb_vfs *vfs, fb_ino_t node, int writes, struct route *rt)
+{
+	int r = route_get(vfs, node, rt);
+
+	if (r < 0)
+		return r;
+	if (!rt->slot)
+		return ROUTE_PSEUDO;
+	if (writes && slot_ro(rt->slot)) {
+		route_put(vfs, rt);
+		return -EROFS;
+	}
+	return ROUTE_BACKEND;
+}
+
+/*
+ * End an operation begun with route_op(): release @rt and return @r, the backend's answer, or
+ * @pseudo when the node was a pseudo directory.
+ */
+static int route_done(struct fb_vfs *vfs, struct route *rt, int r, int pseudo)
+{
+	int is_pseudo = rt->pn && !rt->slot;
+
+	route_put(vfs, rt);
+	return is_pseudo ? pseudo : r;
+}
 
 /* Fold the limits a backend's init() chose into @res. */
 static void conn_fold(struct fb_conn *res, const struct fb_conn *c)
@@ -980,7 +1006,7 @@ static int vfs_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const
 		r = pseudo_lookup(vfs, ctx, &rt, name, out);
 	} else if (!atomic_load(&rt.slot->mounted)) {
 		r = -ENOENT;
-	} else if (rt.ino == FB_FS_ROOT_INO && strcmp(name, "..") == 0) {
+	} else if (rt.ino == FB_ROOT_ID && strcmp(name, "..") == 0) {
 		/* From the backend's root up into the pseudo fs. */
 		struct fb__pnode *up;
 
@@ -1039,6 +1065,13 @@ static void vfs_forget(void *fs, fb_ino_t node, uint64_t nlookup)
 	slot_put(vfs, s, take + 1);
 }
 
+/* A backend's attributes as the mount shows them. */
+static void attr_map(const struct fb__vslot *s, struct stat *st, double *timeout)
+{
+	st->st_ino = slot_st_ino(s, st->st_ino);
+	attr_timeout(s, timeout);
+}
+
 static int pseudo_getattr(struct fb_vfs *vfs, struct fb__pnode *n, struct stat *out,
 			  double *timeout)
 {
@@ -1063,7 +1096,7 @@ static int vfs_getattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 	} else {
 		r = rt.slot->ops.getattr(rt.slot->fs, ctx, rt.ino, fi, out, timeout);
 		if (r == 0)
-			attr_timeout(rt.slot, timeout);
+			attr_map(rt.slot, out, timeout);
 	}
 	route_put(vfs, &rt);
 	return r;
@@ -1088,7 +1121,7 @@ static int vfs_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const s
 	} else {
 		r = rt.slot->ops.setattr(rt.slot->fs, ctx, rt.ino, in, valid, fi, out, timeout);
 		if (r == 0)
-			attr_timeout(rt.slot, timeout);
+			attr_map(rt.slot, out, timeout);
 	}
 	route_put(vfs, &rt);
 	return r;
@@ -1096,7 +1129,14 @@ static int vfs_setattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const s
 
 static int vfs_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
 {
-	FORWARD(ino, 0, -EINVAL, readlink, ctx, rt.ino, buf, size);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.readlink
+			    ? rt.slot->ops.readlink(rt.slot->fs, ctx, rt.ino, buf, size)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, -EINVAL);
 }
 
 /* Give back what create/tmpfile handed out when the entry cannot be mapped. */
@@ -1123,57 +1163,95 @@ static void open_noflush(const struct fb__vslot *slot, struct fb_file_info *fi)
  * new file (create, tmpfile) pass its @fi and open @flags, so that an entry which cannot be
  * mapped does not leave the backend's handle open; the others pass NULL and 0.
  */
-#define CREATE_OP(parent, op, out, fi, flags, ...)                                                 \
-	do {                                                                                       \
-		struct fb_vfs *v = fs;                                                             \
-		struct route rt;                                                                   \
-		int r_ = route_get(v, (parent), &rt);                                              \
-		if (r_ < 0)                                                                        \
-			return r_;                                                                 \
-		if (!rt.slot || slot_ro(rt.slot))                                                  \
-			r_ = -EROFS;                                                               \
-		else if (!atomic_load(&rt.slot->mounted))                                          \
-			r_ = -ENOENT;                                                              \
-		else if (!rt.slot->ops.op)                                                         \
-			r_ = -ENOSYS;                                                              \
-		else                                                                               \
-			r_ = rt.slot->ops.op(rt.slot->fs, __VA_ARGS__);                            \
-		if (r_ == 0 && (out)->ino > FB_VFS_INO_MASK)                                       \
-			undo_open(rt.slot, ctx, (out)->ino, (fi), (flags));                        \
-		if (r_ == 0)                                                                       \
-			r_ = entry_map(rt.slot, (out));                                            \
-		if (r_ == 0)                                                                       \
-			open_noflush(rt.slot, (fi));                                               \
-		route_put(v, &rt);                                                                 \
-		return r_;                                                                         \
-	} while (0)
+static int route_create(struct fb_vfs *vfs, fb_ino_t parent, struct route *rt)
+{
+	int r = route_get(vfs, parent, rt);
+
+	if (r < 0)
+		return r;
+	if (!rt->slot || slot_ro(rt->slot))
+		r = -EROFS;
+	else if (!atomic_load(&rt->slot->mounted))
+		r = -ENOENT;
+	else
+		return 0;
+	route_put(vfs, rt);
+	return r;
+}
+
+/* Finish what route_create() began: map the new entry (after the backend's answer @r). */
+static int create_done(struct fb_vfs *vfs, const struct fb_ctx *ctx, struct route *rt, int r,
+		       struct fb_entry *out, struct fb_file_info *fi, int flags)
+{
+	if (r == 0 && out->ino > FB_VFS_INO_MASK)
+		undo_open(rt->slot, ctx, out->ino, fi, flags);
+	if (r == 0)
+		r = entry_map(rt->slot, out);
+	if (r == 0)
+		open_noflush(rt->slot, fi);
+	route_put(vfs, rt);
+	return r;
+}
 
 static int vfs_symlink(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
 		       const char *name, struct fb_entry *out)
 {
-	CREATE_OP(parent, symlink, out, NULL, 0, ctx, target, rt.ino, name, out);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.symlink ? rt.slot->ops.symlink(rt.slot->fs, ctx, target, rt.ino, name, out)
+				 : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, NULL, 0);
 }
 
 static int vfs_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev, struct fb_entry *out)
 {
-	CREATE_OP(parent, mknod, out, NULL, 0, ctx, rt.ino, name, mode, rdev, out);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.mknod ? rt.slot->ops.mknod(rt.slot->fs, ctx, rt.ino, name, mode, rdev, out)
+			       : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, NULL, 0);
 }
 
 static int vfs_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		     mode_t mode, struct fb_entry *out)
 {
-	CREATE_OP(parent, mkdir, out, NULL, 0, ctx, rt.ino, name, mode, out);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.mkdir ? rt.slot->ops.mkdir(rt.slot->fs, ctx, rt.ino, name, mode, out)
+			       : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, NULL, 0);
 }
 
 static int vfs_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
 {
-	FORWARD(parent, 1, -EROFS, unlink, ctx, rt.ino, name);
+	struct route rt;
+	int r = route_op(fs, parent, 1, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.unlink ? rt.slot->ops.unlink(rt.slot->fs, ctx, rt.ino, name)
+					: -ENOSYS;
+	return route_done(fs, &rt, r, -EROFS);
 }
 
 static int vfs_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name)
 {
-	FORWARD(parent, 1, -EROFS, rmdir, ctx, rt.ino, name);
+	struct route rt;
+	int r = route_op(fs, parent, 1, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.rmdir ? rt.slot->ops.rmdir(rt.slot->fs, ctx, rt.ino, name)
+				       : -ENOSYS;
+	return route_done(fs, &rt, r, -EROFS);
 }
 
 /* Route two node ids that must be in the same backend (rename, link, copy_file_range). */
@@ -1279,26 +1357,56 @@ static int vfs_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 static int vfs_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		      mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi)
 {
-	CREATE_OP(parent, create, out, fi, flags, ctx, rt.ino, name, mode, flags, out, fi);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.create
+		    ? rt.slot->ops.create(rt.slot->fs, ctx, rt.ino, name, mode, flags, out, fi)
+		    : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, fi, flags);
 }
 
 static int vfs_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode, int flags,
 		       struct fb_entry *out, struct fb_file_info *fi)
 {
-	CREATE_OP(parent, tmpfile, out, fi, flags, ctx, rt.ino, mode, flags, out, fi);
+	struct route rt;
+	int r = route_create(fs, parent, &rt);
+
+	if (r < 0)
+		return r;
+	r = rt.slot->ops.tmpfile
+		    ? rt.slot->ops.tmpfile(rt.slot->fs, ctx, rt.ino, mode, flags, out, fi)
+		    : -ENOSYS;
+	return create_done(fs, ctx, &rt, r, out, fi, flags);
 }
 
 static int vfs_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 		    struct fb_writer *w, uint32_t size, uint64_t off, int flags)
 {
-	FORWARD(ino, 0, -EISDIR, read, ctx, rt.ino, fh, w, size, off, flags);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.read
+			    ? rt.slot->ops.read(rt.slot->fs, ctx, rt.ino, fh, w, size, off, flags)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, -EISDIR);
 }
 
 static int vfs_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 		     struct fb_reader *r, uint32_t size, uint64_t off, uint32_t write_flags,
 		     int flags)
 {
-	FORWARD(ino, 1, -EISDIR, write, ctx, rt.ino, fh, r, size, off, write_flags, flags);
+	struct route rt;
+	int ret = route_op(fs, ino, 1, &rt);
+
+	if (ret == ROUTE_BACKEND)
+		ret = rt.slot->ops.write ? rt.slot->ops.write(rt.slot->fs, ctx, rt.ino, fh, r, size,
+							      off, write_flags, flags)
+					 : -ENOSYS;
+	return route_done(fs, &rt, ret, -EISDIR);
 }
 
 static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
@@ -1314,8 +1422,9 @@ static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 	 * ENOSYS would stop FLUSH for every backend: one without flush() (whose opens carry
 	 * FOPEN_NOFLUSH, so this comes only with the writeback cache) has nothing to do.
 	 */
-	r = rt.slot && rt.slot->ops.flush ? rt.slot->ops.flush(rt.slot->fs, ctx, rt.ino, fh,
-								lock_owner) : 0;
+	r = rt.slot && rt.slot->ops.flush
+		    ? rt.slot->ops.flush(rt.slot->fs, ctx, rt.ino, fh, lock_owner)
+		    : 0;
 	route_put(v, &rt);
 	return r == -ENOSYS ? 0 : r;
 }
@@ -1323,12 +1432,25 @@ static int vfs_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t 
 static int vfs_release(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags,
 		       uint32_t release_flags, uint64_t lock_owner)
 {
-	FORWARD(ino, 0, 0, release, ctx, rt.ino, fh, flags, release_flags, lock_owner);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.release ? rt.slot->ops.release(rt.slot->fs, ctx, rt.ino, fh, flags,
+								release_flags, lock_owner)
+					 : -ENOSYS;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int vfs_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
 {
-	FORWARD(ino, 0, 0, fsync, ctx, rt.ino, fh, datasync);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.fsync ? rt.slot->ops.fsync(rt.slot->fs, ctx, rt.ino, fh, datasync)
+				       : -ENOSYS;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int pseudo_opendir(struct fb_file_info *fi)
@@ -1340,45 +1462,48 @@ static int pseudo_opendir(struct fb_file_info *fi)
 static int vfs_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
 		       struct fb_file_info *fi)
 {
-	FORWARD(ino, 0, pseudo_opendir(fi), opendir, ctx, rt.ino, flags, fi);
-}
-
-static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
-		       struct fb_dirbuf *buf)
-{
-	struct fb_vfs *vfs = fs;
 	struct route rt;
-	int r = route_get(vfs, ino, &rt);
+	int r = route_op(fs, ino, 0, &rt);
 
-	if (r < 0)
-		return r;
-	if (!rt.slot)
-		r = pseudo_readdir(vfs, ctx, &rt, off, buf, 0);
-	else if (!rt.slot->ops.readdir)
-		r = -ENOSYS;
-	else
-		r = rt.slot->ops.readdir(rt.slot->fs, ctx, rt.ino, fh, off, buf);
-	route_put(vfs, &rt);
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.opendir ? rt.slot->ops.opendir(rt.slot->fs, ctx, rt.ino, flags, fi)
+					 : -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = pseudo_opendir(fi);
+	route_put(fs, &rt);
 	return r;
 }
 
-/* READDIRPLUS of a backend: every entry the backend adds passes through here first. */
-struct plus_hook {
+/*
+ * A backend's listing: every entry the backend adds passes through list_hook() first, which
+ * shows its inode number as the mount does and, in READDIRPLUS, maps its node id and counts
+ * the lookup.
+ */
+struct list_hook {
 	struct fb__vslot *slot;
-	fb__dirbuf_plus_hook prev; /* hook of a VFS above us, or NULL */
+	int plus;	     /* READDIRPLUS */
+	fb_dirbuf_hook prev; /* hook of a file system above us, or NULL */
 	void *prev_priv;
 };
 
-static int plus_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t namelen,
+static int list_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t namelen,
 		     const struct fb_entry *e, uint64_t off)
 {
-	struct plus_hook *h = priv;
+	struct list_hook *h = priv;
 	struct fb__vslot *s = h->slot;
 	struct fb_entry t = *e;
 	int is_root = 0, r;
 
+	t.attr.st_ino = slot_st_ino(s, t.attr.st_ino);
+	if (!h->plus) {
+		fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
+		r = fb_dirbuf_add(b, name, namelen, t.attr.st_ino, (t.attr.st_mode & S_IFMT) >> 12,
+				  off);
+		fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
+		return r;
+	}
 	entry_timeouts(s, &t);
-	if (t.ino == FB_FS_ROOT_INO) {
+	if (t.ino == FB_ROOT_ID) {
 		t.ino = s->mp->ino;
 		is_root = 1;
 	} else if (t.ino > FB_VFS_INO_MASK) {
@@ -1388,9 +1513,9 @@ static int plus_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t n
 		t.ino |= (fb_ino_t)s->idx << SLOT_SHIFT;
 	}
 	/* Add through whatever was installed before us. */
-	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
 	r = fb_dirbuf_add_plus(b, name, namelen, &t, off);
-	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
 	if (r == 0 && t.ino) {
 		if (is_root)
 			atomic_fetch_add(&s->mp->nlookup, 1);
@@ -1400,45 +1525,82 @@ static int plus_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t n
 	return r;
 }
 
-static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			   uint64_t off, struct fb_dirbuf *buf)
+static int vfs_list(struct fb_vfs *vfs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		    uint64_t off, struct fb_dirbuf *buf, int plus)
 {
-	struct fb_vfs *vfs = fs;
 	struct route rt;
 	int r = route_get(vfs, ino, &rt);
 
 	if (r < 0)
 		return r;
 	if (!rt.slot) {
-		r = pseudo_readdir(vfs, ctx, &rt, off, buf, 1);
-	} else if (!rt.slot->ops.readdirplus) {
+		r = pseudo_readdir(vfs, ctx, &rt, off, buf, plus);
+	} else if (!(plus ? rt.slot->ops.readdirplus : rt.slot->ops.readdir)) {
 		r = -ENOSYS;
 	} else {
-		struct plus_hook h = {.slot = rt.slot, .prev = plus_hook, .prev_priv = NULL};
+		struct list_hook h = {.slot = rt.slot, .plus = plus, .prev = list_hook};
 
 		h.prev_priv = &h;
 		/* Install ours; h.prev/prev_priv now hold what was there. */
-		fb__dirbuf_swap_plus_hook(buf, &h.prev, &h.prev_priv);
-		r = rt.slot->ops.readdirplus(rt.slot->fs, ctx, rt.ino, fh, off, buf);
-		fb__dirbuf_swap_plus_hook(buf, &h.prev, &h.prev_priv);
+		fb_dirbuf_swap_hook(buf, &h.prev, &h.prev_priv);
+		if (plus)
+			r = rt.slot->ops.readdirplus(rt.slot->fs, ctx, rt.ino, fh, off, buf);
+		else
+			r = rt.slot->ops.readdir(rt.slot->fs, ctx, rt.ino, fh, off, buf);
+		fb_dirbuf_swap_hook(buf, &h.prev, &h.prev_priv);
 	}
 	route_put(vfs, &rt);
 	return r;
 }
 
+static int vfs_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		       struct fb_dirbuf *buf)
+{
+	return vfs_list(fs, ctx, ino, fh, off, buf, 0);
+}
+
+static int vfs_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			   uint64_t off, struct fb_dirbuf *buf)
+{
+	return vfs_list(fs, ctx, ino, fh, off, buf, 1);
+}
+
 static int vfs_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags)
 {
-	FORWARD(ino, 0, 0, releasedir, ctx, rt.ino, fh, flags);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.releasedir
+			    ? rt.slot->ops.releasedir(rt.slot->fs, ctx, rt.ino, fh, flags)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int vfs_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync)
 {
-	FORWARD(ino, 0, 0, fsyncdir, ctx, rt.ino, fh, datasync);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.fsyncdir
+			    ? rt.slot->ops.fsyncdir(rt.slot->fs, ctx, rt.ino, fh, datasync)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int vfs_statfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, struct statvfs *out)
 {
-	FORWARD(ino, 0, pseudo_statfs(out), statfs, ctx, rt.ino, out);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.statfs ? rt.slot->ops.statfs(rt.slot->fs, ctx, rt.ino, out)
+					: -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = pseudo_statfs(out);
+	route_put(fs, &rt);
+	return r;
 }
 
 /*
@@ -1451,103 +1613,171 @@ static int xattr_result(int r)
 	return r == -ENOSYS ? -EOPNOTSUPP : r;
 }
 
-static int setxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
-			   const void *value, size_t size, int flags, uint32_t setxattr_flags)
-{
-	FORWARD(ino, 1, -EROFS, setxattr, ctx, rt.ino, name, value, size, flags, setxattr_flags);
-}
-
 static int vfs_setxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
 			const void *value, size_t size, int flags, uint32_t setxattr_flags)
 {
-	return xattr_result(
-		setxattr_routed(fs, ctx, ino, name, value, size, flags, setxattr_flags));
-}
+	struct route rt;
+	int r = route_op(fs, ino, 1, &rt);
 
-static int getxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
-			   void *buf, size_t size)
-{
-	FORWARD(ino, 0, -ENODATA, getxattr, ctx, rt.ino, name, buf, size);
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.setxattr
+			    ? rt.slot->ops.setxattr(rt.slot->fs, ctx, rt.ino, name, value, size,
+						    flags, setxattr_flags)
+			    : -ENOSYS;
+	return xattr_result(route_done(fs, &rt, r, -EROFS));
 }
 
 static int vfs_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
 			void *buf, size_t size)
 {
-	return xattr_result(getxattr_routed(fs, ctx, ino, name, buf, size));
-}
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
 
-static int listxattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
-			    size_t size)
-{
-	FORWARD(ino, 0, 0, listxattr, ctx, rt.ino, buf, size);
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.getxattr
+			    ? rt.slot->ops.getxattr(rt.slot->fs, ctx, rt.ino, name, buf, size)
+			    : -ENOSYS;
+	return xattr_result(route_done(fs, &rt, r, -ENODATA));
 }
 
 static int vfs_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size)
 {
-	return xattr_result(listxattr_routed(fs, ctx, ino, buf, size));
-}
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
 
-static int removexattr_routed(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
-{
-	FORWARD(ino, 1, -EROFS, removexattr, ctx, rt.ino, name);
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.listxattr
+			    ? rt.slot->ops.listxattr(rt.slot->fs, ctx, rt.ino, buf, size)
+			    : -ENOSYS;
+	return xattr_result(route_done(fs, &rt, r, 0));
 }
 
 static int vfs_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name)
 {
-	return xattr_result(removexattr_routed(fs, ctx, ino, name));
+	struct route rt;
+	int r = route_op(fs, ino, 1, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.removexattr
+			    ? rt.slot->ops.removexattr(rt.slot->fs, ctx, rt.ino, name)
+			    : -ENOSYS;
+	return xattr_result(route_done(fs, &rt, r, -EROFS));
 }
 
 static int vfs_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask)
 {
-	FORWARD(ino, (mask & W_OK) != 0, (mask & W_OK) ? -EROFS : 0, access, ctx, rt.ino, mask);
+	struct route rt;
+	int r = route_op(fs, ino, (mask & W_OK) != 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.access ? rt.slot->ops.access(rt.slot->fs, ctx, rt.ino, mask)
+					: -ENOSYS;
+	else if (r == ROUTE_PSEUDO)
+		r = (mask & W_OK) ? -EROFS : 0;
+	route_put(fs, &rt);
+	return r;
 }
 
 static int vfs_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
 		     struct fb_lock *lk)
 {
-	FORWARD(ino, 0, -ENOSYS, getlk, ctx, rt.ino, fh, owner, lk);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.getlk ? rt.slot->ops.getlk(rt.slot->fs, ctx, rt.ino, fh, owner, lk)
+				       : -ENOSYS;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
 		     const struct fb_lock *lk, int sleep)
 {
-	FORWARD(ino, 0, -ENOSYS, setlk, ctx, rt.ino, fh, owner, lk, sleep);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.setlk
+			    ? rt.slot->ops.setlk(rt.slot->fs, ctx, rt.ino, fh, owner, lk, sleep)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
 		     int op)
 {
-	FORWARD(ino, 0, -ENOSYS, flock, ctx, rt.ino, fh, owner, op);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.flock ? rt.slot->ops.flock(rt.slot->fs, ctx, rt.ino, fh, owner, op)
+				       : -ENOSYS;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_bmap(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t blocksize,
 		    uint64_t block, uint64_t *out)
 {
-	FORWARD(ino, 0, -ENOSYS, bmap, ctx, rt.ino, blocksize, block, out);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.bmap
+			    ? rt.slot->ops.bmap(rt.slot->fs, ctx, rt.ino, blocksize, block, out)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint32_t flags,
 		     uint32_t cmd, const void *in, uint32_t in_size, void *out, uint32_t *out_size)
 {
-	FORWARD(ino, 0, -ENOTTY, ioctl, ctx, rt.ino, fh, flags, cmd, in, in_size, out, out_size);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.ioctl ? rt.slot->ops.ioctl(rt.slot->fs, ctx, rt.ino, fh, flags,
+							    cmd, in, in_size, out, out_size)
+				       : -ENOSYS;
+	return route_done(fs, &rt, r, -ENOTTY);
 }
 
 static int vfs_poll(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t kh,
 		    uint32_t flags, uint32_t events, uint32_t *revents)
 {
-	FORWARD(ino, 0, -ENOSYS, poll, ctx, rt.ino, fh, kh, flags, events, revents);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.poll ? rt.slot->ops.poll(rt.slot->fs, ctx, rt.ino, fh, kh, flags,
+							  events, revents)
+				      : -ENOSYS;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_fallocate(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int mode,
 			 uint64_t off, uint64_t len)
 {
-	FORWARD(ino, 1, -EISDIR, fallocate, ctx, rt.ino, fh, mode, off, len);
+	struct route rt;
+	int r = route_op(fs, ino, 1, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.fallocate
+			    ? rt.slot->ops.fallocate(rt.slot->fs, ctx, rt.ino, fh, mode, off, len)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, -EISDIR);
 }
 
 static int vfs_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
 		     int whence, uint64_t *out)
 {
-	FORWARD(ino, 0, -ENOSYS, lseek, ctx, rt.ino, fh, off, whence, out);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.lseek
+			    ? rt.slot->ops.lseek(rt.slot->fs, ctx, rt.ino, fh, off, whence, out)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 static int vfs_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in, uint64_t fh_in,
@@ -1577,19 +1807,7 @@ static int pseudo_statx(struct fb_vfs *vfs, struct fb__pnode *n, struct statx *s
 	struct stat st;
 
 	fb__pseudo_stat(vfs, n, &st);
-	memset(sx, 0, sizeof(*sx));
-	sx->stx_mask = STATX_BASIC_STATS;
-	sx->stx_blksize = (uint32_t)st.st_blksize;
-	sx->stx_nlink = (uint32_t)st.st_nlink;
-	sx->stx_uid = st.st_uid;
-	sx->stx_gid = st.st_gid;
-	sx->stx_mode = (uint16_t)st.st_mode;
-	sx->stx_ino = st.st_ino;
-	sx->stx_size = (uint64_t)st.st_size;
-	sx->stx_atime.tv_sec = st.st_atim.tv_sec;
-	sx->stx_atime.tv_nsec = (uint32_t)st.st_atim.tv_nsec;
-	sx->stx_mtime = sx->stx_atime;
-	sx->stx_ctime = sx->stx_atime;
+	fb__statx_from_stat(&st, sx);
 	*timeout = vfs->pseudo_timeout;
 	return 0;
 }
@@ -1610,8 +1828,10 @@ static int vfs_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 		r = -ENOSYS;
 	} else {
 		r = rt.slot->ops.statx(rt.slot->fs, ctx, rt.ino, fi, sx_flags, mask, out, timeout);
-		if (r == 0)
+		if (r == 0) {
+			out->stx_ino = slot_st_ino(rt.slot, out->stx_ino);
 			attr_timeout(rt.slot, timeout);
+		}
 	}
 	route_put(vfs, &rt);
 	return r;
@@ -1619,13 +1839,26 @@ static int vfs_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 
 static int vfs_syncfs(void *fs, const struct fb_ctx *ctx, fb_ino_t ino)
 {
-	FORWARD(ino, 0, 0, syncfs, ctx, rt.ino);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.syncfs ? rt.slot->ops.syncfs(rt.slot->fs, ctx, rt.ino) : -ENOSYS;
+	return route_done(fs, &rt, r, 0);
 }
 
 static int vfs_setupmapping(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
 			    uint64_t foffset, uint64_t len, uint64_t flags, uint64_t moffset)
 {
-	FORWARD(ino, 0, -ENOSYS, setupmapping, ctx, rt.ino, fh, foffset, len, flags, moffset);
+	struct route rt;
+	int r = route_op(fs, ino, 0, &rt);
+
+	if (r == ROUTE_BACKEND)
+		r = rt.slot->ops.setupmapping
+			    ? rt.slot->ops.setupmapping(rt.slot->fs, ctx, rt.ino, fh, foffset, len,
+							flags, moffset)
+			    : -ENOSYS;
+	return route_done(fs, &rt, r, -ENOSYS);
 }
 
 const struct fb_fs_ops fb_vfs_ops = {

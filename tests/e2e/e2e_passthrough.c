@@ -77,7 +77,7 @@ static int run_syscalls(const char *opts)
 		return (int)pid;
 	snprintf(e1, sizeof(e1), "FB_TEST_DIR=%s", g_mnt);
 	snprintf(e2, sizeof(e2), "FB_TEST_COMPARE_DIR=%s", g_src);
-	if (opts && strstr(opts, "default_permissions"))
+	if (!opts || !strstr(opts, "no_default_permissions")) /* fb-passthrough's default */
 		snprintf(e3, sizeof(e3), "FB_TEST_DEFAULT_PERMISSIONS=1");
 	char *env[] = {e1, e2, e3, NULL};
 	char *argv[] = {(char *)prog, NULL};

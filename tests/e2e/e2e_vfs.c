@@ -5,6 +5,9 @@
  *
  *   syscalls_memfs_at_a, syscalls_passthrough_at_b   e2e_syscalls in each backend
  *   fb_ctl_commands                                    fb-ctl's replies and exit codes
+ *   inode_numbers_unique_across_backends               two memfs backends and the pseudo fs:
+ *                                                      distinct st_ino/stx_ino/d_ino, and
+ *                                                      find(1) sees no file system loop
  *   mount_umount_1000                                  a backend mounted and unmounted 1,000
  *                                                      times while another process reads and
  *                                                      writes in /a: no error there, no growth
@@ -220,6 +223,108 @@ TEST(fb_ctl_commands)
 	CHECK(strstr(out, "error ENOENT") != NULL);
 	/* usage */
 	CHECK_EQ(ctl(out, sizeof(out), "frob", NULL, NULL), 2);
+}
+
+/* st_ino of @mnt/@rel by stat(2), checked against statx(2); 0 on failure. */
+static uint64_t ino_of(const char *rel)
+{
+	char path[256];
+	struct statx sx;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", mnt, rel);
+	if (stat(path, &st) != 0 || statx(AT_FDCWD, path, 0, STATX_INO, &sx) != 0)
+		return 0;
+	return sx.stx_ino == st.st_ino ? (uint64_t)st.st_ino : 0;
+}
+
+/* d_ino of @name in directory @mnt/@rel, 0 when absent. */
+static uint64_t dino_of(const char *rel, const char *name)
+{
+	char path[256];
+	struct dirent *d;
+	uint64_t ino = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s%s", mnt, rel);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)))
+		if (strcmp(d->d_name, name) == 0)
+			ino = d->d_ino;
+	closedir(dir);
+	return ino;
+}
+
+/*
+ * Every backend numbers its inodes from 1 like the pseudo root: without the VFS's mapping two
+ * memfs show the same st_ino for their roots (find: "File system loop detected") and files.
+ */
+TEST(inode_numbers_unique_across_backends)
+{
+	static const char *const rel[] = {"",	   "/a",     "/m2",	"/b",	    "/a/f",
+					  "/m2/f", "/a/dir", "/m2/dir", "/a/dir/g", "/m2/dir/g"};
+	uint64_t ino[sizeof(rel) / sizeof(rel[0])];
+	char out[8192], path[256];
+	int fd;
+	char *find_argv[] = {"/usr/bin/find", mnt, NULL};
+
+	if (!ctl_bin || access(ctl_bin, X_OK) != 0)
+		SKIP("FB_CTL not set");
+	CHECK_EQ(ctl(out, sizeof(out), "mount", "/m2", "memfs"), 0);
+	for (int i = 0; i < 2; i++) {
+		const char *b = i ? "/m2" : "/a";
+
+		snprintf(path, sizeof(path), "%s%s/f", mnt, b);
+		fd = open(path, O_CREAT | O_WRONLY, 0644);
+		CHECK(fd >= 0);
+		close(fd);
+		snprintf(path, sizeof(path), "%s%s/dir", mnt, b);
+		CHECK_OK(mkdir(path, 0755));
+		snprintf(path, sizeof(path), "%s%s/dir/g", mnt, b);
+		fd = open(path, O_CREAT | O_WRONLY, 0644);
+		CHECK(fd >= 0);
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		ino[i] = ino_of(rel[i]);
+		CHECK(ino[i] != 0);
+		for (size_t j = 0; j < i; j++)
+			CHECK(ino[i] != ino[j]);
+	}
+	/* The same numbers in listings (READDIRPLUS or READDIR, whichever the kernel sends). */
+	CHECK_EQ(dino_of("/a", "f"), ino[4]);
+	CHECK_EQ(dino_of("/m2", "f"), ino[5]);
+	CHECK_EQ(dino_of("/m2/dir", "g"), ino[9]);
+	/* Stable: asked again after the kernel dropped its dentries and inodes (where this
+	 * machine lets us: a container may not), so the backends are asked anew. */
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "2", 1) != 1)
+			fprintf(stderr, "  drop_caches: %s\n", strerror(errno));
+		close(fd);
+	}
+	CHECK_EQ(ino_of("/m2/dir/g"), ino[9]);
+	CHECK_EQ(ino_of("/a"), ino[1]);
+	/* find(1) walks every backend and reports no loop. */
+	CHECK_EQ(e2e_run_capture(find_argv, out, sizeof(out)), 0);
+	CHECK(strstr(out, "loop") == NULL);
+	snprintf(path, sizeof(path), "%s/m2/dir/g\n", mnt);
+	CHECK(strstr(out, path) != NULL);
+	snprintf(path, sizeof(path), "%s/a/dir/g\n", mnt);
+	CHECK(strstr(out, path) != NULL);
+	for (int i = 0; i < 2; i++) {
+		const char *b = i ? "/m2" : "/a";
+
+		snprintf(path, sizeof(path), "%s%s/dir/g", mnt, b);
+		CHECK_OK(unlink(path));
+		snprintf(path, sizeof(path), "%s%s/dir", mnt, b);
+		CHECK_OK(rmdir(path));
+		snprintf(path, sizeof(path), "%s%s/f", mnt, b);
+		CHECK_OK(unlink(path));
+	}
+	CHECK_EQ(ctl(out, sizeof(out), "umount", "/m2", NULL), 0);
 }
 
 /* Send one request line straight to the socket; the reply goes to @out. */

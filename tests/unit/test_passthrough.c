@@ -446,6 +446,102 @@ TEST(a_writer_may_drop_suid_sgid_and_nothing_else)
 	fb_passthrough_free(pt);
 }
 
+/*
+ * An exec open (the kernel's __FMODE_EXEC, 0x20, in OPEN's flags) needs execute permission,
+ * not read permission: a 0711 program opens for nobody, for reading; a 0700 one does not; a
+ * plain read-only open of the 0711 file is still refused.
+ */
+TEST(exec_open_needs_x_not_r)
+{
+	if (geteuid() != 0)
+		SKIP("needs root");
+	struct fb_passthrough *pt = fresh();
+	struct fb_ctx nobody = {.uid = 65534, .gid = 65534, .umask = 022};
+	struct fb_file_info fi = {0};
+	struct fb_entry x, y;
+	struct iovec iov;
+	struct fb_writer w;
+	char buf[16], path[PATH_MAX];
+	CHECK(pt);
+
+	put_file(src, "x", "program", 0711);
+	put_file(src, "y", "program", 0700);
+	snprintf(path, sizeof(path), "%s/x", src);
+	CHECK_OK(chmod(path, 0711));
+	CHECK_EQ(ops->lookup(pt, &nobody, FB_ROOT_ID, "x", &x), 0);
+	CHECK_EQ(ops->lookup(pt, &nobody, FB_ROOT_ID, "y", &y), 0);
+	CHECK_ERR(ops->open(pt, &nobody, x.ino, O_RDONLY, &fi), -EACCES);
+	CHECK_ERR(ops->open(pt, &nobody, y.ino, O_RDONLY | 0x20, &fi), -EACCES);
+	CHECK_EQ(ops->open(pt, &nobody, x.ino, O_RDONLY | O_LARGEFILE | 0x20, &fi), 0);
+	iov = (struct iovec){buf, sizeof(buf)};
+	fb_writer_init(&w, &iov, 1);
+	CHECK_EQ(ops->read(pt, &nobody, x.ino, fi.fh, &w, sizeof(buf), 0, O_RDONLY), 7);
+	ops->release(pt, &nobody, x.ino, fi.fh, O_RDONLY, 0, 0);
+	ops->forget(pt, x.ino, 1);
+	ops->forget(pt, y.ino, 1);
+	fb_passthrough_free(pt);
+}
+
+/*
+ * Below a directory with a default ACL the caller's umask is not applied (the host kernel
+ * lets the ACL decide): create, mkdir and mknod by nobody with umask 022 keep 0666 / 0777;
+ * elsewhere the umask applies. posix_acl < 0 turns FB_POSIX_ACL on where the source keeps
+ * ACLs.
+ */
+TEST(default_acl_replaces_the_umask)
+{
+	if (geteuid() != 0)
+		SKIP("needs root");
+	if (access("/usr/bin/setfacl", X_OK) != 0)
+		SKIP("setfacl is missing (package acl)");
+	struct fb_passthrough_config cfg;
+	struct fb_passthrough *pt = fresh();
+	struct fb_ctx nobody = {.uid = 65534, .gid = 65534, .umask = 022};
+	struct fb_entry a, e;
+	struct fb_file_info fi;
+	char cmd[PATH_MAX + 64];
+	CHECK(pt);
+
+	if (getxattr(src, "system.posix_acl_access", NULL, 0) < 0 && errno == EOPNOTSUPP) {
+		fb_passthrough_free(pt);
+		SKIP("the temporary directory's file system has no POSIX ACLs");
+	}
+	CHECK_EQ(pt->host_acls, 1);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -m 777 '%s/a' && setfacl -d -m u::rwx,g::rwx,o::rwx '%s/a'", src, src);
+	CHECK_EQ(system(cmd), 0);
+	CHECK_EQ(ops->lookup(pt, &nobody, FB_ROOT_ID, "a", &a), 0);
+	CHECK_EQ(ops->create(pt, &nobody, a.ino, "f", 0666, O_RDWR | O_CREAT, &e, &fi), 0);
+	CHECK_EQ(e.attr.st_mode & 07777, 0666);
+	ops->release(pt, &nobody, e.ino, fi.fh, O_RDWR, 0, 0);
+	ops->forget(pt, e.ino, 1);
+	CHECK_EQ(ops->mkdir(pt, &nobody, a.ino, "d", 0777, &e), 0);
+	CHECK_EQ(e.attr.st_mode & 07777, 0777);
+	ops->forget(pt, e.ino, 1);
+	CHECK_EQ(ops->mknod(pt, &nobody, a.ino, "p", S_IFIFO | 0666, 0, &e), 0);
+	CHECK_EQ(e.attr.st_mode & 07777, 0666);
+	ops->forget(pt, e.ino, 1);
+	/* No default ACL: the umask applies. */
+	CHECK_EQ(ops->create(pt, &nobody, FB_ROOT_ID, "g", 0666, O_RDWR | O_CREAT, &e, &fi), 0);
+	CHECK_EQ(e.attr.st_mode & 07777, 0644);
+	ops->release(pt, &nobody, e.ino, fi.fh, O_RDWR, 0, 0);
+	ops->forget(pt, e.ino, 1);
+	ops->forget(pt, a.ino, 1);
+	fb_passthrough_free(pt);
+
+	fb_passthrough_config_init(&cfg);
+	cfg.source = src;
+	CHECK_EQ(cfg.posix_acl, 0);
+	cfg.posix_acl = -1;
+	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
+	CHECK_EQ(pt->cfg.posix_acl, 1);
+	fb_passthrough_free(pt);
+	cfg.xattr = 0;
+	CHECK_EQ(fb_passthrough_new(&cfg, &pt), 0);
+	CHECK_EQ(pt->cfg.posix_acl, 0);
+	fb_passthrough_free(pt);
+}
+
 /* xattrs off: ENOSYS, so that the kernel stops asking (it answers EOPNOTSUPP itself). */
 TEST(xattrs_off_answer_enosys)
 {

@@ -1144,11 +1144,13 @@ TEST(debug_log_lines)
 	CHECK(strstr(logbuf, "unique=300 reply len=16 error=-2 ENOENT"));
 }
 
-/* The internal READDIRPLUS hook a stacking file system (the VFS) installs. */
+/* The listing hook a stacking file system (the VFS) installs. */
 struct hook_state {
-	fb__dirbuf_plus_hook prev;
+	fb_dirbuf_hook prev;
 	void *prev_priv;
 	int seen;
+	int plus;      /* the listing is READDIRPLUS */
+	uint32_t type; /* file type bits the hook saw in a READDIR entry */
 };
 
 static int add_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t namelen,
@@ -1160,55 +1162,102 @@ static int add_hook(void *priv, struct fb_dirbuf *b, const char *name, size_t na
 
 	h->seen++;
 	t.ino += 1000;
-	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
-	r = fb_dirbuf_add_plus(b, name, namelen, &t, off);
-	fb__dirbuf_swap_plus_hook(b, &h->prev, &h->prev_priv);
+	t.attr.st_ino += 2000;
+	h->type = t.attr.st_mode & S_IFMT;
+	fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
+	if (h->plus)
+		r = fb_dirbuf_add_plus(b, name, namelen, &t, off);
+	else
+		r = fb_dirbuf_add(b, name, namelen, t.attr.st_ino, t.attr.st_mode >> 12, off);
+	fb_dirbuf_swap_hook(b, &h->prev, &h->prev_priv);
 	return r;
 }
 
 static struct hook_state hstate;
 
-static int hooked_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-			      uint64_t off, struct fb_dirbuf *buf)
+static int hooked_list(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		       struct fb_dirbuf *buf, int plus)
 {
-	fb__dirbuf_plus_hook hook = add_hook;
+	fb_dirbuf_hook hook = add_hook;
 	void *priv = &hstate;
 	int r;
 
 	hstate.prev = NULL;
 	hstate.prev_priv = NULL;
-	fb__dirbuf_swap_plus_hook(buf, &hook, &priv);
+	fb_dirbuf_swap_hook(buf, &hook, &priv);
 	hstate.prev = hook;
 	hstate.prev_priv = priv;
-	r = rec_readdirplus(fs, ctx, ino, fh, off, buf);
+	hstate.plus = plus;
+	r = plus ? rec_readdirplus(fs, ctx, ino, fh, off, buf)
+		 : rec_readdir(fs, ctx, ino, fh, off, buf);
 	hook = hstate.prev;
 	priv = hstate.prev_priv;
-	fb__dirbuf_swap_plus_hook(buf, &hook, &priv);
+	fb_dirbuf_swap_hook(buf, &hook, &priv);
 	return r;
 }
 
-TEST(readdirplus_hook_sees_and_rewrites_entries)
+static int hooked_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			      uint64_t off, struct fb_dirbuf *buf)
+{
+	return hooked_list(fs, ctx, ino, fh, off, buf, 1);
+}
+
+static int hooked_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			  uint64_t off, struct fb_dirbuf *buf)
+{
+	return hooked_list(fs, ctx, ino, fh, off, buf, 0);
+}
+
+/* A server whose readdir and readdirplus install the hook; one listing of two entries sent. */
+static int send_hooked_listing(uint32_t opcode, uint64_t unique)
 {
 	struct fb_fs_ops ops = rec_ops;
 	struct fb_read_in in = {.size = 4096};
-	struct fb_entry_out eo;
+	int r;
 
+	ops.readdir = hooked_readdir;
 	ops.readdirplus = hooked_readdirplus;
 	fb_server_free(srv);
 	srv = NULL;
 	rec_reset();
-	CHECK_EQ(fb_server_new(&ops, sizeof(ops), NULL, NULL, &srv), 0);
-	CHECK_EQ(fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	r = fb_server_new(&ops, sizeof(ops), NULL, NULL, &srv);
+	if (r == 0)
+		r = fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &rep);
+	if (r < 0)
+		return r;
 	rec.ndirents = 2;
 	hstate.seen = 0;
-	fbreq_start(&q, FB_READDIRPLUS, 170, 1);
+	fbreq_start(&q, opcode, unique, 1);
 	fbreq_put(&q, &in, sizeof(in));
 	send();
-	CHECK_EQ(rep.oh.error, 0);
+	return rep.oh.error;
+}
+
+TEST(readdirplus_hook_sees_and_rewrites_entries)
+{
+	struct fb_entry_out eo;
+
+	CHECK_EQ(send_hooked_listing(FB_READDIRPLUS, 170), 0);
 	CHECK_EQ(hstate.seen, 2);
 	CHECK_EQ(rep.bodylen, 2 * FB_DIRENT_ALIGN(FB_NAME_OFFSET_DIRENTPLUS + 6));
 	memcpy(&eo, rep.body, sizeof(eo));
 	CHECK_EQ(eo.nodeid, 1100);
+	CHECK_EQ(eo.attr.ino, 2100);
+}
+
+/* A READDIR listing goes through the same hook: d_ino and the type reach it, and it may
+ * rewrite the ino (the VFS makes its inode numbers unique that way). */
+TEST(readdir_hook_sees_and_rewrites_entries)
+{
+	struct fb_dirent d;
+
+	CHECK_EQ(send_hooked_listing(FB_READDIR, 171), 0);
+	CHECK_EQ(hstate.seen, 2);
+	CHECK_EQ(hstate.type, S_IFREG);
+	CHECK_EQ(rep.bodylen, 2 * FB_DIRENT_ALIGN(FB_NAME_OFFSET + 6));
+	memcpy(&d, rep.body, FB_NAME_OFFSET);
+	CHECK_EQ(d.ino, 2100);
+	CHECK_EQ(d.type, DT_REG);
 }
 
 TEST_MAIN()

@@ -295,14 +295,15 @@ TEST(mapping_round_trip_each_slot)
 		CHECK_EQ(node, mp);
 		CHECK_EQ(fb_vfs_ops.getattr(v, &ctx0, mp, NULL, &st, &to), 0);
 		CHECK_EQ(t->last_getattr_ino, FB_FS_ROOT_INO);
-		CHECK_EQ(st.st_ino, 1001);
+		/* st_ino: the backend's with the slot XORed into the top bits (docs/vfs.md) */
+		CHECK_EQ(st.st_ino, ((uint64_t)i << 56) ^ 1001);
 		f = lookup_ok(v, mp, "f");
 		CHECK_EQ(f, ((fb_ino_t)i << 56) | T_FILE);
 		CHECK_EQ(fb_vfs_ino_to_node(v, i, T_FILE, &node), 0);
 		CHECK_EQ(node, f);
 		CHECK_EQ(fb_vfs_ops.getattr(v, &ctx0, f, NULL, &st, &to), 0);
 		CHECK_EQ(t->last_getattr_ino, T_FILE);
-		CHECK_EQ(st.st_ino, 1000 + T_FILE);
+		CHECK_EQ(st.st_ino, ((uint64_t)i << 56) ^ (1000 + T_FILE));
 		CHECK_EQ(atomic_load(&t->nlookup[T_FILE]), 1);
 	}
 	CHECK_EQ(fb_vfs_ino_to_node(v, 1, UINT64_C(1) << 56, &(fb_ino_t){0}), -EOVERFLOW);
@@ -311,6 +312,30 @@ TEST(mapping_round_trip_each_slot)
 	CHECK_EQ(fb_vfs_ino_to_node(v, 255, 5, &(fb_ino_t){0}), -ENOENT);
 	fb_vfs_free(v);
 	CHECK_EQ(released, 5);
+}
+
+/* statx of a pseudo directory says what getattr says (one stat -> statx conversion). */
+TEST(pseudo_statx_matches_getattr)
+{
+	struct fb_vfs *v;
+	struct statx sx;
+	struct stat st;
+	double to;
+
+	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
+	CHECK_EQ(fb_vfs_ops.getattr(v, &ctx0, FB_ROOT_ID, NULL, &st, &to), 0);
+	CHECK_EQ(fb_vfs_ops.statx(v, &ctx0, FB_ROOT_ID, NULL, 0, STATX_BASIC_STATS, &sx, &to), 0);
+	CHECK_EQ(sx.stx_mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
+	CHECK_EQ(sx.stx_ino, st.st_ino);
+	CHECK_EQ(sx.stx_mode, st.st_mode);
+	CHECK_EQ(sx.stx_nlink, st.st_nlink);
+	CHECK_EQ(sx.stx_uid, st.st_uid);
+	CHECK_EQ(sx.stx_gid, st.st_gid);
+	CHECK_EQ(sx.stx_size, (uint64_t)st.st_size);
+	CHECK_EQ(sx.stx_mtime.tv_sec, st.st_mtim.tv_sec);
+	CHECK_EQ(sx.stx_mtime.tv_nsec, (uint32_t)st.st_mtim.tv_nsec);
+	CHECK_EQ(sx.stx_ctime.tv_sec, st.st_ctim.tv_sec);
+	fb_vfs_free(v);
 }
 
 TEST(overflowing_ino_refused_and_given_back)
@@ -639,7 +664,7 @@ TEST(mount_at_root_replaces_pseudo_root)
 	CHECK_EQ(fb_vfs_new(NULL, &v), 0);
 	CHECK_EQ(mount_tfs(v, "/", t, 0, NULL), 0);
 	CHECK_EQ(fb_vfs_ops.getattr(v, &ctx0, FB_ROOT_ID, NULL, &st, &to), 0);
-	CHECK_EQ(st.st_ino, 1001);
+	CHECK_EQ(st.st_ino, (UINT64_C(1) << 56) ^ 1001);
 	CHECK_EQ(lookup_ok(v, FB_ROOT_ID, "f"), (UINT64_C(1) << 56) | T_FILE);
 	struct tfs *t2 = tfs_new(NULL);
 
@@ -1113,7 +1138,7 @@ static void *stress_reader(void *arg)
 		if (fb_vfs_ops.lookup(st->v, &ctx0, e.ino, "f", &f) == 0) {
 			int r = fb_vfs_ops.getattr(st->v, &ctx0, f.ino, NULL, &sb, &to);
 
-			if (r != 0 || sb.st_ino != 1000 + T_FILE)
+			if (r != 0 || sb.st_ino != ((f.ino >> 56 << 56) ^ (1000 + T_FILE)))
 				atomic_fetch_add(&st->errors, 1);
 			fb_vfs_ops.forget(st->v, f.ino, 1);
 		}

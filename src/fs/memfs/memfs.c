@@ -13,12 +13,12 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <dirent.h>
 
 #include <fuse_backend/abi.h>
 #include <fuse_backend/memfs.h>
 
+#include "fs/stat_i.h"
 #include "memfs_i.h"
 #include "util/parse_i.h"
 
@@ -464,26 +464,10 @@ static int memfs_statx(void *fs, const struct fb_ctx *ctx, fb_ino_t ino,
 	fb__memfs_fill_stat(m, inode, &st);
 	pthread_mutex_unlock(&inode->mu);
 
-	memset(out, 0, sizeof(*out));
-	out->stx_mask = STATX_BASIC_STATS | STATX_BTIME;
-	out->stx_blksize = (uint32_t)st.st_blksize;
-	out->stx_nlink = (uint32_t)st.st_nlink;
-	out->stx_uid = st.st_uid;
-	out->stx_gid = st.st_gid;
-	out->stx_mode = (uint16_t)st.st_mode;
-	out->stx_ino = st.st_ino;
-	out->stx_size = (uint64_t)st.st_size;
-	out->stx_blocks = (uint64_t)st.st_blocks;
-	out->stx_atime.tv_sec = st.st_atim.tv_sec;
-	out->stx_atime.tv_nsec = (uint32_t)st.st_atim.tv_nsec;
-	out->stx_mtime.tv_sec = st.st_mtim.tv_sec;
-	out->stx_mtime.tv_nsec = (uint32_t)st.st_mtim.tv_nsec;
-	out->stx_ctime.tv_sec = st.st_ctim.tv_sec;
-	out->stx_ctime.tv_nsec = (uint32_t)st.st_ctim.tv_nsec;
+	fb__statx_from_stat(&st, out);
+	out->stx_mask |= STATX_BTIME;
 	out->stx_btime.tv_sec = inode->btime.tv_sec;
 	out->stx_btime.tv_nsec = (uint32_t)inode->btime.tv_nsec;
-	out->stx_rdev_major = major(st.st_rdev);
-	out->stx_rdev_minor = minor(st.st_rdev);
 	*timeout = m->cfg.attr_timeout;
 out_unlock:
 	pthread_rwlock_unlock(&m->lock);

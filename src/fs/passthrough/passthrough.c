@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <fuse_backend/abi.h>
@@ -110,7 +111,7 @@ const char *fb_passthrough_opt_help(void)
 	       "[no_]writeback\tkernel write-back cache (off)\n"
 	       "[no_]readdirplus\tattributes with listings (on)\n"
 	       "[no_]xattr\textended attributes (on)\n"
-	       "[no_]posix_acl\tkernel enforces POSIX ACLs (off)\n"
+	       "[no_]posix_acl\tkernel enforces ACLs (fb-passthrough: on if SOURCE has them)\n"
 	       "no_open\tno OPEN requests (use with read-only data)\n"
 	       "no_opendir\tno OPENDIR requests\n"
 	       "[no_]killpriv_v2\tclear suid/sgid as the kernel asks (on)\n"
@@ -164,6 +165,15 @@ static int cfg_has(const struct fb_passthrough_config *cfg, size_t end)
 	return size >= end;
 }
 
+/*
+ * Whether the file system of directory @fd keeps POSIX ACLs: asking for one answers ENODATA
+ * (or the ACL) there, EOPNOTSUPP elsewhere.
+ */
+static int source_has_acls(int fd)
+{
+	return fgetxattr(fd, "system.posix_acl_access", NULL, 0) >= 0 || errno != EOPNOTSUPP;
+}
+
 int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passthrough **ret)
 {
 	struct fb_passthrough *pt;
@@ -180,7 +190,7 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 	has_maps = cfg_has(cfg, offsetof(struct fb_passthrough_config, ngid_map) +
 					sizeof(cfg->ngid_map)) &&
 		   (cfg->nuid_map || cfg->ngid_map);
-	if (has_maps && cfg->posix_acl)
+	if (has_maps && cfg->posix_acl > 0)
 		return -EINVAL;
 
 	pt = calloc(1, sizeof(*pt));
@@ -207,6 +217,9 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 		r = -errno;
 		goto out_free;
 	}
+	pt->host_acls = source_has_acls(pt->root_fd);
+	if (pt->cfg.posix_acl < 0)
+		pt->cfg.posix_acl = cfg->xattr && !has_maps && pt->host_acls;
 	pt->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (pt->proc_fd < 0) {
 		r = -errno;

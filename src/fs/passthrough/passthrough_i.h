@@ -183,6 +183,7 @@ struct fb_passthrough {
 	int proc_fd;			/* /proc/self/fd, O_PATH */
 	pid_t proc_pid;			/* the process whose fd directory proc_fd is */
 	int use_handles;		/* file handles work on the source */
+	int host_acls;			/* the source's file system keeps POSIX ACLs */
 	int cred_switch;		/* per-request credential switching on */
 	double entry_timeout;		/* non-directories */
 	double dir_timeout;		/* directories */
@@ -288,4 +289,112 @@ void fb__pt_statx_to_stat(const struct fb_passthrough *pt, const struct statx *s
 			  struct stat *st);
 void fb__pt_handle_free(struct fb_passthrough *pt, struct fb__pt_handle *h);
 
+#define PT(fs) ((struct fb_passthrough *)(fs))
+
+/* An inode's descriptor, with the inode: the triple ops pass around. */
+struct pt_ifd {
+	struct fb__pt_inode *in;
+	int fd;
+	int owned;
+};
+
+/* ops.c */
+int fb__pt_fd_statx(int fd, struct statx *sx);
+int fb__pt_name_check(const char *name);
+int fb__pt_reopen_fd(struct fb_passthrough *pt, int pfd, int flags);
+void fb__pt_noatime_fd(struct fb_passthrough *pt, int fd);
+int fb__pt_ifd_get(struct fb_passthrough *pt, fb_ino_t ino, struct pt_ifd *f);
+void fb__pt_ifd_put(struct fb_passthrough *pt, struct pt_ifd *f);
+int fb__pt_lookup_at(struct fb_passthrough *pt, struct fb__pt_inode *parent, int pfd,
+		     const char *name, struct fb_entry *e);
+int fb__pt_enter_fd(struct fb_passthrough *pt, struct fb__pt_inode *parent, int fd,
+		    struct fb_entry *e);
+struct fb__pt_handle *fb__pt_handle_of(struct fb_passthrough *pt, uint64_t fh);
+int fb__pt_kill_suidgid(int pfd, struct fb_passthrough *pt);
+void fb__pt_mode_changed(const struct fb_ctx *ctx, fb_ino_t ino);
+int fb__pt_access(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint32_t mask);
+
+/* dir.c */
+int fb__pt_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size);
+/*
+ * The permission bits @mode to create a file with in the directory open as @pfd: without the
+ * caller's umask (it comes in the request: FB_DONT_MASK; the daemon's own is 0), unless that
+ * directory has a default ACL: the host kernel then ignores the umask and lets the ACL decide.
+ * A getxattr only when the umask would change @mode and the source keeps ACLs. As the daemon.
+ */
+mode_t fb__pt_create_mode(struct fb_passthrough *pt, const struct fb_ctx *ctx, int pfd,
+			  mode_t mode);
+int fb__pt_mkdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name, mode_t mode,
+		 struct fb_entry *out);
+int fb__pt_mknod(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name, mode_t mode,
+		 dev_t rdev, struct fb_entry *out);
+int fb__pt_symlink(void *fs, const struct fb_ctx *ctx, const char *target, fb_ino_t parent,
+		   const char *name, struct fb_entry *out);
+int fb__pt_unlink(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name);
+int fb__pt_rmdir(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name);
+int fb__pt_rename(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		  fb_ino_t newparent, const char *newname, uint32_t flags);
+int fb__pt_link(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, fb_ino_t newparent,
+		const char *newname, struct fb_entry *out);
+int fb__pt_opendir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		   struct fb_file_info *fi);
+int fb__pt_releasedir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags);
+int fb__pt_fsyncdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync);
+int fb__pt_readdir(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		   struct fb_dirbuf *buf);
+int fb__pt_readdirplus(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		       struct fb_dirbuf *buf);
+
+/* file.c */
+int fb__pt_open_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		       int is_dir, struct fb_file_info *fi);
+int fb__pt_open(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, int flags,
+		struct fb_file_info *fi);
+int fb__pt_create(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
+		  mode_t mode, int flags, struct fb_entry *out, struct fb_file_info *fi);
+int fb__pt_tmpfile(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, mode_t mode, int flags,
+		   struct fb_entry *out, struct fb_file_info *fi);
+int fb__pt_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, struct fb_writer *w,
+		uint32_t size, uint64_t off, int flags);
+int fb__pt_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, struct fb_reader *r,
+		 uint32_t size, uint64_t off, uint32_t write_flags, int flags);
+int fb__pt_flush(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+		 uint64_t lock_owner);
+int fb__pt_release_common(struct fb_passthrough *pt, const struct fb_ctx *ctx, uint64_t fh);
+int fb__pt_release(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int flags,
+		   uint32_t release_flags, uint64_t lock_owner);
+int fb__pt_fsync(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int datasync);
+int fb__pt_fallocate(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, int mode,
+		     uint64_t off, uint64_t len);
+int fb__pt_lseek(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t off,
+		 int whence, uint64_t *out);
+int fb__pt_copy_file_range(void *fs, const struct fb_ctx *ctx, fb_ino_t ino_in, uint64_t fh_in,
+			   uint64_t off_in, fb_ino_t ino_out, uint64_t fh_out, uint64_t off_out,
+			   uint64_t len, uint64_t flags, uint64_t *copied);
+int fb__pt_setupmapping(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
+			uint64_t foffset, uint64_t len, uint64_t flags, uint64_t moffset);
+int fb__pt_removemapping(void *fs, const struct fb_ctx *ctx, const struct fb_mapping *ranges,
+			 uint32_t count);
+
+/* xattr.c */
+int fb__pt_setxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
+		    const void *value, size_t size, int flags, uint32_t setxattr_flags);
+int fb__pt_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name, void *buf,
+		    size_t size);
+int fb__pt_listxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf, size_t size);
+int fb__pt_removexattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name);
+/* A path to the object open as @fd, for calls that take a path (getxattr and friends). */
+void fb__pt_proc_path(struct fb_passthrough *pt, int fd, char *path, size_t len);
+
+/* lock.c */
+int fb__pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		 struct fb_lock *lk);
+int fb__pt_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		 const struct fb_lock *lk, int sleep);
+int fb__pt_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		 int op);
+
+/* ioctl.c */
+int fb__pt_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint32_t flags,
+		 uint32_t cmd, const void *in, uint32_t in_size, void *out, uint32_t *out_size);
 #endif /* FB_FS_PASSTHROUGH_I_H */
