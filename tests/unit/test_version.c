@@ -33,6 +33,25 @@ TEST(headers_match_the_project_version)
 }
 #endif
 
+/* pkg-config --modversion fuse-backend gives the same version (FB_PC: the generated .pc). */
+TEST(pkg_config_carries_the_version)
+{
+	const char *pc = getenv("FB_PC");
+	char line[256], want[64];
+	int found = 0;
+	FILE *f;
+
+	if (!pc)
+		SKIP("FB_PC not set (run through meson test)");
+	f = fopen(pc, "r");
+	CHECK(f != NULL);
+	snprintf(want, sizeof(want), "Version: %s\n", FB_VERSION);
+	while (fgets(line, sizeof(line), f))
+		found += strcmp(line, want) == 0;
+	fclose(f);
+	CHECK_EQ(found, 1);
+}
+
 /* A program resolves the versioned symbol, as the dynamic linker does for a binary built
  * against 1.0 (fb_version@FB_1.0). */
 TEST(symbols_bound_to_the_version_node)
