@@ -12,8 +12,9 @@ FB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 #   libfuse3-dev                       libfuse's example daemons, built only by bench/ to compare
 #   attr acl                           getfattr/setfacl used by the e2e tests
 #   libcap-ng-dev libseccomp-dev       fb-virtiofsd's sandbox: capabilities and seccomp
+#   abigail-tools                      abidw/abidiff: the ABI check of scripts/abi
 FB_PACKAGES=(meson ninja-build gcc pkg-config clang libclang-rt-14-dev liburing-dev fuse3
-	     libfuse3-dev attr acl libcap-ng-dev libseccomp-dev)
+	     libfuse3-dev attr acl libcap-ng-dev libseccomp-dev abigail-tools)
 
 fb_log() { printf '== %s\n' "$*" >&2; }
 

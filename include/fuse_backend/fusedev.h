@@ -60,6 +60,9 @@ struct fb_channel;
  * fb_session_mount() returns.
  */
 struct fb_mount_opts {
+	size_t size;	/* sizeof(struct fb_mount_opts) as the caller was built; 0: the
+			 * 1.0 layout (see version.h). Larger than the library knows: accepted
+			 * when the fields it does not know are zero, else -E2BIG */
 	const char *fsname;		/* source shown in /proc/mounts; default "fuse-backend" */
 	const char *subtype;		/* file-system type shows as "fuse.SUBTYPE"; NULL or "" (the
 					 * default): plain "fuse" */

@@ -21,6 +21,7 @@
 #ifndef FUSE_BACKEND_MEMFS_H
 #define FUSE_BACKEND_MEMFS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -35,6 +36,9 @@ struct fb_memfs;
 
 /* Settings for fb_memfs_new(). A zero field takes its default. */
 struct fb_memfs_config {
+	size_t size;	/* sizeof(struct fb_memfs_config) as the caller was built; 0: the
+			 * 1.0 layout (see version.h). Larger than the library knows: accepted
+			 * when the fields it does not know are zero, else -E2BIG */
 	double entry_timeout;	/* seconds the kernel may cache names; default 1.0 */
 	double attr_timeout;	/* seconds the kernel may cache attributes; default 1.0 */
 	uint64_t max_bytes;	/* file data, symlink targets and xattrs, bytes; default 1 GiB.

@@ -113,6 +113,11 @@ int fb_idmap_check(const struct fb_idmap_range *map, uint32_t n, uint32_t *ret_b
 
 /* Settings for fb_passthrough_new(); fb_passthrough_config_init() fills the defaults. */
 struct fb_passthrough_config {
+	size_t size;		/* sizeof(struct fb_passthrough_config) as the caller was built,
+				 * set by fb_passthrough_config_init(); 0: the 1.0 layout (see
+				 * version.h). Fields beyond it take their defaults; larger than
+				 * the library knows: accepted when the fields it does not know
+				 * are zero, else -E2BIG */
 	const char *source;	/* the host directory to serve; required. Borrowed for the
 				 * call of fb_passthrough_new() only. */
 	enum fb_passthrough_cache cache;	/* default FB_PT_CACHE_AUTO */
@@ -156,14 +161,6 @@ struct fb_passthrough_config {
 	int noatime;		/* the mount is noatime: reads and listings through it do not
 				 * change access times on the host (host files are opened with
 				 * O_NOATIME, which needs root or the file's owner). Default 0 */
-	/*
-	 * sizeof(struct fb_passthrough_config) as the caller was built, set by
-	 * fb_passthrough_config_init(); 0 is taken as this header's size. Fields added from
-	 * here on are read only when `size` covers them (the defaults otherwise), so later
-	 * versions of the library keep working with this caller. (Callers built before this
-	 * field existed must be rebuilt: config_init writes the whole struct.)
-	 */
-	size_t size;
 	/* ID maps (see struct fb_idmap_range), checked with fb_idmap_check(): -EINVAL from
 	 * fb_passthrough_new() if bad. Copied by fb_passthrough_new(): borrowed for the call
 	 * only. Empty (the default, NULL / 0): ids pass unchanged and cost one branch.

@@ -30,6 +30,9 @@ extern "C" {
 
 /* Settings for fb_server_new(). Zero fields take the defaults given. */
 struct fb_server_config {
+	size_t size;	/* sizeof(struct fb_server_config) as the caller was built; 0: the
+			 * 1.0 layout (see version.h). Larger than the library knows: accepted
+			 * when the fields it does not know are zero, else -E2BIG */
 	uint32_t max_write;		/* largest WRITE payload; default 1 MiB, at most 16 MiB */
 	uint32_t max_readahead;		/* default: whatever the kernel offers */
 	uint16_t max_background;	/* default 64 */

@@ -44,6 +44,7 @@
 #define FUSE_BACKEND_URING_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -63,6 +64,9 @@ struct fb_uring;
 
 /* Settings for fb_uring_new(). Zero-initialise; zero fields take the defaults. */
 struct fb_uring_opts {
+	size_t size;	/* sizeof(struct fb_uring_opts) as the caller was built; 0: the
+			 * 1.0 layout (see version.h). Larger than the library knows: accepted
+			 * when the fields it does not know are zero, else -E2BIG */
 	unsigned int depth;		/* entries (requests in flight) per queue, 1 to
 					 * FB_URING_DEPTH_MAX; 0: FB_URING_DEPTH_DEFAULT */
 	int no_pin;			/* non-zero: do not pin queue threads to their CPU */

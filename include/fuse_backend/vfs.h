@@ -50,6 +50,9 @@ extern const struct fb_fs_ops fb_vfs_ops;
 
 /* Settings for fb_vfs_new(). Zero fields take the defaults given. */
 struct fb_vfs_config {
+	size_t size;	/* sizeof(struct fb_vfs_config) as the caller was built; 0: the
+			 * 1.0 layout (see version.h). Larger than the library knows: accepted
+			 * when the fields it does not know are zero, else -E2BIG */
 	/* Seconds the kernel may cache names and attributes of the pseudo fs: used when
 	 * has_pseudo_timeout is non-zero, else 1.0. Mount and unmount tell the kernel to drop
 	 * the mount point's name at once when a server is attached (fb_vfs_set_server). */
@@ -79,6 +82,9 @@ void fb_vfs_set_server(struct fb_vfs *vfs, struct fb_server *server);
 
 /* Per-backend settings for fb_vfs_mount(). A zeroed struct (or NULL) means none. */
 struct fb_vfs_mount_opts {
+	size_t size;	/* sizeof(struct fb_vfs_mount_opts) as the caller was built; 0: the
+			 * 1.0 layout (see version.h). Larger than the library knows: accepted
+			 * when the fields it does not know are zero, else -E2BIG */
 	uint32_t flags;	      /* FB_VFS_MOUNT_* */
 	double entry_timeout; /* seconds, with FB_VFS_MOUNT_ENTRY_TIMEOUT */
 	double attr_timeout;  /* seconds, with FB_VFS_MOUNT_ATTR_TIMEOUT */

@@ -63,7 +63,10 @@ extern "C" {
 
 /* Settings for fb_vhost_user_new(). Zero fields take the defaults given. */
 struct fb_vhost_user_config {
-	size_t size;			/* sizeof(struct fb_vhost_user_config) */
+	size_t size;			/* sizeof(struct fb_vhost_user_config) as the caller
+					 * was built; 0: the 1.0 layout (see version.h).
+					 * Larger than the library knows: accepted when the
+					 * fields it does not know are zero, else -E2BIG */
 	uint32_t request_queues;	/* request queues offered (GET_QUEUE_NUM is this + 1);
 					 * default 1, at most FB_VHOST_USER_REQUEST_QUEUES_MAX */
 	uint32_t queue_size_max;	/* largest SET_VRING_NUM accepted; default 1024 */

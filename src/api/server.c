@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "api/server_i.h"
+#include "sized_i.h"
 
 static uint32_t page_size(void)
 {
@@ -51,10 +52,16 @@ int fb_server_new(const struct fb_fs_ops *ops, size_t ops_size, void *fs,
 		  const struct fb_server_config *cfg, struct fb_server **ret)
 {
 	pthread_rwlockattr_t rwa;
+	struct fb_server_config c = { 0 };
 	struct fb_server *s;
+	int r;
 
 	if (!ops || !ret || ops_size % sizeof(void (*)(void)) != 0)
 		return -EINVAL;
+	r = fb__sized_in(&c, sizeof(c), cfg, FB__SERVER_CONFIG_SIZE_V1);
+	if (r < 0)
+		return r;
+	cfg = &c;
 	if (cfg && (cfg->max_write > FB__MAX_WRITE_LIMIT || cfg->time_gran > 1000000000u ||
 		    (cfg->max_background && cfg->congestion_threshold > cfg->max_background)))
 		return -EINVAL;

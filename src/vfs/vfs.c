@@ -20,6 +20,7 @@
 
 #include "fs/stat_i.h"
 #include "vfs/vfs_i.h"
+#include "sized_i.h"
 
 #define SLOT_SHIFT FB_VFS_INO_BITS
 
@@ -507,6 +508,7 @@ int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *o
 		 void *fs, const struct fb_vfs_mount_opts *opts, int *ret_slot)
 {
 	char norm[FB_VFS_PATH_MAX + 1];
+	struct fb_vfs_mount_opts o = { 0 };
 	struct fb__pnode *covered, *n;
 	struct fb__vslot *s;
 	int idx, r;
@@ -514,6 +516,10 @@ int fb_vfs_mount(struct fb_vfs *vfs, const char *path, const struct fb_fs_ops *o
 	last_error[0] = '\0';
 	if (!vfs || !ops)
 		return fb__vfs_error(-EINVAL, "no operations table");
+	r = fb__sized_in(&o, sizeof(o), opts, FB__VFS_MOUNT_OPTS_SIZE_V1);
+	if (r < 0)
+		return fb__vfs_error(r, "struct fb_vfs_mount_opts: unknown size or fields");
+	opts = &o;
 	r = fb__vfs_path_normalize(path, norm);
 	if (r < 0)
 		return r;
@@ -709,9 +715,14 @@ int fb_vfs_list(struct fb_vfs *vfs, struct fb_vfs_mount_info *out, int max)
 
 int fb_vfs_new(const struct fb_vfs_config *cfg, struct fb_vfs **ret)
 {
+	struct fb_vfs_config c = { 0 };
 	struct fb_vfs *vfs;
 	int r;
 
+	r = fb__sized_in(&c, sizeof(c), cfg, FB__VFS_CONFIG_SIZE_V1);
+	if (r < 0)
+		return r;
+	cfg = &c;
 	vfs = calloc(1, sizeof(*vfs));
 	if (!vfs)
 		return -ENOMEM;

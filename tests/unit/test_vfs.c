@@ -225,7 +225,8 @@ static const struct fb_fs_ops tfs_ops = {
 	.readdirplus = tfs_readdirplus,
 };
 
-static int last_released_destroys; /* destroys of the last tfs released */
+/* destroys of the last tfs released (atomic: slots are released from request threads too) */
+static atomic_int last_released_destroys;
 
 static void tfs_release(void *fs, void *priv)
 {

@@ -951,7 +951,7 @@ TEST(eof_with_requests_in_flight)
 	slow_base = &fb_memfs_ops;
 	slow = fb_memfs_ops;
 	slow.getattr = slow_getattr;
-	slow_started = 0;
+	__atomic_store_n(&slow_started, 0, __ATOMIC_SEQ_CST);
 	cfg.ops = &slow;
 	cfg.fs = m;
 	cfg.request_queues = 2;
@@ -971,7 +971,7 @@ TEST(eof_with_requests_in_flight)
 	}
 	for (int i = 0; i < 200 && __atomic_load_n(&slow_started, __ATOMIC_SEQ_CST) < 2; i++)
 		usleep(5000);
-	CHECK(slow_started >= 2);
+	CHECK(__atomic_load_n(&slow_started, __ATOMIC_SEQ_CST) >= 2);
 	/* QEMU killed: EOF only. The device returns from its loop... */
 	CHECK_EQ(vf_disconnect(vf), 0);
 	CHECK_EQ(vf->run_ret, 0);
@@ -1002,7 +1002,7 @@ TEST(stop_waits_for_requests_in_progress)
 	slow_base = &fb_memfs_ops;
 	slow = fb_memfs_ops;
 	slow.getattr = slow_getattr;
-	slow_started = 0;
+	__atomic_store_n(&slow_started, 0, __ATOMIC_SEQ_CST);
 	cfg.ops = &slow;
 	cfg.fs = m;
 	CHECK_EQ(vf_new(&cfg, &vf), 0);
@@ -1013,7 +1013,7 @@ TEST(stop_waits_for_requests_in_progress)
 	CHECK_EQ(vf_submit(vf, 1, 0, rq.buf, rq.len, 4096), 0);
 	for (int i = 0; i < 200 && !__atomic_load_n(&slow_started, __ATOMIC_SEQ_CST); i++)
 		usleep(5000);
-	CHECK_EQ(slow_started, 1);
+	CHECK_EQ(__atomic_load_n(&slow_started, __ATOMIC_SEQ_CST), 1);
 	CHECK_EQ(vf_stop(vf), 0);
 	/* The reply is in the used ring by the time the base came back. */
 	CHECK_EQ(vf_used_idx(&vf->q[1]), vf->q[1].avail_idx);

@@ -21,6 +21,7 @@
 #include "fs/stat_i.h"
 #include "memfs_i.h"
 #include "util/parse_i.h"
+#include "sized_i.h"
 
 #define DEFAULT_MAX_BYTES	(1ULL << 30)
 #define DEFAULT_MAX_INODES	(1ULL << 20)
@@ -916,9 +917,14 @@ int fb_memfs_new(const struct fb_memfs_config *cfg, struct fb_memfs **ret)
 	struct fb_memfs *m;
 	struct fb_ctx root_ctx = { 0 };
 	pthread_rwlockattr_t lock_attr;
+	struct fb_memfs_config c = { 0 };
 	struct timespec now;
 	int r;
 
+	r = fb__sized_in(&c, sizeof(c), cfg, FB__MEMFS_CONFIG_SIZE_V1);
+	if (r < 0)
+		return r;
+	cfg = &c;
 	if (cfg && (cfg->entry_timeout < 0 || cfg->attr_timeout < 0))
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));

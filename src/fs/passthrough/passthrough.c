@@ -20,6 +20,7 @@
 
 #include "passthrough_i.h"
 #include "util/parse_i.h"
+#include "sized_i.h"
 
 void fb_passthrough_config_init(struct fb_passthrough_config *cfg)
 {
@@ -157,14 +158,6 @@ static int noatime_mount(int root_fd)
 	return fd;
 }
 
-/* Does @cfg, as its caller's build knows it, reach byte @end (the end of a later field)? */
-static int cfg_has(const struct fb_passthrough_config *cfg, size_t end)
-{
-	size_t size = cfg->size ? cfg->size : sizeof(*cfg);
-
-	return size >= end;
-}
-
 /*
  * Whether the file system of directory @fd keeps POSIX ACLs: asking for one answers ENODATA
  * (or the ACL) there, EOPNOTSUPP elsewhere.
@@ -176,20 +169,27 @@ static int source_has_acls(int fd)
 
 int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passthrough **ret)
 {
+	struct fb_passthrough_config c;
 	struct fb_passthrough *pt;
 	struct statx sx;
 	int has_maps, r;
 
-	if (!cfg || !cfg->source || !cfg->source[0])
+	if (!cfg)
+		return -EINVAL;
+	/* Fields the caller's (older) layout lacks keep the defaults. */
+	fb_passthrough_config_init(&c);
+	r = fb__sized_in(&c, sizeof(c), cfg, FB__PASSTHROUGH_CONFIG_SIZE_V1);
+	if (r < 0)
+		return r;
+	cfg = &c;
+	if (!cfg->source || !cfg->source[0])
 		return -EINVAL;
 	if ((unsigned)cfg->cache > FB_PT_CACHE_ALWAYS || cfg->timeout > 1e9 ||
 	    cfg->dir_timeout > 1e9 || cfg->timeout != cfg->timeout ||
 	    cfg->dir_timeout != cfg->dir_timeout)
 		return -EINVAL;
 
-	has_maps = cfg_has(cfg, offsetof(struct fb_passthrough_config, ngid_map) +
-					sizeof(cfg->ngid_map)) &&
-		   (cfg->nuid_map || cfg->ngid_map);
+	has_maps = cfg->nuid_map || cfg->ngid_map;
 	if (has_maps && cfg->posix_acl > 0)
 		return -EINVAL;
 

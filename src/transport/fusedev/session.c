@@ -19,6 +19,7 @@
 #include <fuse_backend/abi.h>
 
 #include "fusedev_i.h"
+#include "sized_i.h"
 
 static int dev_send_notify(void *priv, const struct iovec *iov, int iovcnt)
 {
@@ -135,6 +136,7 @@ void fb__session_gather_forgets(struct fb_session *se, unsigned int us)
 int fb_session_mount(struct fb_session *se, const char *mountpoint,
 		     const struct fb_mount_opts *opts)
 {
+	struct fb_mount_opts o = { 0 };
 	struct fb__mount_result res;
 	char *mp;
 	int r;
@@ -143,6 +145,10 @@ int fb_session_mount(struct fb_session *se, const char *mountpoint,
 		return -EINVAL;
 	if (se->fd >= 0)
 		return -EALREADY;
+	r = fb__sized_in(&o, sizeof(o), opts, FB__MOUNT_OPTS_SIZE_V1);
+	if (r < 0)
+		return r;
+	opts = &o;
 	r = fb__mount(mountpoint, opts, &res);
 	if (r < 0)
 		return r;

@@ -53,6 +53,7 @@
 
 #include "transport/fusedev/fusedev_i.h"
 #include "uring_i.h"
+#include "sized_i.h"
 
 /* How long a /dev/fuse worker lets FORGETs gather after one (see fb__session_gather_forgets). */
 #define FORGET_GATHER_US 1000
@@ -710,13 +711,19 @@ static void uring_init_hook(void *priv, struct fb_session *se)
 
 int fb_uring_new(struct fb_session *se, const struct fb_uring_opts *opts, struct fb_uring **ret)
 {
+	struct fb_uring_opts o = { 0 };
 	struct fb_uring *u;
-	unsigned int depth = opts && opts->depth ? opts->depth : FB_URING_DEPTH_DEFAULT;
+	unsigned int depth;
 	struct io_uring probe;
 	int r;
 
 	if (!se || !ret)
 		return -EINVAL;
+	r = fb__sized_in(&o, sizeof(o), opts, FB__URING_OPTS_SIZE_V1);
+	if (r < 0)
+		return r;
+	opts = &o;
+	depth = opts->depth ? opts->depth : FB_URING_DEPTH_DEFAULT;
 	if (depth > FB_URING_DEPTH_MAX) {
 		fb_log(FB_LOG_WARNING, "io_uring: depth %u is more than %u; serving over /dev/fuse",
 		       depth, FB_URING_DEPTH_MAX);

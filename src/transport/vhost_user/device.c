@@ -11,18 +11,18 @@
 #include <unistd.h>
 
 #include "vhost_user_i.h"
+#include "sized_i.h"
 
 #define QUEUE_SIZE_DEFAULT 1024
 
 static int config_fill(struct fb_vhost_user_config *out, const struct fb_vhost_user_config *cfg)
 {
+	int r;
+
 	memset(out, 0, sizeof(*out));
-	if (cfg) {
-		if (cfg->size < offsetof(struct fb_vhost_user_config, request_queues))
-			return -EINVAL;
-		memcpy(out, cfg, cfg->size < sizeof(*out) ? cfg->size : sizeof(*out));
-	}
-	out->size = sizeof(*out);
+	r = fb__sized_in(out, sizeof(*out), cfg, FB__VHOST_USER_CONFIG_SIZE_V1);
+	if (r < 0)
+		return r;
 	if (!out->request_queues)
 		out->request_queues = FB_VHOST_USER_REQUEST_QUEUES_DEFAULT;
 	if (!out->queue_size_max)
