@@ -13,8 +13,10 @@ FB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 #   attr acl                           getfattr/setfacl used by the e2e tests
 #   libcap-ng-dev libseccomp-dev       fb-virtiofsd's sandbox: capabilities and seccomp
 #   abigail-tools                      abidw/abidiff: the ABI check of scripts/abi
+#   man-db                             man: the man-page test renders every page with --warnings
 FB_PACKAGES=(meson ninja-build gcc pkg-config clang libclang-rt-14-dev liburing-dev fuse3
-	     libfuse3-dev attr acl libcap-ng-dev libseccomp-dev abigail-tools)
+	     libfuse3-dev attr acl libcap-ng-dev libseccomp-dev abigail-tools
+	     man-db)
 
 fb_log() { printf '== %s\n' "$*" >&2; }
 
