@@ -25,15 +25,12 @@
 #include <fuse_backend/passthrough.h>
 #include <fuse_backend/server.h>
 #include <fuse_backend/vhost_user.h>
+#include <fuse_backend/version.h>
 
 #include "virtiofsd_opts.h"
 #include "virtiofsd_sandbox.h"
 
 #define PROG "fb-virtiofsd"
-
-#ifndef FB_DAEMON_VERSION
-#define FB_DAEMON_VERSION "0.1.0"
-#endif
 
 /* ---- logging: the Rust virtiofsd's line shape on stderr, or syslog ---------------------- */
 
@@ -329,7 +326,7 @@ int main(int argc, char **argv)
 		else if (v.common.help)
 			fb_vfsd_usage(stdout);
 		else
-			printf(PROG " (fuse-backend) %s\n", FB_DAEMON_VERSION);
+			printf(PROG " (fuse-backend) %s\n", fb_version());
 		status = 0;
 		goto out;
 	}
