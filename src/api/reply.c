@@ -77,6 +77,9 @@ int fb__errno_check(const struct fb__req *req, int err)
 {
 	if (err < 0 && err >= -FB__ERRNO_WIRE_MAX)
 		return err;
+	/* The operation took its request (fb_ctx_defer()): its handler stops here. */
+	if (err == FB_REPLY_LATER && req->d)
+		return FB__DEFERRED;
 	fb_log(FB_LOG_ERR,
 	       "unique=%" PRIu64 " %s: file system returned invalid error %d, "
 	       "sending EIO",

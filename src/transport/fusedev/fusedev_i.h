@@ -33,16 +33,35 @@ struct fb_session {
 	atomic_uint forget_gather_us;	/* > 0: see fb__session_gather_forgets() */
 };
 
+/*
+ * Replies later: the token a transport of the session (/dev/fuse channels, io_uring entries)
+ * gives fb_server_handle_async() starts with this, and the session's tops.complete() calls
+ * @fn with the reply length (see struct fb_transport_ops.complete).
+ */
+struct fb__completion {
+	void (*fn)(struct fb__completion *c, ssize_t len);
+};
+
+/* A channel's reply buffer, which leaves the channel with a request that answers later. */
+struct fb__dev_reply {
+	struct fb__completion c;	/* writes the reply on ch's fd, then frees all this */
+	struct fb_channel *ch;		/* holds a reference while the request is deferred */
+	void *buf;
+	size_t size;
+	struct iovec iov;		/* the writer's iovec: must live as long as the request */
+};
+
 struct fb_channel {
 	struct fb_session *se;		/* borrowed */
+	atomic_uint refs;		/* fb_channel_free() and each deferred request's reply */
+	struct fb__dev_reply *spare;	/* the reply buffer's token for the next request */
 	int fd;				/* cloned /dev/fuse fd (owned) */
 	unsigned int flags;		/* FB_CHANNEL_* */
 	void *req;			/* request buffer */
 	size_t req_size;
-	void *rep;			/* reply buffer */
+	void *rep;			/* reply buffer (spare->buf) */
 	size_t rep_size;
 	struct iovec req_iov;		/* what the reader of the last request walks */
-	struct iovec rep_iov;		/* what the writer of the last request fills */
 	uint32_t opcode;		/* opcode of the last request received */
 };
 
