@@ -11,6 +11,8 @@
 #include <fuse_backend/fusedev.h>
 #include <fuse_backend/server.h>
 
+#include "transport/completion_i.h"
+
 struct fb_session {
 	struct fb_server *server;	/* borrowed */
 	struct fb_transport_ops tops;	/* what the server sees of us; caps settable until INIT */
@@ -31,15 +33,6 @@ struct fb_session {
 	int helper_err;			/* read end of the helper's stderr pipe, or -1 */
 	unsigned int conn_id;		/* minor device number of the mount (fusectl name), or 0 */
 	atomic_uint forget_gather_us;	/* > 0: see fb__session_gather_forgets() */
-};
-
-/*
- * Replies later: the token a transport of the session (/dev/fuse channels, io_uring entries)
- * gives fb_server_handle_async() starts with this, and the session's tops.complete() calls
- * @fn with the reply length (see struct fb_transport_ops.complete).
- */
-struct fb__completion {
-	void (*fn)(struct fb__completion *c, ssize_t len);
 };
 
 /* A channel's reply buffer, which leaves the channel with a request that answers later. */
