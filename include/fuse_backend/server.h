@@ -52,8 +52,8 @@ struct fb_transport_ops {
 	size_t size;			/* sizeof(struct fb_transport_ops) */
 
 	/* INIT flags that depend on the transport, added to the offer only when the kernel also
-	 * offers them: FB_PASSTHROUGH where backing_open works, FB_OVER_IO_URING, the FB_SPLICE_*
-	 * flags, and for virtio-fs DAX FB_MAP_ALIGNMENT and FB_HAS_INODE_DAX (only when
+	 * offers them: FB_PASSTHROUGH where backing_open works, FB_OVER_IO_URING, and for
+	 * virtio-fs DAX FB_MAP_ALIGNMENT and FB_HAS_INODE_DAX (only when
 	 * dax_map works). Without them the server never enables these flags. */
 	uint64_t caps;
 

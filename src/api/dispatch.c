@@ -1230,15 +1230,8 @@ size_t fb__arg_size(const struct fb_server *s, uint32_t opcode)
 	/* conn is only read for opcodes that cannot come before INIT. */
 	if (opcode >= fb__ops_count)
 		return 0;
+	/* INIT refuses minors before 7.27: only SETXATTR still has two layouts. */
 	switch (opcode) {
-	case FB_WRITE:
-	case FB_READ:
-	case FB_READDIR:
-	case FB_READDIRPLUS:
-		/* Before 7.9 read_in/write_in ended after size/flags. */
-		return fb__minor(s) < 9 ? FB_COMPAT_WRITE_IN_SIZE : fb__ops[opcode].min_size;
-	case FB_MKNOD:
-		return fb__minor(s) < 12 ? FB_COMPAT_MKNOD_IN_SIZE : fb__ops[opcode].min_size;
 	case FB_SETXATTR:
 		/* The extended form only once SETXATTR_EXT is negotiated. */
 		return (s->conn.want & FB_SETXATTR_EXT) ? sizeof(struct fb_setxattr_in)
@@ -1246,14 +1239,4 @@ size_t fb__arg_size(const struct fb_server *s, uint32_t opcode)
 	default:
 		return fb__ops[opcode].min_size;
 	}
-}
-
-size_t fb__arg_size_max(void)
-{
-	size_t m = 0;
-
-	for (uint32_t i = 0; i < fb__ops_count; i++)
-		if (fb__ops[i].min_size > m)
-			m = fb__ops[i].min_size;
-	return m;
 }

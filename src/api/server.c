@@ -353,8 +353,7 @@ int fb_ctx_dax_unmap(const struct fb_ctx *ctx, uint64_t moffset, uint64_t len)
 
 /* Flags that need the transport: offered only when its caps include them. */
 #define FB__INIT_TRANSPORT                                                                         \
-	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ |   \
-	 FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
+	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
 /* Of those, the DAX ones: also need dax_map and a file system with setupmapping. */
 #define FB__INIT_DAX (FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
 
@@ -396,15 +395,6 @@ static uint32_t clamp_u32(uint64_t v, uint64_t lo, uint64_t hi)
 	return (uint32_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
-static size_t init_out_size(uint32_t minor)
-{
-	if (minor < 5)
-		return FB_COMPAT_INIT_OUT_SIZE;
-	if (minor < 23)
-		return FB_COMPAT_22_INIT_OUT_SIZE;
-	return sizeof(struct fb_init_out);
-}
-
 int fb__do_init(struct fb__req *req)
 {
 	struct fb_server *s = req->s;
@@ -444,8 +434,7 @@ int fb__do_init(struct fb__req *req)
 		offered |= (uint64_t)in.flags2 << 32;
 	c.capable = offered & server_supported(s, c.proto_minor);
 	/* A DAX window the guest asked for (it offers MAP_ALIGNMENT only with dax=) is used. */
-	want = FB__INIT_DEFAULT_WANT |
-	       (s->tops.caps & (FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ | FB_MAP_ALIGNMENT));
+	want = FB__INIT_DEFAULT_WANT | (s->tops.caps & FB_MAP_ALIGNMENT);
 	if (!s->ops.open)
 		want |= FB_NO_OPEN_SUPPORT;
 	if (!s->ops.opendir)
@@ -527,7 +516,7 @@ int fb__do_init(struct fb__req *req)
 	out.map_alignment = c.map_alignment;
 	out.max_stack_depth = c.max_stack_depth;
 	out.request_timeout = c.request_timeout;
-	r = fb__put(req, &out, init_out_size(c.proto_minor));
+	r = fb__put(req, &out, sizeof(out));
 	if (r == 0) {
 		s->conn = c;
 		atomic_store_explicit(&s->state, FB__STATE_READY, memory_order_release);

@@ -185,10 +185,8 @@ struct fb__op {
 /* dispatch.c */
 extern const struct fb__op fb__ops[];
 extern const uint32_t fb__ops_count;
-/* Fixed argument size of @opcode for the negotiated minor (compat sizes for older ones). */
+/* Fixed argument size of @opcode (SETXATTR: as negotiated with SETXATTR_EXT). */
 size_t fb__arg_size(const struct fb_server *s, uint32_t opcode);
-/* Largest fixed argument size in the table. */
-size_t fb__arg_size_max(void);
 
 /* server.c */
 /* The request whose handler runs on this thread, or NULL. */
