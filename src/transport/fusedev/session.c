@@ -138,7 +138,7 @@ void fb_session_add_caps(struct fb_session *se, uint64_t caps)
 	fb_server_set_transport(se->server, &se->tops, se);
 }
 
-void fb__session_gather_forgets(struct fb_session *se, unsigned int us)
+void fb_session_set_forget_gather(struct fb_session *se, unsigned int us)
 {
 	atomic_store(&se->forget_gather_us, us);
 }

@@ -51,10 +51,11 @@
 #include <fuse_backend/server.h>
 #include <fuse_backend/uring.h>
 
-#include "transport/fusedev/fusedev_i.h"
+#include <fuse_backend/fusedev.h>
+
 #include "uring_i.h"
 
-/* How long a /dev/fuse worker lets FORGETs gather after one (see fb__session_gather_forgets). */
+/* How long a /dev/fuse worker lets FORGETs gather after one (fb_session_set_forget_gather()). */
 #define FORGET_GATHER_US 1000
 
 #define URING_PARAM	"/sys/module/fuse/parameters/enable_uring"
@@ -716,7 +717,7 @@ int fb_uring_start(struct fb_uring *u)
 	u->was_active = 1;
 	/* /dev/fuse is left with FORGETs (and INTERRUPTs): gather those rather than wake for
 	 * each forgotten inode. */
-	fb__session_gather_forgets(u->se, FORGET_GATHER_US);
+	fb_session_set_forget_gather(u->se, FORGET_GATHER_US);
 	fb_log(FB_LOG_INFO, "io_uring: serving over %u queues x %u entries (%zu KiB payload)",
 	       u->nr_queues, u->depth, u->payload_size / 1024);
 	return 0;
@@ -855,7 +856,7 @@ void fb_uring_stop(struct fb_uring *u)
 	fb_uring_stats(u, &st);
 	atomic_store(&u->active, 0);
 	if (u->was_active) {
-		fb__session_gather_forgets(u->se, 0);
+		fb_session_set_forget_gather(u->se, 0);
 		fb_log(FB_LOG_INFO, "io_uring: stopped; %" PRIu64 " requests were served over the "
 		       "rings", st.requests);
 	}
