@@ -5,7 +5,8 @@
  * hand requests over (fb_ctx_defer(), FB_REPLY_LATER), so 2 of them keep thousands of reads in
  * flight.
  *
- *   deferred_fs [-d] [-o io_uring,OPTION...] [-t THREADS] [-p POOL] [--delay-us N] [--sync] MOUNTPOINT
+ *   deferred_fs [-d] [-o io_uring,OPTION...] [-t THREADS] [-p POOL] [--delay-us N]
+ *               [--hold N] [--sync] MOUNTPOINT
  *
  * The root holds two read-only files of 1 GiB whose byte at offset i is deferred_fs_byte(i):
  *   data   each read is answered after --delay-us microseconds (default 1000)
@@ -13,6 +14,8 @@
  * -o: io_uring (queues of FB_URING_DEPTH_MAX entries: a deferred read holds its entry until
  * answered), and mount options (max_read=4096 splits each read into 4 KiB requests).
  * -t: daemon threads serving /dev/fuse (default 2); -p: pool threads answering (default 2);
+ * --hold N: answer no read of "data" until N reads wait at once (or 10 s passed): shows that
+ * the daemon holds N requests at a time whatever the machine's load.
  * --sync: no deferring: each read sleeps on the daemon thread that received it (the model of a
  * daemon that needs a thread per waiting request; give it -t 1000 to compare).
  * Read "data" with O_DIRECT to reach the daemon every time ("slow" is direct-I/O always).
@@ -55,7 +58,8 @@ struct pending {
 
 struct dfs {
 	uint64_t delay_ns;
-	int sync; /* --sync: no deferring */
+	int sync;	   /* --sync: no deferring */
+	unsigned int hold; /* --hold N: answer no read of "data" before N wait at once */
 
 	pthread_mutex_t lock;	 /* protects the fields below */
 	pthread_cond_t cond;	 /* a read was queued, interrupted, or the pool must stop */
@@ -63,6 +67,7 @@ struct dfs {
 	struct pending **tail;
 	struct pending *slow;	 /* reads of "slow" */
 	int scan;		 /* an interrupt came: look for interrupted reads */
+	int released;		 /* --hold: N were waiting at once (or 10 s passed) */
 	int stop;
 	unsigned int in_flight;
 	unsigned int peak;
@@ -207,7 +212,9 @@ static int dfs_read(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t f
 	}
 	if (++d->in_flight > d->peak)
 		d->peak = d->in_flight;
-	pthread_cond_signal(&d->cond);
+	if (d->hold && !d->released && d->in_flight >= d->hold)
+		d->released = 1;
+	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	return FB_REPLY_LATER;
 }
@@ -251,7 +258,7 @@ static void *dfs_pool(void *arg)
 		if (d->scan) {
 			d->scan = 0;
 			intr = take_interrupted(d);
-		} else if (d->head && d->head->due_ns <= now) {
+		} else if (d->head && d->head->due_ns <= now && (!d->hold || d->released)) {
 			p = d->head;
 			d->head = p->next;
 			if (!d->head)
@@ -260,6 +267,14 @@ static void *dfs_pool(void *arg)
 			uint64_t t = d->head->due_ns;
 			struct timespec ts;
 
+			if (d->hold && !d->released) {
+				/* Held: until enough wait, or 10 s after the first was due. */
+				t += 10000000000ull;
+				if (now >= t) {
+					d->released = 1;
+					continue;
+				}
+			}
 			/* pthread_cond_timedwait wants CLOCK_REALTIME: convert the wait. */
 			clock_gettime(CLOCK_REALTIME, &ts);
 			t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (t - now);
@@ -352,8 +367,10 @@ static void on_signal(int sig)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [-d] [-o io_uring,max_read=N,...] [-t THREADS] [-p POOL] [--delay-us N] "
-			"[--sync] MOUNTPOINT\n", argv0);
+	fprintf(stderr,
+		"usage: %s [-d] [-o io_uring,max_read=N,...] [-t THREADS] [-p POOL] "
+		"[--delay-us N] [--hold N] [--sync] MOUNTPOINT\n",
+		argv0);
 	return 2;
 }
 
@@ -394,6 +411,8 @@ int main(int argc, char **argv)
 			pool = (unsigned int)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--delay-us") == 0 && i + 1 < argc)
 			d.delay_ns = strtoull(argv[++i], NULL, 10) * 1000;
+		else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
+			d.hold = (unsigned int)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--sync") == 0)
 			d.sync = 1;
 		else if (argv[i][0] != '-' && !mnt)
