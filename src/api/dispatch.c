@@ -124,14 +124,31 @@ static int fs_ret(const struct fb__req *req, int r)
 
 /*
  * Contiguous room of @size bytes for an operation that fills a buffer (readlink, getxattr,
- * ioctl): the writer's memory when it is contiguous there, else a temporary buffer.
+ * listxattr, ioctl): the writer's memory when it is contiguous there, else a temporary buffer.
+ * The operation gets a raw pointer, so the bytes just past it (in the writer's memory, or the
+ * temporary buffer's tail) hold a guard pattern that must be intact afterwards: an operation
+ * writing past its buffer is caught (logged, EIO) as a READ returning the wrong count is, not
+ * left to corrupt the reply or the heap unnoticed.
  */
+#define OUT_GUARD      16
+#define OUT_GUARD_BYTE 0xa5
+
 struct out_area {
 	struct fb_writer saved;
 	void *tmp;
 	void *p;
+	size_t size;
+	uint8_t *guard; /* OUT_GUARD bytes after the area, or NULL (no room for them) */
 	int direct;
 };
+
+static int guard_intact(const uint8_t *g)
+{
+	for (int i = 0; i < OUT_GUARD; i++)
+		if (g[i] != OUT_GUARD_BYTE)
+			return 0;
+	return 1;
+}
 
 static int out_area_get(struct fb__req *req, size_t size, struct out_area *a)
 {
@@ -140,6 +157,8 @@ static int out_area_get(struct fb__req *req, size_t size, struct out_area *a)
 	a->saved = *req->w;
 	a->tmp = NULL;
 	a->direct = 0;
+	a->size = size;
+	a->guard = NULL;
 	if (size == 0) {
 		a->p = NULL;
 		return 0;
@@ -147,13 +166,19 @@ static int out_area_get(struct fb__req *req, size_t size, struct out_area *a)
 	if (fb_writer_iov(req->w, size, &v, 1) == 1) {
 		a->p = v.iov_base;
 		a->direct = 1;
-		return 0;
+		/* The guard only reserves writer memory; out_area_put() rewinds the writer. */
+		if (fb_writer_iov(req->w, OUT_GUARD, &v, 1) == 1)
+			a->guard = v.iov_base;
+	} else {
+		*req->w = a->saved;
+		a->tmp = malloc(size + OUT_GUARD);
+		if (!a->tmp)
+			return -ENOMEM;
+		a->p = a->tmp;
+		a->guard = (uint8_t *)a->tmp + size;
 	}
-	*req->w = a->saved;
-	a->tmp = malloc(size);
-	if (!a->tmp)
-		return -ENOMEM;
-	a->p = a->tmp;
+	if (a->guard)
+		memset(a->guard, OUT_GUARD_BYTE, OUT_GUARD);
 	return 0;
 }
 
@@ -164,6 +189,12 @@ static int out_area_put(struct fb__req *req, struct out_area *a, ssize_t n)
 	int r = 0;
 
 	*req->w = a->saved;
+	if (a->guard && !guard_intact(a->guard)) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: the operation wrote past its %zu-byte buffer",
+		       req->h.unique, fb_opcode_name(req->h.opcode), a->size);
+		n = -1;
+		r = -EIO;
+	}
 	if (n > 0) {
 		if (a->direct)
 			r = fb_writer_iov(req->w, (size_t)n, &v, 1) == 1 ? 0 : -ERANGE;
