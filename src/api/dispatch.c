@@ -1195,7 +1195,7 @@ static int do_destroy(struct fb__req *req)
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-#define OP(code, fn, size, fl) [FB_##code] = {fn, #code, size, fl}
+#define OP(code, fn, size, fl) [FB_##code] = {fn, size, fl}
 #define NONE		       0
 #define NR		       (FB__OP_NO_REPLY | FB__OP_NO_TRACK)
 #define DF		       FB__OP_DEFER

@@ -792,7 +792,7 @@ static int decode(struct fb__req *req, const struct fb__op *op, struct fb_reader
 		return -ENOSYS;
 	}
 	if (state == FB__STATE_NEW && req->h.opcode != FB_INIT) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s before INIT", req->h.unique, op->name);
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s before INIT", req->h.unique, fb_opcode_name(req->h.opcode));
 		return -EIO;
 	}
 	if (state == FB__STATE_READY && req->h.opcode == FB_INIT) {
@@ -807,20 +807,20 @@ static int decode(struct fb__req *req, const struct fb__op *op, struct fb_reader
 	rc = split_ext(req, r);
 	if (rc < 0) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: bad extensions (total_extlen %u)",
-		       req->h.unique, op->name, req->h.total_extlen);
+		       req->h.unique, fb_opcode_name(req->h.opcode), req->h.total_extlen);
 		return rc;
 	}
 	req->argslen = fb_reader_remaining(r);
 	req->fixed = fb__arg_size(s, req->h.opcode);
 	if (req->argslen < req->fixed) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu argument bytes, need %zu",
-		       req->h.unique, op->name, req->argslen, req->fixed);
+		       req->h.unique, fb_opcode_name(req->h.opcode), req->argslen, req->fixed);
 		return -EINVAL;
 	}
 	if (!(op->flags & FB__OP_RAW)) {
 		if (req->argslen > FB__ARGS_MAX) {
 			fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu argument bytes is too much",
-			       req->h.unique, op->name, req->argslen);
+			       req->h.unique, fb_opcode_name(req->h.opcode), req->argslen);
 			return -EINVAL;
 		}
 		rc = contiguous(req, r, req->argslen, &req->args, &req->args_copy);

@@ -175,10 +175,10 @@ typedef int (*fb__handler_fn)(struct fb__req *req);
 #define FB__OP_NO_TRACK (1u << 2) /* not entered in the in-flight list */
 #define FB__OP_DEFER	(1u << 3) /* its operation may answer later (fb_ctx_defer()) */
 
+/* Names for logs come from fb_opcode_name() (src/abi/names.c), the one opcode-name table. */
 struct fb__op {
 	fb__handler_fn handler;
-	const char *name;
-	uint16_t min_size; /* fixed argument size at the newest minor */
+	uint16_t min_size; /* fixed argument size */
 	uint8_t flags;
 };
 
