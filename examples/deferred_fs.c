@@ -37,8 +37,8 @@
 #include <fuse_backend/server.h>
 #include <fuse_backend/uring.h>
 
-#define DATA_INO 2
-#define SLOW_INO 3
+#define DATA_INO  2
+#define SLOW_INO  3
 #define FILE_SIZE (1ull << 30)
 
 /* The content of both files. */
@@ -61,13 +61,13 @@ struct dfs {
 	int sync;	   /* --sync: no deferring */
 	unsigned int hold; /* --hold N: answer no read of "data" before N wait at once */
 
-	pthread_mutex_t lock;	 /* protects the fields below */
-	pthread_cond_t cond;	 /* a read was queued, interrupted, or the pool must stop */
-	struct pending *head;	 /* due in order (one delay for all): a FIFO */
+	pthread_mutex_t lock; /* protects the fields below */
+	pthread_cond_t cond;  /* a read was queued, interrupted, or the pool must stop */
+	struct pending *head; /* due in order (one delay for all): a FIFO */
 	struct pending **tail;
-	struct pending *slow;	 /* reads of "slow" */
-	int scan;		 /* an interrupt came: look for interrupted reads */
-	int released;		 /* --hold: N were waiting at once (or 10 s passed) */
+	struct pending *slow; /* reads of "slow" */
+	int scan;	      /* an interrupt came: look for interrupted reads */
+	int released;	      /* --hold: N were waiting at once (or 10 s passed) */
 	int stop;
 	unsigned int in_flight;
 	unsigned int peak;
@@ -404,8 +404,7 @@ int main(int argc, char **argv)
 				else if (fb_mount_opts_set(&mo, o, v) < 0)
 					return usage(argv[0]);
 			}
-		}
-		else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
+		} else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
 			threads = (unsigned int)atoi(argv[++i]);
 		else if (strcmp(argv[i], "-p") == 0 && i + 1 < argc)
 			pool = (unsigned int)atoi(argv[++i]);

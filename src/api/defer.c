@@ -24,8 +24,8 @@
 enum reply_kind { K_ERR, K_ENTRY, K_ATTR, K_OPEN, K_CREATE, K_DATA, K_WRITE };
 
 static const char *const kind_name[] = {
-	[K_ERR] = "err",   [K_ENTRY] = "entry",	  [K_ATTR] = "attr", [K_OPEN] = "open",
-	[K_CREATE] = "create", [K_DATA] = "data", [K_WRITE] = "write",
+	[K_ERR] = "err",       [K_ENTRY] = "entry", [K_ATTR] = "attr",	 [K_OPEN] = "open",
+	[K_CREATE] = "create", [K_DATA] = "data",   [K_WRITE] = "write",
 };
 
 /* The answer @opcode takes on success (errors fit every opcode). */
@@ -319,8 +319,8 @@ ssize_t fb__deferred_returned(struct fb__req *req, int rc, struct fb_writer *w)
  */
 static int claim(struct fb_req *d, const char *what)
 {
-	unsigned int old = atomic_fetch_or_explicit(&d->state, FB__REQ_REPLIED,
-						    memory_order_acq_rel);
+	unsigned int old =
+		atomic_fetch_or_explicit(&d->state, FB__REQ_REPLIED, memory_order_acq_rel);
 
 	if (old & FB__REQ_REPLIED) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: second reply (%s) refused", d->h.unique,
@@ -442,8 +442,7 @@ int fb_req_reply_open(struct fb_req *req, const struct fb_file_info *fi)
 	return 0;
 }
 
-int fb_req_reply_create(struct fb_req *req, const struct fb_entry *e,
-			const struct fb_file_info *fi)
+int fb_req_reply_create(struct fb_req *req, const struct fb_entry *e, const struct fb_file_info *fi)
 {
 	struct fb__req r;
 	int ret;

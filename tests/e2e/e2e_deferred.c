@@ -18,9 +18,9 @@
 #include "harness.h"
 #include "e2e_util.h"
 
-#define READERS	  16
-#define PER_READ  64 /* 4 KiB requests per pread */
-#define NSLOW	  100
+#define READERS	 16
+#define PER_READ 64 /* 4 KiB requests per pread */
+#define NSLOW	 100
 
 static const char *dfs_bin;
 
@@ -55,8 +55,9 @@ static int dfs_start(struct daemon *d, const char *opts, const char *delay_us, c
 		return -errno;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	char *argv[] = {(char *)dfs_bin, "-o", (char *)opts, "-t", "2", "-p", "2", "--delay-us",
-			(char *)delay_us, "--hold", (char *)hold, d->mnt, NULL};
+	char *argv[] = {
+		(char *)dfs_bin,  "-o",	    (char *)opts, "-t",	  "2", "-p", "2", "--delay-us",
+		(char *)delay_us, "--hold", (char *)hold, d->mnt, NULL};
 	d->pid = e2e_spawn(argv, NULL, p[1]);
 	close(p[1]);
 	d->out = p[0];

@@ -128,8 +128,8 @@ static int t_write(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh
 	return FB_REPLY_LATER;
 }
 
-static int t_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh,
-		   uint64_t owner, const struct fb_lock *lk, int sleep)
+static int t_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		   const struct fb_lock *lk, int sleep)
 {
 	struct fb_req *r = fb_ctx_defer(ctx);
 
