@@ -615,6 +615,101 @@ struct fb_fs_ops {
 			     uint32_t count);
 };
 
+
+/*
+ * Replies later (the rules for transports and reply memory are in server.h).
+ *
+ * An operation that cannot answer at once (its answer comes from the network, a disk queue,
+ * another process) takes its request with fb_ctx_defer(), starts the work, and returns
+ * FB_REPLY_LATER. Later, from any thread, it answers exactly once with one fb_req_reply_*()
+ * call carrying the same out-structures it fills today. Operations that answer at once are
+ * unchanged.
+ *
+ * The operations that may answer later: lookup, getattr, setattr, mknod, mkdir, symlink, link,
+ * unlink, rmdir, rename, open, opendir, read, write, flush, release, releasedir, fsync,
+ * fsyncdir, setlk (SETLK, SETLKW and flock), access, create, fallocate. For the others
+ * fb_ctx_defer() returns NULL.
+ *
+ * Everything the operation was given is borrowed for the call only, as always: names, the
+ * write payload's reader, the read's writer, @ctx. Copy what the later answer needs before
+ * returning FB_REPLY_LATER; fb_req_ctx() keeps a copy of the context.
+ */
+
+/* What an operation returns after fb_ctx_defer(): the answer comes through the fb_req. */
+#define FB_REPLY_LATER (-0x7fffffff - 1)
+
+/* A request whose answer comes later. Opaque. */
+struct fb_req;
+
+/*
+ * Take the request of @ctx (the ctx the operation was called with, not a copy) to answer it
+ * later; the operation must then return FB_REPLY_LATER. Returns NULL when this request cannot
+ * be answered later (an operation not listed above, a transport without completion support,
+ * fb_server_handle() rather than fb_server_handle_async()): answer it now, as usual. Calling it
+ * twice returns the same handle. The handle holds one reference, the owner's, which the reply
+ * releases: after the reply the handle is gone, as after free(), unless fb_req_ref() was used.
+ */
+struct fb_req *fb_ctx_defer(const struct fb_ctx *ctx);
+
+/*
+ * The answers. Each returns 0 when the reply went to the kernel (or will be sent when the
+ * operation's return reaches the server), and otherwise:
+ *   -ECANCELED  the request was cancelled (DESTROY, unmount, a session reset): the reply is
+ *               dropped. The owner's reference is released all the same.
+ *   -EALREADY   the request was answered already: this second reply is refused with a log
+ *               line; nothing else happens (only possible while a reference from fb_req_ref()
+ *               keeps the handle alive).
+ *   -EINVAL     the reply does not fit the request (an entry for a READ, more data than
+ *               asked): the kernel gets EIO, logged.
+ * The structures are borrowed for the call.
+ */
+/* An error (negative errno), or 0 for the operations whose success has no body (unlink, rmdir,
+ * rename, flush, release, releasedir, fsync, fsyncdir, setlk, access, fallocate). */
+int fb_req_reply_err(struct fb_req *req, int err);
+/* lookup, mknod, mkdir, symlink, link: as their @out (the lookup count as there). */
+int fb_req_reply_entry(struct fb_req *req, const struct fb_entry *e);
+/* getattr, setattr: the attributes and their timeout. */
+int fb_req_reply_attr(struct fb_req *req, const struct stat *st, double timeout);
+/* open, opendir. */
+int fb_req_reply_open(struct fb_req *req, const struct fb_file_info *fi);
+/* create. */
+int fb_req_reply_create(struct fb_req *req, const struct fb_entry *e,
+			const struct fb_file_info *fi);
+/* read: the data, at most the size the read asked for (short at end of file). */
+int fb_req_reply_data(struct fb_req *req, const struct iovec *iov, int iovcnt);
+/* read: @len bytes of @fd at @off (-1: the fd's position) read straight into the reply
+ * memory, at most the size asked; a short read gives a short reply, an error the errno. */
+int fb_req_reply_data_fd(struct fb_req *req, int fd, size_t len, off_t off);
+/* write: @size bytes were written (at most the payload's size). */
+int fb_req_reply_write(struct fb_req *req, size_t size);
+
+/*
+ * The request's context, copied when it was deferred: unique, opcode, uid, gid, pid, umask and
+ * the supplementary groups; secctx is NULL. Valid as long as the handle.
+ */
+const struct fb_ctx *fb_req_ctx(const struct fb_req *req);
+
+/* Non-zero once the kernel sent an INTERRUPT for the request, or the request was cancelled. */
+int fb_req_interrupted(const struct fb_req *req);
+
+/* Non-zero once the request was cancelled: a reply will be dropped. */
+int fb_req_cancelled(const struct fb_req *req);
+
+/*
+ * Have @fn(@req, @priv) called when the kernel interrupts the request, and again when it is
+ * cancelled (at most once for each; at once when that already happened). Call it from the
+ * operation, before it returns FB_REPLY_LATER. @fn runs on a server thread (the one handling
+ * the INTERRUPT, DESTROY or reset) and must not block; it may reply (usually
+ * fb_req_reply_err(req, -EINTR)) or leave that to the owner.
+ */
+typedef void (*fb_req_interrupt_fn)(struct fb_req *req, void *priv);
+void fb_req_on_interrupt(struct fb_req *req, fb_req_interrupt_fn fn, void *priv);
+
+/* Take or release an extra reference: the handle stays valid (a second reply is refused, not
+ * a use after free) until the last reference is released. */
+void fb_req_ref(struct fb_req *req);
+void fb_req_unref(struct fb_req *req);
+
 #ifdef __cplusplus
 }
 #endif

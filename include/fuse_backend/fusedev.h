@@ -122,6 +122,15 @@ typedef void (*fb_session_init_fn)(void *priv, struct fb_session *se);
 void fb_session_set_init_hook(struct fb_session *se, fb_session_init_fn fn, void *priv);
 
 /*
+ * Once another transport (FUSE over io_uring) carries the requests, /dev/fuse carries little
+ * but FORGETs, and each one would wake a worker. With @us > 0 a worker of the default loop
+ * that has just handled a FORGET or BATCH_FORGET waits @us microseconds before reading again,
+ * so that the kernel gathers the next ones into one BATCH_FORGET (an INTERRUPT arriving
+ * meanwhile waits as long at most). 0 (the default) turns it off. Any time, any thread.
+ */
+void fb_session_set_forget_gather(struct fb_session *se, unsigned int us);
+
+/*
  * Mount the session on @mountpoint (an existing directory) with @opts (NULL: defaults).
  * Refuses, with a log line saying why: a missing mount point (-ENOENT), one that is not a
  * directory (-ENOTDIR), one that is already a FUSE mount (-EBUSY), a FUSE mount whose daemon

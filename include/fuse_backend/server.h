@@ -55,8 +55,8 @@ struct fb_transport_ops {
 	size_t size;			/* sizeof(struct fb_transport_ops) */
 
 	/* INIT flags that depend on the transport, added to the offer only when the kernel also
-	 * offers them: FB_PASSTHROUGH where backing_open works, FB_OVER_IO_URING, the FB_SPLICE_*
-	 * flags, and for virtio-fs DAX FB_MAP_ALIGNMENT and FB_HAS_INODE_DAX (only when
+	 * offers them: FB_PASSTHROUGH where backing_open works, FB_OVER_IO_URING, and for
+	 * virtio-fs DAX FB_MAP_ALIGNMENT and FB_HAS_INODE_DAX (only when
 	 * dax_map works). Without them the server never enables these flags. */
 	uint64_t caps;
 
@@ -79,6 +79,19 @@ struct fb_transport_ops {
 	int (*dax_map)(void *priv, int fd, uint64_t foffset, uint64_t moffset, uint64_t len,
 		       uint64_t flags);
 	int (*dax_unmap)(void *priv, uint64_t moffset, uint64_t len);
+
+	/*
+	 * Replies later (see "Replies later" below): the request that fb_server_handle_async()
+	 * was given @token for, and for which it returned -EINPROGRESS, is finished. @len > 0:
+	 * the reply is the first @len bytes of the request's writer: send it. 0: no reply is
+	 * due (the request was cancelled): release the request's memory. Called exactly once
+	 * per such request, from any thread (the replier's, or the one cancelling: inside
+	 * fb_server_handle_async() handling DESTROY or INIT, inside fb_server_reset() or
+	 * fb_server_cancel_deferred()); it must not block on the thread that serves requests,
+	 * nor call back into the server for this request. NULL: requests are always answered
+	 * at once (fb_ctx_defer() returns NULL).
+	 */
+	void (*complete)(void *priv, void *token, ssize_t len);
 };
 
 /*
@@ -114,7 +127,8 @@ struct fb_transport_ops {
 int fb_server_new(const struct fb_fs_ops *ops, size_t ops_size, void *fs,
 		  const struct fb_server_config *cfg, struct fb_server **ret);
 
-/* Free a server (NULL-safe). No fb_server_handle() call may be running. */
+/* Free a server (NULL-safe). No fb_server_handle() call may be running, and no request may
+ * be deferred (fb_server_cancel_deferred()). Handles of cancelled requests stay valid. */
 void fb_server_free(struct fb_server *s);
 
 /*
@@ -139,6 +153,41 @@ void fb_server_set_transport(struct fb_server *s, const struct fb_transport_ops 
  * The reply to a request is never larger than fb_server_reply_max() bytes.
  */
 ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_writer *w);
+
+/*
+ * Replies later. An operation may take its request (fb_ctx_defer(), fs.h) and answer it from
+ * another thread after it returned. For that the transport hands the request over with a token:
+ *
+ *   n = fb_server_handle_async(s, r, w, token);
+ *
+ * It returns what fb_server_handle() returns, or -EINPROGRESS: the operation answers later.
+ * Then, until tops.complete(priv, token, len) is called:
+ *   - the reply memory (the writer's iovec array and the memory it describes, and @token)
+ *     stays the request's: the transport must not reuse it, and the reply is encoded into it
+ *     from the replier's thread;
+ *   - the request memory is free again at once (operations copy what they need);
+ *   - the transport goes on reading other requests.
+ * A reply that comes before the operation returns is returned by fb_server_handle_async() as
+ * an ordinary reply (no complete() call). fb_server_handle() never defers.
+ *
+ * Interrupts reach a deferred request (fb_ctx_interrupted() on its fb_req_ctx(),
+ * fb_req_interrupted(), fb_req_on_interrupt()). A DESTROY, a session reset (fb_server_reset(),
+ * or INIT/DESTROY under FB_TRANSPORT_RESTART) and fb_server_cancel_deferred() cancel every
+ * deferred request: each gets complete() with 0 (with FB_TRANSPORT_REPLY_ALWAYS an -ENOTCONN
+ * error reply, its length), before the call returns; its owner's reply is dropped later,
+ * safely, whenever it comes (the handle lives until the owner replies).
+ */
+ssize_t fb_server_handle_async(struct fb_server *s, struct fb_reader *r, struct fb_writer *w,
+			       void *token);
+
+/*
+ * Cancel every deferred request (as above) and wait until none is in the transport's hands:
+ * when it returns, tops.complete() has been called for each, and is called for no other until
+ * the next fb_server_handle_async() defers one. A transport calls it when it stops (unmount,
+ * the end of the connection) before freeing the memory of deferred requests. Any thread; not
+ * from inside an operation. Requests whose operation is still running are left to it.
+ */
+void fb_server_cancel_deferred(struct fb_server *s);
 
 /*
  * End the session: when INIT was answered, the file system's destroy() runs (it drops every

@@ -113,7 +113,7 @@ static int one_name(const struct fb__req *req, const char **name)
 
 	cur_init(req, &c);
 	r = take_name(req, &c, name);
-	return r < 0 ? r : cur_end(req, &c);
+	return r != 0 ? r : cur_end(req, &c);
 }
 
 /* Turn what an operation returned into 0 or a wire-safe errno (positive values are bugs). */
@@ -124,14 +124,31 @@ static int fs_ret(const struct fb__req *req, int r)
 
 /*
  * Contiguous room of @size bytes for an operation that fills a buffer (readlink, getxattr,
- * ioctl): the writer's memory when it is contiguous there, else a temporary buffer.
+ * listxattr, ioctl): the writer's memory when it is contiguous there, else a temporary buffer.
+ * The operation gets a raw pointer, so the bytes just past it (in the writer's memory, or the
+ * temporary buffer's tail) hold a guard pattern that must be intact afterwards: an operation
+ * writing past its buffer is caught (logged, EIO) as a READ returning the wrong count is, not
+ * left to corrupt the reply or the heap unnoticed.
  */
+#define OUT_GUARD      16
+#define OUT_GUARD_BYTE 0xa5
+
 struct out_area {
 	struct fb_writer saved;
 	void *tmp;
 	void *p;
+	size_t size;
+	uint8_t *guard; /* OUT_GUARD bytes after the area, or NULL (no room for them) */
 	int direct;
 };
+
+static int guard_intact(const uint8_t *g)
+{
+	for (int i = 0; i < OUT_GUARD; i++)
+		if (g[i] != OUT_GUARD_BYTE)
+			return 0;
+	return 1;
+}
 
 static int out_area_get(struct fb__req *req, size_t size, struct out_area *a)
 {
@@ -140,6 +157,8 @@ static int out_area_get(struct fb__req *req, size_t size, struct out_area *a)
 	a->saved = *req->w;
 	a->tmp = NULL;
 	a->direct = 0;
+	a->size = size;
+	a->guard = NULL;
 	if (size == 0) {
 		a->p = NULL;
 		return 0;
@@ -147,13 +166,19 @@ static int out_area_get(struct fb__req *req, size_t size, struct out_area *a)
 	if (fb_writer_iov(req->w, size, &v, 1) == 1) {
 		a->p = v.iov_base;
 		a->direct = 1;
-		return 0;
+		/* The guard only reserves writer memory; out_area_put() rewinds the writer. */
+		if (fb_writer_iov(req->w, OUT_GUARD, &v, 1) == 1)
+			a->guard = v.iov_base;
+	} else {
+		*req->w = a->saved;
+		a->tmp = malloc(size + OUT_GUARD);
+		if (!a->tmp)
+			return -ENOMEM;
+		a->p = a->tmp;
+		a->guard = (uint8_t *)a->tmp + size;
 	}
-	*req->w = a->saved;
-	a->tmp = malloc(size);
-	if (!a->tmp)
-		return -ENOMEM;
-	a->p = a->tmp;
+	if (a->guard)
+		memset(a->guard, OUT_GUARD_BYTE, OUT_GUARD);
 	return 0;
 }
 
@@ -164,6 +189,12 @@ static int out_area_put(struct fb__req *req, struct out_area *a, ssize_t n)
 	int r = 0;
 
 	*req->w = a->saved;
+	if (a->guard && !guard_intact(a->guard)) {
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: the operation wrote past its %zu-byte buffer",
+		       req->h.unique, fb_opcode_name(req->h.opcode), a->size);
+		n = -1;
+		r = -EIO;
+	}
 	if (n > 0) {
 		if (a->direct)
 			r = fb_writer_iov(req->w, (size_t)n, &v, 1) == 1 ? 0 : -ERANGE;
@@ -176,7 +207,7 @@ static int out_area_put(struct fb__req *req, struct out_area *a, ssize_t n)
 }
 
 /* Encode an entry reply; if that fails, give back the lookup the operation took. */
-static int entry_reply(struct fb__req *req, const struct fb_entry *e, int need_ino)
+int fb__entry_reply(struct fb__req *req, const struct fb_entry *e, int need_ino)
 {
 	int r;
 
@@ -191,8 +222,7 @@ static int entry_reply(struct fb__req *req, const struct fb_entry *e, int need_i
 	return r;
 }
 
-static int create_reply(struct fb__req *req, const struct fb_entry *e,
-			const struct fb_file_info *fi)
+int fb__create_reply(struct fb__req *req, const struct fb_entry *e, const struct fb_file_info *fi)
 {
 	int r;
 
@@ -227,7 +257,7 @@ static int do_lookup(struct fb__req *req)
 		return -ENOSYS;
 	memset(&e, 0, sizeof(e));
 	r = fs_ret(req, OPS.lookup(FS, CTX, NODE, name, &e));
-	return r < 0 ? r : entry_reply(req, &e, 0);
+	return r != 0 ? r : fb__entry_reply(req, &e, 0);
 }
 
 static int do_forget(struct fb__req *req)
@@ -282,7 +312,7 @@ static int do_getattr(struct fb__req *req)
 	memset(&st, 0, sizeof(st));
 	r = fs_ret(req, OPS.getattr(FS, CTX, NODE, (in.getattr_flags & FB_GETATTR_FH) ? &fi : NULL,
 				    &st, &t));
-	return r < 0 ? r : fb__reply_attr(req, &st, t);
+	return r != 0 ? r : fb__reply_attr(req, &st, t);
 }
 
 static int do_setattr(struct fb__req *req)
@@ -311,7 +341,7 @@ static int do_setattr(struct fb__req *req)
 	memset(&out, 0, sizeof(out));
 	r = fs_ret(req, OPS.setattr(FS, CTX, NODE, &st, in.valid,
 				    (in.valid & FB_FATTR_FH) ? &fi : NULL, &out, &t));
-	return r < 0 ? r : fb__reply_attr(req, &out, t);
+	return r != 0 ? r : fb__reply_attr(req, &out, t);
 }
 
 static int do_readlink(struct fb__req *req)
@@ -363,7 +393,7 @@ static int do_symlink(struct fb__req *req)
 		return -ENOSYS;
 	memset(&e, 0, sizeof(e));
 	r = fs_ret(req, OPS.symlink(FS, CTX, target, NODE, name, &e));
-	return r < 0 ? r : entry_reply(req, &e, 1);
+	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
 static int do_mknod(struct fb__req *req)
@@ -382,7 +412,7 @@ static int do_mknod(struct fb__req *req)
 	req->ctx.umask = in.umask;
 	memset(&e, 0, sizeof(e));
 	r = fs_ret(req, OPS.mknod(FS, CTX, NODE, name, in.mode, decode_dev(in.rdev), &e));
-	return r < 0 ? r : entry_reply(req, &e, 1);
+	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
 static int do_mkdir(struct fb__req *req)
@@ -401,7 +431,7 @@ static int do_mkdir(struct fb__req *req)
 	req->ctx.umask = in.umask;
 	memset(&e, 0, sizeof(e));
 	r = fs_ret(req, OPS.mkdir(FS, CTX, NODE, name, in.mode, &e));
-	return r < 0 ? r : entry_reply(req, &e, 1);
+	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
 static int do_unlink(struct fb__req *req)
@@ -478,7 +508,7 @@ static int do_link(struct fb__req *req)
 		return -ENOSYS;
 	memset(&e, 0, sizeof(e));
 	r = fs_ret(req, OPS.link(FS, CTX, in.oldnodeid, NODE, name, &e));
-	return r < 0 ? r : entry_reply(req, &e, 1);
+	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
 static int open_common(struct fb__req *req, int dir)
@@ -497,7 +527,7 @@ static int open_common(struct fb__req *req, int dir)
 	else
 		r = OPS.open(FS, CTX, NODE, (int)in.flags, &fi);
 	r = fs_ret(req, r);
-	return r < 0 ? r : fb__reply_open(req, &fi);
+	return r != 0 ? r : fb__reply_open(req, &fi);
 }
 
 static int do_open(struct fb__req *req)
@@ -523,6 +553,7 @@ static int do_read(struct fb__req *req)
 	size = in.size;
 	if (size > fb_writer_available(req->w))
 		size = fb_writer_available(req->w);
+	req->data_max = size;
 	r = OPS.read(FS, CTX, NODE, in.fh, req->w, (uint32_t)size, in.offset, (int)in.flags);
 	if (r < 0)
 		return fb__errno_check(req, r);
@@ -553,6 +584,7 @@ static int do_write(struct fb__req *req)
 	}
 	if (!OPS.write)
 		return -ENOSYS;
+	req->data_max = in.size;
 	r = OPS.write(FS, CTX, NODE, in.fh, req->r, in.size, in.offset, in.write_flags,
 		      (int)in.flags);
 	if (r < 0)
@@ -575,7 +607,7 @@ static int do_statfs(struct fb__req *req)
 		return -ENOSYS;
 	memset(&st, 0, sizeof(st));
 	r = fs_ret(req, OPS.statfs(FS, CTX, NODE, &st));
-	return r < 0 ? r : fb__reply_statfs(req, &st);
+	return r != 0 ? r : fb__reply_statfs(req, &st);
 }
 
 static int release_common(struct fb__req *req, int dir)
@@ -875,7 +907,7 @@ static int do_create(struct fb__req *req)
 	req->ctx.umask = in.umask;
 	memset(&e, 0, sizeof(e));
 	r = fs_ret(req, OPS.create(FS, CTX, NODE, name, in.mode, (int)in.flags, &e, &fi));
-	return r < 0 ? r : create_reply(req, &e, &fi);
+	return r != 0 ? r : fb__create_reply(req, &e, &fi);
 }
 
 static int do_tmpfile(struct fb__req *req)
@@ -902,7 +934,7 @@ static int do_tmpfile(struct fb__req *req)
 	req->ctx.umask = in.umask;
 	memset(&e, 0, sizeof(e));
 	r = fs_ret(req, OPS.tmpfile(FS, CTX, NODE, in.mode, (int)in.flags, &e, &fi));
-	return r < 0 ? r : create_reply(req, &e, &fi);
+	return r != 0 ? r : fb__create_reply(req, &e, &fi);
 }
 
 static int do_bmap(struct fb__req *req)
@@ -1143,7 +1175,7 @@ static int do_statx(struct fb__req *req)
 	memset(&sx, 0, sizeof(sx));
 	r = fs_ret(req, OPS.statx(FS, CTX, NODE, (in.getattr_flags & FB_GETATTR_FH) ? &fi : NULL,
 				  in.sx_flags, in.sx_mask, &sx, &t));
-	return r < 0 ? r : fb__reply_statx(req, &sx, t);
+	return r != 0 ? r : fb__reply_statx(req, &sx, t);
 }
 
 static int do_init(struct fb__req *req)
@@ -1163,44 +1195,45 @@ static int do_destroy(struct fb__req *req)
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-#define OP(code, fn, size, fl) [FB_##code] = {fn, #code, size, fl}
+#define OP(code, fn, size, fl) [FB_##code] = {fn, size, fl}
 #define NONE		       0
 #define NR		       (FB__OP_NO_REPLY | FB__OP_NO_TRACK)
+#define DF		       FB__OP_DEFER
 
 const struct fb__op fb__ops[] = {
-	OP(LOOKUP, do_lookup, 0, NONE),
+	OP(LOOKUP, do_lookup, 0, DF),
 	OP(FORGET, do_forget, sizeof(struct fb_forget_in), NR),
-	OP(GETATTR, do_getattr, sizeof(struct fb_getattr_in), NONE),
-	OP(SETATTR, do_setattr, sizeof(struct fb_setattr_in), NONE),
+	OP(GETATTR, do_getattr, sizeof(struct fb_getattr_in), DF),
+	OP(SETATTR, do_setattr, sizeof(struct fb_setattr_in), DF),
 	OP(READLINK, do_readlink, 0, NONE),
-	OP(SYMLINK, do_symlink, 0, NONE),
-	OP(MKNOD, do_mknod, sizeof(struct fb_mknod_in), NONE),
-	OP(MKDIR, do_mkdir, sizeof(struct fb_mkdir_in), NONE),
-	OP(UNLINK, do_unlink, 0, NONE),
-	OP(RMDIR, do_rmdir, 0, NONE),
-	OP(RENAME, do_rename, sizeof(struct fb_rename_in), NONE),
-	OP(LINK, do_link, sizeof(struct fb_link_in), NONE),
-	OP(OPEN, do_open, sizeof(struct fb_open_in), NONE),
-	OP(READ, do_read, sizeof(struct fb_read_in), NONE),
-	OP(WRITE, do_write, sizeof(struct fb_write_in), FB__OP_RAW),
+	OP(SYMLINK, do_symlink, 0, DF),
+	OP(MKNOD, do_mknod, sizeof(struct fb_mknod_in), DF),
+	OP(MKDIR, do_mkdir, sizeof(struct fb_mkdir_in), DF),
+	OP(UNLINK, do_unlink, 0, DF),
+	OP(RMDIR, do_rmdir, 0, DF),
+	OP(RENAME, do_rename, sizeof(struct fb_rename_in), DF),
+	OP(LINK, do_link, sizeof(struct fb_link_in), DF),
+	OP(OPEN, do_open, sizeof(struct fb_open_in), DF),
+	OP(READ, do_read, sizeof(struct fb_read_in), DF),
+	OP(WRITE, do_write, sizeof(struct fb_write_in), FB__OP_RAW | DF),
 	OP(STATFS, do_statfs, 0, NONE),
-	OP(RELEASE, do_release, sizeof(struct fb_release_in), NONE),
-	OP(FSYNC, do_fsync, sizeof(struct fb_fsync_in), NONE),
+	OP(RELEASE, do_release, sizeof(struct fb_release_in), DF),
+	OP(FSYNC, do_fsync, sizeof(struct fb_fsync_in), DF),
 	OP(SETXATTR, do_setxattr, sizeof(struct fb_setxattr_in), NONE),
 	OP(GETXATTR, do_getxattr, sizeof(struct fb_getxattr_in), NONE),
 	OP(LISTXATTR, do_listxattr, sizeof(struct fb_getxattr_in), NONE),
 	OP(REMOVEXATTR, do_removexattr, 0, NONE),
-	OP(FLUSH, do_flush, sizeof(struct fb_flush_in), NONE),
+	OP(FLUSH, do_flush, sizeof(struct fb_flush_in), DF),
 	OP(INIT, do_init, 8, FB__OP_NO_TRACK),
-	OP(OPENDIR, do_opendir, sizeof(struct fb_open_in), NONE),
+	OP(OPENDIR, do_opendir, sizeof(struct fb_open_in), DF),
 	OP(READDIR, do_readdir, sizeof(struct fb_read_in), NONE),
-	OP(RELEASEDIR, do_releasedir, sizeof(struct fb_release_in), NONE),
-	OP(FSYNCDIR, do_fsyncdir, sizeof(struct fb_fsync_in), NONE),
+	OP(RELEASEDIR, do_releasedir, sizeof(struct fb_release_in), DF),
+	OP(FSYNCDIR, do_fsyncdir, sizeof(struct fb_fsync_in), DF),
 	OP(GETLK, do_getlk, sizeof(struct fb_lk_in), NONE),
-	OP(SETLK, do_setlk, sizeof(struct fb_lk_in), NONE),
-	OP(SETLKW, do_setlk, sizeof(struct fb_lk_in), NONE),
-	OP(ACCESS, do_access, sizeof(struct fb_access_in), NONE),
-	OP(CREATE, do_create, sizeof(struct fb_create_in), NONE),
+	OP(SETLK, do_setlk, sizeof(struct fb_lk_in), DF),
+	OP(SETLKW, do_setlk, sizeof(struct fb_lk_in), DF),
+	OP(ACCESS, do_access, sizeof(struct fb_access_in), DF),
+	OP(CREATE, do_create, sizeof(struct fb_create_in), DF),
 	OP(INTERRUPT, do_interrupt, sizeof(struct fb_interrupt_in), FB__OP_NO_TRACK),
 	OP(BMAP, do_bmap, sizeof(struct fb_bmap_in), NONE),
 	OP(DESTROY, do_destroy, 0, FB__OP_NO_TRACK),
@@ -1208,9 +1241,9 @@ const struct fb__op fb__ops[] = {
 	OP(POLL, do_poll, sizeof(struct fb_poll_in), NONE),
 	OP(NOTIFY_REPLY, do_notify_reply, sizeof(struct fb_notify_retrieve_in), NR | FB__OP_RAW),
 	OP(BATCH_FORGET, do_batch_forget, sizeof(struct fb_batch_forget_in), NR | FB__OP_RAW),
-	OP(FALLOCATE, do_fallocate, sizeof(struct fb_fallocate_in), NONE),
+	OP(FALLOCATE, do_fallocate, sizeof(struct fb_fallocate_in), DF),
 	OP(READDIRPLUS, do_readdirplus, sizeof(struct fb_read_in), NONE),
-	OP(RENAME2, do_rename2, sizeof(struct fb_rename2_in), NONE),
+	OP(RENAME2, do_rename2, sizeof(struct fb_rename2_in), DF),
 	OP(LSEEK, do_lseek, sizeof(struct fb_lseek_in), NONE),
 	OP(COPY_FILE_RANGE, do_copy_file_range, sizeof(struct fb_copy_file_range_in), NONE),
 	OP(SETUPMAPPING, do_setupmapping, sizeof(struct fb_setupmapping_in), NONE),
@@ -1228,15 +1261,8 @@ size_t fb__arg_size(const struct fb_server *s, uint32_t opcode)
 	/* conn is only read for opcodes that cannot come before INIT. */
 	if (opcode >= fb__ops_count)
 		return 0;
+	/* INIT refuses minors before 7.27: only SETXATTR still has two layouts. */
 	switch (opcode) {
-	case FB_WRITE:
-	case FB_READ:
-	case FB_READDIR:
-	case FB_READDIRPLUS:
-		/* Before 7.9 read_in/write_in ended after size/flags. */
-		return fb__minor(s) < 9 ? FB_COMPAT_WRITE_IN_SIZE : fb__ops[opcode].min_size;
-	case FB_MKNOD:
-		return fb__minor(s) < 12 ? FB_COMPAT_MKNOD_IN_SIZE : fb__ops[opcode].min_size;
 	case FB_SETXATTR:
 		/* The extended form only once SETXATTR_EXT is negotiated. */
 		return (s->conn.want & FB_SETXATTR_EXT) ? sizeof(struct fb_setxattr_in)
@@ -1244,14 +1270,4 @@ size_t fb__arg_size(const struct fb_server *s, uint32_t opcode)
 	default:
 		return fb__ops[opcode].min_size;
 	}
-}
-
-size_t fb__arg_size_max(void)
-{
-	size_t m = 0;
-
-	for (uint32_t i = 0; i < fb__ops_count; i++)
-		if (fb__ops[i].min_size > m)
-			m = fb__ops[i].min_size;
-	return m;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
  * Reply encoders: what a file system fills (struct stat, fb_entry, fb_file_info, statvfs,
- * statx) turned into the kernel's structures, sized for the negotiated minor version.
+ * statx) turned into the kernel's structures. INIT refuses minors before 7.27, so every
+ * structure has its current size (no compat layouts).
  *
  * Every reply starts with a 16-byte out header that dispatch reserves before the handler runs;
  * the encoders here only append bodies. Error replies are the one place where an errno
@@ -77,6 +78,9 @@ int fb__errno_check(const struct fb__req *req, int err)
 {
 	if (err < 0 && err >= -FB__ERRNO_WIRE_MAX)
 		return err;
+	/* The operation took its request (fb_ctx_defer()): its handler stops here. */
+	if (err == FB_REPLY_LATER && req->d)
+		return FB__DEFERRED;
 	fb_log(FB_LOG_ERR,
 	       "unique=%" PRIu64 " %s: file system returned invalid error %d, "
 	       "sending EIO",
@@ -122,23 +126,12 @@ ssize_t fb__reply_error(struct fb_writer *w, const struct fb_writer *start, uint
 	return sizeof(oh);
 }
 
-/* Body sizes of entry and attr replies: minors before 9 had no blksize/flags in fb_attr. */
-static size_t entry_out_size(const struct fb__req *req)
-{
-	return fb__minor(req->s) < 9 ? FB_COMPAT_ENTRY_OUT_SIZE : sizeof(struct fb_entry_out);
-}
-
-static size_t attr_out_size(const struct fb__req *req)
-{
-	return fb__minor(req->s) < 9 ? FB_COMPAT_ATTR_OUT_SIZE : sizeof(struct fb_attr_out);
-}
-
 int fb__reply_entry(struct fb__req *req, const struct fb_entry *e)
 {
 	struct fb_entry_out eo;
 
 	fb__entry_out_fill(e, &eo);
-	return fb__put(req, &eo, entry_out_size(req));
+	return fb__put(req, &eo, sizeof(eo));
 }
 
 int fb__reply_attr(struct fb__req *req, const struct stat *st, double timeout)
@@ -148,7 +141,7 @@ int fb__reply_attr(struct fb__req *req, const struct stat *st, double timeout)
 	memset(&ao, 0, sizeof(ao));
 	fb__timeout_split(timeout, &ao.attr_valid, &ao.attr_valid_nsec);
 	fb__attr_from_stat(st, 0, &ao.attr);
-	return fb__put(req, &ao, attr_out_size(req));
+	return fb__put(req, &ao, sizeof(ao));
 }
 
 int fb__reply_open(struct fb__req *req, const struct fb_file_info *fi)
@@ -191,7 +184,7 @@ int fb__reply_statfs(struct fb__req *req, const struct statvfs *st)
 	so.st.bsize = (uint32_t)st->f_bsize;
 	so.st.namelen = (uint32_t)st->f_namemax;
 	so.st.frsize = (uint32_t)st->f_frsize;
-	return fb__put(req, &so, fb__minor(req->s) < 4 ? FB_COMPAT_STATFS_SIZE : sizeof(so));
+	return fb__put(req, &so, sizeof(so));
 }
 
 static void sx_time(struct fb_sx_time *out, const struct statx_timestamp *in)

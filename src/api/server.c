@@ -92,6 +92,7 @@ int fb_server_new(const struct fb_fs_ops *ops, size_t ops_size, void *fs,
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&s->init_lock, NULL);
 	pthread_mutex_init(&s->intr_lock, NULL);
+	pthread_cond_init(&s->deferred_cond, NULL);
 	pthread_mutex_init(&s->retrieve_lock, NULL);
 	s->inflight.next = &s->inflight;
 	s->inflight.prev = &s->inflight;
@@ -109,6 +110,7 @@ void fb_server_free(struct fb_server *s)
 	pthread_rwlock_destroy(&s->session_lock);
 	pthread_mutex_destroy(&s->init_lock);
 	pthread_mutex_destroy(&s->intr_lock);
+	pthread_cond_destroy(&s->deferred_cond);
 	pthread_mutex_destroy(&s->retrieve_lock);
 	free(s);
 }
@@ -199,6 +201,7 @@ static void inflight_add(struct fb_server *s, struct fb__inflight *e, uint64_t u
 {
 	e->unique = unique & ~FB_UNIQUE_RESEND;
 	e->interrupted = 0;
+	e->deferred = NULL;
 	pthread_mutex_lock(&s->intr_lock);
 	for (unsigned int i = 0; i < FB__EARLY_INTR_MAX; i++) {
 		if (s->early_intr[i] == e->unique) {
@@ -226,6 +229,7 @@ int fb__do_interrupt(struct fb__req *req)
 	struct fb_server *s = req->s;
 	struct fb_interrupt_in in;
 	struct fb__inflight *e;
+	struct fb_req *cbs = NULL;
 	uint64_t target;
 	int found = 0;
 
@@ -236,6 +240,13 @@ int fb__do_interrupt(struct fb__req *req)
 		if (e->unique == target) {
 			e->interrupted = 1;
 			found = 1; /* a resent request may be in flight twice: mark both */
+			if (e->deferred && e->deferred->intr_fn && !e->deferred->intr_called) {
+				/* Its callback runs below, outside the lock. */
+				e->deferred->intr_called = 1;
+				atomic_fetch_add(&e->deferred->refs, 1);
+				e->deferred->cnext = cbs;
+				cbs = e->deferred;
+			}
 		}
 	}
 	if (!found && target) {
@@ -252,6 +263,7 @@ int fb__do_interrupt(struct fb__req *req)
 		found = 0;
 	}
 	pthread_mutex_unlock(&s->intr_lock);
+	fb__run_interrupt_cbs(cbs);
 	/* Unknown target: not read yet, or already answered. EAGAIN makes the kernel queue the
 	 * interrupt again if the request is still pending. */
 	return found ? FB__NO_REPLY : -EAGAIN;
@@ -348,8 +360,7 @@ int fb_ctx_dax_unmap(const struct fb_ctx *ctx, uint64_t moffset, uint64_t len)
 
 /* Flags that need the transport: offered only when its caps include them. */
 #define FB__INIT_TRANSPORT                                                                         \
-	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ |   \
-	 FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
+	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
 /* Of those, the DAX ones: also need dax_map and a file system with setupmapping. */
 #define FB__INIT_DAX (FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
 
@@ -391,15 +402,6 @@ static uint32_t clamp_u32(uint64_t v, uint64_t lo, uint64_t hi)
 	return (uint32_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
-static size_t init_out_size(uint32_t minor)
-{
-	if (minor < 5)
-		return FB_COMPAT_INIT_OUT_SIZE;
-	if (minor < 23)
-		return FB_COMPAT_22_INIT_OUT_SIZE;
-	return sizeof(struct fb_init_out);
-}
-
 int fb__do_init(struct fb__req *req)
 {
 	struct fb_server *s = req->s;
@@ -439,8 +441,7 @@ int fb__do_init(struct fb__req *req)
 		offered |= (uint64_t)in.flags2 << 32;
 	c.capable = offered & server_supported(s, c.proto_minor);
 	/* A DAX window the guest asked for (it offers MAP_ALIGNMENT only with dax=) is used. */
-	want = FB__INIT_DEFAULT_WANT |
-	       (s->tops.caps & (FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ | FB_MAP_ALIGNMENT));
+	want = FB__INIT_DEFAULT_WANT | (s->tops.caps & FB_MAP_ALIGNMENT);
 	if (!s->ops.open)
 		want |= FB_NO_OPEN_SUPPORT;
 	if (!s->ops.opendir)
@@ -522,7 +523,7 @@ int fb__do_init(struct fb__req *req)
 	out.map_alignment = c.map_alignment;
 	out.max_stack_depth = c.max_stack_depth;
 	out.request_timeout = c.request_timeout;
-	r = fb__put(req, &out, init_out_size(c.proto_minor));
+	r = fb__put(req, &out, sizeof(out));
 	if (r == 0) {
 		s->conn = c;
 		atomic_store_explicit(&s->state, FB__STATE_READY, memory_order_release);
@@ -542,6 +543,8 @@ static void session_reset(struct fb_server *s)
 {
 	int state = atomic_load(&s->state);
 
+	/* The kernel of the old session waits for none of them any more. */
+	fb__cancel_deferred(s);
 	if (state == FB__STATE_READY && s->ops.destroy)
 		s->ops.destroy(s->fs);
 	pthread_mutex_lock(&s->init_lock);
@@ -582,9 +585,11 @@ int fb__do_destroy(struct fb__req *req)
 		session_reset(s);
 		return 0;
 	}
-	if (atomic_compare_exchange_strong(&s->state, &expected, FB__STATE_DESTROYED) &&
-	    s->ops.destroy)
-		s->ops.destroy(s->fs);
+	if (atomic_compare_exchange_strong(&s->state, &expected, FB__STATE_DESTROYED)) {
+		fb__cancel_deferred(s);
+		if (s->ops.destroy)
+			s->ops.destroy(s->fs);
+	}
 	return 0;
 }
 
@@ -751,88 +756,87 @@ static ssize_t unanswered(struct fb_server *s, const struct fb_in_header *h,
 	return ret;
 }
 
-/* fb_server_handle() once the header is read into @req (see there). */
-static ssize_t handle(struct fb__req *req, struct fb_reader *r, struct fb_writer *w, size_t total)
+/* Result of decode() for a request that ends there, without an error reply to encode. */
+#define FB__DECODE_DROP 1
+
+/*
+ * Check the header read into @req against the server's state and the @total bytes received,
+ * reserve the out header, split off the extensions, check the fixed argument size and make the
+ * arguments contiguous, and fill the context. Returns 0 when the request goes to its handler,
+ * a negative errno to answer with, or FB__DECODE_DROP with *@ret what fb_server_handle()
+ * returns (nothing to encode).
+ */
+static int decode(struct fb__req *req, const struct fb__op *op, struct fb_reader *r,
+		  struct fb_writer *w, size_t total, ssize_t *ret)
 {
 	struct fb_server *s = req->s;
-	struct fb_writer start = *w;
-	struct fb__inflight track;
-	const struct fb__op *op = NULL;
-	int state, no_reply, rc;
-	ssize_t ret;
-
-	if (req->h.opcode < fb__ops_count && fb__ops[req->h.opcode].handler)
-		op = &fb__ops[req->h.opcode];
-	no_reply = op && (op->flags & FB__OP_NO_REPLY);
-	if (s->cfg.debug)
-		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s nodeid=%" PRIu64 " len=%" PRIu32,
-		       req->h.unique, fb_opcode_name(req->h.opcode), req->h.nodeid, req->h.len);
+	int no_reply = op && (op->flags & FB__OP_NO_REPLY);
+	int state, rc;
 
 	if (req->h.unique == 0 && !no_reply) {
 		/* Unique 0 is how notifications are marked: an answer would be taken for one. */
 		fb_log(FB_LOG_ERR, "dropping %s with unique 0", fb_opcode_name(req->h.opcode));
-		return unanswered(s, &req->h, &start, w, -EINVAL);
+		*ret = unanswered(s, &req->h, req->start, w, -EINVAL);
+		return FB__DECODE_DROP;
 	}
 	state = atomic_load_explicit(&s->state, memory_order_acquire);
 	if (state == FB__STATE_DESTROYED) {
 		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s after DESTROY: ignored", req->h.unique,
 		       fb_opcode_name(req->h.opcode));
-		if (reply_always(s, req->h.opcode))
-			return unanswered(s, &req->h, &start, w, -ENOTCONN);
-		return -ENODEV;
+		*ret = reply_always(s, req->h.opcode)
+			       ? unanswered(s, &req->h, req->start, w, -ENOTCONN)
+			       : -ENODEV;
+		return FB__DECODE_DROP;
 	}
 	if (req->h.len != total) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: header says %" PRIu32 " bytes, got %zu",
 		       req->h.unique, fb_opcode_name(req->h.opcode), req->h.len, total);
-		rc = -EINVAL;
-		goto out_error;
+		return -EINVAL;
 	}
 	if (!op) {
 		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 ": unknown opcode %" PRIu32, req->h.unique,
 		       req->h.opcode);
-		rc = -ENOSYS;
-		goto out_error;
+		return -ENOSYS;
 	}
 	if (state == FB__STATE_NEW && req->h.opcode != FB_INIT) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s before INIT", req->h.unique, op->name);
-		rc = -EIO;
-		goto out_error;
+		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s before INIT", req->h.unique, fb_opcode_name(req->h.opcode));
+		return -EIO;
 	}
 	if (state == FB__STATE_READY && req->h.opcode == FB_INIT) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " INIT again after INIT", req->h.unique);
-		rc = -EIO;
-		goto out_error;
+		return -EIO;
 	}
-	if (!no_reply && fb_writer_zero(w, sizeof(struct fb_out_header)) < 0)
-		return -ENOSPC;
+	if (!no_reply && fb_writer_zero(w, sizeof(struct fb_out_header)) < 0) {
+		*ret = -ENOSPC;
+		return FB__DECODE_DROP;
+	}
 
 	rc = split_ext(req, r);
 	if (rc < 0) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: bad extensions (total_extlen %u)",
-		       req->h.unique, op->name, req->h.total_extlen);
-		goto out_free;
+		       req->h.unique, fb_opcode_name(req->h.opcode), req->h.total_extlen);
+		return rc;
 	}
 	req->argslen = fb_reader_remaining(r);
 	req->fixed = fb__arg_size(s, req->h.opcode);
 	if (req->argslen < req->fixed) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu argument bytes, need %zu",
-		       req->h.unique, op->name, req->argslen, req->fixed);
-		rc = -EINVAL;
-		goto out_free;
+		       req->h.unique, fb_opcode_name(req->h.opcode), req->argslen, req->fixed);
+		return -EINVAL;
 	}
 	if (!(op->flags & FB__OP_RAW)) {
 		if (req->argslen > FB__ARGS_MAX) {
 			fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %zu argument bytes is too much",
-			       req->h.unique, op->name, req->argslen);
-			rc = -EINVAL;
-			goto out_free;
+			       req->h.unique, fb_opcode_name(req->h.opcode), req->argslen);
+			return -EINVAL;
 		}
 		rc = contiguous(req, r, req->argslen, &req->args, &req->args_copy);
 		if (rc < 0)
-			goto out_free;
+			return rc;
 	}
 	req->r = r;
 	req->w = w;
+	req->op_flags = op->flags;
 	req->ctx.unique = req->h.unique;
 	req->ctx.opcode = req->h.opcode;
 	req->ctx.uid = req->h.uid;
@@ -840,42 +844,64 @@ static ssize_t handle(struct fb__req *req, struct fb_reader *r, struct fb_writer
 	/* A guest's pid means nothing here (and must not be looked up under /proc). */
 	req->ctx.pid = (fb__tflags(s) & FB_TRANSPORT_FOREIGN_PIDS) ? 0 : req->h.pid;
 	req->ctx.server = s;
+	return 0;
+}
 
-	if (!(op->flags & FB__OP_NO_TRACK))
-		inflight_add(s, &track, req->h.unique);
+/* The request being dispatched on this thread, for fb_ctx_defer() to check its ctx against. */
+static _Thread_local struct fb__req *current_req;
+
+struct fb__req *fb__current_req(void)
+{
+	return current_req;
+}
+
+/* Run the handler of a decoded request, tracked for INTERRUPT. Returns its result. */
+static int dispatch(struct fb__req *req, const struct fb__op *op)
+{
+	struct fb__req *outer = current_req;
+	struct fb__inflight track;
+	int rc;
+
+	if (!(op->flags & FB__OP_NO_TRACK)) {
+		inflight_add(req->s, &track, req->h.unique);
+		req->track = &track;
+	}
+	current_req = req;
 	rc = op->handler(req);
+	current_req = outer;
 	if (!(op->flags & FB__OP_NO_TRACK))
-		inflight_del(s, &track);
+		inflight_del(req->s, &track);
+	req->track = NULL;
+	return rc;
+}
 
-out_free:
-	free(req->args_copy);
-	free(req->ext_copy);
-	if (no_reply || rc == FB__NO_REPLY)
-		return unanswered(s, &req->h, &start, w, rc < 0 ? fb__errno_check(req, rc) : 0);
+ssize_t fb__encode(struct fb__req *req, const struct fb_writer *start, int rc)
+{
+	struct fb_server *s = req->s;
+	const struct fb__op *op = NULL;
+	struct fb_writer *w = req->w;
+	ssize_t ret;
+
+	if (req->h.opcode < fb__ops_count && fb__ops[req->h.opcode].handler)
+		op = &fb__ops[req->h.opcode];
+	if ((op && (op->flags & FB__OP_NO_REPLY)) || rc == FB__NO_REPLY) {
+		if (rc < 0 && op && (op->flags & FB__OP_NO_REPLY))
+			fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s dropped (%d)", req->h.unique,
+			       fb_opcode_name(req->h.opcode), rc);
+		return unanswered(s, &req->h, start, w, rc < 0 ? fb__errno_check(req, rc) : 0);
+	}
 	if (rc > 0)
 		rc = fb__errno_check(req, rc);
+	if (rc == 0 && fb__reply_header(w, start->written, req->h.unique, 0) < 0)
+		rc = -ERANGE;
 	if (rc == 0) {
-		if (fb__reply_header(w, start.written, req->h.unique, 0) < 0) {
-			rc = -ERANGE;
-		} else {
-			ret = (ssize_t)(fb_writer_written(w) - start.written);
-			goto out_done;
-		}
+		ret = (ssize_t)(fb_writer_written(w) - start->written);
+	} else {
+		rc = fb__errno_check(req, rc);
+		ret = fb__reply_error(w, start, req->h.unique, rc);
+		if (ret < 0)
+			return ret;
 	}
-	goto out_reply_error;
-
-out_error:
-	if (no_reply) {
-		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s dropped (%d)", req->h.unique,
-		       fb_opcode_name(req->h.opcode), rc);
-		return unanswered(s, &req->h, &start, w, rc);
-	}
-out_reply_error:
-	rc = fb__errno_check(req, rc);
-	ret = fb__reply_error(w, &start, req->h.unique, rc);
-	if (ret < 0)
-		return ret;
-out_done:
 	if (s->cfg.debug)
 		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " reply len=%zd error=%d %s", req->h.unique,
 		       ret, rc, err_name(rc));
@@ -884,7 +910,40 @@ out_done:
 	return ret;
 }
 
+/* fb_server_handle() once the header is read into @req (see there). */
+static ssize_t handle(struct fb__req *req, struct fb_reader *r, struct fb_writer *w, size_t total)
+{
+	struct fb_writer start = *w;
+	const struct fb__op *op = NULL;
+	ssize_t ret = 0;
+	int rc;
+
+	if (req->h.opcode < fb__ops_count && fb__ops[req->h.opcode].handler)
+		op = &fb__ops[req->h.opcode];
+	if (req->s->cfg.debug)
+		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s nodeid=%" PRIu64 " len=%" PRIu32,
+		       req->h.unique, fb_opcode_name(req->h.opcode), req->h.nodeid, req->h.len);
+	req->start = &start;
+	req->w = w;
+	rc = decode(req, op, r, w, total, &ret);
+	if (rc == FB__DECODE_DROP)
+		return ret;
+	if (rc == 0)
+		rc = dispatch(req, op);
+	free(req->args_copy);
+	free(req->ext_copy);
+	if (req->d)
+		return fb__deferred_returned(req, rc, w);
+	return fb__encode(req, &start, rc);
+}
+
 ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_writer *w)
+{
+	return fb_server_handle_async(s, r, w, NULL);
+}
+
+ssize_t fb_server_handle_async(struct fb_server *s, struct fb_reader *r, struct fb_writer *w,
+			       void *token)
 {
 	size_t total = fb_reader_remaining(r);
 	struct fb__req req;
@@ -896,6 +955,7 @@ ssize_t fb_server_handle(struct fb_server *s, struct fb_reader *r, struct fb_wri
 	}
 	memset(&req, 0, offsetof(struct fb__req, groups));
 	req.s = s;
+	req.token = s->tops.complete ? token : NULL;
 	/* Read once: everything below decides on this copy, never on the reader's memory. */
 	(void)fb_reader_read(r, &req.h, sizeof(req.h));
 	if (!(fb__tflags(s) & FB_TRANSPORT_RESTART))

@@ -59,8 +59,47 @@ enum {
 struct fb__inflight {
 	struct fb__inflight *next;
 	struct fb__inflight *prev;
-	uint64_t unique; /* without FB_UNIQUE_RESEND */
-	int interrupted; /* set by INTERRUPT; read by fb_ctx_interrupted() */
+	uint64_t unique;	 /* without FB_UNIQUE_RESEND */
+	atomic_int interrupted;	 /* set by INTERRUPT; read by fb_ctx_interrupted() */
+	struct fb_req *deferred; /* the deferred request this entry belongs to, or NULL */
+};
+
+/* fb_req.state bits. Each is set once, with an atomic OR or compare-and-swap. */
+#define FB__REQ_REPLIED	  (1u << 0) /* the owner's reply call came (whatever its outcome) */
+#define FB__REQ_DONE	  (1u << 1) /* the reply is encoded; fb_req.len is valid */
+#define FB__REQ_CANCELLED (1u << 2) /* cancelled (DESTROY, reset, fb_server_cancel_deferred) */
+#define FB__REQ_RETURNED  (1u << 3) /* fb_server_handle_async() returned -EINPROGRESS for it */
+
+/*
+ * A request whose operation answers later (fb_ctx_defer()). Reference-counted: one reference
+ * for the operation's owner (dropped by its reply), one for the server (dropped when the
+ * transport got the reply through tops.complete(), or when fb_server_handle_async() answered
+ * it itself), plus fb_req_ref() and short-lived ones taken while callbacks run.
+ *
+ * Who completes: the state bits decide it without a lock. A reply that is DONE before the
+ * handler RETURNED is returned by fb_server_handle_async() like an immediate one; after it,
+ * the replier calls tops.complete(). A cancellation that wins the race against the reply
+ * (REPLIED not set) completes the request itself when RETURNED was set, else the handler's
+ * return path does. Once CANCELLED, nothing of the handle touches the server again.
+ */
+struct fb_req {
+	struct fb__inflight track; /* in the server's in-flight list until answered */
+	atomic_uint state;	   /* FB__REQ_* */
+	atomic_uint refs;
+	struct fb_server *s;
+	struct fb_in_header h;
+	struct fb_ctx ctx; /* a copy; groups point to groups[] below, secctx is NULL */
+	uint32_t groups[FB__GROUPS_MAX];
+	void *token;		 /* the transport's, passed back to tops.complete() */
+	struct fb_writer start;	 /* the reply memory, at the out header */
+	struct fb_writer w;	 /* the reply memory, after the out header */
+	size_t data_max;	 /* READ: most data bytes; WRITE: the payload size */
+	ssize_t len;		 /* the encoded reply (valid with FB__REQ_DONE) */
+	int cancel_returned;	 /* RETURNED was set when the cancellation won (canceller's) */
+	fb_req_interrupt_fn intr_fn; /* protected by the server's intr_lock, with intr_called */
+	void *intr_priv;
+	int intr_called; /* intr_fn ran (or is queued to run) for INTERRUPT */
+	struct fb_req *cnext; /* on a canceller's or interrupter's private list */
 };
 
 struct fb_server {
@@ -89,6 +128,11 @@ struct fb_server {
 	uint64_t early_intr[FB__EARLY_INTR_MAX];
 	unsigned int early_next;
 
+	/* Deferred requests handed to the transport (RETURNED) and not completed yet; protected
+	 * by intr_lock. fb_server_cancel_deferred() waits on deferred_cond for it to reach 0. */
+	unsigned int deferred_n;
+	pthread_cond_t deferred_cond;
+
 	pthread_mutex_t retrieve_lock; /* protects retrieve_fn and retrieve_priv */
 	fb_retrieve_fn retrieve_fn;
 	void *retrieve_priv;
@@ -107,6 +151,12 @@ struct fb__req {
 	void *args_copy; /* malloc'd copy of args (scattered, or shared and too big for small) */
 	void *ext_copy;	 /* malloc'd copy of the extensions, likewise */
 	size_t small_used; /* bytes of small[] in use */
+	void *token;	   /* the transport's completion token, NULL: cannot be deferred */
+	const struct fb_writer *start; /* the reply writer at the out header */
+	struct fb__inflight *track;    /* the request's in-flight entry, or NULL */
+	struct fb_req *d;	       /* set by fb_ctx_defer() */
+	size_t data_max;	       /* READ: the size asked; WRITE: the payload size */
+	uint8_t op_flags;	       /* FB__OP_* of the opcode */
 	uint32_t groups[FB__GROUPS_MAX];
 	/* Private copies of small argument areas and extensions of shared readers (buf.h:
 	 * fb_reader_init_shared), so the common case needs no malloc. 8-byte aligned. */
@@ -115,6 +165,7 @@ struct fb__req {
 
 /* Handler results besides 0 (reply written) and -errno (error reply). */
 #define FB__NO_REPLY 1
+#define FB__DEFERRED 2 /* the operation took the request (fb_ctx_defer()) and answers later */
 
 typedef int (*fb__handler_fn)(struct fb__req *req);
 
@@ -122,23 +173,24 @@ typedef int (*fb__handler_fn)(struct fb__req *req);
 #define FB__OP_NO_REPLY (1u << 0) /* never answered (FORGET, BATCH_FORGET, NOTIFY_REPLY) */
 #define FB__OP_RAW	(1u << 1) /* handler reads the payload from req->r itself */
 #define FB__OP_NO_TRACK (1u << 2) /* not entered in the in-flight list */
+#define FB__OP_DEFER	(1u << 3) /* its operation may answer later (fb_ctx_defer()) */
 
+/* Names for logs come from fb_opcode_name() (src/abi/names.c), the one opcode-name table. */
 struct fb__op {
 	fb__handler_fn handler;
-	const char *name;
-	uint16_t min_size; /* fixed argument size at the newest minor */
+	uint16_t min_size; /* fixed argument size */
 	uint8_t flags;
 };
 
 /* dispatch.c */
 extern const struct fb__op fb__ops[];
 extern const uint32_t fb__ops_count;
-/* Fixed argument size of @opcode for the negotiated minor (compat sizes for older ones). */
+/* Fixed argument size of @opcode (SETXATTR: as negotiated with SETXATTR_EXT). */
 size_t fb__arg_size(const struct fb_server *s, uint32_t opcode);
-/* Largest fixed argument size in the table. */
-size_t fb__arg_size_max(void);
 
 /* server.c */
+/* The request whose handler runs on this thread, or NULL. */
+struct fb__req *fb__current_req(void);
 int fb__do_init(struct fb__req *req);
 int fb__do_interrupt(struct fb__req *req);
 int fb__do_destroy(struct fb__req *req);
@@ -148,6 +200,26 @@ static inline uint32_t fb__tflags(const struct fb_server *s)
 {
 	return s->tops.flags;
 }
+
+/*
+ * Encode the reply of @req: @rc is the handler's result (0 with the body written after
+ * @start's out header, or -errno). Returns what fb_server_handle() returns.
+ */
+ssize_t fb__encode(struct fb__req *req, const struct fb_writer *start, int rc);
+
+/* defer.c */
+/* Cancel every deferred request (see fb_server_cancel_deferred()) and wait for them. */
+void fb__cancel_deferred(struct fb_server *s);
+/* After the handler of @req returned: see fb_server_handle_async(). */
+ssize_t fb__deferred_returned(struct fb__req *req, int rc, struct fb_writer *w);
+/* Drop a reference to @d. */
+void fb__req_unref(struct fb_req *d);
+/* INTERRUPT found deferred request(s) with callbacks, chained through cnext: run them. */
+void fb__run_interrupt_cbs(struct fb_req *list);
+
+/* dispatch.c */
+int fb__entry_reply(struct fb__req *req, const struct fb_entry *e, int need_ino);
+int fb__create_reply(struct fb__req *req, const struct fb_entry *e, const struct fb_file_info *fi);
 
 /* reply.c */
 void fb__timeout_split(double t, uint64_t *sec, uint32_t *nsec);

@@ -453,6 +453,57 @@ TEST(read_returning_bad_count)
 	CHECK_EQ(rep.ret, 16 + 5);
 }
 
+/* Operations that fill a raw buffer and write past it are caught: EIO, logged. */
+static int over_readlink(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, char *buf,
+			 size_t size)
+{
+	memset(buf, 'x', size + 1); /* one byte too many */
+	return 3;
+}
+
+static int over_getxattr(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, const char *name,
+			 void *buf, size_t size)
+{
+	if (strcmp(name, "user.ok") == 0) {
+		memset(buf, 'y', size); /* exactly the buffer: fine */
+		return (int)size;
+	}
+	memset(buf, 'y', size + 8);
+	return 1;
+}
+
+TEST(ops_writing_past_their_buffer_get_eio)
+{
+	static const struct fb_fs_ops ops = {.readlink = over_readlink,
+					     .getxattr = over_getxattr};
+	struct fb_getxattr_in gi = {.size = 10};
+	struct fb_server *s;
+
+	CHECK_OK(fb_server_new(&ops, sizeof(ops), NULL, NULL, &s));
+	CHECK_EQ(fbreq_init_session(s, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	fbreq_start(&q, FB_READLINK, 2, 5);
+	fbreq_send(s, &q, &rep);
+	CHECK_EQ(rep.ret, 16);
+	CHECK_EQ(rep.oh.error, -EIO);
+	/* Through a temporary buffer too (reply memory in 7-byte pieces). */
+	rep.split = 7;
+	fbreq_send(s, &q, &rep);
+	CHECK_EQ(rep.oh.error, -EIO);
+	rep.split = 0;
+	fbreq_start(&q, FB_GETXATTR, 3, 5);
+	fbreq_put(&q, &gi, sizeof(gi));
+	fbreq_str(&q, "user.bad");
+	fbreq_send(s, &q, &rep);
+	CHECK_EQ(rep.oh.error, -EIO);
+	fbreq_start(&q, FB_GETXATTR, 4, 5);
+	fbreq_put(&q, &gi, sizeof(gi));
+	fbreq_str(&q, "user.ok");
+	fbreq_send(s, &q, &rep);
+	CHECK_EQ(rep.oh.error, 0);
+	CHECK_EQ(rep.bodylen, 10);
+	fb_server_free(s);
+}
+
 TEST(reply_too_big_for_writer)
 {
 	struct fbrep tiny;

@@ -297,6 +297,22 @@ TEST(transport_caps_gate_passthrough_and_uring)
 	fb_server_free(s);
 }
 
+/* No transport moves data with splice: the flags are never offered nor enabled, whatever a
+ * transport's caps or the file system's init() say. */
+TEST(splice_flags_are_never_negotiated)
+{
+	const uint64_t splice = FB_SPLICE_WRITE | FB_SPLICE_MOVE | FB_SPLICE_READ;
+	struct fb_transport_ops t = {.caps = splice};
+	struct fb_server *s = new_rec(NULL, NULL);
+
+	fb_server_set_transport(s, &t, NULL);
+	rec.init_set = splice;
+	CHECK_EQ(init_as(s, 7, 45, FBREQ_ALL_FLAGS), 0);
+	CHECK(!(rec.conn.capable & splice));
+	CHECK(!(out_flags() & splice));
+	fb_server_free(s);
+}
+
 TEST(fs_init_adds_and_removes)
 {
 	struct fb_server *s = new_rec(NULL, NULL);

@@ -17,6 +17,42 @@
 
 #include "fusedev_i.h"
 
+static void channel_put(struct fb_channel *ch)
+{
+	if (atomic_fetch_sub(&ch->refs, 1) != 1)
+		return;
+	close(ch->fd);
+	free(ch->req);
+	if (ch->spare) {
+		free(ch->spare->buf);
+		free(ch->spare);
+	}
+	free(ch);
+}
+
+/* A deferred request's reply is ready (@len > 0) or it was cancelled (0). Any thread. */
+static void dev_reply_complete(struct fb__completion *c, ssize_t len)
+{
+	struct fb__dev_reply *dr = (struct fb__dev_reply *)c;
+	struct fb_channel *ch = dr->ch;
+	ssize_t n;
+
+	if (len > 0) {
+		/* The kernel matches the reply among the requests read from this fd. */
+		do {
+			n = write(ch->fd, dr->buf, (size_t)len);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0 && errno == ENODEV)
+			fb__session_ended(ch->se);
+		else if (n < 0 && errno != ENOENT)
+			fb_log(FB_LOG_WARNING, "sending a later reply of %zd bytes: %s", len,
+			       strerror(errno));
+	}
+	free(dr->buf);
+	free(dr);
+	channel_put(ch);
+}
+
 /* Make sure the buffers can take what the server may now need (it grows after INIT). */
 static int channel_size_buffers(struct fb_channel *ch)
 {
@@ -24,6 +60,16 @@ static int channel_size_buffers(struct fb_channel *ch)
 	size_t rep = fb_server_reply_max(ch->se->server);
 	void *p;
 
+	if (!ch->spare) {
+		/* The last reply buffer went away with a deferred request. */
+		ch->spare = calloc(1, sizeof(*ch->spare));
+		if (!ch->spare)
+			return -ENOMEM;
+		ch->spare->c.fn = dev_reply_complete;
+		ch->spare->ch = ch;
+		ch->rep = NULL;
+		ch->rep_size = 0;
+	}
 	if (req < FB_MIN_READ_BUFFER)
 		req = FB_MIN_READ_BUFFER;
 	if (rep < sizeof(struct fb_out_header))
@@ -42,6 +88,8 @@ static int channel_size_buffers(struct fb_channel *ch)
 		ch->rep = p;
 		ch->rep_size = rep;
 	}
+	ch->spare->buf = ch->rep;
+	ch->spare->size = ch->rep_size;
 	return 0;
 }
 
@@ -59,6 +107,7 @@ int fb_session_channel_new(struct fb_session *se, unsigned int flags, struct fb_
 	if (!ch)
 		return -ENOMEM;
 	ch->se = se;
+	atomic_init(&ch->refs, 1);
 	ch->flags = flags;
 	ch->fd = open("/dev/fuse",
 		      O_RDWR | O_CLOEXEC | ((flags & FB_CHANNEL_NONBLOCK) ? O_NONBLOCK : 0));
@@ -82,6 +131,7 @@ int fb_session_channel_new(struct fb_session *se, unsigned int flags, struct fb_
 out_free_buffers:
 	free(ch->req);
 	free(ch->rep);
+	free(ch->spare);
 out_close_fd:
 	close(ch->fd);
 out_free:
@@ -93,10 +143,8 @@ void fb_channel_free(struct fb_channel *ch)
 {
 	if (!ch)
 		return;
-	close(ch->fd);
-	free(ch->req);
-	free(ch->rep);
-	free(ch);
+	/* Requests still deferred keep the fd for their replies (see fb_server_cancel_deferred). */
+	channel_put(ch);
 }
 
 int fb_channel_fd(const struct fb_channel *ch)
@@ -138,10 +186,10 @@ ssize_t fb_channel_receive(struct fb_channel *ch, struct fb_reader *r, struct fb
 	}
 	ch->req_iov.iov_base = ch->req;
 	ch->req_iov.iov_len = (size_t)n;
-	ch->rep_iov.iov_base = ch->rep;
-	ch->rep_iov.iov_len = ch->rep_size;
+	ch->spare->iov.iov_base = ch->rep;
+	ch->spare->iov.iov_len = ch->rep_size;
 	fb_reader_init(r, &ch->req_iov, 1);
-	fb_writer_init(w, &ch->rep_iov, 1);
+	fb_writer_init(w, &ch->spare->iov, 1);
 	ch->opcode = fb_server_peek(r, &h) == 0 ? h.opcode : 0;
 	return n;
 }
@@ -179,7 +227,19 @@ int fb__channel_handle(struct fb_channel *ch, struct fb_reader *rd, struct fb_wr
 	ssize_t n;
 	int r;
 
-	n = fb_server_handle(ch->se->server, rd, wr);
+	/* A reference for the request in case it answers later: its reply may come from
+	 * another thread before fb_server_handle_async() even returns. */
+	atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+	n = fb_server_handle_async(ch->se->server, rd, wr, ch->spare);
+	if (n == -EINPROGRESS) {
+		/* The reply buffer stays with the request (and the fd, through the reference);
+		 * the next receive gets a new one. */
+		ch->spare = NULL;
+		ch->rep = NULL;
+		ch->rep_size = 0;
+		return 0;
+	}
+	atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_relaxed);
 	if (n > 0) {
 		r = fb_channel_send(ch, (size_t)n);
 		if (r == -ENODEV)

@@ -11,6 +11,8 @@
 #include <fuse_backend/fusedev.h>
 #include <fuse_backend/server.h>
 
+#include "transport/completion_i.h"
+
 struct fb_session {
 	struct fb_server *server;	/* borrowed */
 	struct fb_transport_ops tops;	/* what the server sees of us; caps settable until INIT */
@@ -30,19 +32,29 @@ struct fb_session {
 	int helper_sock;		/* our end of its socket; closing it unmounts, or -1 */
 	int helper_err;			/* read end of the helper's stderr pipe, or -1 */
 	unsigned int conn_id;		/* minor device number of the mount (fusectl name), or 0 */
-	atomic_uint forget_gather_us;	/* > 0: see fb__session_gather_forgets() */
+	atomic_uint forget_gather_us;	/* > 0: see fb_session_set_forget_gather() */
+};
+
+/* A channel's reply buffer, which leaves the channel with a request that answers later. */
+struct fb__dev_reply {
+	struct fb__completion c;	/* writes the reply on ch's fd, then frees all this */
+	struct fb_channel *ch;		/* holds a reference while the request is deferred */
+	void *buf;
+	size_t size;
+	struct iovec iov;		/* the writer's iovec: must live as long as the request */
 };
 
 struct fb_channel {
 	struct fb_session *se;		/* borrowed */
+	atomic_uint refs;		/* fb_channel_free() and each deferred request's reply */
+	struct fb__dev_reply *spare;	/* the reply buffer's token for the next request */
 	int fd;				/* cloned /dev/fuse fd (owned) */
 	unsigned int flags;		/* FB_CHANNEL_* */
 	void *req;			/* request buffer */
 	size_t req_size;
-	void *rep;			/* reply buffer */
+	void *rep;			/* reply buffer (spare->buf) */
 	size_t rep_size;
 	struct iovec req_iov;		/* what the reader of the last request walks */
-	struct iovec rep_iov;		/* what the writer of the last request fills */
 	uint32_t opcode;		/* opcode of the last request received */
 };
 
@@ -98,13 +110,5 @@ void fb__session_ended(struct fb_session *se);
 /* The second half of fb_channel_process(): hand a received request to the server and send
  * the reply. Returns 0, -ENODEV when the session is over, or another negative errno. */
 int fb__channel_handle(struct fb_channel *ch, struct fb_reader *rd, struct fb_writer *wr);
-
-/*
- * Once another transport (FUSE over io_uring) carries the requests, /dev/fuse carries little
- * but FORGETs, and each one would wake a worker. With @us > 0 a worker of the default loop
- * that has just handled a FORGET or BATCH_FORGET waits @us before reading again, so that the
- * kernel gathers the next ones into one BATCH_FORGET. 0 turns it off.
- */
-void fb__session_gather_forgets(struct fb_session *se, unsigned int us);
 
 #endif /* FB_FUSEDEV_I_H */

@@ -240,6 +240,8 @@ int fb_session_loop(struct fb_session *se, unsigned int nthreads)
 	/* Unmounted from outside, or the connection was aborted: drop a leftover mount. */
 	if (!stopping)
 		fb_session_unmount(se, 1);
+	/* Requests still deferred are not waited for by anyone now; their replies are dropped. */
+	fb_server_cancel_deferred(se->server);
 
 out_free_channels:
 	for (unsigned int i = 0; i < nch; i++)

@@ -62,6 +62,16 @@ static int dev_backing_close(void *priv, int backing_id)
 	return 0;
 }
 
+/* A deferred request is answered: its token (a channel's reply buffer, an io_uring entry)
+ * knows how to send the reply. */
+static void dev_complete(void *priv, void *token, ssize_t len)
+{
+	struct fb__completion *c = token;
+
+	(void)priv;
+	c->fn(c, len);
+}
+
 /* Registering a backing file needs CAP_SYS_ADMIN: only offer passthrough when we have it. */
 static int have_cap_sys_admin(void)
 {
@@ -102,6 +112,7 @@ int fb_session_new(struct fb_server *server, struct fb_session **ret)
 	se->tops.send_notify = dev_send_notify;
 	se->tops.backing_open = dev_backing_open;
 	se->tops.backing_close = dev_backing_close;
+	se->tops.complete = dev_complete;
 	if (have_cap_sys_admin())
 		se->tops.caps |= FB_PASSTHROUGH;
 	fb_server_set_transport(server, &se->tops, se);
@@ -128,7 +139,7 @@ void fb_session_add_caps(struct fb_session *se, uint64_t caps)
 	fb_server_set_transport(se->server, &se->tops, se);
 }
 
-void fb__session_gather_forgets(struct fb_session *se, unsigned int us)
+void fb_session_set_forget_gather(struct fb_session *se, unsigned int us)
 {
 	atomic_store(&se->forget_gather_us, us);
 }
@@ -306,6 +317,8 @@ void fb_session_free(struct fb_session *se)
 {
 	if (!se)
 		return;
+	/* Channels and rings are gone or going: no deferred request may still wait for them. */
+	fb_server_cancel_deferred(se->server);
 	if (se->mounted && fb__session_unmount(se, 0, 1) < 0)
 		fb_session_unmount(se, 1);
 	pthread_mutex_lock(&se->lock);

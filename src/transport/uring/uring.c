@@ -51,11 +51,12 @@
 #include <fuse_backend/server.h>
 #include <fuse_backend/uring.h>
 
-#include "transport/fusedev/fusedev_i.h"
+#include <fuse_backend/fusedev.h>
+
 #include "uring_i.h"
 #include "sized_i.h"
 
-/* How long a /dev/fuse worker lets FORGETs gather after one (see fb__session_gather_forgets). */
+/* How long a /dev/fuse worker lets FORGETs gather after one (fb_session_set_forget_gather()). */
 #define FORGET_GATHER_US 1000
 
 #define URING_PARAM	"/sys/module/fuse/parameters/enable_uring"
@@ -236,17 +237,11 @@ static void queue_commit(struct uring_queue *q, struct fb__uring_ent *e, ssize_t
 		      commit_id, NULL, 0, (uint64_t)(uintptr_t)e);
 }
 
-/* A thread serving one request that may wait (see the top of the file). */
-static void *slow_main(void *arg)
+/* Put the finished @e on its queue's done list and wake the queue thread to commit it. */
+static void queue_done(struct uring_queue *q, struct fb__uring_ent *e)
 {
-	struct fb__uring_ent *e = arg;
-	struct uring_queue *q = e->queue;
-	struct fb_uring *u = q->u;
 	uint64_t one = 1;
 	ssize_t n;
-
-	e->result = fb_server_handle(u->srv, &e->r, &e->w);
-	e->written = fb_writer_written(&e->w);
 
 	pthread_mutex_lock(&q->done_lock);
 	e->next = q->done;
@@ -254,12 +249,38 @@ static void *slow_main(void *arg)
 	pthread_mutex_unlock(&q->done_lock);
 	n = write(q->wake_fd, &one, sizeof(one));
 	(void)n;
+}
+
+/* A thread serving one request that may wait (see the top of the file). */
+static void *slow_main(void *arg)
+{
+	struct fb__uring_ent *e = arg;
+	struct uring_queue *q = e->queue;
+	struct fb_uring *u = q->u;
+
+	e->result = fb_server_handle(u->srv, &e->r, &e->w);
+	e->written = fb_writer_written(&e->w);
+	queue_done(q, e);
 
 	pthread_mutex_lock(&u->lock);
 	u->slow--;
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);
 	return NULL;
+}
+
+/*
+ * A deferred request in @c (an entry) is answered (@len > 0), or cancelled (0: the entry is
+ * still committed, with an error reply, so the kernel gets it back). Any thread.
+ */
+static void ent_complete(struct fb__completion *c, ssize_t len)
+{
+	struct fb__uring_ent *e = (struct fb__uring_ent *)((char *)c -
+							   offsetof(struct fb__uring_ent, comp));
+
+	e->result = len;
+	e->written = 0;
+	queue_done(e->queue, e);
 }
 
 /* Serve @e's request on a thread of its own. Returns 0, or a negative errno (serve inline). */
@@ -325,7 +346,13 @@ static void queue_serve(struct uring_queue *q, struct fb__uring_ent *e)
 	    slow_start(q, e) == 0)
 		return;
 	if (n == 0) {
-		n = fb_server_handle(u->srv, &e->r, &e->w);
+		/* A deferred request keeps its entry (the kernel does not get it back, and its
+		 * buffers are not reused) until ent_complete(); the queue fetches with the
+		 * others meanwhile. */
+		e->comp.fn = ent_complete;
+		n = fb_server_handle_async(u->srv, &e->r, &e->w, &e->comp);
+		if (n == -EINPROGRESS)
+			return;
 		written = fb_writer_written(&e->w);
 	} else {
 		fb_log(FB_LOG_WARNING, "io_uring: queue %u: malformed request (opcode %u, len %u, "
@@ -691,7 +718,7 @@ int fb_uring_start(struct fb_uring *u)
 	u->was_active = 1;
 	/* /dev/fuse is left with FORGETs (and INTERRUPTs): gather those rather than wake for
 	 * each forgotten inode. */
-	fb__session_gather_forgets(u->se, FORGET_GATHER_US);
+	fb_session_set_forget_gather(u->se, FORGET_GATHER_US);
 	fb_log(FB_LOG_INFO, "io_uring: serving over %u queues x %u entries (%zu KiB payload)",
 	       u->nr_queues, u->depth, u->payload_size / 1024);
 	return 0;
@@ -830,10 +857,13 @@ void fb_uring_stop(struct fb_uring *u)
 	u->stopped = 1;
 	stop_threads(u);
 	slow_wait(u);
+	/* Deferred requests hold entries: hand them back before the memory goes (their late
+	 * replies are dropped). */
+	fb_server_cancel_deferred(u->srv);
 	fb_uring_stats(u, &st);
 	atomic_store(&u->active, 0);
 	if (u->was_active) {
-		fb__session_gather_forgets(u->se, 0);
+		fb_session_set_forget_gather(u->se, 0);
 		fb_log(FB_LOG_INFO, "io_uring: stopped; %" PRIu64 " requests were served over the "
 		       "rings", st.requests);
 	}

@@ -27,6 +27,8 @@
 #include <fuse_backend/abi.h>
 #include <fuse_backend/buf.h>
 
+#include "transport/completion_i.h"
+
 /*
  * A request's arguments (the op_in part and the payload) up to this size are copied, once and
  * together, to the entry's own side buffer before the server runs: the reply (written into
@@ -56,6 +58,10 @@ struct fb__uring_ent {
 	void *queue;				/* owner (uring.c) */
 	int served;				/* served a request since (re)registering */
 	int reregistered;			/* registered again after the kernel dropped it */
+
+	/* A request answered later (fb_server_handle_async() returned -EINPROGRESS): the
+	 * entry stays out of the kernel until the reply, then goes on the done list below. */
+	struct fb__completion comp;
 
 	/* A request served on a thread of its own (uring.c: requests that may wait): */
 	struct fb_reader r;

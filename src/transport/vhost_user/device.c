@@ -66,6 +66,7 @@ int fb_vhost_user_new(struct fb_server *server, const struct fb_vhost_user_confi
 		goto out_free_mem;
 	pthread_mutex_init(&dev->backend_lock, NULL);
 	fb_virtio_fs_transport_init(&dev->tops);
+	dev->tops.complete = fb__vu_complete;
 	fb_server_set_transport(server, &dev->tops, dev);
 	*ret = dev;
 	return 0;

@@ -112,6 +112,71 @@ static void signal_fd(int fd)
 	(void)n;
 }
 
+/* A deferred chain's reply is ready (@len bytes, 0 when cancelled without one). Any thread. */
+static void vchain_complete(struct fb__completion *c, ssize_t len)
+{
+	struct fb__vchain *t = (struct fb__vchain *)c;
+	struct vu_queue *q = t->owner;
+
+	t->len = len > 0 ? (uint32_t)len : 0;
+	pthread_mutex_lock(&q->done_lock);
+	t->next = q->done;
+	q->done = t;
+	pthread_mutex_unlock(&q->done_lock);
+	signal_fd(q->done_fd);
+}
+
+void fb__vu_complete(void *priv, void *token, ssize_t len)
+{
+	struct fb__completion *c = token;
+
+	(void)priv;
+	c->fn(c, len);
+}
+
+/*
+ * Push the chains answered later into the used ring and publish them (caller holds q->lock).
+ * Returns 1 when the driver wants an interrupt. Without a ring (stopped) they are dropped:
+ * a stop pushes them first (queue_stop()).
+ */
+static int drain_done(struct vu_queue *q)
+{
+	struct fb__vchain *t, *next;
+	int pushed = 0;
+
+	pthread_mutex_lock(&q->done_lock);
+	t = q->done;
+	q->done = NULL;
+	pthread_mutex_unlock(&q->done_lock);
+	for (; t; t = next) {
+		next = t->next;
+		if (q->vq) {
+			fb_virtq_push(q->vq, t->head, t->len);
+			pushed++;
+		}
+		free(t);
+	}
+	if (!pushed)
+		return 0;
+	atomic_store_explicit(&q->requests,
+			      atomic_load_explicit(&q->requests, memory_order_relaxed) +
+				      (uint64_t)pushed,
+			      memory_order_relaxed);
+	return fb_virtq_flush(q->vq);
+}
+
+/*
+ * Cancel the requests still deferred (the whole server's: their chains get ENOTCONN replies)
+ * and push this queue's: nothing may hold a chain of a ring that stops or a memory map that
+ * changes. Caller holds q->lock; the queue is not being served.
+ */
+static void settle_deferred(struct vu_queue *q)
+{
+	fb_server_cancel_deferred(q->dev->server);
+	if (drain_done(q))
+		signal_fd(q->call_fd);
+}
+
 /* Serve @q until it is empty. Returns the chains served or a negative errno. */
 static int serve(struct vu_queue *q)
 {
@@ -121,9 +186,13 @@ static int serve(struct vu_queue *q)
 	pthread_mutex_lock(&q->lock);
 	if (!q->vq || q->broken)
 		goto out_unlock;
+	q->df.fn = vchain_complete;
+	q->df.owner = q;
 	for (;;) {
+		if (drain_done(q))
+			signal_fd(q->call_fd);
 		fb_virtq_set_notify(q->vq, 0);
-		n = fb_virtio_fs_process(s, q->vq, &notify);
+		n = fb__virtio_fs_process_async(s, q->vq, &q->df, &notify);
 		if (n < 0) {
 			/* The avail ring is broken: nothing more until the ring restarts. */
 			q->broken = 1;
@@ -165,15 +234,16 @@ static void drain_kick(int fd)
 static void *queue_main(void *arg)
 {
 	struct vu_queue *q = arg;
-	struct pollfd p[2] = {
+	struct pollfd p[3] = {
 		{.fd = q->kick_fd, .events = POLLIN},
 		{.fd = q->stop_fd, .events = POLLIN},
+		{.fd = q->done_fd, .events = POLLIN},
 	};
 
 	/* Chains may have come before the kick fd did. */
 	serve(q);
 	for (;;) {
-		int r = poll(p, 2, -1);
+		int r = poll(p, 3, -1);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -186,6 +256,11 @@ static void *queue_main(void *arg)
 			ssize_t n = read(q->kick_fd, &v, sizeof(v));
 
 			(void)n;
+			serve(q);
+		}
+		if (p[2].revents & POLLIN) {
+			/* Replies that came later: serve() pushes them first. */
+			drain_kick(q->done_fd);
 			serve(q);
 		}
 	}
@@ -207,6 +282,8 @@ static void queue_stop(struct fb_vhost_user *dev, struct vu_queue *q)
 	}
 	pthread_mutex_lock(&q->lock);
 	if (q->vq) {
+		/* GET_VRING_BASE and every ring change: no chain of this ring stays deferred. */
+		settle_deferred(q);
 		q->base = fb_virtq_base(q->vq);
 		fb_virtq_free(q->vq);
 		q->vq = NULL;
@@ -278,6 +355,9 @@ void fb__vu_pause_all(struct fb_vhost_user *dev)
 {
 	for (unsigned int i = 0; i < dev->nqueues; i++)
 		pthread_mutex_lock(&dev->queues[i].lock);
+	/* The memory map may change now: no reply may still be written into it later. */
+	for (unsigned int i = 0; i < dev->nqueues; i++)
+		settle_deferred(&dev->queues[i]);
 }
 
 void fb__vu_resume_all(struct fb_vhost_user *dev)
@@ -494,6 +574,21 @@ int fb__vu_queues_new(struct fb_vhost_user *dev)
 		q->idx = i;
 		q->kick_fd = q->call_fd = q->err_fd = q->stop_fd = -1;
 		pthread_mutex_init(&q->lock, NULL);
+		pthread_mutex_init(&q->done_lock, NULL);
+		q->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (q->done_fd < 0) {
+			int r = -errno;
+
+			for (unsigned int j = 0; j <= i; j++) {
+				if (dev->queues[j].done_fd >= 0)
+					close(dev->queues[j].done_fd);
+				pthread_mutex_destroy(&dev->queues[j].lock);
+				pthread_mutex_destroy(&dev->queues[j].done_lock);
+			}
+			free(dev->queues);
+			dev->queues = NULL;
+			return r;
+		}
 	}
 	return 0;
 }
@@ -503,8 +598,15 @@ void fb__vu_queues_free(struct fb_vhost_user *dev)
 	if (!dev->queues)
 		return;
 	fb__vu_queues_reset(dev);
-	for (unsigned int i = 0; i < dev->nqueues; i++)
-		pthread_mutex_destroy(&dev->queues[i].lock);
+	for (unsigned int i = 0; i < dev->nqueues; i++) {
+		struct vu_queue *q = &dev->queues[i];
+
+		drain_done(q); /* no ring now: frees what is left */
+		free(q->df.spare);
+		close(q->done_fd);
+		pthread_mutex_destroy(&q->lock);
+		pthread_mutex_destroy(&q->done_lock);
+	}
 	free(dev->queues);
 	dev->queues = NULL;
 }

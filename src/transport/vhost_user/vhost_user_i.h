@@ -26,6 +26,8 @@
 #include <fuse_backend/vhost_user.h>
 #include <fuse_backend/virtio.h>
 
+#include "transport/virtio/virtio_i.h"
+
 /* ---- wire format ---------------------------------------------------------------------------- */
 
 /* Front-end requests (the spec's "Front-end message types"). */
@@ -207,7 +209,17 @@ struct vu_queue {
 	int broken;		   /* vq's avail ring broke: not served until restarted */
 	int call_fd;		   /* -1 when none */
 	int err_fd;		   /* -1 when none */
+	struct fb__vdefer df;	   /* replies later: the next chain's token */
+
+	/* Chains answered later, to push: any thread adds (and writes done_fd), whoever
+	 * serves the queue pushes them (queue.c: drain_done()). */
+	int done_fd;		    /* eventfd, -1 before fb__vu_queues_new() */
+	pthread_mutex_t done_lock;  /* protects done */
+	struct fb__vchain *done;
 };
+
+/* A chain of a vhost-user queue was answered later (struct fb_transport_ops.complete). */
+void fb__vu_complete(void *priv, void *token, ssize_t len);
 
 struct fb_vhost_user {
 	struct fb_server *server;	 /* borrowed */

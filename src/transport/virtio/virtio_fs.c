@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -93,9 +94,18 @@ static void log_guest_error(enum fb_log_level level, const char *fmt, ...)
 		fb_log(level, "virtio-fs: %s", line);
 }
 
-/* Serve one chain; returns the number of bytes written to its writable part. */
-static uint32_t serve_chain(struct fb_server *s, const struct fb_virtq_chain *c)
+/* What serve_chain() returns for a chain answered later: it is pushed then. */
+#define CHAIN_DEFERRED UINT64_MAX
+
+/*
+ * Serve one chain; returns the number of bytes written to its writable part, or
+ * CHAIN_DEFERRED when @df took it (its writable part, copied into the token, stays the
+ * request's until the token's completion).
+ */
+static uint64_t serve_chain(struct fb_server *s, const struct fb_virtq_chain *c, int qsize,
+			    struct fb__vdefer *df)
 {
+	struct fb__vchain *t = NULL;
 	struct fb_reader r;
 	struct fb_writer w;
 	ssize_t n;
@@ -106,8 +116,32 @@ static uint32_t serve_chain(struct fb_server *s, const struct fb_virtq_chain *c)
 		return 0;
 	}
 	fb_reader_init_shared(&r, c->in, c->nin);
-	fb_writer_init(&w, c->out, c->nout);
-	n = fb_server_handle(s, &r, &w);
+	if (df && !df->spare) {
+		int cap = FB_VIRTQ_IOV_MAX(qsize);
+
+		df->spare = malloc(sizeof(*df->spare) + (size_t)cap * sizeof(struct iovec));
+		if (df->spare) {
+			df->spare->c.fn = df->fn;
+			df->spare->owner = df->owner;
+			df->spare->cap = cap;
+		}
+	}
+	if (df && df->spare && df->spare->cap >= c->nout) {
+		/* The iovecs live in the token: the popped chain's are reused by the next pop. */
+		t = df->spare;
+		memcpy(t->out, c->out, (size_t)c->nout * sizeof(struct iovec));
+		t->nout = c->nout;
+		t->head = c->head;
+		fb_writer_init(&w, t->out, t->nout);
+		n = fb_server_handle_async(s, &r, &w, t);
+		if (n == -EINPROGRESS) {
+			df->spare = NULL;
+			return CHAIN_DEFERRED;
+		}
+	} else {
+		fb_writer_init(&w, c->out, c->nout);
+		n = fb_server_handle(s, &r, &w);
+	}
 	if (n == -ENODEV)
 		n = (ssize_t)fb_writer_written(&w); /* DESTROY: its reply, if any */
 	if (n < 0) {
@@ -122,6 +156,13 @@ static uint32_t serve_chain(struct fb_server *s, const struct fb_virtq_chain *c)
 
 int fb_virtio_fs_process(struct fb_server *s, struct fb_virtq *q, int *ret_notify)
 {
+	return fb__virtio_fs_process_async(s, q, NULL, ret_notify);
+}
+
+int fb__virtio_fs_process_async(struct fb_server *s, struct fb_virtq *q, struct fb__vdefer *df,
+				int *ret_notify)
+{
+	uint64_t len;
 	struct fb_virtq_chain c;
 	int served = 0, notify = 0, r;
 	/* A guest can refill the queue as fast as we serve it (even through the replies we
@@ -154,7 +195,9 @@ int fb_virtio_fs_process(struct fb_server *s, struct fb_virtq *q, int *ret_notif
 			fb_virtq_set_notify(q, 0);
 			continue;
 		}
-		fb_virtq_push(q, c.head, serve_chain(s, &c));
+		len = serve_chain(s, &c, (int)fb__virtq_size(q), df);
+		if (len != CHAIN_DEFERRED)
+			fb_virtq_push(q, c.head, (uint32_t)len);
 		served++;
 		if (fb__virtq_pending(q) == 0)
 			notify |= fb_virtq_flush(q);

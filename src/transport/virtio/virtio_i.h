@@ -15,6 +15,8 @@
 
 #include <fuse_backend/virtio.h>
 
+#include "transport/completion_i.h"
+
 /* virtq_desc.flags */
 #define FB__VRING_DESC_F_NEXT	  1
 #define FB__VRING_DESC_F_WRITE	  2
@@ -100,5 +102,35 @@ int fb__guest_mem_read(const struct fb_guest_mem *m, uint64_t gpa, void *dst, si
 int fb__virtq_pending(const struct fb_virtq *q);
 /* The queue's size (entries). */
 unsigned int fb__virtq_size(const struct fb_virtq *q);
+
+/*
+ * Replies later over virtio-fs (the vhost-user back end uses it): a chain whose request is
+ * answered later is completed from the token below. The caller owns the tokens' completion
+ * function and the list they go on.
+ */
+struct fb__vchain {
+	struct fb__completion c;	/* set by the caller (struct fb__vdefer.fn) */
+	void *owner;			/* struct fb__vdefer.owner */
+	struct fb__vchain *next;	/* on the owner's list of answered chains */
+	uint16_t head;			/* the chain, for fb_virtq_push() */
+	uint32_t len;			/* the reply length, once answered */
+	int cap;			/* room in out[] */
+	int nout;
+	struct iovec out[];		/* the writable part: the reply memory */
+};
+
+struct fb__vdefer {
+	void (*fn)(struct fb__completion *c, ssize_t len);
+	void *owner;
+	struct fb__vchain *spare; /* the token for the next chain; NULL: made when needed */
+};
+
+/*
+ * fb_virtio_fs_process() handing each chain to fb_server_handle_async() with a token from
+ * @df: a chain whose request answers later is not pushed (its token leaves df->spare and
+ * reaches df->fn when the reply is ready: push it then). @df NULL: as fb_virtio_fs_process().
+ */
+int fb__virtio_fs_process_async(struct fb_server *s, struct fb_virtq *q, struct fb__vdefer *df,
+				int *ret_notify);
 
 #endif /* FB_TRANSPORT_VIRTIO_I_H */
