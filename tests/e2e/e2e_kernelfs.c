@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * e2e_kernelfs: what the conformance suites run on a kernel file system, through a real
+ * fb-passthrough mount over a tmpfs source (which keeps chattr flags and has file handles):
+ *
+ *  - chattr/lsattr: FS_IOC_GETFLAGS / SETFLAGS and FS_IOC_FSGETXATTR / FSSETXATTR reach the
+ *    host file and take effect there; only the owner may change flags, and only root may set
+ *    append-only or immutable;
+ *  - NFS-style export: name_to_handle_at / open_by_handle_at on files of the mount, also
+ *    after the kernel dropped its inodes (drop_caches) and the daemon forgot them;
+ *  - idmapped mounts of the FUSE mount (mount_setattr(MOUNT_ATTR_IDMAP)).
+ *
+ * Environment (set by meson): FB_PASSTHROUGH.
+ */
+#include <grp.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+
+#include "harness.h"
+#include "e2e_util.h"
+
+static const char *g_daemon;
+static char g_base[256];		/* holds src/ (a tmpfs) and mnt/ */
+static char g_src[300], g_mnt[300];
+static pid_t g_pid;			/* the daemon of the current test, or 0 */
+
+static void path_in(char *buf, size_t len, const char *dir, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static int make_file(const char *dir, const char *name, const char *text, uid_t uid, mode_t mode)
+{
+	char p[400];
+	int fd;
+
+	path_in(p, sizeof(p), dir, name);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fchown(fd, uid, uid) < 0 ||
+	    fchmod(fd, mode) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	close(fd);
+	return 0;
+}
+
+static void unmount_pt(void);
+
+/*
+ * Mount fb-passthrough g_src on g_mnt with -o @opts; the pid goes to g_pid. A mount that a
+ * failed test left behind goes first.
+ */
+static int mount_pt(const char *opts)
+{
+	char o[256];
+
+	unmount_pt();
+	snprintf(o, sizeof(o), "%s", opts && *opts ? opts : "rw");
+	char *argv[] = {(char *)g_daemon, "-f", "-o", o, g_src, g_mnt, NULL};
+	g_pid = e2e_start_daemon(argv, g_mnt);
+	return g_pid > 0 ? 0 : (int)g_pid;
+}
+
+static void unmount_pt(void)
+{
+	if (g_pid <= 0)
+		return;
+	umount2(g_mnt, MNT_DETACH);
+	e2e_stop_daemon(g_pid, SIGTERM);
+	g_pid = 0;
+}
+
+/* FS_IOC_GETFLAGS of @path (opened read-only), or -errno. */
+static long get_flags(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK), flags = 0;
+	long r;
+
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 ? -errno : flags;
+	close(fd);
+	return r;
+}
+
+/* FS_IOC_SETFLAGS @flags on @path: 0 or -errno. */
+static int set_flags(const char *path, int flags)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK), r;
+
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/* Run set_flags(@path, @flags) as @uid:@uid in a child; its result. */
+static int set_flags_as(uid_t uid, const char *path, int flags)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(100);
+		_exit(-set_flags(path, flags));
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -ECHILD;
+	return -WEXITSTATUS(status);
+}
+
+static int setup(void)
+{
+	if (e2e_need_root_and_fuse())
+		return 1;
+	g_daemon = getenv("FB_PASSTHROUGH");
+	if (!g_daemon || access(g_daemon, X_OK) != 0) {
+		fprintf(stderr, "  skip: FB_PASSTHROUGH does not name the fb-passthrough binary\n");
+		return 1;
+	}
+	snprintf(g_base, sizeof(g_base), "/tmp/fb-kernelfs-XXXXXX");
+	if (!mkdtemp(g_base))
+		return 1;
+	chmod(g_base, 0755);
+	path_in(g_src, sizeof(g_src), g_base, "src");
+	path_in(g_mnt, sizeof(g_mnt), g_base, "mnt");
+	if (mkdir(g_src, 0755) < 0 || mkdir(g_mnt, 0755) < 0)
+		return 1;
+	if (mount("tmpfs", g_src, "tmpfs", 0, "size=64m,mode=0755") < 0) {
+		fprintf(stderr, "  skip: cannot mount a tmpfs source: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int teardown(void)
+{
+	unmount_pt();
+	umount2(g_mnt, MNT_DETACH);
+	umount2(g_src, MNT_DETACH);
+	rmdir(g_mnt);
+	rmdir(g_src);
+	rmdir(g_base);
+	return 0;
+}
+TEST_SETUP(setup)
+TEST_TEARDOWN(teardown)
+
+/*
+ * chattr +a / +d through the mount reach the host file, and the host's append-only rule then
+ * holds on the mount; lsattr (GETFLAGS) and xfs_io's lsattr (FSGETXATTR) see them.
+ */
+TEST(chattr_flags_reach_the_host)
+{
+	char m[400], s[400];
+	struct fsxattr fsx;
+	int fd;
+
+	CHECK_OK(make_file(g_src, "af", "data", 0, 0644));
+	path_in(m, sizeof(m), g_mnt, "af");
+	path_in(s, sizeof(s), g_src, "af");
+	CHECK_OK(mount_pt("allow_other"));
+
+	CHECK_EQ(get_flags(m), 0);
+	CHECK_OK(set_flags(m, FS_APPEND_FL | FS_NODUMP_FL));
+	CHECK_EQ(get_flags(s), FS_APPEND_FL | FS_NODUMP_FL);
+	CHECK_EQ(get_flags(m), FS_APPEND_FL | FS_NODUMP_FL);
+	/* append-only on the host: no truncating open, appending works */
+	CHECK_ERR(open(m, O_WRONLY | O_TRUNC), -EPERM);
+	fd = open(m, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, "more", 4), 4);
+	close(fd);
+
+	fd = open(m, O_RDONLY);
+	CHECK(fd >= 0);
+	memset(&fsx, 0, sizeof(fsx));
+	CHECK_OK(ioctl(fd, FS_IOC_FSGETXATTR, &fsx));
+	CHECK_EQ(fsx.fsx_xflags & (FS_XFLAG_APPEND | FS_XFLAG_NODUMP),
+		 FS_XFLAG_APPEND | FS_XFLAG_NODUMP);
+	fsx.fsx_xflags &= ~(uint32_t)FS_XFLAG_APPEND;
+	CHECK_OK(ioctl(fd, FS_IOC_FSSETXATTR, &fsx));
+	close(fd);
+	CHECK_EQ(get_flags(s), FS_NODUMP_FL);
+
+	CHECK_OK(set_flags(m, 0));
+	CHECK_EQ(get_flags(s), 0);
+	unmount_pt();
+}
+
+/*
+ * Only the owner may change flags, and append-only / immutable need CAP_LINUX_IMMUTABLE,
+ * which no caller but root has: the host must refuse in the caller's terms, whatever the
+ * daemon (root) could do.
+ */
+TEST(chattr_needs_owner_and_capability)
+{
+	char m[400], s[400];
+
+	CHECK_OK(make_file(g_src, "of", "data", 65534, 0666));
+	path_in(m, sizeof(m), g_mnt, "of");
+	path_in(s, sizeof(s), g_src, "of");
+	CHECK_OK(mount_pt("allow_other"));
+
+	/* the owner may set nodump, not append-only or immutable */
+	CHECK_EQ(set_flags_as(65534, m, FS_NODUMP_FL), 0);
+	CHECK_EQ(get_flags(s), FS_NODUMP_FL);
+	CHECK_EQ(set_flags_as(65534, m, FS_NODUMP_FL | FS_APPEND_FL), -EPERM);
+	CHECK_EQ(set_flags_as(65534, m, FS_NODUMP_FL | FS_IMMUTABLE_FL), -EPERM);
+	/* another user may change nothing, not even on a file it may write */
+	CHECK_EQ(set_flags_as(65533, m, 0), -EPERM);
+	CHECK_EQ(get_flags(s), FS_NODUMP_FL);
+	/* root may; and then the owner may not take it away */
+	CHECK_OK(set_flags(m, FS_NODUMP_FL | FS_IMMUTABLE_FL));
+	CHECK_EQ(get_flags(s), FS_NODUMP_FL | FS_IMMUTABLE_FL);
+	CHECK_EQ(set_flags_as(65534, m, FS_NODUMP_FL), -EPERM);
+	CHECK_ERR(open(m, O_WRONLY), -EPERM);
+	CHECK_OK(set_flags(m, 0));
+	CHECK_EQ(get_flags(s), 0);
+	unmount_pt();
+}
+
+TEST_MAIN()
