@@ -12,6 +12,7 @@
  *
  * Environment (set by meson): FB_PASSTHROUGH.
  */
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -225,6 +226,109 @@ TEST(chattr_needs_owner_and_capability)
 	CHECK_ERR(open(m, O_WRONLY), -EPERM);
 	CHECK_OK(set_flags(m, 0));
 	CHECK_EQ(get_flags(s), 0);
+	unmount_pt();
+}
+
+/* Let the kernel drop every unused dentry and inode, and the daemon hear the FORGETs. */
+static int drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	sync();
+	if (write(fd, "2", 1) != 1)
+		r = -errno;
+	close(fd);
+	e2e_sleep_ms(300); /* FORGET is sent asynchronously */
+	return r;
+}
+
+/* The file handle of @path on the mount, into @buf (room for MAX_HANDLE_SZ). */
+static int handle_of(const char *path, struct file_handle *h)
+{
+	int mnt_id;
+
+	h->handle_bytes = MAX_HANDLE_SZ;
+	return name_to_handle_at(AT_FDCWD, path, h, &mnt_id, 0) < 0 ? -errno : 0;
+}
+
+/* Open handle @h of the mount with @flags and read up to @len - 1 bytes into @buf. */
+static int open_handle_read(int mfd, struct file_handle *h, char *buf, size_t len,
+			    struct stat *st)
+{
+	int fd = open_by_handle_at(mfd, h, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0 || fstat(fd, st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	buf[n] = '\0';
+	close(fd);
+	return 0;
+}
+
+/*
+ * NFS-style export: a file handle of a file of the mount opens that file, also after the
+ * kernel forgot the inode (drop_caches): the daemon finds it again from the host's handle,
+ * under the same node id. A directory's handle too (the kernel reconnects it with ".."). A
+ * handle of a removed file is stale.
+ */
+TEST(file_handles_survive_forget)
+{
+	union {
+		struct file_handle h;
+		char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} fh, dh, gone;
+	char m[400], d[400], buf[64];
+	struct stat st, st2;
+	int mfd, fd;
+
+	CHECK_OK(make_file(g_src, "ef", "exported", 0, 0644));
+	CHECK_OK(make_file(g_src, "gone", "x", 0, 0644));
+	path_in(d, sizeof(d), g_src, "dir");
+	CHECK_OK(mkdir(d, 0755));
+	CHECK_OK(make_file(d, "inner", "in", 0, 0644));
+	CHECK_OK(mount_pt("allow_other"));
+
+	path_in(m, sizeof(m), g_mnt, "ef");
+	CHECK_OK(stat(m, &st));
+	CHECK_OK(handle_of(m, &fh.h));
+	path_in(d, sizeof(d), g_mnt, "dir");
+	CHECK_OK(handle_of(d, &dh.h));
+	path_in(m, sizeof(m), g_mnt, "gone");
+	CHECK_OK(handle_of(m, &gone.h));
+	CHECK_OK(unlink(m));
+	mfd = open(g_mnt, O_RDONLY | O_DIRECTORY);
+	CHECK(mfd >= 0);
+
+	CHECK_OK(open_handle_read(mfd, &fh.h, buf, sizeof(buf), &st2));
+	CHECK_STR(buf, "exported");
+	CHECK_EQ(st2.st_ino, st.st_ino);
+
+	CHECK_OK(drop_caches());
+	CHECK_OK(open_handle_read(mfd, &fh.h, buf, sizeof(buf), &st2));
+	CHECK_STR(buf, "exported");
+	CHECK_EQ(st2.st_ino, st.st_ino);
+	fd = open_by_handle_at(mfd, &dh.h, O_RDONLY | O_DIRECTORY);
+	CHECK(fd >= 0);
+	CHECK_OK(fstatat(fd, "inner", &st2, 0));
+	close(fd);
+	CHECK_ERR(open_by_handle_at(mfd, &gone.h, O_RDONLY), -ESTALE);
+
+	/* looked up by name again after the forget: the same file, the same handle */
+	CHECK_OK(drop_caches());
+	path_in(m, sizeof(m), g_mnt, "ef");
+	CHECK_OK(stat(m, &st2));
+	CHECK_EQ(st2.st_ino, st.st_ino);
+	CHECK_OK(open_handle_read(mfd, &fh.h, buf, sizeof(buf), &st2));
+	CHECK_STR(buf, "exported");
+	close(mfd);
 	unmount_pt();
 }
 

@@ -334,7 +334,13 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	 */
 	want(conn, FB_FLOCK_LOCKS, c->posix_locks && !c->no_open);
 	want(conn, FB_HAS_IOCTL_DIR, 1);
-	want(conn, FB_EXPORT_SUPPORT, 0);
+	/*
+	 * NFS-style export (name_to_handle_at / open_by_handle_at on the mount): the kernel looks
+	 * up "." and ".." (ops.c); handles of forgotten inodes work with host file handles only.
+	 */
+	pt->export = want(conn, FB_EXPORT_SUPPORT, 1) && pt->use_handles;
+	if (conn->want & FB_EXPORT_SUPPORT)
+		want(conn, FB_NO_EXPORT_SUPPORT, 0);
 	if (want(conn, FB_DO_READDIRPLUS, c->readdirplus))
 		want(conn, FB_READDIRPLUS_AUTO, 1);
 	else
