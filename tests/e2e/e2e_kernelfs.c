@@ -8,15 +8,23 @@
  *    append-only or immutable;
  *  - NFS-style export: name_to_handle_at / open_by_handle_at on files of the mount, also
  *    after the kernel dropped its inodes (drop_caches) and the daemon forgot them;
- *  - idmapped mounts of the FUSE mount (mount_setattr(MOUNT_ATTR_IDMAP)).
+ *  - idmapped mounts of the FUSE mount (mount_setattr(MOUNT_ATTR_IDMAP)), with a passthrough
+ *    served in this process (allow_idmap is a library setting).
  *
  * Environment (set by meson): FB_PASSTHROUGH.
  */
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/fs.h>
+#include <linux/mount.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+
+#include <fuse_backend/fusedev.h>
+#include <fuse_backend/passthrough.h>
+#include <fuse_backend/server.h>
 
 #include "harness.h"
 #include "e2e_util.h"
@@ -142,9 +150,12 @@ static int setup(void)
 	return 0;
 }
 
+static void inproc_stop_current(void);
+
 static int teardown(void)
 {
 	unmount_pt();
+	inproc_stop_current();
 	umount2(g_mnt, MNT_DETACH);
 	umount2(g_src, MNT_DETACH);
 	rmdir(g_mnt);
@@ -330,6 +341,259 @@ TEST(file_handles_survive_forget)
 	CHECK_STR(buf, "exported");
 	close(mfd);
 	unmount_pt();
+}
+
+/* ---- idmapped mounts ---- */
+
+struct inproc {
+	struct fb_passthrough *pt;
+	struct fb_server *srv;
+	struct fb_session *se;
+	pthread_t thread;
+	int running;
+};
+
+static void *inproc_loop(void *arg)
+{
+	struct inproc *p = arg;
+
+	fb_session_loop(p->se, 2);
+	return NULL;
+}
+
+/* Serve g_src on g_mnt from this process with allow_idmap, allow_other, default_permissions. */
+static int inproc_start(struct inproc *p)
+{
+	struct fb_passthrough_config cfg;
+	struct fb_mount_opts mo = {.allow_other = 1, .default_permissions = 1};
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	fb_passthrough_config_init(&cfg);
+	cfg.source = g_src;
+	cfg.allow_idmap = 1;
+	r = fb_passthrough_new(&cfg, &p->pt);
+	if (r == 0)
+		r = fb_server_new(&fb_passthrough_ops, sizeof(fb_passthrough_ops), p->pt, NULL,
+				  &p->srv);
+	if (r == 0)
+		r = fb_session_new(p->srv, &p->se);
+	if (r == 0)
+		r = fb_session_mount(p->se, g_mnt, &mo);
+	if (r == 0)
+		r = -pthread_create(&p->thread, NULL, inproc_loop, p);
+	p->running = r == 0;
+	return r;
+}
+
+static struct inproc g_ip; /* the in-process server of the current test */
+
+static void inproc_stop(struct inproc *p)
+{
+	if (p->running) {
+		fb_session_exit(p->se);
+		pthread_join(p->thread, NULL);
+	}
+	fb_session_free(p->se);
+	fb_server_free(p->srv);
+	fb_passthrough_free(p->pt);
+	memset(p, 0, sizeof(*p));
+}
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* A user namespace mapping ids @inside.. to @outside.. (@count of each), as an fd. */
+static int userns_fd(unsigned int inside, unsigned int outside, unsigned int count)
+{
+	char path[64], map[64], c;
+	int p[2], fd, r1, r2;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		if (read(p[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return -errno;
+	}
+	/* until the child's namespace exists, its ns/user is ours: wait for the change */
+	for (int i = 0; i < 200; i++) {
+		struct stat a, b;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		if (stat(path, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 && a.st_ino != b.st_ino)
+			break;
+		e2e_sleep_ms(5);
+	}
+	snprintf(map, sizeof(map), "%u %u %u\n", inside, outside, count);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	r1 = write_text(path, map);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	r2 = write_text(path, map);
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	close(p[1]);
+	waitpid(pid, NULL, 0);
+	if (r1 < 0 || r2 < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r1 < 0 ? r1 : r2;
+	}
+	return fd;
+}
+
+/*
+ * An idmapped copy of mount @from on @to, where files of id @fs_id show as @seen_id's and
+ * caller @seen_id creates files of @fs_id (the user namespace maps @fs_id to @seen_id):
+ * 0 or -errno.
+ */
+static int idmapped_mount(const char *from, const char *to, unsigned int fs_id,
+			  unsigned int seen_id)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP};
+	int ns, tree, r = 0;
+
+	ns = userns_fd(fs_id, seen_id, 1);
+	if (ns < 0)
+		return ns;
+	tree = (int)syscall(SYS_open_tree, AT_FDCWD, from, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0) {
+		r = -errno;
+		close(ns);
+		return r;
+	}
+	attr.userns_fd = (uint64_t)ns;
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
+	    syscall(SYS_move_mount, tree, "", AT_FDCWD, to, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		r = -errno;
+	close(tree);
+	close(ns);
+	return r;
+}
+
+/* As @uid:@uid in a child: create @path (mode 0644) and write to @other. 0 or -errno each. */
+static void create_and_write_as(uid_t uid, const char *path, const char *other, int *r_create,
+				int *r_write)
+{
+	int p[2], res[2] = {-ECHILD, -ECHILD};
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		goto out;
+	pid = fork();
+	if (pid == 0) {
+		int out[2], fd;
+
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(1);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		out[0] = fd < 0 ? -errno : 0;
+		if (fd >= 0)
+			close(fd);
+		fd = open(other, O_WRONLY | O_APPEND);
+		out[1] = fd < 0 ? -errno : (write(fd, "x", 1) == 1 ? 0 : -errno);
+		if (fd >= 0)
+			close(fd);
+		_exit(write(p[1], out, sizeof(out)) == sizeof(out) ? 0 : 1);
+	}
+	close(p[1]);
+	if (pid > 0) {
+		if (read(p[0], res, sizeof(res)) != sizeof(res))
+			res[0] = res[1] = -ECHILD;
+		waitpid(pid, NULL, 0);
+	}
+	close(p[0]);
+out:
+	*r_create = res[0];
+	*r_write = res[1];
+}
+
+static void inproc_stop_current(void)
+{
+	char idm[300];
+
+	path_in(idm, sizeof(idm), g_base, "idm");
+	umount2(idm, MNT_DETACH);
+	rmdir(idm);
+	inproc_stop(&g_ip);
+}
+
+/*
+ * An idmapped mount of the FUSE mount (uid/gid 1000 inside seen for 2000 on the host): a file
+ * of 2000 shows as 1000's, 1000 creates files that the host gives to 2000 and may write
+ * 2000's file; the kernel checks permissions (default_permissions) for every caller, and the
+ * plain mount still creates files as the real caller.
+ */
+TEST(idmapped_mount_of_the_fuse_mount)
+{
+	char idm[300], p[400], q[400], pub[400];
+	struct stat st;
+	int rc, rw;
+
+	CHECK_OK(make_file(g_src, "own2000", "data", 2000, 0644));
+	path_in(pub, sizeof(pub), g_src, "pub");
+	/* the kernel refuses writes to a directory whose owner the idmapped mount cannot map */
+	CHECK_OK(mkdir(pub, 0777));
+	CHECK_OK(chown(pub, 2000, 2000));
+	CHECK_OK(chmod(pub, 0777));
+	path_in(idm, sizeof(idm), g_base, "idm");
+	mkdir(idm, 0755);
+	CHECK_OK(inproc_start(&g_ip));
+
+	/* INIT must be done: the kernel allows idmapped mounts from its reply on */
+	CHECK_OK(stat(g_mnt, &st));
+	CHECK_OK(idmapped_mount(g_mnt, idm, 2000, 1000));
+	path_in(p, sizeof(p), idm, "own2000");
+	CHECK_OK(stat(p, &st));
+	CHECK_EQ(st.st_uid, 1000);
+	CHECK_EQ(st.st_gid, 1000);
+
+	/* 1000 through the idmapped mount is 2000 on the host */
+	path_in(q, sizeof(q), idm, "pub/by1000");
+	create_and_write_as(1000, q, p, &rc, &rw);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(rw, 0);
+	path_in(q, sizeof(q), g_src, "pub/by1000");
+	CHECK_OK(stat(q, &st));
+	CHECK_EQ(st.st_uid, 2000);
+	CHECK_EQ(st.st_gid, 2000);
+
+	/* on the plain mount 1000 is 1000: its new file is its own, 2000's file is not */
+	path_in(p, sizeof(p), g_mnt, "own2000");
+	path_in(q, sizeof(q), g_mnt, "pub/plain1000");
+	create_and_write_as(1000, q, p, &rc, &rw);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(rw, -EACCES);
+	path_in(q, sizeof(q), g_src, "pub/plain1000");
+	CHECK_OK(stat(q, &st));
+	CHECK_EQ(st.st_uid, 1000);
+
+	umount2(idm, MNT_DETACH);
+	rmdir(idm);
+	inproc_stop(&g_ip);
 }
 
 TEST_MAIN()

@@ -348,10 +348,13 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	want(conn, FB_AUTO_INVAL_DATA, c->cache == FB_PT_CACHE_AUTO);
 	want(conn, FB_CACHE_SYMLINKS, c->cache == FB_PT_CACHE_ALWAYS);
 	want(conn, FB_POSIX_ACL, c->posix_acl && c->xattr);
-	/* With FB_ALLOW_IDMAP the kernel would send FB_INVALID_UIDGID as the caller of most
-	 * requests; our id map needs the caller's real ids. */
-	if (pt->idmapped)
-		want(conn, FB_ALLOW_IDMAP, 0);
+	/* With FB_ALLOW_IDMAP the kernel sends FB_INVALID_UIDGID as the caller of most requests
+	 * (creds.c); our own id map needs the caller's real ids. */
+	pt->allow_idmap = want(conn, FB_ALLOW_IDMAP,
+			       !pt->idmapped && cfg_has(c, offsetof(struct fb_passthrough_config,
+								 allow_idmap) +
+								sizeof(c->allow_idmap)) &&
+				       c->allow_idmap);
 	pt->writeback =
 		want(conn, FB_WRITEBACK_CACHE, c->writeback && c->cache != FB_PT_CACHE_NEVER);
 	pt->no_open = want(conn, FB_NO_OPEN_SUPPORT, c->no_open);

@@ -221,6 +221,7 @@ struct fb_passthrough {
 	int no_opendir;
 	int submounts;
 	int killpriv_v2;
+	int allow_idmap;		/* FB_ALLOW_IDMAP: most callers are FB_INVALID_UIDGID */
 	int flush;			/* FLUSH does something: host locks, or a source where
 					 * close() may report errors (NFS): see want_flush() */
 
