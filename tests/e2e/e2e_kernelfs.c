@@ -173,6 +173,7 @@ TEST_TEARDOWN(teardown)
 TEST(chattr_flags_reach_the_host)
 {
 	char m[400], s[400];
+	struct stat st1, st2, hs;
 	struct fsxattr fsx;
 	int fd;
 
@@ -182,8 +183,15 @@ TEST(chattr_flags_reach_the_host)
 	CHECK_OK(mount_pt("allow_other"));
 
 	CHECK_EQ(get_flags(m), 0);
+	CHECK_OK(stat(m, &st1)); /* cached by the kernel for the attribute timeout */
+	e2e_sleep_ms(20);
 	CHECK_OK(set_flags(m, FS_APPEND_FL | FS_NODUMP_FL));
 	CHECK_EQ(get_flags(s), FS_APPEND_FL | FS_NODUMP_FL);
+	/* chattr changes ctime, and the mount shows it at once (xfstests generic/277) */
+	CHECK_OK(stat(m, &st2));
+	CHECK_OK(stat(s, &hs));
+	CHECK(st2.st_ctim.tv_sec != st1.st_ctim.tv_sec || st2.st_ctim.tv_nsec != st1.st_ctim.tv_nsec);
+	CHECK_EQ(st2.st_ctim.tv_nsec, hs.st_ctim.tv_nsec);
 	CHECK_EQ(get_flags(m), FS_APPEND_FL | FS_NODUMP_FL);
 	/* append-only on the host: no truncating open, appending works */
 	CHECK_ERR(open(m, O_WRONLY | O_TRUNC), -EPERM);

@@ -126,7 +126,9 @@ int fb__pt_ioctl(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, 
 	if (r < 0)
 		goto out_put;
 	if (c->set) {
+		/* The host changed ctime; the kernel would show the cached one until the timeout. */
 		*out_size = 0;
+		fb__pt_mode_changed(ctx, ino);
 	} else if (c->size == sizeof(int) && *out_size >= sizeof(long)) {
 		/* FS_IOC_GETFLAGS is declared with a long; the kernel's fileattr code asks an
 		 * int, an old 64-bit caller may take the whole long. */
