@@ -27,7 +27,7 @@
 #define FB__VFS_CONFIG_SIZE_V1 FB__SIZE_TO(struct fb_vfs_config, has_pseudo_timeout)
 #define FB__VFS_MOUNT_OPTS_SIZE_V1 FB__SIZE_TO(struct fb_vfs_mount_opts, source)
 #define FB__VHOST_USER_CONFIG_SIZE_V1 FB__SIZE_TO(struct fb_vhost_user_config, flags)
-#define FB__PASSTHROUGH_CONFIG_SIZE_V1 FB__SIZE_TO(struct fb_passthrough_config, ngid_map)
+#define FB__PASSTHROUGH_CONFIG_SIZE_V1 FB__SIZE_TO(struct fb_passthrough_config, allow_idmap)
 
 /* A caller's struct may be larger than ours (a newer header) up to this many bytes. */
 #define FB__SIZED_MAX 4096

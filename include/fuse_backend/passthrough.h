@@ -169,6 +169,16 @@ struct fb_passthrough_config {
 	uint32_t nuid_map;
 	const struct fb_idmap_range *gid_map;
 	uint32_t ngid_map;
+	/*
+	 * Idmapped mounts (FB_ALLOW_IDMAP, protocol 7.39+): let `mount_setattr(MOUNT_ATTR_IDMAP)`
+	 * make idmapped mounts of this file system. Negotiated only where the transport offers
+	 * it (a fusedev mount with default_permissions: the kernel requires that) and without
+	 * uid_map/gid_map. The kernel then sends the caller's ids (mapped through the idmapped
+	 * mount) only with requests that create inodes, which get them as owner; every other
+	 * request carries FB_INVALID_UIDGID and runs with the daemon's credentials, its
+	 * permissions checked by the kernel alone (default_permissions). Default 0.
+	 */
+	int allow_idmap;
 };
 
 /* Fill @cfg with the defaults above (source NULL). */

@@ -56,8 +56,9 @@ struct fb_transport_ops {
 
 	/* INIT flags that depend on the transport, added to the offer only when the kernel also
 	 * offers them: FB_PASSTHROUGH where backing_open works, FB_OVER_IO_URING, and for
-	 * virtio-fs DAX FB_MAP_ALIGNMENT and FB_HAS_INODE_DAX (only when
-	 * dax_map works). Without them the server never enables these flags. */
+	 * virtio-fs DAX FB_MAP_ALIGNMENT and FB_HAS_INODE_DAX (only when dax_map works),
+	 * FB_ALLOW_IDMAP where the mount has default_permissions (the kernel refuses the
+	 * connection otherwise). Without them the server never enables these flags. */
 	uint64_t caps;
 
 	/* FB_TRANSPORT_* bits: what kind of peer sends the requests. */

@@ -10,8 +10,8 @@
  *
  * Names: NUL-terminated inside the argument area, at most FB__NAME_MAX bytes. A name that
  * names a directory entry must not be empty, ".", ".." or contain '/': the kernel never sends
- * those (we do not negotiate EXPORT_SUPPORT), and a hostile peer could use them to walk out
- * of a passthrough tree. Nothing may follow the last expected item.
+ * those (LOOKUP's "." and ".." only when a file system negotiated EXPORT_SUPPORT), and a
+ * hostile peer could use them to walk out of a passthrough tree. Nothing may follow the last expected item.
  *
  * Shared readers (buf.h): req->args is then always the server's private copy, so a name or
  * value checked here is the one the operation gets. RAW decoders read their fixed part with
@@ -245,11 +245,29 @@ static dev_t decode_dev(uint32_t d)
 
 /* ---- decoders ------------------------------------------------------------------------------ */
 
+/*
+ * LOOKUP's name. With FB_EXPORT_SUPPORT negotiated the kernel also looks up "." (a node by its
+ * id, to open a file handle) and ".." (a directory's parent); the file system asked for them.
+ */
+static int lookup_name(const struct fb__req *req, const char **name)
+{
+	struct cur c;
+	int r;
+
+	if (!(req->s->conn.want & FB_EXPORT_SUPPORT))
+		return one_name(req, name);
+	cur_init(req, &c);
+	r = take_str(req, &c, FB__NAME_MAX, name);
+	if (r == 0 && strcmp(*name, ".") != 0 && strcmp(*name, "..") != 0)
+		return one_name(req, name);
+	return r < 0 ? r : cur_end(req, &c);
+}
+
 static int do_lookup(struct fb__req *req)
 {
 	struct fb_entry e;
 	const char *name;
-	int r = one_name(req, &name);
+	int r = lookup_name(req, &name);
 
 	if (r < 0)
 		return r;

@@ -356,11 +356,11 @@ int fb_ctx_dax_unmap(const struct fb_ctx *ctx, uint64_t moffset, uint64_t len)
 	 FB_NO_OPENDIR_SUPPORT | FB_EXPLICIT_INVAL_DATA | FB_SUBMOUNTS |                           \
 	 FB_HANDLE_KILLPRIV_V2 | FB_SETXATTR_EXT | FB_INIT_EXT |                                   \
 	 FB_HAS_EXPIRE_ONLY | FB_DIRECT_IO_ALLOW_MMAP | FB_NO_EXPORT_SUPPORT | FB_HAS_RESEND |     \
-	 FB_ALLOW_IDMAP | FB_REQUEST_TIMEOUT)
+	 FB_REQUEST_TIMEOUT | FB_EXPORT_SUPPORT)
 
 /* Flags that need the transport: offered only when its caps include them. */
 #define FB__INIT_TRANSPORT                                                                         \
-	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
+	(FB_PASSTHROUGH | FB_OVER_IO_URING | FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX | FB_ALLOW_IDMAP)
 /* Of those, the DAX ones: also need dax_map and a file system with setupmapping. */
 #define FB__INIT_DAX (FB_MAP_ALIGNMENT | FB_HAS_INODE_DAX)
 

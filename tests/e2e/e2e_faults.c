@@ -390,11 +390,16 @@ TEST(sigterm_with_open_file_still_stops)
 /*
  * A bind mount keeps the connection alive after the daemon's own unmount: the daemon still
  * stops (it aborts the connection), and the copy answers ENOTCONN instead of hanging.
+ *
+ * The check must reach the (dead) connection: a plain stat() may be answered from the
+ * kernel's attribute cache (attr_timeout, 1 s), which any process that looked at the mount
+ * during the daemon's second of shutdown refreshed (df, findmnt, another test's scan of the
+ * mounts); then it succeeds and the test failed. AT_STATX_FORCE_SYNC always asks.
  */
 TEST(sigterm_with_bind_mount_copy_still_stops)
 {
 	char mnt[128], bind[128];
-	struct stat st;
+	struct statx stx;
 	pid_t pid;
 
 	CHECK_OK(e2e_tempdir("bsrc", mnt, sizeof(mnt)));
@@ -405,7 +410,7 @@ TEST(sigterm_with_bind_mount_copy_still_stops)
 	int b = mount(mnt, bind, NULL, MS_BIND, NULL);
 	int status = e2e_stop_daemon(pid, SIGTERM);
 	errno = 0;
-	int sr = stat(bind, &st);
+	int sr = statx(AT_FDCWD, bind, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &stx);
 	int err = errno;
 	cleanup(bind, 0);
 	cleanup(mnt, 0);

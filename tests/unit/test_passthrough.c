@@ -204,6 +204,62 @@ TEST(lookup_create_write_read)
 	fb_passthrough_free(pt);
 }
 
+/*
+ * Export (FB_EXPORT_SUPPORT): "." on a node id the kernel forgot finds the file again from its
+ * host file handle, under the same id, and so does a new lookup by name; a removed file is
+ * stale; ".." of a directory is its parent, the root's is the root.
+ */
+TEST(export_dot_lookups_after_forget)
+{
+	struct fb_passthrough *pt = fresh();
+	struct fb_conn conn = {.proto_major = 7, .proto_minor = 45,
+			       .capable = FB_EXPORT_SUPPORT | FB_NO_EXPORT_SUPPORT,
+			       .want = FB_NO_EXPORT_SUPPORT};
+	struct fb_entry e, d, g;
+	char p[PATH_MAX];
+	CHECK(pt);
+
+	CHECK_EQ(ops->init(pt, &conn), 0);
+	CHECK(conn.want & FB_EXPORT_SUPPORT);
+	CHECK(!(conn.want & FB_NO_EXPORT_SUPPORT));
+	put_file(src, "f", "x", 0644);
+	put_file(src, "gone", "x", 0644);
+	snprintf(p, sizeof(p), "%s/dir", src);
+	CHECK_OK(mkdir(p, 0755));
+
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "gone", &g), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "dir", &d), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, d.ino, "..", &e), 0);
+	CHECK_EQ(e.ino, FB_ROOT_ID);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "..", &e), 0);
+	CHECK_EQ(e.ino, FB_ROOT_ID);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+	fb_ino_t id = e.ino;
+	ops->forget(pt, id, 2);
+	ops->forget(pt, g.ino, 1);
+	snprintf(p, sizeof(p), "%s/gone", src);
+	CHECK_OK(unlink(p));
+
+	if (!pt->use_handles) {
+		int r = ops->lookup(pt, &root_ctx, id, ".", &e);
+		fb_passthrough_free(pt);
+		CHECK_EQ(r, -ESTALE);
+		SKIP("the source has no file handles: forgotten inodes are stale");
+	}
+	CHECK_EQ(ops->lookup(pt, &root_ctx, id, ".", &e), 0);
+	CHECK_EQ(e.ino, id);
+	CHECK(S_ISREG(e.attr.st_mode));
+	ops->forget(pt, id, 1);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+	CHECK_EQ(e.ino, id);
+	ops->forget(pt, id, 1);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, g.ino, ".", &e), -ESTALE);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, 999999, ".", &e), -ESTALE);
+	ops->forget(pt, d.ino, 1);
+	fb_passthrough_free(pt);
+}
+
 TEST(mkdir_symlink_link_rename_unlink)
 {
 	struct fb_passthrough *pt = fresh();

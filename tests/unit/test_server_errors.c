@@ -112,6 +112,48 @@ TEST(oversize_name)
 	CHECK_EQ(strlen(rec.name), 1024);
 }
 
+/*
+ * With FB_EXPORT_SUPPORT (the file system asked for it) the kernel looks up "." (a node by its
+ * id, for a file handle) and ".." (a directory's parent): LOOKUP passes them on; every other
+ * bad name, and "." / ".." in any other request, stay refused.
+ */
+TEST(export_support_lookup_dot_names)
+{
+	static const char *bad[] = {"", "a/b", "/"};
+
+	fb_server_free(srv);
+	rec_reset();
+	rec.init_set = FB_EXPORT_SUPPORT;
+	CHECK_OK(fb_server_new(&rec_ops, sizeof(rec_ops), NULL, NULL, &srv));
+	CHECK_EQ(fbreq_init_session(srv, 45, FBREQ_ALL_FLAGS, &rep), 0);
+	CHECK(rep.ret > 16);
+	rec_reset();
+
+	fbreq_start(&q, FB_LOOKUP, 20, 5);
+	fbreq_str(&q, ".");
+	fbreq_send(srv, &q, &rep);
+	CHECK_EQ(rep.oh.error, 0);
+	CHECK_STR(rec.name, ".");
+	fbreq_start(&q, FB_LOOKUP, 21, 5);
+	fbreq_str(&q, "..");
+	fbreq_send(srv, &q, &rep);
+	CHECK_EQ(rep.oh.error, 0);
+	CHECK_STR(rec.name, "..");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fbreq_start(&q, FB_LOOKUP, 22, 1);
+		fbreq_str(&q, bad[i]);
+		expect_error(22, -EINVAL);
+	}
+	fbreq_start(&q, FB_UNLINK, 23, 1);
+	fbreq_str(&q, "..");
+	expect_error(23, -EINVAL);
+	/* and nothing may follow the name */
+	fbreq_start(&q, FB_LOOKUP, 24, 1);
+	fbreq_str(&q, ".");
+	fbreq_put(&q, "zz", 2);
+	expect_error(24, -EINVAL);
+}
+
 TEST(bad_entry_names)
 {
 	static const char *bad[] = {"", ".", "..", "a/b", "/"};

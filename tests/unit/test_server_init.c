@@ -317,11 +317,12 @@ TEST(fs_init_adds_and_removes)
 {
 	struct fb_server *s = new_rec(NULL, NULL);
 
-	rec.init_set = FB_WRITEBACK_CACHE | FB_EXPORT_SUPPORT;
+	rec.init_set = FB_WRITEBACK_CACHE | FB_EXPORT_SUPPORT | FB_HAS_INODE_DAX;
 	rec.init_clear = FB_ASYNC_READ;
 	CHECK_EQ(init_as(s, 7, 45, FBREQ_ALL_FLAGS), 0);
 	CHECK(out_flags() & FB_WRITEBACK_CACHE);
-	CHECK(!(out_flags() & FB_EXPORT_SUPPORT)); /* never supported */
+	CHECK(out_flags() & FB_EXPORT_SUPPORT); /* the file system answers "." and ".." */
+	CHECK(!(out_flags() & FB_HAS_INODE_DAX)); /* no DAX transport */
 	CHECK(!(out_flags() & FB_ASYNC_READ));
 	fb_server_free(s);
 }

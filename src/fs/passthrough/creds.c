@@ -15,6 +15,9 @@
  * request's (the pid could have been reused). If that fails (the process is gone, another pid
  * namespace) the request runs with no supplementary groups, which can only deny access.
  *
+ * With FB_ALLOW_IDMAP negotiated, the caller of most requests is FB_INVALID_UIDGID (see
+ * fb__pt_creds_enter()).
+ *
  * With an id map (idmap.c) the caller's ids are the client's: fsuid, fsgid and each group are
  * mapped to host ids first. A forbidden fsuid or fsgid fails the request with -EPERM; a
  * forbidden supplementary group is dropped.
@@ -26,6 +29,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <fuse_backend/abi.h>
 
 #include "passthrough_i.h"
 
@@ -132,6 +137,13 @@ int fb__pt_creds_enter(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 
 	save->switched = 0;
 	if (!ctx)
+		return 0;
+	/*
+	 * FB_ALLOW_IDMAP: only requests that create inodes name their caller (mapped through
+	 * an idmapped mount, if any); the kernel checked every other one (default_permissions,
+	 * which it requires) and sends no caller: run it as the daemon.
+	 */
+	if (pt->allow_idmap && (ctx->uid == FB_INVALID_UIDGID || ctx->gid == FB_INVALID_UIDGID))
 		return 0;
 	uid = ctx->uid;
 	gid = ctx->gid;

@@ -12,6 +12,14 @@
  * also compares file handles, and an entry whose handle differs is stale (its file is gone)
  * and is replaced. An inode whose last name is removed while the kernel still knows it is
  * pinned with an O_PATH descriptor (fb__pt_inode_pin), because a handle may no longer open it.
+ *
+ * NFS-style export (FB_EXPORT_SUPPORT): a file handle of the mount holds a node id, and the
+ * kernel may open it after it forgot the inode (drop_caches, memory pressure), with a LOOKUP
+ * of "." on that id. So a forgotten inode that has a host file handle is kept, without
+ * descriptor, in a bounded table of retired inodes (by id and by host identity, oldest
+ * dropped first): "." finds it there, and a new lookup of the same host inode by name gets
+ * the same node id back, so that the kernel's handles stay valid. Inodes without a host file
+ * handle (O_PATH only), unlinked files and entries past FB__PT_RETIRED_MAX answer ESTALE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +63,9 @@ int fb__pt_tables_init(struct fb_passthrough *pt)
 	return 0;
 }
 
+static void retired_add(struct fb_passthrough *pt, const struct fb__pt_inode *in);
+static void retired_clear(struct fb_passthrough *pt);
+
 static void inode_free(struct fb__pt_inode *in)
 {
 	if (in->fd >= 0)
@@ -75,6 +86,10 @@ void fb__pt_tables_done(struct fb_passthrough *pt)
 	}
 	free(pt->by_id);
 	free(pt->by_key);
+	retired_clear(pt);
+	free(pt->ret_by_id);
+	free(pt->ret_by_key);
+	free(pt->ret_fifo);
 	for (size_t i = 0; i < pt->nmounts; i++)
 		if (pt->mounts[i].fd != pt->root_fd)
 			fb__pt_sys.close(pt->mounts[i].fd);
@@ -221,12 +236,18 @@ void fb__pt_inode_forget(struct fb_passthrough *pt, fb_ino_t id, uint64_t n)
 	if (in) {
 		in->nlookup -= n < in->nlookup ? n : in->nlookup;
 		if (in->nlookup == 0) {
+			/* Kept only while it is the table's inode of its file: one replaced
+			 * because the host reused its inode number names a file that is gone. */
+			int keep = pt->export && in->handle && in->hashed_key;
+
 			if (in->fd_cached)
 				pt->cached_fds--;
 			unlink_id(pt, in);
 			if (in->hashed_key)
 				unlink_key(pt, in);
 			pt->ninodes--;
+			if (keep)
+				retired_add(pt, in);
 			dead = in->refs == 0;
 		}
 	}
@@ -323,6 +344,159 @@ static int handle_equal(const struct file_handle *a, const struct file_handle *b
 {
 	return a->handle_type == b->handle_type && a->handle_bytes == b->handle_bytes &&
 	       memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
+}
+
+/* ---- retired inodes (export) ---- */
+
+static void retired_unlink(struct fb_passthrough *pt, struct fb__pt_retired *r)
+{
+	struct fb__pt_retired **p;
+
+	for (p = &pt->ret_by_id[hash_id(r->id, FB__PT_RETIRED_MAX)]; *p; p = &(*p)->next_id)
+		if (*p == r) {
+			*p = r->next_id;
+			break;
+		}
+	for (p = &pt->ret_by_key[hash_key(r->dev, r->ino, r->mnt_id, FB__PT_RETIRED_MAX)]; *p;
+	     p = &(*p)->next_key)
+		if (*p == r) {
+			*p = r->next_key;
+			break;
+		}
+	/* its ring slot is cleared by the caller */
+}
+
+static void retired_free(struct fb__pt_retired *r)
+{
+	if (r) {
+		free(r->handle);
+		free(r);
+	}
+}
+
+/* Remove @r from the tables and the ring (its slot stays used, empty), and free it. */
+static void retired_drop(struct fb_passthrough *pt, struct fb__pt_retired *r)
+{
+	retired_unlink(pt, r);
+	pt->ret_fifo[r->slot] = NULL;
+	retired_free(r);
+}
+
+/* Keep forgotten inode @in (which has a handle), taking a copy of its handle. Lock held. */
+static void retired_add(struct fb_passthrough *pt, const struct fb__pt_inode *in)
+{
+	size_t hsize = sizeof(struct file_handle) + in->handle->handle_bytes;
+	struct fb__pt_retired *r, **slot;
+
+	if (!pt->ret_by_id) {
+		pt->ret_by_id = calloc(FB__PT_RETIRED_MAX, sizeof(*pt->ret_by_id));
+		pt->ret_by_key = calloc(FB__PT_RETIRED_MAX, sizeof(*pt->ret_by_key));
+		pt->ret_fifo = calloc(FB__PT_RETIRED_MAX, sizeof(*pt->ret_fifo));
+		if (!pt->ret_by_id || !pt->ret_by_key || !pt->ret_fifo) {
+			free(pt->ret_by_id);
+			free(pt->ret_by_key);
+			free(pt->ret_fifo);
+			pt->ret_by_id = pt->ret_by_key = pt->ret_fifo = NULL;
+			return;
+		}
+	}
+	r = calloc(1, sizeof(*r));
+	if (r)
+		r->handle = malloc(hsize);
+	if (!r || !r->handle) {
+		free(r);
+		return;
+	}
+	r->id = in->id;
+	r->dev = in->dev;
+	r->ino = in->ino;
+	r->mnt_id = in->mnt_id;
+	r->mount_fd = in->mount_fd;
+	memcpy(r->handle, in->handle, hsize);
+	/* the ring: the slot after the newest; when full that is the oldest, which goes */
+	if (pt->ret_count == FB__PT_RETIRED_MAX) {
+		slot = &pt->ret_fifo[pt->ret_head];
+		if (*slot) {
+			retired_unlink(pt, *slot);
+			retired_free(*slot);
+		}
+		*slot = NULL;
+		pt->ret_head = (pt->ret_head + 1) % FB__PT_RETIRED_MAX;
+		pt->ret_count--;
+	}
+	r->slot = (pt->ret_head + pt->ret_count) % FB__PT_RETIRED_MAX;
+	slot = &pt->ret_fifo[r->slot];
+	*slot = r;
+	pt->ret_count++;
+	r->next_id = pt->ret_by_id[hash_id(r->id, FB__PT_RETIRED_MAX)];
+	pt->ret_by_id[hash_id(r->id, FB__PT_RETIRED_MAX)] = r;
+	r->next_key = pt->ret_by_key[hash_key(r->dev, r->ino, r->mnt_id, FB__PT_RETIRED_MAX)];
+	pt->ret_by_key[hash_key(r->dev, r->ino, r->mnt_id, FB__PT_RETIRED_MAX)] = r;
+}
+
+/*
+ * The node id to give a new inode of host identity (@dev, @ino, @mnt) with handle @h (or
+ * NULL): a retired one for the same file, else a fresh one. A retired entry of that identity
+ * leaves the table either way. Lock held.
+ */
+static fb_ino_t id_for_new(struct fb_passthrough *pt, uint64_t dev, uint64_t ino, uint64_t mnt,
+			   const struct file_handle *h)
+{
+	struct fb__pt_retired *r;
+	fb_ino_t id = 0;
+
+	if (pt->ret_by_key) {
+		r = pt->ret_by_key[hash_key(dev, ino, mnt, FB__PT_RETIRED_MAX)];
+		while (r && !(r->ino == ino && r->dev == dev && r->mnt_id == mnt))
+			r = r->next_key;
+		if (r) {
+			if (h && handle_equal(r->handle, h) && !find_id(pt, r->id))
+				id = r->id;
+			retired_drop(pt, r);
+		}
+	}
+	return id ? id : pt->next_id++;
+}
+
+int fb__pt_retired_open(struct fb_passthrough *pt, fb_ino_t id, uint64_t *dev, uint64_t *ino)
+{
+	union {
+		struct file_handle fh;
+		char raw[sizeof(struct file_handle) + FB__PT_HANDLE_MAX];
+	} hb;
+	struct fb__pt_retired *r = NULL;
+	int mount_fd = -1, fd;
+
+	pthread_mutex_lock(&pt->lock);
+	if (pt->ret_by_id) {
+		r = pt->ret_by_id[hash_id(id, FB__PT_RETIRED_MAX)];
+		while (r && r->id != id)
+			r = r->next_id;
+	}
+	if (r) {
+		memcpy(&hb, r->handle, sizeof(struct file_handle) + r->handle->handle_bytes);
+		mount_fd = r->mount_fd;
+		*dev = r->dev;
+		*ino = r->ino;
+	}
+	pthread_mutex_unlock(&pt->lock);
+	if (!r)
+		return -ESTALE;
+	fd = fb__pt_sys.open_by_handle_at(mount_fd, &hb.fh, O_PATH | O_CLOEXEC);
+	return fd < 0 ? -ESTALE : fd;
+}
+
+static void retired_clear(struct fb_passthrough *pt)
+{
+	for (size_t i = 0; pt->ret_fifo && i < FB__PT_RETIRED_MAX; i++) {
+		retired_free(pt->ret_fifo[i]);
+		pt->ret_fifo[i] = NULL;
+	}
+	if (pt->ret_by_id) {
+		memset(pt->ret_by_id, 0, FB__PT_RETIRED_MAX * sizeof(*pt->ret_by_id));
+		memset(pt->ret_by_key, 0, FB__PT_RETIRED_MAX * sizeof(*pt->ret_by_key));
+	}
+	pt->ret_head = pt->ret_count = 0;
 }
 
 int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, int fd,
@@ -425,7 +599,7 @@ int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, i
 			new_mount_fd = -1;
 		}
 	}
-	nin->id = pt->next_id++;
+	nin->id = id_for_new(pt, dev, st->stx_ino, mnt, nin->handle);
 	link_id(pt, nin);
 	link_key(pt, nin);
 	pt->ninodes++;
@@ -508,7 +682,7 @@ static int enter_handle(struct fb_passthrough *pt, struct fb__pt_inode *parent, 
 	}
 	if (in)
 		unlink_key(pt, in);	/* the host reused the inode number */
-	nin->id = pt->next_id++;
+	nin->id = id_for_new(pt, dev, st->stx_ino, mnt, nin->handle);
 	link_id(pt, nin);
 	link_key(pt, nin);
 	pt->ninodes++;
@@ -736,6 +910,7 @@ void fb__pt_tables_clear(struct fb_passthrough *pt)
 
 	/* Then every inode but the root; one still used by an operation goes at its put. */
 	pthread_mutex_lock(&pt->lock);
+	retired_clear(pt);
 	for (size_t i = 0; i < pt->buckets; i++) {
 		for (in = pt->by_id[i]; in; in = next) {
 			next = in->next_id;

@@ -211,6 +211,61 @@ static int root_entry(struct fb_passthrough *pt, struct fb_entry *e)
 	return 0;
 }
 
+/*
+ * LOOKUP of "." on a node id the kernel forgot: it opens a file handle of the mount (export).
+ * The retired inode's host handle finds the file, which gets its node id back; anything else
+ * (no such id kept, the file gone, its inode number reused) is stale.
+ */
+static int lookup_retired(struct fb_passthrough *pt, fb_ino_t id, struct fb_entry *out)
+{
+	uint64_t dev, ino;
+	struct statx sx;
+	int fd, r;
+
+	fd = fb__pt_retired_open(pt, id, &dev, &ino);
+	if (fd < 0)
+		return fd;
+	r = fb__pt_fd_statx(fd, &sx);
+	if (r == 0 && (sx.stx_ino != ino || makedev(sx.stx_dev_major, sx.stx_dev_minor) != dev ||
+		       (!S_ISDIR(sx.stx_mode) && sx.stx_nlink == 0)))
+		r = -ESTALE;
+	if (r == 0)
+		r = fb__pt_enter_fd(pt, &pt->root, fd, out);
+	fb__pt_sys.close(fd);
+	if (r == 0 && out->ino != id) {
+		/* entered under another id (a race with a lookup by name): not this handle's */
+		fb__pt_inode_forget(pt, out->ino, 1);
+		r = -ESTALE;
+	}
+	return r;
+}
+
+/*
+ * LOOKUP of ".." on a directory (export: the kernel reconnects a directory's file handle to
+ * the tree). The root's parent is the root, so nothing above the source is ever entered.
+ */
+static int lookup_dotdot(struct fb_passthrough *pt, struct pt_ifd *p, struct fb_entry *out)
+{
+	struct statx sx, rsx;
+	int fd, r;
+
+	if (!S_ISDIR(p->in->mode))
+		return -ENOTDIR;
+	fd = fb__pt_sys.openat(p->fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = fb__pt_fd_statx(fd, &sx);
+	if (r == 0)
+		r = fb__pt_fd_statx(pt->root_fd, &rsx);
+	if (r == 0 && sx.stx_ino == rsx.stx_ino && sx.stx_dev_major == rsx.stx_dev_major &&
+	    sx.stx_dev_minor == rsx.stx_dev_minor)
+		r = root_entry(pt, out);
+	else if (r == 0)
+		r = fb__pt_enter_fd(pt, p->in, fd, out);
+	fb__pt_sys.close(fd);
+	return r;
+}
+
 static int pt_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const char *name,
 		     struct fb_entry *out)
 {
@@ -228,10 +283,16 @@ static int pt_lookup(void *fs, const struct fb_ctx *ctx, fb_ino_t parent, const 
 		return root_entry(pt, out);
 
 	r = fb__pt_ifd_get(pt, parent, &p);
+	if (r == -ESTALE && pt->export && strcmp(name, ".") == 0)
+		return lookup_retired(pt, parent, out);
 	if (r < 0)
 		return r;
 	if (strcmp(name, ".") == 0) {
 		r = fb__pt_enter_fd(pt, p.in, p.fd, out);
+		goto out_put;
+	}
+	if (strcmp(name, "..") == 0) {
+		r = lookup_dotdot(pt, &p, out);
 		goto out_put;
 	}
 	r = fb__pt_creds_enter(pt, ctx, &cr);

@@ -66,6 +66,7 @@ static const struct {
 	{"passthrough", offsetof(struct fb_passthrough_config, passthrough)},
 	{"posix_lock", offsetof(struct fb_passthrough_config, posix_locks)},
 	{"direct_io", offsetof(struct fb_passthrough_config, allow_direct_io)},
+	{"allow_idmap", offsetof(struct fb_passthrough_config, allow_idmap)},
 };
 
 int fb_passthrough_opt_set(struct fb_passthrough_config *cfg, const char *name,
@@ -119,7 +120,8 @@ const char *fb_passthrough_opt_help(void)
 	       "[no_]submounts\tannounce mounts inside the source (off)\n"
 	       "[no_]passthrough\tFUSE passthrough I/O (on if offered)\n"
 	       "[no_]posix_lock\tfcntl/flock locks on the host (off)\n"
-	       "[no_]direct_io\thonour O_DIRECT opens (on)";
+	       "[no_]direct_io\thonour O_DIRECT opens (on)\n"
+	       "[no_]allow_idmap\tidmapped mounts of the mount point (off; with default_permissions)";
 }
 
 static double policy_timeout(enum fb_passthrough_cache c)
@@ -420,7 +422,13 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	 */
 	want(conn, FB_FLOCK_LOCKS, c->posix_locks && !c->no_open);
 	want(conn, FB_HAS_IOCTL_DIR, 1);
-	want(conn, FB_EXPORT_SUPPORT, 0);
+	/*
+	 * NFS-style export (name_to_handle_at / open_by_handle_at on the mount): the kernel looks
+	 * up "." and ".." (ops.c); handles of forgotten inodes work with host file handles only.
+	 */
+	pt->export = want(conn, FB_EXPORT_SUPPORT, 1) && pt->use_handles;
+	if (conn->want & FB_EXPORT_SUPPORT)
+		want(conn, FB_NO_EXPORT_SUPPORT, 0);
 	if (want(conn, FB_DO_READDIRPLUS, c->readdirplus))
 		want(conn, FB_READDIRPLUS_AUTO, 1);
 	else
@@ -428,10 +436,10 @@ int fb__pt_init(void *fs, struct fb_conn *conn)
 	want(conn, FB_AUTO_INVAL_DATA, c->cache == FB_PT_CACHE_AUTO);
 	want(conn, FB_CACHE_SYMLINKS, c->cache == FB_PT_CACHE_ALWAYS);
 	want(conn, FB_POSIX_ACL, c->posix_acl && c->xattr);
-	/* With FB_ALLOW_IDMAP the kernel would send FB_INVALID_UIDGID as the caller of most
-	 * requests; our id map needs the caller's real ids. */
-	if (pt->idmapped)
-		want(conn, FB_ALLOW_IDMAP, 0);
+	/* With FB_ALLOW_IDMAP the kernel sends FB_INVALID_UIDGID as the caller of most requests
+	 * (creds.c); our own id map needs the caller's real ids. */
+	pt->allow_idmap = want(conn, FB_ALLOW_IDMAP,
+			       !pt->idmapped && c->allow_idmap);
 	pt->writeback =
 		want(conn, FB_WRITEBACK_CACHE, c->writeback && c->cache != FB_PT_CACHE_NEVER);
 	pt->no_open = want(conn, FB_NO_OPEN_SUPPORT, c->no_open);

@@ -140,6 +140,26 @@ struct fb__pt_mount {
 	int fd;
 };
 
+/*
+ * A forgotten inode whose node id may still be in a file handle the kernel gave out (NFS-style
+ * export): its host file handle, so that LOOKUP(id, ".") can find the file again, and so that
+ * a later lookup of the same host inode gets the same node id back. See inode.c.
+ */
+struct fb__pt_retired {
+	fb_ino_t id;
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t mnt_id;
+	int mount_fd;			/* borrowed from the mount table */
+	struct file_handle *handle;	/* malloc'd */
+	size_t slot;			/* in the ring */
+	struct fb__pt_retired *next_id;
+	struct fb__pt_retired *next_key;
+};
+
+/* Forgotten inodes remembered for export, at most (oldest dropped first). */
+#define FB__PT_RETIRED_MAX 16384
+
 /* idmap.c: one direction of a uid or gid map, disjoint ranges sorted by first id. */
 enum {
 	FB__PT_ID_RANGE = 0,	/* first..last to to.. (1:1) */
@@ -202,6 +222,7 @@ struct fb_passthrough {
 	int no_opendir;
 	int submounts;
 	int killpriv_v2;
+	int allow_idmap;		/* FB_ALLOW_IDMAP: most callers are FB_INVALID_UIDGID */
 	int flush;			/* FLUSH does something: host locks, or a source where
 					 * close() may report errors (NFS): see want_flush() */
 
@@ -223,6 +244,15 @@ struct fb_passthrough {
 	uint64_t handles_open;
 
 	pthread_mutex_t backing_lock;	/* protects backing_* of every inode */
+
+	/* Forgotten inodes (FB_EXPORT_SUPPORT with file handles), protected by lock: */
+	int export;			/* negotiated at INIT: keep them */
+	struct fb__pt_retired **ret_by_id;	/* FB__PT_RETIRED_MAX buckets, or NULL */
+	struct fb__pt_retired **ret_by_key;
+	struct fb__pt_retired **ret_fifo;	/* ring of FB__PT_RETIRED_MAX, oldest at ret_head;
+						 * a revived entry leaves a NULL hole */
+	size_t ret_head;
+	size_t ret_count;			/* slots in use, holes included */
 };
 
 /* inode.c */
@@ -263,6 +293,12 @@ int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *paren
  * mtime with SETATTR after the last close, fstat of an O_PATH descriptor).
  */
 void fb__pt_inode_pin(struct fb_passthrough *pt, int dirfd, const char *name);
+/*
+ * An O_PATH descriptor of the forgotten inode @id, from the file handle kept when the kernel
+ * forgot it (pt->export), and its host identity in @dev / @ino. The caller enters it again
+ * (fb__pt_inode_enter gives it node id @id back). Returns the fd or -ESTALE.
+ */
+int fb__pt_retired_open(struct fb_passthrough *pt, fb_ino_t id, uint64_t *dev, uint64_t *ino);
 
 /* Handles: fh values are (generation << 32 | slot + 1). */
 int fb__pt_handle_add(struct fb_passthrough *pt, struct fb__pt_handle *h, uint64_t *fh);

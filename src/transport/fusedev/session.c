@@ -177,6 +177,9 @@ int fb_session_mount(struct fb_session *se, const char *mountpoint,
 	if (mp && fb__mountinfo_find(mp, NULL, 0, &se->conn_id) <= 0)
 		se->conn_id = 0;
 	pthread_mutex_unlock(&se->lock);
+	/* The kernel takes FB_ALLOW_IDMAP only from a mount with default_permissions. */
+	if (opts && opts->default_permissions)
+		fb_session_add_caps(se, FB_ALLOW_IDMAP);
 	if (!mp)
 		fb_log(FB_LOG_WARNING, "out of memory: %s will not be unmounted at exit",
 		       mountpoint);
