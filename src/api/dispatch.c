@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * The dispatch table and one decoder per opcode.
+ * The dispatch table, the argument decoder it drives, and one handler per opcode.
  *
- * fb_server_handle() has already checked the header, split off the extensions and checked the
- * fixed argument size from the table below (fb__arg_size), so a decoder starts with at least
- * req->fixed bytes at req->args (or in req->r for RAW opcodes). A decoder parses what follows
- * (names, values), calls the file system, and appends the reply body; it returns 0, a negative
- * errno, or FB__NO_REPLY.
+ * fb_server_handle() has already checked the header, split off the extensions, checked the
+ * fixed argument size from the table below (fb__arg_size) and decoded what follows it as the
+ * table's argument shape says (fb__args_decode(): names, values, nothing trailing), so a
+ * handler starts with at least req->fixed bytes at req->args (or in req->r for RAW opcodes)
+ * and checked names in req->a. A handler maps them to the operation's arguments, calls the
+ * file system, and appends the reply body; it returns 0, a negative errno, or FB__NO_REPLY.
  *
- * Names: NUL-terminated inside the argument area, at most FB__NAME_MAX bytes. A name that
- * names a directory entry must not be empty, ".", ".." or contain '/': the kernel never sends
- * those (we do not negotiate EXPORT_SUPPORT), and a hostile peer could use them to walk out
- * of a passthrough tree. Nothing may follow the last expected item.
+ * Names: see FB__ARGS_* in server_i.h (we do not negotiate EXPORT_SUPPORT, so an entry name is
+ * never empty, ".", ".." or with '/'). LOOKUP still decodes its name itself (do_lookup).
  *
  * Shared readers (buf.h): req->args is then always the server's private copy, so a name or
  * value checked here is the one the operation gets. RAW decoders read their fixed part with
@@ -113,6 +112,82 @@ static int one_name(const struct fb__req *req, const char **name)
 
 	cur_init(req, &c);
 	r = take_name(req, &c, name);
+	return r != 0 ? r : cur_end(req, &c);
+}
+
+/* Log why the arguments of @req are refused; returns -EINVAL. */
+static int bad_args(const struct fb__req *req, const char *what)
+{
+	fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: %s", req->h.unique,
+	       fb_opcode_name(req->h.opcode), what);
+	return -EINVAL;
+}
+
+int fb__args_decode(struct fb__req *req, const struct fb__op *op)
+{
+	struct fb__args *a = &req->a;
+	uint32_t size;
+	struct cur c;
+	int r = 0;
+
+	cur_init(req, &c);
+	switch (op->shape) {
+	case FB__ARGS_ANY:
+		return 0;
+	case FB__ARGS_EXACT:
+		return c.left ? bad_args(req, "unexpected bytes after the fixed part") : 0;
+	case FB__ARGS_NAME:
+		r = take_name(req, &c, &a->name[0]);
+		break;
+	case FB__ARGS_NAME2:
+		r = take_name(req, &c, &a->name[0]);
+		if (r == 0)
+			r = take_name(req, &c, &a->name[1]);
+		break;
+	case FB__ARGS_SYMLINK:
+		r = take_name(req, &c, &a->name[0]);
+		if (r == 0)
+			r = take_str(req, &c, FB__SYMLINK_MAX, &a->name[1]);
+		if (r == 0)
+			r = cur_end(req, &c);
+		if (r == 0 && a->name[1][0] == '\0')
+			r = bad_args(req, "empty symlink target");
+		return r;
+	case FB__ARGS_XNAME:
+		r = take_str(req, &c, FB__NAME_MAX, &a->name[0]);
+		if (r == 0)
+			r = cur_end(req, &c);
+		if (r == 0 && a->name[0][0] == '\0')
+			r = bad_args(req, "empty xattr name");
+		return r;
+	case FB__ARGS_XVALUE:
+		r = take_str(req, &c, FB__NAME_MAX, &a->name[0]);
+		if (r < 0)
+			return r;
+		/* Both SETXATTR layouts (compat and SETXATTR_EXT) start with the value's size. */
+		memcpy(&size, req->args + offsetof(struct fb_setxattr_in, size), sizeof(size));
+		if (a->name[0][0] == '\0' || size != c.left) {
+			fb_log(FB_LOG_ERR,
+			       "unique=%" PRIu64 " SETXATTR: value size %" PRIu32 " with %zu bytes",
+			       req->h.unique, size, c.left);
+			return -EINVAL;
+		}
+		if (size > FB__XATTR_MAX)
+			return -E2BIG;
+		a->payload = c.p;
+		a->payload_len = c.left;
+		return 0;
+	case FB__ARGS_OPT_STR:
+		if (c.left)
+			r = take_str(req, &c, FB__NAME_MAX, &a->name[0]);
+		break;
+	case FB__ARGS_PAYLOAD:
+		a->payload = c.left ? c.p : NULL;
+		a->payload_len = c.left;
+		return 0;
+	default:
+		return -EIO;
+	}
 	return r != 0 ? r : cur_end(req, &c);
 }
 
@@ -350,8 +425,6 @@ static int do_readlink(struct fb__req *req)
 	size_t size = FB__SYMLINK_MAX;
 	int r;
 
-	if (req->argslen)
-		return -EINVAL;
 	if (!OPS.readlink)
 		return -ENOSYS;
 	if (size > fb_writer_available(req->w))
@@ -374,25 +447,13 @@ static int do_readlink(struct fb__req *req)
 
 static int do_symlink(struct fb__req *req)
 {
-	const char *name, *target;
 	struct fb_entry e;
-	struct cur c;
 	int r;
 
-	cur_init(req, &c);
-	r = take_name(req, &c, &name);
-	if (r == 0)
-		r = take_str(req, &c, FB__SYMLINK_MAX, &target);
-	if (r == 0)
-		r = cur_end(req, &c);
-	if (r < 0)
-		return r;
-	if (target[0] == '\0')
-		return -EINVAL;
 	if (!OPS.symlink)
 		return -ENOSYS;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.symlink(FS, CTX, target, NODE, name, &e));
+	r = fs_ret(req, OPS.symlink(FS, CTX, req->a.name[1], NODE, req->a.name[0], &e));
 	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
@@ -400,18 +461,14 @@ static int do_mknod(struct fb__req *req)
 {
 	struct fb_mknod_in in;
 	struct fb_entry e;
-	const char *name;
 	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	r = one_name(req, &name);
-	if (r < 0)
-		return r;
 	if (!OPS.mknod)
 		return -ENOSYS;
 	req->ctx.umask = in.umask;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.mknod(FS, CTX, NODE, name, in.mode, decode_dev(in.rdev), &e));
+	r = fs_ret(req, OPS.mknod(FS, CTX, NODE, req->a.name[0], in.mode, decode_dev(in.rdev), &e));
 	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
@@ -419,62 +476,37 @@ static int do_mkdir(struct fb__req *req)
 {
 	struct fb_mkdir_in in;
 	struct fb_entry e;
-	const char *name;
 	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	r = one_name(req, &name);
-	if (r < 0)
-		return r;
 	if (!OPS.mkdir)
 		return -ENOSYS;
 	req->ctx.umask = in.umask;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.mkdir(FS, CTX, NODE, name, in.mode, &e));
+	r = fs_ret(req, OPS.mkdir(FS, CTX, NODE, req->a.name[0], in.mode, &e));
 	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
 static int do_unlink(struct fb__req *req)
 {
-	const char *name;
-	int r = one_name(req, &name);
-
-	if (r < 0)
-		return r;
 	if (!OPS.unlink)
 		return -ENOSYS;
-	return fs_ret(req, OPS.unlink(FS, CTX, NODE, name));
+	return fs_ret(req, OPS.unlink(FS, CTX, NODE, req->a.name[0]));
 }
 
 static int do_rmdir(struct fb__req *req)
 {
-	const char *name;
-	int r = one_name(req, &name);
-
-	if (r < 0)
-		return r;
 	if (!OPS.rmdir)
 		return -ENOSYS;
-	return fs_ret(req, OPS.rmdir(FS, CTX, NODE, name));
+	return fs_ret(req, OPS.rmdir(FS, CTX, NODE, req->a.name[0]));
 }
 
 static int rename_common(struct fb__req *req, uint64_t newdir, uint32_t flags)
 {
-	const char *oldname, *newname;
-	struct cur c;
-	int r;
-
-	cur_init(req, &c);
-	r = take_name(req, &c, &oldname);
-	if (r == 0)
-		r = take_name(req, &c, &newname);
-	if (r == 0)
-		r = cur_end(req, &c);
-	if (r < 0)
-		return r;
 	if (!OPS.rename)
 		return -ENOSYS;
-	return fs_ret(req, OPS.rename(FS, CTX, NODE, oldname, newdir, newname, flags));
+	return fs_ret(req,
+		      OPS.rename(FS, CTX, NODE, req->a.name[0], newdir, req->a.name[1], flags));
 }
 
 static int do_rename(struct fb__req *req)
@@ -497,17 +529,13 @@ static int do_link(struct fb__req *req)
 {
 	struct fb_link_in in;
 	struct fb_entry e;
-	const char *name;
 	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	r = one_name(req, &name);
-	if (r < 0)
-		return r;
 	if (!OPS.link)
 		return -ENOSYS;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.link(FS, CTX, in.oldnodeid, NODE, name, &e));
+	r = fs_ret(req, OPS.link(FS, CTX, in.oldnodeid, NODE, req->a.name[0], &e));
 	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
@@ -518,8 +546,6 @@ static int open_common(struct fb__req *req, int dir)
 	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	if (req->argslen != req->fixed)
-		return -EINVAL;
 	if (dir ? !OPS.opendir : !OPS.open)
 		return -ENOSYS;
 	if (dir)
@@ -658,27 +684,12 @@ static int do_fsyncdir(struct fb__req *req)
 static int do_setxattr(struct fb__req *req)
 {
 	struct fb_setxattr_in in;
-	const char *name;
-	struct cur c;
-	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	cur_init(req, &c);
-	r = take_str(req, &c, FB__NAME_MAX, &name);
-	if (r < 0)
-		return r;
-	if (name[0] == '\0' || in.size != c.left) {
-		fb_log(FB_LOG_ERR,
-		       "unique=%" PRIu64 " SETXATTR: value size %" PRIu32 " with %zu bytes",
-		       req->h.unique, in.size, c.left);
-		return -EINVAL;
-	}
-	if (in.size > FB__XATTR_MAX)
-		return -E2BIG;
 	if (!OPS.setxattr)
 		return -ENOSYS;
-	return fs_ret(req, OPS.setxattr(FS, CTX, NODE, name, c.p, in.size, (int)in.flags,
-					in.setxattr_flags));
+	return fs_ret(req, OPS.setxattr(FS, CTX, NODE, req->a.name[0], req->a.payload, in.size,
+					(int)in.flags, in.setxattr_flags));
 }
 
 /* GETXATTR (@name != NULL) and LISTXATTR. */
@@ -725,20 +736,9 @@ static int xattr_get(struct fb__req *req, const char *name, uint32_t size)
 static int do_getxattr(struct fb__req *req)
 {
 	struct fb_getxattr_in in;
-	const char *name;
-	struct cur c;
-	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	cur_init(req, &c);
-	r = take_str(req, &c, FB__NAME_MAX, &name);
-	if (r == 0)
-		r = cur_end(req, &c);
-	if (r < 0)
-		return r;
-	if (name[0] == '\0')
-		return -EINVAL;
-	return xattr_get(req, name, in.size);
+	return xattr_get(req, req->a.name[0], in.size);
 }
 
 static int do_listxattr(struct fb__req *req)
@@ -746,28 +746,14 @@ static int do_listxattr(struct fb__req *req)
 	struct fb_getxattr_in in;
 
 	fixed_arg(req, &in, sizeof(in));
-	if (req->argslen != req->fixed)
-		return -EINVAL;
 	return xattr_get(req, NULL, in.size);
 }
 
 static int do_removexattr(struct fb__req *req)
 {
-	const char *name;
-	struct cur c;
-	int r;
-
-	cur_init(req, &c);
-	r = take_str(req, &c, FB__NAME_MAX, &name);
-	if (r == 0)
-		r = cur_end(req, &c);
-	if (r < 0)
-		return r;
-	if (name[0] == '\0')
-		return -EINVAL;
 	if (!OPS.removexattr)
 		return -ENOSYS;
-	return fs_ret(req, OPS.removexattr(FS, CTX, NODE, name));
+	return fs_ret(req, OPS.removexattr(FS, CTX, NODE, req->a.name[0]));
 }
 
 static int do_flush(struct fb__req *req)
@@ -895,18 +881,14 @@ static int do_create(struct fb__req *req)
 	struct fb_create_in in;
 	struct fb_file_info fi = {0};
 	struct fb_entry e;
-	const char *name;
 	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	r = one_name(req, &name);
-	if (r < 0)
-		return r;
 	if (!OPS.create)
 		return -ENOSYS;
 	req->ctx.umask = in.umask;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.create(FS, CTX, NODE, name, in.mode, (int)in.flags, &e, &fi));
+	r = fs_ret(req, OPS.create(FS, CTX, NODE, req->a.name[0], in.mode, (int)in.flags, &e, &fi));
 	return r != 0 ? r : fb__create_reply(req, &e, &fi);
 }
 
@@ -915,20 +897,10 @@ static int do_tmpfile(struct fb__req *req)
 	struct fb_create_in in;
 	struct fb_file_info fi = {0};
 	struct fb_entry e;
-	const char *ignored;
-	struct cur c;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	/* The kernel sends the name of its placeholder dentry ("/"): checked, not used. */
-	cur_init(req, &c);
-	if (c.left) {
-		r = take_str(req, &c, FB__NAME_MAX, &ignored);
-		if (r == 0)
-			r = cur_end(req, &c);
-		if (r < 0)
-			return r;
-	}
+	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.tmpfile)
 		return -ENOSYS;
 	req->ctx.umask = in.umask;
@@ -960,20 +932,19 @@ static int do_ioctl(struct fb__req *req)
 	struct fb_ioctl_in in;
 	struct fb_ioctl_out out;
 	struct out_area a;
-	struct cur c;
+	size_t in_len = req->a.payload_len;
 	uint32_t out_size;
 	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	cur_init(req, &c);
 	/* Unrestricted ioctls need retries with addresses in the caller: not supported. */
 	if (in.flags & FB_IOCTL_UNRESTRICTED)
 		return -ENOSYS;
-	if (in.in_size != c.left || in.in_size > FB__IOCTL_MAX || in.out_size > FB__IOCTL_MAX) {
+	if (in.in_size != in_len || in.in_size > FB__IOCTL_MAX || in.out_size > FB__IOCTL_MAX) {
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " IOCTL: in_size %" PRIu32 " with %zu bytes, "
 		       "out_size %" PRIu32,
-		       req->h.unique, in.in_size, c.left, in.out_size);
+		       req->h.unique, in.in_size, in_len, in.out_size);
 		return -EINVAL;
 	}
 	if (!OPS.ioctl)
@@ -988,7 +959,7 @@ static int do_ioctl(struct fb__req *req)
 	r = out_area_get(req, out_size, &a);
 	if (r < 0)
 		return r;
-	r = OPS.ioctl(FS, CTX, NODE, in.fh, in.flags, in.cmd, c.left ? c.p : NULL, in.in_size, a.p,
+	r = OPS.ioctl(FS, CTX, NODE, in.fh, in.flags, in.cmd, req->a.payload, in.in_size, a.p,
 		      &out_size);
 	if (r >= 0 && out_size > in.out_size) {
 		fb_log(FB_LOG_ERR,
@@ -1130,16 +1101,16 @@ static int do_removemapping(struct fb__req *req)
 	int r;
 
 	fixed_arg(req, &in, sizeof(in));
-	if ((uint64_t)in.count * sizeof(struct fb_removemapping_one) != req->argslen - req->fixed) {
+	if ((uint64_t)in.count * sizeof(struct fb_removemapping_one) != req->a.payload_len) {
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " REMOVEMAPPING: count %" PRIu32 " with %zu "
 		       "bytes",
-		       req->h.unique, in.count, req->argslen - req->fixed);
+		       req->h.unique, in.count, req->a.payload_len);
 		return -EINVAL;
 	}
 	if (!OPS.removemapping)
 		return -ENOSYS;
-	p = req->args + req->fixed;
+	p = req->a.payload;
 	/* The records are not 8-byte aligned (after a 4-byte count): copy them in batches. */
 	while (done < in.count) {
 		uint32_t n = in.count - done < 64 ? in.count - done : 64;
@@ -1195,63 +1166,64 @@ static int do_destroy(struct fb__req *req)
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-#define OP(code, fn, size, fl) [FB_##code] = {fn, size, fl}
-#define NONE		       0
-#define NR		       (FB__OP_NO_REPLY | FB__OP_NO_TRACK)
-#define DF		       FB__OP_DEFER
+#define OP(code, fn, size, fl, shape) [FB_##code] = {fn, size, fl, FB__ARGS_##shape}
+#define NONE			      0
+#define NR			      (FB__OP_NO_REPLY | FB__OP_NO_TRACK)
+#define DF			      FB__OP_DEFER
 
 const struct fb__op fb__ops[] = {
-	OP(LOOKUP, do_lookup, 0, DF),
-	OP(FORGET, do_forget, sizeof(struct fb_forget_in), NR),
-	OP(GETATTR, do_getattr, sizeof(struct fb_getattr_in), DF),
-	OP(SETATTR, do_setattr, sizeof(struct fb_setattr_in), DF),
-	OP(READLINK, do_readlink, 0, NONE),
-	OP(SYMLINK, do_symlink, 0, DF),
-	OP(MKNOD, do_mknod, sizeof(struct fb_mknod_in), DF),
-	OP(MKDIR, do_mkdir, sizeof(struct fb_mkdir_in), DF),
-	OP(UNLINK, do_unlink, 0, DF),
-	OP(RMDIR, do_rmdir, 0, DF),
-	OP(RENAME, do_rename, sizeof(struct fb_rename_in), DF),
-	OP(LINK, do_link, sizeof(struct fb_link_in), DF),
-	OP(OPEN, do_open, sizeof(struct fb_open_in), DF),
-	OP(READ, do_read, sizeof(struct fb_read_in), DF),
-	OP(WRITE, do_write, sizeof(struct fb_write_in), FB__OP_RAW | DF),
-	OP(STATFS, do_statfs, 0, NONE),
-	OP(RELEASE, do_release, sizeof(struct fb_release_in), DF),
-	OP(FSYNC, do_fsync, sizeof(struct fb_fsync_in), DF),
-	OP(SETXATTR, do_setxattr, sizeof(struct fb_setxattr_in), NONE),
-	OP(GETXATTR, do_getxattr, sizeof(struct fb_getxattr_in), NONE),
-	OP(LISTXATTR, do_listxattr, sizeof(struct fb_getxattr_in), NONE),
-	OP(REMOVEXATTR, do_removexattr, 0, NONE),
-	OP(FLUSH, do_flush, sizeof(struct fb_flush_in), DF),
-	OP(INIT, do_init, 8, FB__OP_NO_TRACK),
-	OP(OPENDIR, do_opendir, sizeof(struct fb_open_in), DF),
-	OP(READDIR, do_readdir, sizeof(struct fb_read_in), NONE),
-	OP(RELEASEDIR, do_releasedir, sizeof(struct fb_release_in), DF),
-	OP(FSYNCDIR, do_fsyncdir, sizeof(struct fb_fsync_in), DF),
-	OP(GETLK, do_getlk, sizeof(struct fb_lk_in), NONE),
-	OP(SETLK, do_setlk, sizeof(struct fb_lk_in), DF),
-	OP(SETLKW, do_setlk, sizeof(struct fb_lk_in), DF),
-	OP(ACCESS, do_access, sizeof(struct fb_access_in), DF),
-	OP(CREATE, do_create, sizeof(struct fb_create_in), DF),
-	OP(INTERRUPT, do_interrupt, sizeof(struct fb_interrupt_in), FB__OP_NO_TRACK),
-	OP(BMAP, do_bmap, sizeof(struct fb_bmap_in), NONE),
-	OP(DESTROY, do_destroy, 0, FB__OP_NO_TRACK),
-	OP(IOCTL, do_ioctl, sizeof(struct fb_ioctl_in), NONE),
-	OP(POLL, do_poll, sizeof(struct fb_poll_in), NONE),
-	OP(NOTIFY_REPLY, do_notify_reply, sizeof(struct fb_notify_retrieve_in), NR | FB__OP_RAW),
-	OP(BATCH_FORGET, do_batch_forget, sizeof(struct fb_batch_forget_in), NR | FB__OP_RAW),
-	OP(FALLOCATE, do_fallocate, sizeof(struct fb_fallocate_in), DF),
-	OP(READDIRPLUS, do_readdirplus, sizeof(struct fb_read_in), NONE),
-	OP(RENAME2, do_rename2, sizeof(struct fb_rename2_in), DF),
-	OP(LSEEK, do_lseek, sizeof(struct fb_lseek_in), NONE),
-	OP(COPY_FILE_RANGE, do_copy_file_range, sizeof(struct fb_copy_file_range_in), NONE),
-	OP(SETUPMAPPING, do_setupmapping, sizeof(struct fb_setupmapping_in), NONE),
-	OP(REMOVEMAPPING, do_removemapping, sizeof(struct fb_removemapping_in), NONE),
-	OP(SYNCFS, do_syncfs, sizeof(struct fb_syncfs_in), NONE),
-	OP(TMPFILE, do_tmpfile, sizeof(struct fb_create_in), NONE),
-	OP(STATX, do_statx, sizeof(struct fb_statx_in), NONE),
-	OP(COPY_FILE_RANGE_64, do_copy_file_range, sizeof(struct fb_copy_file_range_in), NONE),
+	OP(LOOKUP, do_lookup, 0, DF, ANY),
+	OP(FORGET, do_forget, sizeof(struct fb_forget_in), NR, ANY),
+	OP(GETATTR, do_getattr, sizeof(struct fb_getattr_in), DF, ANY),
+	OP(SETATTR, do_setattr, sizeof(struct fb_setattr_in), DF, ANY),
+	OP(READLINK, do_readlink, 0, NONE, EXACT),
+	OP(SYMLINK, do_symlink, 0, DF, SYMLINK),
+	OP(MKNOD, do_mknod, sizeof(struct fb_mknod_in), DF, NAME),
+	OP(MKDIR, do_mkdir, sizeof(struct fb_mkdir_in), DF, NAME),
+	OP(UNLINK, do_unlink, 0, DF, NAME),
+	OP(RMDIR, do_rmdir, 0, DF, NAME),
+	OP(RENAME, do_rename, sizeof(struct fb_rename_in), DF, NAME2),
+	OP(LINK, do_link, sizeof(struct fb_link_in), DF, NAME),
+	OP(OPEN, do_open, sizeof(struct fb_open_in), DF, EXACT),
+	OP(READ, do_read, sizeof(struct fb_read_in), DF, ANY),
+	OP(WRITE, do_write, sizeof(struct fb_write_in), FB__OP_RAW | DF, ANY),
+	OP(STATFS, do_statfs, 0, NONE, ANY),
+	OP(RELEASE, do_release, sizeof(struct fb_release_in), DF, ANY),
+	OP(FSYNC, do_fsync, sizeof(struct fb_fsync_in), DF, ANY),
+	OP(SETXATTR, do_setxattr, sizeof(struct fb_setxattr_in), NONE, XVALUE),
+	OP(GETXATTR, do_getxattr, sizeof(struct fb_getxattr_in), NONE, XNAME),
+	OP(LISTXATTR, do_listxattr, sizeof(struct fb_getxattr_in), NONE, EXACT),
+	OP(REMOVEXATTR, do_removexattr, 0, NONE, XNAME),
+	OP(FLUSH, do_flush, sizeof(struct fb_flush_in), DF, ANY),
+	OP(INIT, do_init, 8, FB__OP_NO_TRACK, ANY),
+	OP(OPENDIR, do_opendir, sizeof(struct fb_open_in), DF, EXACT),
+	OP(READDIR, do_readdir, sizeof(struct fb_read_in), NONE, ANY),
+	OP(RELEASEDIR, do_releasedir, sizeof(struct fb_release_in), DF, ANY),
+	OP(FSYNCDIR, do_fsyncdir, sizeof(struct fb_fsync_in), DF, ANY),
+	OP(GETLK, do_getlk, sizeof(struct fb_lk_in), NONE, ANY),
+	OP(SETLK, do_setlk, sizeof(struct fb_lk_in), DF, ANY),
+	OP(SETLKW, do_setlk, sizeof(struct fb_lk_in), DF, ANY),
+	OP(ACCESS, do_access, sizeof(struct fb_access_in), DF, ANY),
+	OP(CREATE, do_create, sizeof(struct fb_create_in), DF, NAME),
+	OP(INTERRUPT, do_interrupt, sizeof(struct fb_interrupt_in), FB__OP_NO_TRACK, ANY),
+	OP(BMAP, do_bmap, sizeof(struct fb_bmap_in), NONE, ANY),
+	OP(DESTROY, do_destroy, 0, FB__OP_NO_TRACK, ANY),
+	OP(IOCTL, do_ioctl, sizeof(struct fb_ioctl_in), NONE, PAYLOAD),
+	OP(POLL, do_poll, sizeof(struct fb_poll_in), NONE, ANY),
+	OP(NOTIFY_REPLY, do_notify_reply, sizeof(struct fb_notify_retrieve_in), NR | FB__OP_RAW,
+	   ANY),
+	OP(BATCH_FORGET, do_batch_forget, sizeof(struct fb_batch_forget_in), NR | FB__OP_RAW, ANY),
+	OP(FALLOCATE, do_fallocate, sizeof(struct fb_fallocate_in), DF, ANY),
+	OP(READDIRPLUS, do_readdirplus, sizeof(struct fb_read_in), NONE, ANY),
+	OP(RENAME2, do_rename2, sizeof(struct fb_rename2_in), DF, NAME2),
+	OP(LSEEK, do_lseek, sizeof(struct fb_lseek_in), NONE, ANY),
+	OP(COPY_FILE_RANGE, do_copy_file_range, sizeof(struct fb_copy_file_range_in), NONE, ANY),
+	OP(SETUPMAPPING, do_setupmapping, sizeof(struct fb_setupmapping_in), NONE, ANY),
+	OP(REMOVEMAPPING, do_removemapping, sizeof(struct fb_removemapping_in), NONE, PAYLOAD),
+	OP(SYNCFS, do_syncfs, sizeof(struct fb_syncfs_in), NONE, ANY),
+	OP(TMPFILE, do_tmpfile, sizeof(struct fb_create_in), NONE, OPT_STR),
+	OP(STATX, do_statx, sizeof(struct fb_statx_in), NONE, ANY),
+	OP(COPY_FILE_RANGE_64, do_copy_file_range, sizeof(struct fb_copy_file_range_in), NONE, ANY),
 };
 
 const uint32_t fb__ops_count = sizeof(fb__ops) / sizeof(fb__ops[0]);

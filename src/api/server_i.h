@@ -138,6 +138,33 @@ struct fb_server {
 	void *retrieve_priv;
 };
 
+/*
+ * What follows an opcode's fixed argument (the kernel's FUSE_ARGS), described once in the
+ * dispatch table and checked by fb__args_decode() before any handler runs. Entry names are
+ * NUL-terminated, at most FB__NAME_MAX bytes, neither empty nor "." nor "..", without '/' (the
+ * kernel never sends those; a hostile peer could walk out of a passthrough tree with them).
+ * Unless said otherwise nothing may follow the last item.
+ */
+enum {
+	FB__ARGS_ANY = 0, /* the fixed part; what follows is ignored (or the handler's, RAW) */
+	FB__ARGS_EXACT,	  /* the fixed part only */
+	FB__ARGS_NAME,	  /* one entry name */
+	FB__ARGS_NAME2,	  /* two entry names: the old one, the new one */
+	FB__ARGS_SYMLINK, /* an entry name, then a non-empty target of <= FB__SYMLINK_MAX */
+	FB__ARGS_XNAME,	  /* one non-empty xattr name (any bytes but NUL) */
+	FB__ARGS_XVALUE,  /* an xattr name, then a value of fb_setxattr_in.size bytes (payload),
+			   * at most FB__XATTR_MAX (else E2BIG) */
+	FB__ARGS_OPT_STR, /* nothing, or one string of <= FB__NAME_MAX (TMPFILE's placeholder) */
+	FB__ARGS_PAYLOAD, /* bytes the handler checks against its fixed part (payload) */
+};
+
+/* The decoded arguments after the fixed part; they point into fb__req.args. */
+struct fb__args {
+	const char *name[2];	/* names (and SYMLINK's target in name[1]) */
+	const uint8_t *payload; /* XVALUE, PAYLOAD: the bytes after the last name, or NULL */
+	size_t payload_len;
+};
+
 /* A request while it is decoded and dispatched (lives on fb_server_handle's stack). */
 struct fb__req {
 	struct fb_server *s;
@@ -147,9 +174,10 @@ struct fb__req {
 	struct fb_writer *w; /* the reply writer, after the out header */
 	const uint8_t *args; /* the whole argument area, contiguous (not for RAW ops) */
 	size_t argslen;
-	size_t fixed;	 /* fixed argument size for this opcode and minor */
-	void *args_copy; /* malloc'd copy of args (scattered, or shared and too big for small) */
-	void *ext_copy;	 /* malloc'd copy of the extensions, likewise */
+	size_t fixed;	   /* fixed argument size for this opcode and minor */
+	struct fb__args a; /* what follows the fixed part, decoded from the table's shape */
+	void *args_copy;   /* malloc'd copy of args (scattered, or shared and too big for small) */
+	void *ext_copy;	   /* malloc'd copy of the extensions, likewise */
 	size_t small_used; /* bytes of small[] in use */
 	void *token;	   /* the transport's completion token, NULL: cannot be deferred */
 	const struct fb_writer *start; /* the reply writer at the out header */
@@ -180,6 +208,7 @@ struct fb__op {
 	fb__handler_fn handler;
 	uint16_t min_size; /* fixed argument size */
 	uint8_t flags;
+	uint8_t shape; /* FB__ARGS_*: what follows the fixed part */
 };
 
 /* dispatch.c */
@@ -187,6 +216,9 @@ extern const struct fb__op fb__ops[];
 extern const uint32_t fb__ops_count;
 /* Fixed argument size of @opcode (SETXATTR: as negotiated with SETXATTR_EXT). */
 size_t fb__arg_size(const struct fb_server *s, uint32_t opcode);
+/* Decode and check what follows the fixed part of @req (contiguous, not RAW) into req->a as
+ * @op's shape says. Returns 0 or a negative errno to answer with (logged). */
+int fb__args_decode(struct fb__req *req, const struct fb__op *op);
 
 /* server.c */
 /* The request whose handler runs on this thread, or NULL. */
