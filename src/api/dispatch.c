@@ -3,20 +3,20 @@
  * The dispatch table, the argument decoder it drives, and one handler per opcode.
  *
  * fb_server_handle() has already checked the header, split off the extensions, checked the
- * fixed argument size from the table below (fb__arg_size) and decoded what follows it as the
- * table's argument shape says (fb__args_decode(): names, values, nothing trailing), so a
- * handler starts with at least req->fixed bytes at req->args (or in req->r for RAW opcodes)
- * and checked names in req->a. A handler maps them to the operation's arguments, calls the
- * file system, and appends the reply body; it returns 0, a negative errno, or FB__NO_REPLY.
+ * fixed argument size from the table below (fb__arg_size), copied the fixed part into req->a.in
+ * (zero-padded) and decoded what follows it as the table's argument shape says
+ * (fb__args_decode(): names, values, nothing trailing) into req->a. A handler maps them to the
+ * operation's arguments, calls the file system, and appends the reply body; it returns 0, a
+ * negative errno, or FB__NO_REPLY.
  *
  * Names: see FB__ARGS_* in server_i.h (we do not negotiate EXPORT_SUPPORT, so an entry name is
  * never empty, ".", ".." or with '/'). LOOKUP still decodes its name itself (do_lookup).
  *
  * Shared readers (buf.h): req->args is then always the server's private copy, so a name or
- * value checked here is the one the operation gets. RAW decoders read their fixed part with
- * fb_reader_read() (a copy) and decide only on that copy and on the reader's length, never on
- * bytes still in the reader: WRITE and NOTIFY_REPLY leave only payload there, BATCH_FORGET
- * copies each record once.
+ * value checked here is the one the operation gets. For RAW opcodes the server reads the fixed
+ * part from req->r into req->a.in (a copy); their handlers decide only on that copy and on the
+ * reader's length, never on bytes still in the reader: WRITE and NOTIFY_REPLY leave only
+ * payload there, BATCH_FORGET copies each record once.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,13 +33,6 @@
 #define FS   (req->s->fs)
 #define CTX  (&req->ctx)
 #define NODE (req->h.nodeid)
-
-/* Copy the fixed argument (req->fixed bytes, maybe a compat size) into a zeroed @dst. */
-static void fixed_arg(const struct fb__req *req, void *dst, size_t size)
-{
-	memset(dst, 0, size);
-	memcpy(dst, req->args, req->fixed < size ? req->fixed : size);
-}
 
 /* A cursor over what follows the fixed argument. */
 struct cur {
@@ -123,13 +116,20 @@ static int bad_args(const struct fb__req *req, const char *what)
 	return -EINVAL;
 }
 
-int fb__args_decode(struct fb__req *req, const struct fb__op *op)
+int fb__args_decode(struct fb__req *req, const struct fb__op *op, struct fb_reader *r_raw)
 {
 	struct fb__args *a = &req->a;
 	uint32_t size;
 	struct cur c;
 	int r = 0;
 
+	/* a->in is zeroed (fb__req is): a compat-size fixed part reads as zero-padded. */
+	if (req->fixed > sizeof(a->in))
+		return -EIO; /* a table bug */
+	if (op->flags & FB__OP_RAW)
+		return fb_reader_read(r_raw, &a->in, req->fixed) < 0 ? -EINVAL : 0;
+	if (req->fixed)
+		memcpy(&a->in, req->args, req->fixed);
 	cur_init(req, &c);
 	switch (op->shape) {
 	case FB__ARGS_ANY:
@@ -265,7 +265,8 @@ static int out_area_put(struct fb__req *req, struct out_area *a, ssize_t n)
 
 	*req->w = a->saved;
 	if (a->guard && !guard_intact(a->guard)) {
-		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " %s: the operation wrote past its %zu-byte buffer",
+		fb_log(FB_LOG_ERR,
+		       "unique=%" PRIu64 " %s: the operation wrote past its %zu-byte buffer",
 		       req->h.unique, fb_opcode_name(req->h.opcode), a->size);
 		n = -1;
 		r = -EIO;
@@ -337,32 +338,28 @@ static int do_lookup(struct fb__req *req)
 
 static int do_forget(struct fb__req *req)
 {
-	struct fb_forget_in in;
+	const struct fb_forget_in *in = &req->a.in.forget;
 
-	fixed_arg(req, &in, sizeof(in));
 	/* The root is never forgotten (fs.h); node id 0 names nothing. */
-	if (OPS.forget && NODE != 0 && NODE != FB_ROOT_ID && in.nlookup)
-		OPS.forget(FS, NODE, in.nlookup);
+	if (OPS.forget && NODE != 0 && NODE != FB_ROOT_ID && in->nlookup)
+		OPS.forget(FS, NODE, in->nlookup);
 	return FB__NO_REPLY;
 }
 
 static int do_batch_forget(struct fb__req *req)
 {
-	struct fb_batch_forget_in in;
+	const struct fb_batch_forget_in *in = &req->a.in.batch_forget;
 	struct fb_forget_one one;
 	uint64_t n;
 
-	memset(&in, 0, sizeof(in));
-	if (fb_reader_read(req->r, &in, sizeof(in)) < 0)
-		return FB__NO_REPLY;
 	n = fb_reader_remaining(req->r) / sizeof(one);
-	if ((uint64_t)in.count * sizeof(one) != fb_reader_remaining(req->r))
+	if ((uint64_t)in->count * sizeof(one) != fb_reader_remaining(req->r))
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " BATCH_FORGET: count %" PRIu32
 		       " does not match %zu bytes of records",
-		       req->h.unique, in.count, fb_reader_remaining(req->r));
-	if (in.count < n)
-		n = in.count;
+		       req->h.unique, in->count, fb_reader_remaining(req->r));
+	if (in->count < n)
+		n = in->count;
 	for (uint64_t i = 0; i < n; i++) {
 		if (fb_reader_read(req->r, &one, sizeof(one)) < 0)
 			break;
@@ -374,48 +371,46 @@ static int do_batch_forget(struct fb__req *req)
 
 static int do_getattr(struct fb__req *req)
 {
-	struct fb_getattr_in in;
+	const struct fb_getattr_in *in = &req->a.in.getattr;
 	struct fb_file_info fi = {0};
 	struct stat st;
 	double t = 0;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.getattr)
 		return -ENOSYS;
-	fi.fh = in.fh;
+	fi.fh = in->fh;
 	memset(&st, 0, sizeof(st));
-	r = fs_ret(req, OPS.getattr(FS, CTX, NODE, (in.getattr_flags & FB_GETATTR_FH) ? &fi : NULL,
+	r = fs_ret(req, OPS.getattr(FS, CTX, NODE, (in->getattr_flags & FB_GETATTR_FH) ? &fi : NULL,
 				    &st, &t));
 	return r != 0 ? r : fb__reply_attr(req, &st, t);
 }
 
 static int do_setattr(struct fb__req *req)
 {
-	struct fb_setattr_in in;
+	const struct fb_setattr_in *in = &req->a.in.setattr;
 	struct fb_file_info fi = {0};
 	struct stat st, out;
 	double t = 0;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.setattr)
 		return -ENOSYS;
 	memset(&st, 0, sizeof(st));
-	st.st_mode = in.mode;
-	st.st_uid = in.uid;
-	st.st_gid = in.gid;
-	st.st_size = (off_t)in.size;
-	st.st_atim.tv_sec = (time_t)in.atime;
-	st.st_atim.tv_nsec = in.atimensec;
-	st.st_mtim.tv_sec = (time_t)in.mtime;
-	st.st_mtim.tv_nsec = in.mtimensec;
-	st.st_ctim.tv_sec = (time_t)in.ctime;
-	st.st_ctim.tv_nsec = in.ctimensec;
-	fi.fh = in.fh;
+	st.st_mode = in->mode;
+	st.st_uid = in->uid;
+	st.st_gid = in->gid;
+	st.st_size = (off_t)in->size;
+	st.st_atim.tv_sec = (time_t)in->atime;
+	st.st_atim.tv_nsec = in->atimensec;
+	st.st_mtim.tv_sec = (time_t)in->mtime;
+	st.st_mtim.tv_nsec = in->mtimensec;
+	st.st_ctim.tv_sec = (time_t)in->ctime;
+	st.st_ctim.tv_nsec = in->ctimensec;
+	fi.fh = in->fh;
 	memset(&out, 0, sizeof(out));
-	r = fs_ret(req, OPS.setattr(FS, CTX, NODE, &st, in.valid,
-				    (in.valid & FB_FATTR_FH) ? &fi : NULL, &out, &t));
+	r = fs_ret(req, OPS.setattr(FS, CTX, NODE, &st, in->valid,
+				    (in->valid & FB_FATTR_FH) ? &fi : NULL, &out, &t));
 	return r != 0 ? r : fb__reply_attr(req, &out, t);
 }
 
@@ -459,31 +454,30 @@ static int do_symlink(struct fb__req *req)
 
 static int do_mknod(struct fb__req *req)
 {
-	struct fb_mknod_in in;
+	const struct fb_mknod_in *in = &req->a.in.mknod;
 	struct fb_entry e;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.mknod)
 		return -ENOSYS;
-	req->ctx.umask = in.umask;
+	req->ctx.umask = in->umask;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.mknod(FS, CTX, NODE, req->a.name[0], in.mode, decode_dev(in.rdev), &e));
+	r = fs_ret(req,
+		   OPS.mknod(FS, CTX, NODE, req->a.name[0], in->mode, decode_dev(in->rdev), &e));
 	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
 static int do_mkdir(struct fb__req *req)
 {
-	struct fb_mkdir_in in;
+	const struct fb_mkdir_in *in = &req->a.in.mkdir;
 	struct fb_entry e;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.mkdir)
 		return -ENOSYS;
-	req->ctx.umask = in.umask;
+	req->ctx.umask = in->umask;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.mkdir(FS, CTX, NODE, req->a.name[0], in.mode, &e));
+	r = fs_ret(req, OPS.mkdir(FS, CTX, NODE, req->a.name[0], in->mode, &e));
 	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
@@ -511,47 +505,43 @@ static int rename_common(struct fb__req *req, uint64_t newdir, uint32_t flags)
 
 static int do_rename(struct fb__req *req)
 {
-	struct fb_rename_in in;
+	const struct fb_rename_in *in = &req->a.in.rename;
 
-	fixed_arg(req, &in, sizeof(in));
-	return rename_common(req, in.newdir, 0);
+	return rename_common(req, in->newdir, 0);
 }
 
 static int do_rename2(struct fb__req *req)
 {
-	struct fb_rename2_in in;
+	const struct fb_rename2_in *in = &req->a.in.rename2;
 
-	fixed_arg(req, &in, sizeof(in));
-	return rename_common(req, in.newdir, in.flags);
+	return rename_common(req, in->newdir, in->flags);
 }
 
 static int do_link(struct fb__req *req)
 {
-	struct fb_link_in in;
+	const struct fb_link_in *in = &req->a.in.link;
 	struct fb_entry e;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.link)
 		return -ENOSYS;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.link(FS, CTX, in.oldnodeid, NODE, req->a.name[0], &e));
+	r = fs_ret(req, OPS.link(FS, CTX, in->oldnodeid, NODE, req->a.name[0], &e));
 	return r != 0 ? r : fb__entry_reply(req, &e, 1);
 }
 
 static int open_common(struct fb__req *req, int dir)
 {
-	struct fb_open_in in;
+	const struct fb_open_in *in = &req->a.in.open;
 	struct fb_file_info fi = {0};
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (dir ? !OPS.opendir : !OPS.open)
 		return -ENOSYS;
 	if (dir)
-		r = OPS.opendir(FS, CTX, NODE, (int)in.flags, &fi);
+		r = OPS.opendir(FS, CTX, NODE, (int)in->flags, &fi);
 	else
-		r = OPS.open(FS, CTX, NODE, (int)in.flags, &fi);
+		r = OPS.open(FS, CTX, NODE, (int)in->flags, &fi);
 	r = fs_ret(req, r);
 	return r != 0 ? r : fb__reply_open(req, &fi);
 }
@@ -568,19 +558,18 @@ static int do_opendir(struct fb__req *req)
 
 static int do_read(struct fb__req *req)
 {
-	struct fb_read_in in;
+	const struct fb_read_in *in = &req->a.in.read;
 	size_t before = fb_writer_written(req->w);
 	size_t size, done;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.read)
 		return -ENOSYS;
-	size = in.size;
+	size = in->size;
 	if (size > fb_writer_available(req->w))
 		size = fb_writer_available(req->w);
 	req->data_max = size;
-	r = OPS.read(FS, CTX, NODE, in.fh, req->w, (uint32_t)size, in.offset, (int)in.flags);
+	r = OPS.read(FS, CTX, NODE, in->fh, req->w, (uint32_t)size, in->offset, (int)in->flags);
 	if (r < 0)
 		return fb__errno_check(req, r);
 	done = fb_writer_written(req->w) - before;
@@ -594,30 +583,28 @@ static int do_read(struct fb__req *req)
 
 static int do_write(struct fb__req *req)
 {
-	struct fb_write_in in;
+	const struct fb_write_in *in = &req->a.in.write;
 	struct fb_write_out out = {0};
 	int r;
 
-	memset(&in, 0, sizeof(in));
-	if (fb_reader_read(req->r, &in, req->fixed) < 0)
-		return -EINVAL;
-	if (in.size != fb_reader_remaining(req->r) || in.size > req->s->conn.max_write) {
+	if (in->size != fb_reader_remaining(req->r) || in->size > req->s->conn.max_write) {
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " WRITE: size %" PRIu32 " with %zu bytes of "
 		       "data (max_write %" PRIu32 ")",
-		       req->h.unique, in.size, fb_reader_remaining(req->r), req->s->conn.max_write);
+		       req->h.unique, in->size, fb_reader_remaining(req->r),
+		       req->s->conn.max_write);
 		return -EINVAL;
 	}
 	if (!OPS.write)
 		return -ENOSYS;
-	req->data_max = in.size;
-	r = OPS.write(FS, CTX, NODE, in.fh, req->r, in.size, in.offset, in.write_flags,
-		      (int)in.flags);
+	req->data_max = in->size;
+	r = OPS.write(FS, CTX, NODE, in->fh, req->r, in->size, in->offset, in->write_flags,
+		      (int)in->flags);
 	if (r < 0)
 		return fb__errno_check(req, r);
-	if ((uint32_t)r > in.size) {
+	if ((uint32_t)r > in->size) {
 		fb_log(FB_LOG_ERR, "unique=%" PRIu64 " WRITE: wrote %d of %" PRIu32 " bytes",
-		       req->h.unique, r, in.size);
+		       req->h.unique, r, in->size);
 		return -EIO;
 	}
 	out.size = (uint32_t)r;
@@ -638,16 +625,15 @@ static int do_statfs(struct fb__req *req)
 
 static int release_common(struct fb__req *req, int dir)
 {
-	struct fb_release_in in;
+	const struct fb_release_in *in = &req->a.in.release;
 
-	fixed_arg(req, &in, sizeof(in));
 	/* The kernel cannot act on a failed release: a missing op is success. */
 	if (dir)
 		return OPS.releasedir
-			       ? fs_ret(req, OPS.releasedir(FS, CTX, NODE, in.fh, (int)in.flags))
+			       ? fs_ret(req, OPS.releasedir(FS, CTX, NODE, in->fh, (int)in->flags))
 			       : 0;
-	return OPS.release ? fs_ret(req, OPS.release(FS, CTX, NODE, in.fh, (int)in.flags,
-						     in.release_flags, in.lock_owner))
+	return OPS.release ? fs_ret(req, OPS.release(FS, CTX, NODE, in->fh, (int)in->flags,
+						     in->release_flags, in->lock_owner))
 			   : 0;
 }
 
@@ -663,33 +649,31 @@ static int do_releasedir(struct fb__req *req)
 
 static int do_fsync(struct fb__req *req)
 {
-	struct fb_fsync_in in;
+	const struct fb_fsync_in *in = &req->a.in.fsync;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.fsync)
 		return -ENOSYS;
-	return fs_ret(req, OPS.fsync(FS, CTX, NODE, in.fh, in.fsync_flags & FB_FSYNC_FDATASYNC));
+	return fs_ret(req, OPS.fsync(FS, CTX, NODE, in->fh, in->fsync_flags & FB_FSYNC_FDATASYNC));
 }
 
 static int do_fsyncdir(struct fb__req *req)
 {
-	struct fb_fsync_in in;
+	const struct fb_fsync_in *in = &req->a.in.fsync;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.fsyncdir)
 		return -ENOSYS;
-	return fs_ret(req, OPS.fsyncdir(FS, CTX, NODE, in.fh, in.fsync_flags & FB_FSYNC_FDATASYNC));
+	return fs_ret(req,
+		      OPS.fsyncdir(FS, CTX, NODE, in->fh, in->fsync_flags & FB_FSYNC_FDATASYNC));
 }
 
 static int do_setxattr(struct fb__req *req)
 {
-	struct fb_setxattr_in in;
+	const struct fb_setxattr_in *in = &req->a.in.setxattr;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.setxattr)
 		return -ENOSYS;
-	return fs_ret(req, OPS.setxattr(FS, CTX, NODE, req->a.name[0], req->a.payload, in.size,
-					(int)in.flags, in.setxattr_flags));
+	return fs_ret(req, OPS.setxattr(FS, CTX, NODE, req->a.name[0], req->a.payload, in->size,
+					(int)in->flags, in->setxattr_flags));
 }
 
 /* GETXATTR (@name != NULL) and LISTXATTR. */
@@ -735,18 +719,16 @@ static int xattr_get(struct fb__req *req, const char *name, uint32_t size)
 
 static int do_getxattr(struct fb__req *req)
 {
-	struct fb_getxattr_in in;
+	const struct fb_getxattr_in *in = &req->a.in.getxattr;
 
-	fixed_arg(req, &in, sizeof(in));
-	return xattr_get(req, req->a.name[0], in.size);
+	return xattr_get(req, req->a.name[0], in->size);
 }
 
 static int do_listxattr(struct fb__req *req)
 {
-	struct fb_getxattr_in in;
+	const struct fb_getxattr_in *in = &req->a.in.getxattr;
 
-	fixed_arg(req, &in, sizeof(in));
-	return xattr_get(req, NULL, in.size);
+	return xattr_get(req, NULL, in->size);
 }
 
 static int do_removexattr(struct fb__req *req)
@@ -758,28 +740,26 @@ static int do_removexattr(struct fb__req *req)
 
 static int do_flush(struct fb__req *req)
 {
-	struct fb_flush_in in;
+	const struct fb_flush_in *in = &req->a.in.flush;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.flush)
 		return -ENOSYS;
-	return fs_ret(req, OPS.flush(FS, CTX, NODE, in.fh, in.lock_owner));
+	return fs_ret(req, OPS.flush(FS, CTX, NODE, in->fh, in->lock_owner));
 }
 
 static int readdir_common(struct fb__req *req, int plus)
 {
-	struct fb_read_in in;
+	const struct fb_read_in *in = &req->a.in.read;
 	struct fb_dirbuf b;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (plus ? !OPS.readdirplus : !OPS.readdir)
 		return -ENOSYS;
-	fb__dirbuf_init(&b, req->w, in.size, plus, fb__minor(req->s));
+	fb__dirbuf_init(&b, req->w, in->size, plus, fb__minor(req->s));
 	if (plus)
-		r = OPS.readdirplus(FS, CTX, NODE, in.fh, in.offset, &b);
+		r = OPS.readdirplus(FS, CTX, NODE, in->fh, in->offset, &b);
 	else
-		r = OPS.readdir(FS, CTX, NODE, in.fh, in.offset, &b);
+		r = OPS.readdir(FS, CTX, NODE, in->fh, in->offset, &b);
 	if (r != 0 && b.added > 0) {
 		/* Entries already added hold lookups: send them, the error comes next time. */
 		fb_log(FB_LOG_DEBUG, "unique=%" PRIu64 " %s: %d after %d entries", req->h.unique,
@@ -801,19 +781,18 @@ static int do_readdirplus(struct fb__req *req)
 
 static int do_getlk(struct fb__req *req)
 {
-	struct fb_lk_in in;
+	const struct fb_lk_in *in = &req->a.in.lk;
 	struct fb_lk_out out;
 	struct fb_lock lk;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.getlk)
 		return -ENOSYS;
-	lk.start = in.lk.start;
-	lk.end = in.lk.end;
-	lk.type = in.lk.type;
-	lk.pid = in.lk.pid;
-	r = fs_ret(req, OPS.getlk(FS, CTX, NODE, in.fh, in.owner, &lk));
+	lk.start = in->lk.start;
+	lk.end = in->lk.end;
+	lk.type = in->lk.type;
+	lk.pid = in->lk.pid;
+	r = fs_ret(req, OPS.getlk(FS, CTX, NODE, in->fh, in->owner, &lk));
 	if (r < 0)
 		return r;
 	memset(&out, 0, sizeof(out));
@@ -827,18 +806,17 @@ static int do_getlk(struct fb__req *req)
 static int do_setlk(struct fb__req *req)
 {
 	int sleep = req->h.opcode == FB_SETLKW;
-	struct fb_lk_in in;
+	const struct fb_lk_in *in = &req->a.in.lk;
 	struct fb_lock lk;
 
-	fixed_arg(req, &in, sizeof(in));
 	/* A peer that never sends INTERRUPT could not get a waiting lock back: refuse to wait
 	 * (unlocking never waits). */
-	if (sleep && in.lk.type != F_UNLCK && (fb__tflags(req->s) & FB_TRANSPORT_NO_INTERRUPT))
+	if (sleep && in->lk.type != F_UNLCK && (fb__tflags(req->s) & FB_TRANSPORT_NO_INTERRUPT))
 		return -EOPNOTSUPP;
-	if (in.lk_flags & FB_LK_FLOCK) {
+	if (in->lk_flags & FB_LK_FLOCK) {
 		int op;
 
-		switch (in.lk.type) {
+		switch (in->lk.type) {
 		case F_RDLCK:
 			op = LOCK_SH;
 			break;
@@ -855,72 +833,69 @@ static int do_setlk(struct fb__req *req)
 			op |= LOCK_NB;
 		if (!OPS.flock)
 			return -ENOSYS;
-		return fs_ret(req, OPS.flock(FS, CTX, NODE, in.fh, in.owner, op));
+		return fs_ret(req, OPS.flock(FS, CTX, NODE, in->fh, in->owner, op));
 	}
 	if (!OPS.setlk)
 		return -ENOSYS;
-	lk.start = in.lk.start;
-	lk.end = in.lk.end;
-	lk.type = in.lk.type;
-	lk.pid = in.lk.pid;
-	return fs_ret(req, OPS.setlk(FS, CTX, NODE, in.fh, in.owner, &lk, sleep));
+	lk.start = in->lk.start;
+	lk.end = in->lk.end;
+	lk.type = in->lk.type;
+	lk.pid = in->lk.pid;
+	return fs_ret(req, OPS.setlk(FS, CTX, NODE, in->fh, in->owner, &lk, sleep));
 }
 
 static int do_access(struct fb__req *req)
 {
-	struct fb_access_in in;
+	const struct fb_access_in *in = &req->a.in.access;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.access)
 		return -ENOSYS;
-	return fs_ret(req, OPS.access(FS, CTX, NODE, in.mask));
+	return fs_ret(req, OPS.access(FS, CTX, NODE, in->mask));
 }
 
 static int do_create(struct fb__req *req)
 {
-	struct fb_create_in in;
+	const struct fb_create_in *in = &req->a.in.create;
 	struct fb_file_info fi = {0};
 	struct fb_entry e;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.create)
 		return -ENOSYS;
-	req->ctx.umask = in.umask;
+	req->ctx.umask = in->umask;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.create(FS, CTX, NODE, req->a.name[0], in.mode, (int)in.flags, &e, &fi));
+	r = fs_ret(req,
+		   OPS.create(FS, CTX, NODE, req->a.name[0], in->mode, (int)in->flags, &e, &fi));
 	return r != 0 ? r : fb__create_reply(req, &e, &fi);
 }
 
 static int do_tmpfile(struct fb__req *req)
 {
-	struct fb_create_in in;
+	const struct fb_create_in *in = &req->a.in.create;
 	struct fb_file_info fi = {0};
 	struct fb_entry e;
 	int r;
 
 	/* The kernel sends the name of its placeholder dentry ("/"): checked, not used. */
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.tmpfile)
 		return -ENOSYS;
-	req->ctx.umask = in.umask;
+	req->ctx.umask = in->umask;
 	memset(&e, 0, sizeof(e));
-	r = fs_ret(req, OPS.tmpfile(FS, CTX, NODE, in.mode, (int)in.flags, &e, &fi));
+	r = fs_ret(req, OPS.tmpfile(FS, CTX, NODE, in->mode, (int)in->flags, &e, &fi));
 	return r != 0 ? r : fb__create_reply(req, &e, &fi);
 }
 
 static int do_bmap(struct fb__req *req)
 {
-	struct fb_bmap_in in;
+	const struct fb_bmap_in *in = &req->a.in.bmap;
 	struct fb_bmap_out out;
 	uint64_t block;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.bmap)
 		return -ENOSYS;
-	block = in.block;
-	r = fs_ret(req, OPS.bmap(FS, CTX, NODE, in.blocksize, in.block, &block));
+	block = in->block;
+	r = fs_ret(req, OPS.bmap(FS, CTX, NODE, in->blocksize, in->block, &block));
 	if (r < 0)
 		return r;
 	out.block = block;
@@ -929,27 +904,26 @@ static int do_bmap(struct fb__req *req)
 
 static int do_ioctl(struct fb__req *req)
 {
-	struct fb_ioctl_in in;
+	const struct fb_ioctl_in *in = &req->a.in.ioctl;
 	struct fb_ioctl_out out;
 	struct out_area a;
 	size_t in_len = req->a.payload_len;
 	uint32_t out_size;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	/* Unrestricted ioctls need retries with addresses in the caller: not supported. */
-	if (in.flags & FB_IOCTL_UNRESTRICTED)
+	if (in->flags & FB_IOCTL_UNRESTRICTED)
 		return -ENOSYS;
-	if (in.in_size != in_len || in.in_size > FB__IOCTL_MAX || in.out_size > FB__IOCTL_MAX) {
+	if (in->in_size != in_len || in->in_size > FB__IOCTL_MAX || in->out_size > FB__IOCTL_MAX) {
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " IOCTL: in_size %" PRIu32 " with %zu bytes, "
 		       "out_size %" PRIu32,
-		       req->h.unique, in.in_size, in_len, in.out_size);
+		       req->h.unique, in->in_size, in_len, in->out_size);
 		return -EINVAL;
 	}
 	if (!OPS.ioctl)
 		return -ENOSYS;
-	out_size = in.out_size;
+	out_size = in->out_size;
 	if (fb_writer_available(req->w) < sizeof(out) + out_size)
 		return -ERANGE;
 	memset(&out, 0, sizeof(out));
@@ -959,12 +933,12 @@ static int do_ioctl(struct fb__req *req)
 	r = out_area_get(req, out_size, &a);
 	if (r < 0)
 		return r;
-	r = OPS.ioctl(FS, CTX, NODE, in.fh, in.flags, in.cmd, req->a.payload, in.in_size, a.p,
+	r = OPS.ioctl(FS, CTX, NODE, in->fh, in->flags, in->cmd, req->a.payload, in->in_size, a.p,
 		      &out_size);
-	if (r >= 0 && out_size > in.out_size) {
+	if (r >= 0 && out_size > in->out_size) {
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " IOCTL: %" PRIu32 " output bytes for %" PRIu32,
-		       req->h.unique, out_size, in.out_size);
+		       req->h.unique, out_size, in->out_size);
 		r = -EIO;
 	}
 	if (r < 0) {
@@ -983,15 +957,14 @@ static int do_ioctl(struct fb__req *req)
 
 static int do_poll(struct fb__req *req)
 {
-	struct fb_poll_in in;
+	const struct fb_poll_in *in = &req->a.in.poll;
 	struct fb_poll_out out = {0};
 	uint32_t revents = 0;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.poll)
 		return -ENOSYS;
-	r = fs_ret(req, OPS.poll(FS, CTX, NODE, in.fh, in.kh, in.flags, in.events, &revents));
+	r = fs_ret(req, OPS.poll(FS, CTX, NODE, in->fh, in->kh, in->flags, in->events, &revents));
 	if (r < 0)
 		return r;
 	out.revents = revents;
@@ -1001,18 +974,15 @@ static int do_poll(struct fb__req *req)
 static int do_notify_reply(struct fb__req *req)
 {
 	struct fb_server *s = req->s;
-	struct fb_notify_retrieve_in in;
+	const struct fb_notify_retrieve_in *in = &req->a.in.notify_retrieve;
 	fb_retrieve_fn fn;
 	void *priv;
 
-	memset(&in, 0, sizeof(in));
-	if (fb_reader_read(req->r, &in, sizeof(in)) < 0)
-		return FB__NO_REPLY;
-	if (in.size != fb_reader_remaining(req->r)) {
+	if (in->size != fb_reader_remaining(req->r)) {
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " NOTIFY_REPLY: size %" PRIu32 " with %zu "
 		       "bytes: dropped",
-		       req->h.unique, in.size, fb_reader_remaining(req->r));
+		       req->h.unique, in->size, fb_reader_remaining(req->r));
 		return FB__NO_REPLY;
 	}
 	pthread_mutex_lock(&s->retrieve_lock);
@@ -1020,31 +990,30 @@ static int do_notify_reply(struct fb__req *req)
 	priv = s->retrieve_priv;
 	pthread_mutex_unlock(&s->retrieve_lock);
 	if (fn)
-		fn(priv, req->h.unique, NODE, in.offset, req->r, in.size);
+		fn(priv, req->h.unique, NODE, in->offset, req->r, in->size);
 	return FB__NO_REPLY;
 }
 
 static int do_fallocate(struct fb__req *req)
 {
-	struct fb_fallocate_in in;
+	const struct fb_fallocate_in *in = &req->a.in.fallocate;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.fallocate)
 		return -ENOSYS;
-	return fs_ret(req, OPS.fallocate(FS, CTX, NODE, in.fh, (int)in.mode, in.offset, in.length));
+	return fs_ret(req,
+		      OPS.fallocate(FS, CTX, NODE, in->fh, (int)in->mode, in->offset, in->length));
 }
 
 static int do_lseek(struct fb__req *req)
 {
-	struct fb_lseek_in in;
+	const struct fb_lseek_in *in = &req->a.in.lseek;
 	struct fb_lseek_out out;
 	uint64_t off = 0;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.lseek)
 		return -ENOSYS;
-	r = fs_ret(req, OPS.lseek(FS, CTX, NODE, in.fh, in.offset, (int)in.whence, &off));
+	r = fs_ret(req, OPS.lseek(FS, CTX, NODE, in->fh, in->offset, (int)in->whence, &off));
 	if (r < 0)
 		return r;
 	out.offset = off;
@@ -1053,21 +1022,20 @@ static int do_lseek(struct fb__req *req)
 
 static int do_copy_file_range(struct fb__req *req)
 {
-	struct fb_copy_file_range_in in;
+	const struct fb_copy_file_range_in *in = &req->a.in.copy_file_range;
 	uint64_t copied = 0;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.copy_file_range)
 		return -ENOSYS;
-	r = fs_ret(req, OPS.copy_file_range(FS, CTX, NODE, in.fh_in, in.off_in, in.nodeid_out,
-					    in.fh_out, in.off_out, in.len, in.flags, &copied));
+	r = fs_ret(req, OPS.copy_file_range(FS, CTX, NODE, in->fh_in, in->off_in, in->nodeid_out,
+					    in->fh_out, in->off_out, in->len, in->flags, &copied));
 	if (r < 0)
 		return r;
-	if (copied > in.len) {
+	if (copied > in->len) {
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " COPY_FILE_RANGE: copied %" PRIu64 " of %" PRIu64,
-		       req->h.unique, copied, in.len);
+		       req->h.unique, copied, in->len);
 		return -EIO;
 	}
 	if (req->h.opcode == FB_COPY_FILE_RANGE_64) {
@@ -1083,37 +1051,35 @@ static int do_copy_file_range(struct fb__req *req)
 
 static int do_setupmapping(struct fb__req *req)
 {
-	struct fb_setupmapping_in in;
+	const struct fb_setupmapping_in *in = &req->a.in.setupmapping;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.setupmapping)
 		return -ENOSYS;
-	return fs_ret(req, OPS.setupmapping(FS, CTX, NODE, in.fh, in.foffset, in.len, in.flags,
-					    in.moffset));
+	return fs_ret(req, OPS.setupmapping(FS, CTX, NODE, in->fh, in->foffset, in->len, in->flags,
+					    in->moffset));
 }
 
 static int do_removemapping(struct fb__req *req)
 {
-	struct fb_removemapping_in in;
+	const struct fb_removemapping_in *in = &req->a.in.removemapping;
 	struct fb_mapping batch[64];
 	const uint8_t *p;
 	uint32_t done = 0;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
-	if ((uint64_t)in.count * sizeof(struct fb_removemapping_one) != req->a.payload_len) {
+	if ((uint64_t)in->count * sizeof(struct fb_removemapping_one) != req->a.payload_len) {
 		fb_log(FB_LOG_ERR,
 		       "unique=%" PRIu64 " REMOVEMAPPING: count %" PRIu32 " with %zu "
 		       "bytes",
-		       req->h.unique, in.count, req->a.payload_len);
+		       req->h.unique, in->count, req->a.payload_len);
 		return -EINVAL;
 	}
 	if (!OPS.removemapping)
 		return -ENOSYS;
 	p = req->a.payload;
 	/* The records are not 8-byte aligned (after a 4-byte count): copy them in batches. */
-	while (done < in.count) {
-		uint32_t n = in.count - done < 64 ? in.count - done : 64;
+	while (done < in->count) {
+		uint32_t n = in->count - done < 64 ? in->count - done : 64;
 
 		memcpy(batch, p + (size_t)done * sizeof(batch[0]), n * sizeof(batch[0]));
 		r = fs_ret(req, OPS.removemapping(FS, CTX, batch, n));
@@ -1133,19 +1099,18 @@ static int do_syncfs(struct fb__req *req)
 
 static int do_statx(struct fb__req *req)
 {
-	struct fb_statx_in in;
+	const struct fb_statx_in *in = &req->a.in.statx;
 	struct fb_file_info fi = {0};
 	struct statx sx;
 	double t = 0;
 	int r;
 
-	fixed_arg(req, &in, sizeof(in));
 	if (!OPS.statx)
 		return -ENOSYS;
-	fi.fh = in.fh;
+	fi.fh = in->fh;
 	memset(&sx, 0, sizeof(sx));
-	r = fs_ret(req, OPS.statx(FS, CTX, NODE, (in.getattr_flags & FB_GETATTR_FH) ? &fi : NULL,
-				  in.sx_flags, in.sx_mask, &sx, &t));
+	r = fs_ret(req, OPS.statx(FS, CTX, NODE, (in->getattr_flags & FB_GETATTR_FH) ? &fi : NULL,
+				  in->sx_flags, in->sx_mask, &sx, &t));
 	return r != 0 ? r : fb__reply_statx(req, &sx, t);
 }
 

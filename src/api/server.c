@@ -834,10 +834,10 @@ static int decode(struct fb__req *req, const struct fb__op *op, struct fb_reader
 		rc = contiguous(req, r, req->argslen, &req->args, &req->args_copy);
 		if (rc < 0)
 			return rc;
-		rc = fb__args_decode(req, op);
-		if (rc < 0)
-			return rc;
 	}
+	rc = fb__args_decode(req, op, r);
+	if (rc < 0)
+		return rc;
 	req->r = r;
 	req->w = w;
 	req->op_flags = op->flags;

@@ -158,8 +158,45 @@ enum {
 	FB__ARGS_PAYLOAD, /* bytes the handler checks against its fixed part (payload) */
 };
 
-/* The decoded arguments after the fixed part; they point into fb__req.args. */
+/* The fixed argument of every opcode that has one (INIT's is read by fb__do_init()). */
+union fb__fixed_in {
+	struct fb_forget_in forget;
+	struct fb_batch_forget_in batch_forget;
+	struct fb_getattr_in getattr;
+	struct fb_setattr_in setattr;
+	struct fb_mknod_in mknod;
+	struct fb_mkdir_in mkdir;
+	struct fb_rename_in rename;
+	struct fb_rename2_in rename2;
+	struct fb_link_in link;
+	struct fb_open_in open;
+	struct fb_read_in read;
+	struct fb_write_in write;
+	struct fb_release_in release;
+	struct fb_fsync_in fsync;
+	struct fb_setxattr_in setxattr;
+	struct fb_getxattr_in getxattr;
+	struct fb_flush_in flush;
+	struct fb_lk_in lk;
+	struct fb_access_in access;
+	struct fb_create_in create;
+	struct fb_bmap_in bmap;
+	struct fb_ioctl_in ioctl;
+	struct fb_poll_in poll;
+	struct fb_notify_retrieve_in notify_retrieve;
+	struct fb_fallocate_in fallocate;
+	struct fb_lseek_in lseek;
+	struct fb_copy_file_range_in copy_file_range;
+	struct fb_setupmapping_in setupmapping;
+	struct fb_removemapping_in removemapping;
+	struct fb_statx_in statx;
+	uint8_t bytes[8]; /* INIT's first 8 bytes, SYNCFS, INTERRUPT: not used */
+};
+
+/* The decoded arguments: a private copy of the fixed part (zero-padded when the peer sent a
+ * shorter compat layout), and what follows it, pointing into fb__req.args. */
 struct fb__args {
+	union fb__fixed_in in;
 	const char *name[2];	/* names (and SYMLINK's target in name[1]) */
 	const uint8_t *payload; /* XVALUE, PAYLOAD: the bytes after the last name, or NULL */
 	size_t payload_len;
@@ -216,9 +253,10 @@ extern const struct fb__op fb__ops[];
 extern const uint32_t fb__ops_count;
 /* Fixed argument size of @opcode (SETXATTR: as negotiated with SETXATTR_EXT). */
 size_t fb__arg_size(const struct fb_server *s, uint32_t opcode);
-/* Decode and check what follows the fixed part of @req (contiguous, not RAW) into req->a as
- * @op's shape says. Returns 0 or a negative errno to answer with (logged). */
-int fb__args_decode(struct fb__req *req, const struct fb__op *op);
+/* Copy the fixed part of @req into req->a.in (from req->args, or for RAW opcodes read from
+ * @r, which is then left at the payload) and decode and check what follows it as @op's shape
+ * says (not for RAW). Returns 0 or a negative errno to answer with (logged). */
+int fb__args_decode(struct fb__req *req, const struct fb__op *op, struct fb_reader *r);
 
 /* server.c */
 /* The request whose handler runs on this thread, or NULL. */
