@@ -212,7 +212,7 @@ struct fb__req {
 	const uint8_t *args; /* the whole argument area, contiguous (not for RAW ops) */
 	size_t argslen;
 	size_t fixed;	   /* fixed argument size for this opcode and minor */
-	struct fb__args a; /* what follows the fixed part, decoded from the table's shape */
+	struct fb__args a; /* fixed part and what follows, decoded per the table */
 	void *args_copy;   /* malloc'd copy of args (scattered, or shared and too big for small) */
 	void *ext_copy;	   /* malloc'd copy of the extensions, likewise */
 	size_t small_used; /* bytes of small[] in use */
