@@ -7,10 +7,12 @@
  * (zero-padded) and decoded what follows it as the table's argument shape says
  * (fb__args_decode(): names, values, nothing trailing) into req->a. A handler maps them to the
  * operation's arguments, calls the file system, and appends the reply body; it returns 0, a
- * negative errno, or FB__NO_REPLY.
+ * negative errno, or FB__NO_REPLY. LOOKUP alone still decodes its name itself (do_lookup).
  *
- * Names: see FB__ARGS_* in server_i.h (we do not negotiate EXPORT_SUPPORT, so an entry name is
- * never empty, ".", ".." or with '/'). LOOKUP still decodes its name itself (do_lookup).
+ * Names: NUL-terminated inside the argument area, at most FB__NAME_MAX bytes. A name that
+ * names a directory entry must not be empty, ".", ".." or contain '/': the kernel never sends
+ * those (we do not negotiate EXPORT_SUPPORT), and a hostile peer could use them to walk out
+ * of a passthrough tree. Nothing may follow the last expected item.
  *
  * Shared readers (buf.h): req->args is then always the server's private copy, so a name or
  * value checked here is the one the operation gets. For RAW opcodes the server reads the fixed
