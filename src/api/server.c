@@ -761,8 +761,9 @@ static ssize_t unanswered(struct fb_server *s, const struct fb_in_header *h,
 
 /*
  * Check the header read into @req against the server's state and the @total bytes received,
- * reserve the out header, split off the extensions, check the fixed argument size and make the
- * arguments contiguous, and fill the context. Returns 0 when the request goes to its handler,
+ * reserve the out header, split off the extensions, check the fixed argument size, make the
+ * arguments contiguous and decode what follows the fixed part (the table's shape), and fill the
+ * context. Returns 0 when the request goes to its handler,
  * a negative errno to answer with, or FB__DECODE_DROP with *@ret what fb_server_handle()
  * returns (nothing to encode).
  */
@@ -834,6 +835,9 @@ static int decode(struct fb__req *req, const struct fb__op *op, struct fb_reader
 		if (rc < 0)
 			return rc;
 	}
+	rc = fb__args_decode(req, op, r);
+	if (rc < 0)
+		return rc;
 	req->r = r;
 	req->w = w;
 	req->op_flags = op->flags;

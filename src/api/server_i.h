@@ -138,6 +138,70 @@ struct fb_server {
 	void *retrieve_priv;
 };
 
+/*
+ * What follows an opcode's fixed argument (the kernel's FUSE_ARGS), described once in the
+ * dispatch table and checked by fb__args_decode() before any handler runs. Entry names are
+ * NUL-terminated, at most FB__NAME_MAX bytes, neither empty nor "." nor "..", without '/' (the
+ * kernel never sends those; a hostile peer could walk out of a passthrough tree with them).
+ * Unless said otherwise nothing may follow the last item.
+ */
+enum {
+	FB__ARGS_ANY = 0, /* the fixed part; what follows is ignored (or the handler's, RAW) */
+	FB__ARGS_EXACT,	  /* the fixed part only */
+	FB__ARGS_NAME,	  /* one entry name */
+	FB__ARGS_NAME2,	  /* two entry names: the old one, the new one */
+	FB__ARGS_SYMLINK, /* an entry name, then a non-empty target of <= FB__SYMLINK_MAX */
+	FB__ARGS_XNAME,	  /* one non-empty xattr name (any bytes but NUL) */
+	FB__ARGS_XVALUE,  /* an xattr name, then a value of fb_setxattr_in.size bytes (payload),
+			   * at most FB__XATTR_MAX (else E2BIG) */
+	FB__ARGS_OPT_STR, /* nothing, or one string of <= FB__NAME_MAX (TMPFILE's placeholder) */
+	FB__ARGS_PAYLOAD, /* bytes the handler checks against its fixed part (payload) */
+};
+
+/* The fixed argument of every opcode that has one (INIT's is read by fb__do_init()). */
+union fb__fixed_in {
+	struct fb_forget_in forget;
+	struct fb_batch_forget_in batch_forget;
+	struct fb_getattr_in getattr;
+	struct fb_setattr_in setattr;
+	struct fb_mknod_in mknod;
+	struct fb_mkdir_in mkdir;
+	struct fb_rename_in rename;
+	struct fb_rename2_in rename2;
+	struct fb_link_in link;
+	struct fb_open_in open;
+	struct fb_read_in read;
+	struct fb_write_in write;
+	struct fb_release_in release;
+	struct fb_fsync_in fsync;
+	struct fb_setxattr_in setxattr;
+	struct fb_getxattr_in getxattr;
+	struct fb_flush_in flush;
+	struct fb_lk_in lk;
+	struct fb_access_in access;
+	struct fb_create_in create;
+	struct fb_bmap_in bmap;
+	struct fb_ioctl_in ioctl;
+	struct fb_poll_in poll;
+	struct fb_notify_retrieve_in notify_retrieve;
+	struct fb_fallocate_in fallocate;
+	struct fb_lseek_in lseek;
+	struct fb_copy_file_range_in copy_file_range;
+	struct fb_setupmapping_in setupmapping;
+	struct fb_removemapping_in removemapping;
+	struct fb_statx_in statx;
+	uint8_t bytes[8]; /* INIT's first 8 bytes, SYNCFS, INTERRUPT: not used */
+};
+
+/* The decoded arguments: a private copy of the fixed part (zero-padded when the peer sent a
+ * shorter compat layout), and what follows it, pointing into fb__req.args. */
+struct fb__args {
+	union fb__fixed_in in;
+	const char *name[2];	/* names (and SYMLINK's target in name[1]) */
+	const uint8_t *payload; /* XVALUE, PAYLOAD: the bytes after the last name, or NULL */
+	size_t payload_len;
+};
+
 /* A request while it is decoded and dispatched (lives on fb_server_handle's stack). */
 struct fb__req {
 	struct fb_server *s;
@@ -147,9 +211,10 @@ struct fb__req {
 	struct fb_writer *w; /* the reply writer, after the out header */
 	const uint8_t *args; /* the whole argument area, contiguous (not for RAW ops) */
 	size_t argslen;
-	size_t fixed;	 /* fixed argument size for this opcode and minor */
-	void *args_copy; /* malloc'd copy of args (scattered, or shared and too big for small) */
-	void *ext_copy;	 /* malloc'd copy of the extensions, likewise */
+	size_t fixed;	   /* fixed argument size for this opcode and minor */
+	struct fb__args a; /* fixed part and what follows, decoded per the table */
+	void *args_copy;   /* malloc'd copy of args (scattered, or shared and too big for small) */
+	void *ext_copy;	   /* malloc'd copy of the extensions, likewise */
 	size_t small_used; /* bytes of small[] in use */
 	void *token;	   /* the transport's completion token, NULL: cannot be deferred */
 	const struct fb_writer *start; /* the reply writer at the out header */
@@ -180,6 +245,7 @@ struct fb__op {
 	fb__handler_fn handler;
 	uint16_t min_size; /* fixed argument size */
 	uint8_t flags;
+	uint8_t shape; /* FB__ARGS_*: what follows the fixed part */
 };
 
 /* dispatch.c */
@@ -187,6 +253,10 @@ extern const struct fb__op fb__ops[];
 extern const uint32_t fb__ops_count;
 /* Fixed argument size of @opcode (SETXATTR: as negotiated with SETXATTR_EXT). */
 size_t fb__arg_size(const struct fb_server *s, uint32_t opcode);
+/* Copy the fixed part of @req into req->a.in (from req->args, or for RAW opcodes read from
+ * @r, which is then left at the payload) and decode and check what follows it as @op's shape
+ * says (not for RAW). Returns 0 or a negative errno to answer with (logged). */
+int fb__args_decode(struct fb__req *req, const struct fb__op *op, struct fb_reader *r);
 
 /* server.c */
 /* The request whose handler runs on this thread, or NULL. */

@@ -212,6 +212,52 @@ TEST(two_name_ops_checked)
 	expect_error(23, -EINVAL);
 }
 
+TEST(argument_shapes_checked)
+{
+	/* Per opcode: a well-formed argument area (fixed part zeroed, then the strings), sent
+	 * once with a stray byte after it and, for xattr names, once with an empty name. Each
+	 * must be refused before the file system runs. */
+	static const struct {
+		uint32_t opcode;
+		size_t fixed;
+		const char *str[2]; /* NULL: absent */
+	} ok[] = {
+		{FB_READLINK, 0, {NULL, NULL}},
+		{FB_OPEN, sizeof(struct fb_open_in), {NULL, NULL}},
+		{FB_OPENDIR, sizeof(struct fb_open_in), {NULL, NULL}},
+		{FB_LISTXATTR, sizeof(struct fb_getxattr_in), {NULL, NULL}},
+		{FB_MKNOD, sizeof(struct fb_mknod_in), {"n", NULL}},
+		{FB_MKDIR, sizeof(struct fb_mkdir_in), {"n", NULL}},
+		{FB_UNLINK, 0, {"n", NULL}},
+		{FB_RMDIR, 0, {"n", NULL}},
+		{FB_LINK, sizeof(struct fb_link_in), {"n", NULL}},
+		{FB_CREATE, sizeof(struct fb_create_in), {"n", NULL}},
+		{FB_RENAME, sizeof(struct fb_rename_in), {"a", "b"}},
+		{FB_RENAME2, sizeof(struct fb_rename2_in), {"a", "b"}},
+		{FB_SYMLINK, 0, {"n", "target"}},
+		{FB_GETXATTR, sizeof(struct fb_getxattr_in), {"user.a", NULL}},
+		{FB_REMOVEXATTR, 0, {"user.a", NULL}},
+		{FB_TMPFILE, sizeof(struct fb_create_in), {"/", NULL}},
+	};
+	uint64_t unique = 100;
+
+	fresh();
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		fbreq_start(&q, ok[i].opcode, unique, 5);
+		fbreq_zero(&q, ok[i].fixed);
+		for (int j = 0; j < 2 && ok[i].str[j]; j++)
+			fbreq_str(&q, ok[i].str[j]);
+		fbreq_put(&q, "x", 1);
+		expect_error(unique++, -EINVAL);
+		if (ok[i].opcode != FB_GETXATTR && ok[i].opcode != FB_REMOVEXATTR)
+			continue;
+		fbreq_start(&q, ok[i].opcode, unique, 5);
+		fbreq_zero(&q, ok[i].fixed);
+		fbreq_str(&q, "");
+		expect_error(unique++, -EINVAL);
+	}
+}
+
 TEST(short_args_every_opcode)
 {
 	/* Opcodes with a fixed argument: one byte short must be refused before the fs. */
