@@ -45,6 +45,30 @@ static char g_param_saved;		/* enable_uring as found ('Y'/'N'), 0 if absent */
  * The caller: this program again, as uid/gid 65534 without groups, doing one system call.
  */
 
+/*
+ * Child side of "--as groups_drop DIR", started as root: look DIR/f up in group 4242, then
+ * DIR/g with no groups. 0 when the first works and the second fails with EACCES.
+ */
+static int groups_drop(const char *dir)
+{
+	char p1[512], p2[512];
+	gid_t g = 4242;
+	struct stat st;
+
+	snprintf(p1, sizeof(p1), "%s/f", dir);
+	snprintf(p2, sizeof(p2), "%s/g", dir);
+	if (setgroups(1, &g) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+	    setresuid(0, NOBODY, 0) < 0)
+		return 254;
+	if (stat(p1, &st) < 0)
+		return errno;
+	if (seteuid(0) < 0 || setgroups(0, NULL) < 0 || seteuid(NOBODY) < 0)
+		return 254;
+	if (stat(p2, &st) == 0)
+		return 253;
+	return errno == EACCES ? 0 : errno;
+}
+
 /* Child side: "--as OP PATH [ARG]"; exits with 0 or the errno of the call. */
 static int as_main(int argc, char **argv)
 {
@@ -92,22 +116,9 @@ static int as_main(int argc, char **argv)
 	} else if (strcmp(op, "mkdir") == 0) {
 		r = mkdir(path, 0777);
 	} else if (strcmp(op, "groups_drop") == 0) {
-		/* Started as root: look up PATH/f in group 4242, then PATH/g with no groups. */
-		char p1[512], p2[512];
-		gid_t g = 4242;
-		struct stat st;
-		snprintf(p1, sizeof(p1), "%s/f", path);
-		snprintf(p2, sizeof(p2), "%s/g", path);
-		if (setgroups(1, &g) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-		    setresuid(0, NOBODY, 0) < 0)
-			return 254;
-		if (stat(p1, &st) < 0)
-			return errno;
-		if (seteuid(0) < 0 || setgroups(0, NULL) < 0 || seteuid(NOBODY) < 0)
-			return 254;
-		if (stat(p2, &st) == 0)
-			return 253;
-		return errno == EACCES ? 0 : errno;
+		/* _exit: changing ids makes the process undumpable, which LeakSanitizer's exit
+		 * check cannot cope with */
+		_exit(groups_drop(path));
 	} else if (strcmp(op, "exec") == 0) {
 		char *av[] = {(char *)path, NULL};
 		execv(path, av);
