@@ -18,11 +18,14 @@
  *    entry grants access that the mode bits alone do not; with -o no_posix_acl the mode is
  *    fresh too (the daemon invalidates it) and the kernel checks the mode bits alone;
  *  - an O_DIRECT open while another process holds a buffered open of the same file, and the
- *    other order, with and without FUSE passthrough.
+ *    other order, with and without FUSE passthrough;
+ *  - with -o no_default_permissions, a supplementary group the caller gives up is no longer
+ *    honoured on its next request (the daemon reads the groups anew each time).
  *
  * Each result is compared with the same call on the host directory where the host decides.
  * Environment (set by meson): FB_PASSTHROUGH.
  */
+#include <grp.h>
 #include <stdarg.h>
 #include <sys/xattr.h>
 
@@ -41,6 +44,30 @@ static char g_param_saved;		/* enable_uring as found ('Y'/'N'), 0 if absent */
 /* ------------------------------------------------------------------------------------------
  * The caller: this program again, as uid/gid 65534 without groups, doing one system call.
  */
+
+/*
+ * Child side of "--as groups_drop DIR", started as root: look DIR/f up in group 4242, then
+ * DIR/g with no groups. 0 when the first works and the second fails with EACCES.
+ */
+static int groups_drop(const char *dir)
+{
+	char p1[512], p2[512];
+	gid_t g = 4242;
+	struct stat st;
+
+	snprintf(p1, sizeof(p1), "%s/f", dir);
+	snprintf(p2, sizeof(p2), "%s/g", dir);
+	if (setgroups(1, &g) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+	    setresuid(0, NOBODY, 0) < 0)
+		return 254;
+	if (stat(p1, &st) < 0)
+		return errno;
+	if (seteuid(0) < 0 || setgroups(0, NULL) < 0 || seteuid(NOBODY) < 0)
+		return 254;
+	if (stat(p2, &st) == 0)
+		return 253;
+	return errno == EACCES ? 0 : errno;
+}
 
 /* Child side: "--as OP PATH [ARG]"; exits with 0 or the errno of the call. */
 static int as_main(int argc, char **argv)
@@ -88,6 +115,10 @@ static int as_main(int argc, char **argv)
 		r = fd;
 	} else if (strcmp(op, "mkdir") == 0) {
 		r = mkdir(path, 0777);
+	} else if (strcmp(op, "groups_drop") == 0) {
+		/* _exit: changing ids makes the process undumpable, which LeakSanitizer's exit
+		 * check cannot cope with */
+		_exit(groups_drop(path));
 	} else if (strcmp(op, "exec") == 0) {
 		char *av[] = {(char *)path, NULL};
 		execv(path, av);
@@ -445,6 +476,37 @@ static void exec_body(int uring, const char *opts)
 	unmount_pt(pid);
 	CHECK_ERR(r_x, 0);	/* 0711: runs */
 	CHECK_ERR(r_y, -EACCES); /* 0700: not ours */
+}
+
+/* The same caller (one pid) with group 4242, then without: the second lookup is refused. */
+static void groups_body(int uring)
+{
+	char sub[400];
+	pid_t pid;
+	int r;
+
+	need_uring(uring);
+	empty_src();
+	CHECK_EQ(sh("mkdir '%s/sub' && touch '%s/sub/f' '%s/sub/g' && chgrp 4242 '%s/sub' && "
+		    "chmod 710 '%s/sub'", g_src, g_src, g_src, g_src, g_src), 0);
+	/* one worker: both lookups read the groups through the same thread */
+	pid = mount_pt(uring, "no_default_permissions,threads=1");
+	CHECK(pid > 0);
+	path_in(sub, sizeof(sub), g_mnt, "sub");
+	char *argv[] = {g_helper, "--as", "groups_drop", sub, NULL};
+	r = e2e_wait(e2e_spawn(argv, NULL, -1), 20000);
+	unmount_pt(pid);
+	CHECK_EQ(r, 0);	/* 253: the dropped group still opened sub/ */
+}
+
+TEST(dropped_group_is_not_honoured_dev)
+{
+	groups_body(0);
+}
+
+TEST(dropped_group_is_not_honoured_uring)
+{
+	groups_body(1);
 }
 
 TEST(exec_needs_no_read_permission_dev)

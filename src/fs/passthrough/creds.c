@@ -13,7 +13,11 @@
  * (FB_CREATE_SUPP_GROUP, create-like requests only); otherwise they are read from
  * /proc/PID/status of the calling process, provided its fsuid and fsgid there are the
  * request's (the pid could have been reused). If that fails (the process is gone, another pid
- * namespace) the request runs with no supplementary groups, which can only deny access.
+ * namespace) the request runs with no supplementary groups, which can only deny access. Each
+ * worker keeps the status file of its last caller open and reads it again with pread(): one
+ * system call instead of open, read and close. That descriptor stays bound to the process it
+ * was opened for: once that process is gone its reads fail (ESRCH) even if the pid is reused,
+ * and the file is opened again by number.
  *
  * With FB_ALLOW_IDMAP negotiated, the caller of most requests is FB_INVALID_UIDGID (see
  * fb__pt_creds_enter()).
@@ -24,6 +28,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,24 +61,78 @@ static long fs_id(const char *status, const char *key)
 	return (long)v;
 }
 
+/* This worker's open /proc/PID/status (-1: none) and its pid; the key closes it at thread exit. */
+static __thread int status_fd = -1;
+static __thread uint32_t status_pid;
+static pthread_key_t status_key;
+static pthread_once_t status_once = PTHREAD_ONCE_INIT;
+static int status_key_ok;
+
+static void status_fd_close(void *v)
+{
+	close((int)(intptr_t)v - 1);
+}
+
+static void status_key_init(void)
+{
+	status_key_ok = pthread_key_create(&status_key, status_fd_close) == 0;
+}
+
+static void status_forget(void)
+{
+	if (status_fd < 0)
+		return;
+	pthread_setspecific(status_key, NULL);
+	close(status_fd);
+	status_fd = -1;
+}
+
+/* Read /proc/@pid/status into @buf, from this worker's descriptor when it is @pid's. */
+static ssize_t read_status(uint32_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (status_fd >= 0 && status_pid == pid) {
+		n = pread(status_fd, buf, size, 0);
+		if (n >= 0)
+			return n;
+	}
+	status_forget();	/* another caller, or that process is gone */
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	pthread_once(&status_once, status_key_init);
+	if (status_key_ok && pthread_setspecific(status_key, (void *)(intptr_t)(fd + 1)) == 0) {
+		status_fd = fd;
+		status_pid = pid;
+	} else {
+		close(fd);
+	}
+	return n;
+}
+
 /*
  * Parse the "Groups:" line of /proc/@pid/status into @out, if that process still has the
  * fsuid/fsgid of the request (a pid may have been reused). Returns the count or -errno.
  */
 static int groups_of_pid(uint32_t pid, uint32_t uid, uint32_t gid, gid_t *out, int max)
 {
-	char path[64], buf[4096];
+	char buf[4096];
 	ssize_t n;
-	int fd, count = 0;
+	int count = 0;
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = read_status(pid, buf, sizeof(buf) - 1);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	buf[n] = '\0';
 
 	if (fs_id(buf, "\nUid:") != (long)uid || fs_id(buf, "\nGid:") != (long)gid)

@@ -703,11 +703,21 @@ int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *paren
 	uint64_t dev = makedev(st->stx_dev_major, st->stx_dev_minor);
 	uint64_t mnt = (st->stx_mask & STATX_MNT_ID) ? st->stx_mnt_id : parent->mnt_id;
 	struct fb__pt_inode *in;
-	int has_handle, mid;
+	int mid;
 
 	pthread_mutex_lock(&pt->lock);
 	in = find_key(pt, dev, st->stx_ino, mnt);
-	has_handle = in && in->handle;
+	if (in && (!in->handle || in->fd >= 0)) {
+		/*
+		 * It holds a descriptor (pinned, a cached directory, or no handle at all), so
+		 * its host inode is alive and its number names no other file: @st, taken
+		 * before the lock, describes this very inode. No handle to compare.
+		 */
+		in->nlookup++;
+		e->ino = in->id;
+		pthread_mutex_unlock(&pt->lock);
+		return 1;
+	}
 	pthread_mutex_unlock(&pt->lock);
 	if (!in) {
 		/* New to us: with handles, enter it from its handle (no descriptor needed). */
@@ -718,15 +728,13 @@ int fb__pt_inode_find_name(struct fb_passthrough *pt, struct fb__pt_inode *paren
 			return 0;
 		return enter_handle(pt, parent, pfd, name, st, &hb.fh, mid, e);
 	}
-	if (has_handle) {
-		/* Same inode number, same file? (the host reuses numbers of deleted files) */
-		hb.fh.handle_bytes = FB__PT_HANDLE_MAX;
-		if (fb__pt_sys.name_to_handle_at(pfd, name, &hb.fh, &mid, 0) < 0)
-			return 0;
-	}
+	/* Same inode number, same file? (the host reuses numbers of deleted files) */
+	hb.fh.handle_bytes = FB__PT_HANDLE_MAX;
+	if (fb__pt_sys.name_to_handle_at(pfd, name, &hb.fh, &mid, 0) < 0)
+		return 0;
 	pthread_mutex_lock(&pt->lock);
 	in = find_key(pt, dev, st->stx_ino, mnt);
-	if (!in || (has_handle && (!in->handle || !handle_equal(in->handle, &hb.fh)))) {
+	if (!in || !in->handle || !handle_equal(in->handle, &hb.fh)) {
 		pthread_mutex_unlock(&pt->lock);
 		return 0;
 	}

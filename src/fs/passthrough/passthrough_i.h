@@ -279,7 +279,7 @@ int fb__pt_inode_enter(struct fb_passthrough *pt, struct fb__pt_inode *parent, i
 		       const struct statx *st, struct fb_entry *e);
 /*
  * The inode of @name below @parent whose statx is @st, if the table has it (and, with handles,
- * its file handle still matches), or else a new inode from the name's file handle when the
+ * it holds a descriptor or its file handle still matches), or else a new inode from the name's file handle when the
  * name still shows the same object afterwards (@st is then refreshed): take one lookup, set
  * e->ino and return 1. Returns 0 when the caller must open the name and use
  * fb__pt_inode_enter(), or a negative errno.
