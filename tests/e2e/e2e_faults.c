@@ -420,6 +420,48 @@ TEST(sigterm_with_bind_mount_copy_still_stops)
 	CHECK_EQ(err, ENOTCONN);
 }
 
+/*
+ * A daemon whose mount was detached from outside (umount -l) while a file stays open, and
+ * whose mount point a newer daemon took, stops on SIGTERM without touching the newer mount:
+ * every unmount it makes is checked against its own connection (session.c, open_ours()).
+ */
+TEST(newer_mount_on_the_path_survives_the_old_daemon)
+{
+	char mnt[128], path[160], buf[8] = {0};
+	pid_t a, b;
+
+	CHECK_OK(e2e_tempdir("newer", mnt, sizeof(mnt)));
+	char *argv[] = {(char *)memfs, "-f", "-o", "threads=2", mnt, NULL};
+	a = e2e_start_daemon(argv, mnt);
+	CHECK(a > 0);
+	CHECK_EQ(write_file(mnt, "old", "a"), 0);
+	snprintf(path, sizeof(path), "%s/old", mnt);
+	int fd = open(path, O_RDONLY);
+	int d = umount2(mnt, MNT_DETACH);
+	b = e2e_start_daemon(argv, mnt);
+	int w = b > 0 ? write_file(mnt, "new", "b") : -1;
+	int status_a = e2e_stop_daemon(a, SIGTERM);
+	snprintf(path, sizeof(path), "%s/new", mnt);
+	int still = e2e_is_fuse_mounted(mnt);
+	int fdn = open(path, O_RDONLY);
+	ssize_t n = fdn >= 0 ? read(fdn, buf, sizeof(buf) - 1) : -1;
+	if (fdn >= 0)
+		close(fdn);
+	if (fd >= 0)
+		close(fd);
+	int status_b = b > 0 ? e2e_stop_daemon(b, SIGTERM) : -1;
+	cleanup(mnt, 0);
+	CHECK(fd >= 0);
+	CHECK_EQ(d, 0);
+	CHECK(b > 0);
+	CHECK_EQ(w, 0);
+	CHECK_EQ(status_a, 0);
+	CHECK(still);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(buf[0], 'b');
+	CHECK_EQ(status_b, 0);
+}
+
 /* An unmount from outside ends the daemon with status 0. */
 TEST(external_umount_exits_zero)
 {

@@ -101,6 +101,13 @@ int fb__unmount(const char *mnt, int lazy, int via_fusermount, int quiet);
 /* fb_session_unmount() with a @quiet flag for fb__unmount(). */
 int fb__session_unmount(struct fb_session *se, int lazy, int quiet);
 
+/*
+ * umount2(MNT_FORCE) of the session's mount, which makes FUSE abort the connection: through a
+ * descriptor of the mount, only when what is mounted on the mount point is still our
+ * connection, so a newer mount on the same path is never touched. Root only; no-op otherwise.
+ */
+void fb__session_force_unmount(struct fb_session *se);
+
 /* Abort connection @conn_id through the fusectl file system, if it is mounted. */
 int fb__abort_conn(unsigned int conn_id);
 

@@ -135,10 +135,7 @@ static void stop_mount(struct fb_session *se)
 	}
 	fb_log(FB_LOG_INFO, "%s is busy: aborting the connection and detaching the mount",
 	       se->mountpoint);
-	pthread_mutex_lock(&se->lock);
-	if (se->mountpoint && geteuid() == 0)
-		umount2(se->mountpoint, MNT_FORCE); /* FUSE aborts the connection */
-	pthread_mutex_unlock(&se->lock);
+	fb__session_force_unmount(se); /* FUSE aborts the connection */
 	fb__abort_conn(se->conn_id);
 	fb_session_unmount(se, 1);
 }

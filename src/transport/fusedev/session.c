@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -244,6 +247,67 @@ static int still_ours(struct fb_session *se)
 	return r > 0 && minor == se->conn_id;
 }
 
+/*
+ * An O_PATH descriptor of what is mounted on our mount point, when it is our connection (the
+ * device of its root is our connection's; AT_STATX_DONT_SYNC: nothing is asked of a connection
+ * that may be dead). Unmounting through /proc/self/fd/N then acts on that very mount, even if
+ * the path is taken by a newer mount a moment later, where a path-based umount2() would take
+ * the newer one down. Returns the descriptor, -ESRCH when another file system is mounted
+ * there now, or -errno when it cannot tell (then the caller falls back to the path). Lock held.
+ */
+static int open_ours(struct fb_session *se)
+{
+	struct statx sx;
+	int fd, r;
+
+	if (!se->conn_id)
+		return -ENOENT;
+	fd = open(se->mountpoint, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &sx) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (sx.stx_dev_major != 0 || sx.stx_dev_minor != se->conn_id) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+/*
+ * umount2(@flags) of our mount through its descriptor (see open_ours()). Returns 0, -ESRCH
+ * when the mount point holds another file system now (nothing done), -EAGAIN when the
+ * descriptor way is not available (no /proc, conn_id unknown: use the path), or -errno of
+ * umount2(). Lock held.
+ */
+static int umount_ours(struct fb_session *se, int flags)
+{
+	char path[64];
+	int fd = open_ours(se), r = 0;
+
+	if (fd == -ESRCH)
+		return fd;
+	if (fd < 0)
+		return -EAGAIN;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (umount2(path, flags) < 0)
+		r = errno == ENOENT ? -EAGAIN : -errno;
+	close(fd);
+	return r;
+}
+
+void fb__session_force_unmount(struct fb_session *se)
+{
+	pthread_mutex_lock(&se->lock);
+	/* MNT_FORCE makes FUSE abort the connection; only ever on our own mount. */
+	if (se->mounted && se->mountpoint && geteuid() == 0)
+		(void)umount_ours(se, MNT_FORCE);
+	pthread_mutex_unlock(&se->lock);
+}
+
 int fb_session_unmount(struct fb_session *se, int lazy)
 {
 	return fb__session_unmount(se, lazy, 0);
@@ -259,7 +323,16 @@ int fb__session_unmount(struct fb_session *se, int lazy, int quiet)
 	if (se->mounted && se->mountpoint && !still_ours(se))
 		se->mounted = 0; /* unmounted from outside; never touch a newer mount */
 	if (se->mounted && se->mountpoint) {
-		r = fb__unmount(se->mountpoint, lazy, se->via_fusermount, quiet);
+		r = -EAGAIN;
+		/* A lazy unmount cannot be refused as busy: do it on our mount by descriptor
+		 * (a non-lazy one by path: the descriptor itself would make the mount busy). */
+		if (lazy && (geteuid() == 0 || !se->via_fusermount)) {
+			r = umount_ours(se, MNT_DETACH);
+			if (r == -ESRCH || r == -EINVAL)
+				r = 0; /* not ours any more / already detached */
+		}
+		if (r == -EAGAIN)
+			r = fb__unmount(se->mountpoint, lazy, se->via_fusermount, quiet);
 		if (r == 0)
 			se->mounted = 0;
 	}
