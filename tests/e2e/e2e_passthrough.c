@@ -626,6 +626,56 @@ TEST(noatime_leaves_host_atime)
 	}
 }
 
+/*
+ * An unlinked file stays reachable through a descriptor the kernel holds without any open
+ * handle in the daemon: an O_PATH descriptor sends no OPEN, yet fstat() after the attribute
+ * timeout sends GETATTR and a reopen through /proc/self/fd sends OPEN (with no_open, open files
+ * have no daemon handle either). The passthrough pins every unlinked inode (inode.c,
+ * fb__pt_inode_pin()) for this; without the pin both answer ESTALE.
+ */
+TEST(opath_descriptor_survives_unlink)
+{
+	const char *modes[] = {"timeout=0.2", "timeout=0.2,no_open", "timeout=0.2,no_passthrough"};
+	char mf[600], proc[64], buf[8];
+	struct stat st;
+
+	snprintf(mf, sizeof(mf), "%s/f", g_mnt);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		empty_src();
+		pid_t pid = mount_pt(modes[i]);
+		CHECK(pid > 0);
+		int fd = open(mf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int w = fd >= 0 ? (int)write(fd, "hello", 5) : -1;
+		if (fd >= 0)
+			close(fd);
+		int pfd = open(mf, O_PATH);
+		int u = unlink(mf);
+		usleep(500 * 1000); /* past the attribute timeout: fstat must ask the daemon */
+		int sr = pfd >= 0 ? fstat(pfd, &st) : -1;
+		int serr = errno;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		int rfd = open(proc, O_RDONLY);
+		int rerr = errno;
+		ssize_t n = rfd >= 0 ? read(rfd, buf, sizeof(buf)) : -1;
+		if (rfd >= 0)
+			close(rfd);
+		if (pfd >= 0)
+			close(pfd);
+		unmount_pt(pid);
+		CHECK_EQ(w, 5);
+		CHECK(pfd >= 0);
+		CHECK_OK(u);
+		if (sr < 0)
+			FBT_FAIL("-o %s: fstat of the unlinked file: %s", modes[i], strerror(serr));
+		CHECK_EQ(st.st_nlink, 0);
+		CHECK_EQ(st.st_size, 5);
+		if (rfd < 0)
+			FBT_FAIL("-o %s: reopen through /proc: %s", modes[i], strerror(rerr));
+		CHECK_EQ(n, 5);
+		CHECK(memcmp(buf, "hello", 5) == 0);
+	}
+}
+
 TEST(bad_command_lines_exit_1)
 {
 	char out[2048], p[700];
