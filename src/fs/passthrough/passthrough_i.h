@@ -224,9 +224,9 @@ struct fb_passthrough {
 
 	pthread_mutex_t backing_lock;	/* protects backing_* of every inode */
 
-	pthread_mutex_t waiters_lock;	/* protects the waiter lists, nwaiters and each waiter's
-					 * started and finished (lock.c) */
-	struct fb__pt_waiter *waiters;	/* threads waiting for a lock for a deferred request */
+	pthread_mutex_t waiters_lock;	/* protects the waiter lists, nwaiters and each
+					 * waiter's started and finished (lock.c) */
+	struct fb__pt_waiter *waiters;	/* threads waiting for locks of deferred requests */
 	struct fb__pt_waiter *waiters_done; /* finished, to join */
 	unsigned int nwaiters;		/* on waiters */
 };

@@ -11,9 +11,9 @@
  * Spare workers: an operation may wait for a long time (a SETLKW in a file system that
  * blocks in setlk, an operation polling fb_ctx_interrupted(), any slow operation that does not
  * answer later), and what ends the wait (the INTERRUPT, the unlock) is a request that some
- * worker must read. The passthrough answers its waiting locks later and holds no worker. So when every worker is busy and none has finished a request for
+ * worker must read. So when every worker is busy and none has finished a request for
  * SPARE_DELAY_MS, the calling thread starts one more, up to SPARE_MAX beyond N. Spares stay
- * until the loop ends.
+ * until the loop ends. (The passthrough answers its waiting locks later: they hold no worker.)
  */
 #include <errno.h>
 #include <poll.h>
