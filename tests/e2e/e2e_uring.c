@@ -18,9 +18,11 @@
  */
 #include <dirent.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -835,6 +837,207 @@ TEST(signal_interrupts_a_request_on_the_rings)
 	CHECK_EQ(r, 0);
 	CHECK_EQ(stop, 0);
 	CHECK(ring_requests(log) > 0);
+}
+
+/*
+ * Many waiting locks on two daemon threads: 100 processes wait in F_SETLKW for a lock on one
+ * passthrough file. The passthrough answers them later, so the daemon's threads stay free: a
+ * lookup of another name answers at once meanwhile, a waiter that gets a signal gets EINTR in
+ * under a second, and after the holder lets go every waiter gets the lock in turn (never two
+ * at once).
+ */
+#define MANY_WAITERS 100	/* more than the /dev/fuse loop's spare workers (64) */
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* One byte from @fd within 5 s (a daemon with every thread held fails, not hangs, the test). */
+static int ready_wait(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, 5000) != 1 || read(fd, &c, 1) != 1)
+		return -1;
+	return 0;
+}
+
+/* Child: wait for the lock on @path, hold it briefly (alone: *@holders), let go. */
+static void many_waiter(const char *path, int ready_fd, atomic_int *holders)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0 || write(ready_fd, "r", 1) != 1)
+		_exit(1);
+	if (fcntl(fd, F_SETLKW, &fl) < 0)
+		_exit(2);
+	if (atomic_fetch_add(holders, 1) != 0)
+		_exit(3);	/* two holders at once */
+	e2e_sleep_ms(5);
+	atomic_fetch_sub(holders, 1);
+	fl.l_type = F_UNLCK;
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		fprintf(stderr, "  waiter: unlock: %s\n", strerror(errno));
+		_exit(4);
+	}
+	if (close(fd) < 0) {
+		fprintf(stderr, "  waiter: close: %s\n", strerror(errno));
+		_exit(6);
+	}
+	_exit(0);
+}
+
+static int many_waiters_scenario(const char *mnt)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+	pid_t kids[MANY_WAITERS], intr;
+	int ready[2], fd, r = 0, n;
+	long worst = 0, t_intr;
+	struct timespec t0;
+	atomic_int *holders;
+	char path[200];
+	struct stat st;
+
+	holders = mmap(NULL, sizeof(*holders), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+	if (holders == MAP_FAILED)
+		return -errno;
+	atomic_init(holders, 0);
+	snprintf(path, sizeof(path), "%s/lockfile", mnt);
+	fd = open(path, O_RDWR | O_CREAT, 0644);	/* the holder: this process */
+	if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0 || pipe(ready) < 0)
+		return -errno;
+	fflush(NULL);
+	for (n = 0; n < MANY_WAITERS; n++) {
+		kids[n] = fork();
+		if (kids[n] == 0)
+			many_waiter(path, ready[1], holders);
+		if (kids[n] < 0 || ready_wait(ready[0]) < 0) {
+			n += kids[n] > 0;
+			r = 1;
+			break;
+		}
+	}
+	intr = r ? -1 : fork();
+	if (intr == 0) {
+		int ifd = open(path, O_RDWR);
+
+		sigaction(SIGUSR1, &sa, NULL);
+		if (ifd < 0 || write(ready[1], "r", 1) != 1)
+			_exit(1);
+		_exit(fcntl(ifd, F_SETLKW, &fl) < 0 && errno == EINTR ? 0 : 5);
+	}
+	if (intr < 0 || ready_wait(ready[0]) < 0)
+		r = 1;
+	e2e_sleep_ms(500);	/* every waiter is in the daemon by now */
+
+	/* the daemon's two threads still answer: lookups of new names (never cached), in a
+	 * child so that a daemon with every thread held fails the test rather than hangs it */
+	pid_t looker = r ? -1 : fork();
+
+	if (looker == 0) {
+		for (int i = 0; i < 5; i++) {
+			char other[220];
+			long t;
+
+			snprintf(other, sizeof(other), "%s/absent-%d", mnt, i);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if (stat(other, &st) == 0 || errno != ENOENT)
+				_exit(2);
+			t = ms_since(&t0);
+			worst = t > worst ? t : worst;
+		}
+		printf("# %d waiting locks: slowest of 5 lookups meanwhile %ld ms\n",
+		       MANY_WAITERS, worst);
+		_exit(worst > 250 ? 3 : 0);
+	}
+	if (looker > 0) {
+		int rl = e2e_wait(looker, 3000);
+
+		if (rl == -ETIMEDOUT) {
+			printf("# %d waiting locks: lookups meanwhile hang\n", n);
+			kill(looker, SIGKILL);
+			waitpid(looker, NULL, 0);
+		}
+		if (rl != 0)
+			r = 3;
+	}
+
+	/* a signal ends one wait with EINTR, at once */
+	if (intr > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		kill(intr, SIGUSR1);
+		int ri = e2e_wait(intr, 5000);
+
+		t_intr = ms_since(&t0);
+		printf("# interrupted waiter: status %d after %ld ms\n", ri, t_intr);
+		if (ri == -ETIMEDOUT) {
+			kill(intr, SIGKILL);
+			waitpid(intr, NULL, 0);
+		}
+		if (r == 0 && (ri != 0 || t_intr >= 1000))
+			r = 4;
+	}
+
+	/* let go: each waiter gets the lock in turn */
+	fl.l_type = F_UNLCK;
+	if (fcntl(fd, F_SETLK, &fl) < 0 && r == 0)
+		r = 5;
+	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		long left = 30000 - ms_since(&t0);
+		int rk = e2e_wait(kids[i], left > 0 ? left : 0);
+
+		if (rk == -ETIMEDOUT) {
+			kill(kids[i], SIGKILL);
+			waitpid(kids[i], NULL, 0);
+		}
+		if (rk != 0 && r == 0) {
+			fprintf(stderr, "  waiter %d: status %d\n", i, rk);
+			r = 10 + (rk < 0 ? 0 : rk);
+		}
+	}
+	printf("# all %d waiters had the lock after %ld ms\n", n, ms_since(&t0));
+	close(ready[0]);
+	close(ready[1]);
+	munmap(holders, sizeof(*holders));
+	unlink(path);
+	return r;
+}
+
+static void many_waiters_over(const char *opts)
+{
+	static char log[65536];
+	int r, stop;
+
+	if (!pt_bin)
+		SKIP("fb-passthrough was not built");
+	r = daemon_suite(pt_bin, 1, opts, NULL, many_waiters_scenario, log, sizeof(log), &stop);
+	printf("# many waiting locks over fb-passthrough -o %s: %d, daemon %d\n", opts, r, stop);
+	if (r != 0 || stop != 0)
+		fprintf(stderr, "  daemon log:\n%s", log);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(stop, 0);
+}
+
+TEST(many_waiting_locks_leave_the_threads_free_fusedev)
+{
+	many_waiters_over("threads=2,posix_lock");
+}
+
+/* A waiting request keeps its ring entry until answered: a queue needs more entries than
+ * waiters (all may come to one queue) to serve the lookups. */
+TEST(many_waiting_locks_leave_the_threads_free_rings)
+{
+	many_waiters_over("io_uring,uring_depth=128,threads=2,posix_lock");
 }
 
 TEST_MAIN()

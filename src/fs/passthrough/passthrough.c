@@ -246,6 +246,7 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 	pthread_mutex_init(&pt->lock, NULL);
 	pthread_mutex_init(&pt->hlock, NULL);
 	pthread_mutex_init(&pt->backing_lock, NULL);
+	fb__pt_locks_init(pt);
 	pt->ninodes = 1;
 
 	/* File handles: can we make one and open it again (needs CAP_DAC_READ_SEARCH)? */
@@ -293,6 +294,7 @@ int fb_passthrough_new(const struct fb_passthrough_config *cfg, struct fb_passth
 	return 0;
 
 out_tables:
+	fb__pt_locks_done(pt);
 	fb__pt_tables_done(pt);
 	pthread_mutex_destroy(&pt->lock);
 	pthread_mutex_destroy(&pt->hlock);
@@ -312,6 +314,7 @@ void fb_passthrough_free(struct fb_passthrough *pt)
 {
 	if (!pt)
 		return;
+	fb__pt_locks_done(pt);
 	fb__pt_tables_done(pt);
 	pthread_mutex_destroy(&pt->lock);
 	pthread_mutex_destroy(&pt->hlock);
@@ -471,6 +474,8 @@ void fb__pt_destroy(void *fs)
 	struct fb_passthrough *pt = fs;
 
 	/* The kernel forgot everything: a new session (a rebooted guest) starts clean, and the
-	 * O_PATH fds and open files of the old one are closed. */
+	 * O_PATH fds and open files of the old one are closed. Waiting locks end first: their
+	 * requests are cancelled, and their waiters hold handles. */
+	fb__pt_locks_cancel(pt);
 	fb__pt_tables_clear(pt);
 }

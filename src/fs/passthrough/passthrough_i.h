@@ -253,6 +253,12 @@ struct fb_passthrough {
 						 * a revived entry leaves a NULL hole */
 	size_t ret_head;
 	size_t ret_count;			/* slots in use, holes included */
+
+	pthread_mutex_t waiters_lock;	/* protects the waiter lists, nwaiters and each
+					 * waiter's started and finished (lock.c) */
+	struct fb__pt_waiter *waiters;	/* threads waiting for locks of deferred requests */
+	struct fb__pt_waiter *waiters_done; /* finished, to join */
+	unsigned int nwaiters;		/* on waiters */
 };
 
 /* inode.c */
@@ -427,6 +433,10 @@ int fb__pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, 
 		 struct fb_lock *lk);
 int fb__pt_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
 		 const struct fb_lock *lk, int sleep);
+/* Waiting locks (lock.c): set up; wake and join every waiter (destroy()); both and tear down. */
+int fb__pt_locks_init(struct fb_passthrough *pt);
+void fb__pt_locks_cancel(struct fb_passthrough *pt);
+void fb__pt_locks_done(struct fb_passthrough *pt);
 int fb__pt_flock(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
 		 int op);
 

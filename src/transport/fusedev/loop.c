@@ -8,11 +8,12 @@
  * thread is cancelled or signalled. When the mount goes away from outside the workers see
  * ENODEV the same way.
  *
- * Spare workers: an operation may wait for a long time (a SETLKW, an operation polling
- * fb_ctx_interrupted()), and what ends the wait (the INTERRUPT, the unlock) is a request that
- * some worker must read. So when every worker is busy and none has finished a request for
+ * Spare workers: an operation may wait for a long time (a SETLKW in a file system that
+ * blocks in setlk, an operation polling fb_ctx_interrupted(), any slow operation that does not
+ * answer later), and what ends the wait (the INTERRUPT, the unlock) is a request that some
+ * worker must read. So when every worker is busy and none has finished a request for
  * SPARE_DELAY_MS, the calling thread starts one more, up to SPARE_MAX beyond N. Spares stay
- * until the loop ends.
+ * until the loop ends. (The passthrough answers its waiting locks later: they hold no worker.)
  */
 #include <errno.h>
 #include <poll.h>

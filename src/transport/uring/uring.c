@@ -21,7 +21,11 @@
  *                     process whose unlock comes to the same queue) is served on a thread of
  *                     its own, or the queue would deadlock. That thread puts the finished
  *                     entry on the queue's done list and pokes the queue's wake eventfd; the
- *                     queue thread then commits it.
+ *                     queue thread then commits it. A file system that answers such a request
+ *                     later (the passthrough hands its waiting locks to a waiter of its own)
+ *                     lets that thread go at once. The thread stays for those that block in
+ *                     setlk or flock: the ops table allows it and the transport cannot tell
+ *                     beforehand.
  *
  * Why the kernel must always be answered: once FB_OVER_IO_URING is negotiated the kernel holds
  * every new request until each queue has an entry, or until a REGISTER fails. So every way out
@@ -251,6 +255,8 @@ static void queue_done(struct uring_queue *q, struct fb__uring_ent *e)
 	(void)n;
 }
 
+static void ent_complete(struct fb__completion *c, ssize_t len);
+
 /* A thread serving one request that may wait (see the top of the file). */
 static void *slow_main(void *arg)
 {
@@ -258,9 +264,14 @@ static void *slow_main(void *arg)
 	struct uring_queue *q = e->queue;
 	struct fb_uring *u = q->u;
 
-	e->result = fb_server_handle(u->srv, &e->r, &e->w);
-	e->written = fb_writer_written(&e->w);
-	queue_done(q, e);
+	/* A file system that defers the wait (the passthrough does) lets this thread go at
+	 * once; ent_complete() then commits the entry when the lock is taken. */
+	e->comp.fn = ent_complete;
+	e->result = fb_server_handle_async(u->srv, &e->r, &e->w, &e->comp);
+	if (e->result != -EINPROGRESS) {
+		e->written = fb_writer_written(&e->w);
+		queue_done(q, e);
+	}
 
 	pthread_mutex_lock(&u->lock);
 	u->slow--;
