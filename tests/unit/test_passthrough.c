@@ -1055,6 +1055,41 @@ TEST(fd_count_stays_low_with_many_inodes)
  * A session ends (DESTROY, or a guest that reboots): every inode but the root and every open
  * handle go, with their descriptors, and a new session works from the root.
  */
+/*
+ * A daemon stopped while files are open (SIGTERM, no DESTROY from the kernel) frees the file
+ * system with handles still open: each handle holds its inode, so the handles go first (under
+ * ASan, freeing the inodes first was a use-after-free), and every descriptor is closed.
+ */
+TEST(free_with_open_handles_and_no_destroy)
+{
+	int baseline = count_fds();
+	struct fb_passthrough *pt = fresh();
+	struct fb_conn c = {0};
+	struct fb_entry e, ed, eg;
+	struct fb_file_info fi = {0}, fd_fi = {0}, fu = {0};
+	char p[PATH_MAX];
+	CHECK(pt);
+
+	put_file(src, "f", "data", 0644);
+	put_file(src, "gone", "x", 0644);
+	snprintf(p, sizeof(p), "%s/d", src);
+	CHECK_OK(mkdir(p, 0755));
+	CHECK_EQ(ops->init(pt, &c), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "f", &e), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "d", &ed), 0);
+	CHECK_EQ(ops->lookup(pt, &root_ctx, FB_ROOT_ID, "gone", &eg), 0);
+	CHECK_EQ(ops->open(pt, &root_ctx, e.ino, O_RDWR, &fi), 0);
+	CHECK_EQ(ops->opendir(pt, &root_ctx, ed.ino, O_RDONLY, &fd_fi), 0);
+	CHECK_EQ(ops->open(pt, &root_ctx, eg.ino, O_RDONLY, &fu), 0);
+	CHECK_EQ(ops->unlink(pt, &root_ctx, FB_ROOT_ID, "gone"), 0);
+	/* the kernel forgets the names but the files stay open */
+	ops->forget(pt, e.ino, 1);
+	ops->forget(pt, eg.ino, 1);
+	CHECK_EQ(fb_passthrough_handle_count(pt), 3);
+	fb_passthrough_free(pt);
+	CHECK_EQ(count_fds(), baseline);
+}
+
 TEST(destroy_drops_every_inode_and_handle)
 {
 	struct fb_passthrough *pt = fresh();

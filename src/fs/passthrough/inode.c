@@ -76,6 +76,11 @@ static void inode_free(struct fb__pt_inode *in)
 
 void fb__pt_tables_done(struct fb_passthrough *pt)
 {
+	/* Handles first: freeing one puts its inode, which must still be in the tables. */
+	for (size_t i = 0; i < pt->nhandles; i++)
+		if (pt->handles[i])
+			fb__pt_handle_free(pt, pt->handles[i]);
+	free(pt->handles);
 	for (size_t i = 0; pt->by_id && i < pt->buckets; i++) {
 		struct fb__pt_inode *in = pt->by_id[i], *next;
 		for (; in; in = next) {
@@ -94,10 +99,6 @@ void fb__pt_tables_done(struct fb_passthrough *pt)
 		if (pt->mounts[i].fd != pt->root_fd)
 			fb__pt_sys.close(pt->mounts[i].fd);
 	free(pt->mounts);
-	for (size_t i = 0; i < pt->nhandles; i++)
-		if (pt->handles[i])
-			fb__pt_handle_free(pt, pt->handles[i]);
-	free(pt->handles);
 	free(pt->hgen);
 }
 
