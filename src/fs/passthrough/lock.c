@@ -276,13 +276,14 @@ static int wait_later(struct fb_passthrough *pt, const struct fb_ctx *ctx,
 	return FB_REPLY_LATER;
 }
 
-int fb__pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
-		 struct fb_lock *lk)
+/*
+ * The start of GETLK and SETLK: the open handle @fh (a reference the caller puts) and @lk as a
+ * struct flock. -EBADF for an unknown handle, -EINVAL for a range the host cannot express.
+ */
+static int lock_begin(struct fb_passthrough *pt, uint64_t fh, const struct fb_lock *lk,
+		      struct flock *fl, struct fb__pt_handle **ret)
 {
-	struct fb_passthrough *pt = PT(fs);
 	struct fb__pt_handle *h = fb__pt_handle_of(pt, fh);
-	struct flock fl;
-	int r;
 
 	if (!h)
 		return -EBADF;
@@ -290,7 +291,21 @@ int fb__pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, 
 		fb__pt_handle_put(pt, h);
 		return -EINVAL;
 	}
-	lock_to_flock(lk, &fl);
+	lock_to_flock(lk, fl);
+	*ret = h;
+	return 0;
+}
+
+int fb__pt_getlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, uint64_t owner,
+		 struct fb_lock *lk)
+{
+	struct fb_passthrough *pt = PT(fs);
+	struct fb__pt_handle *h;
+	struct flock fl;
+	int r = lock_begin(pt, fh, lk, &fl, &h);
+
+	if (r < 0)
+		return r;
 	r = fb__pt_sys.fcntl_lock(h->fd, F_OFD_GETLK, &fl) < 0 ? -errno : 0;
 	fb__pt_handle_put(pt, h);
 	if (r < 0)
@@ -308,17 +323,12 @@ int fb__pt_setlk(void *fs, const struct fb_ctx *ctx, fb_ino_t ino, uint64_t fh, 
 		 const struct fb_lock *lk, int sleep)
 {
 	struct fb_passthrough *pt = PT(fs);
-	struct fb__pt_handle *h = fb__pt_handle_of(pt, fh);
+	struct fb__pt_handle *h;
 	struct flock fl;
-	int r;
+	int r = lock_begin(pt, fh, lk, &fl, &h);
 
-	if (!h)
-		return -EBADF;
-	if (lk->start > (uint64_t)INT64_MAX || lk->end < lk->start) {
-		fb__pt_handle_put(pt, h);
-		return -EINVAL;
-	}
-	lock_to_flock(lk, &fl);
+	if (r < 0)
+		return r;
 	r = fb__pt_sys.fcntl_lock(h->fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
 	if (sleep && (r == -EAGAIN || r == -EACCES)) {
 		r = wait_later(pt, ctx, h, &fl, 0);
